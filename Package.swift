@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "spoolrunner",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spoolrunner", targets: ["SpoolRunnerCLI"]),
+        .library(name: "ProcessDefinitions", targets: ["ProcessDefinitions"]),
+        .library(name: "SpoolRunner", targets: ["SpoolRunner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+    ],
+    targets: [
+        // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
+        .target(
+            name: "ProcessDefinitions",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Intake, engine, executors, status writer, history store, daemon.
+        .target(
+            name: "SpoolRunner",
+            dependencies: [
+                "ProcessDefinitions",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The thin `spoolrunner` executable.
+        .executableTarget(
+            name: "SpoolRunnerCLI",
+            dependencies: [
+                "SpoolRunner",
+                "ProcessDefinitions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ProcessDefinitionsTests",
+            dependencies: ["ProcessDefinitions"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SpoolRunnerTests",
+            dependencies: [
+                "SpoolRunner",
+                "ProcessDefinitions",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ]
+)

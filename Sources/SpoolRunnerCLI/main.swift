@@ -1,0 +1,1 @@
+import SpoolRunner; print(SpoolRunnerVersion.string)
