@@ -1,0 +1,25 @@
+/// The `error` object of a status file, a task row or a process row:
+/// `{"code": ..., "message": ..., "task": ...}`.
+public struct FailureInfo: Codable, Sendable, Hashable {
+    /// `exit_status`, `timeout`, `interrupted`, `cancelled`, `spawn_failed`, `crash_loop`,
+    /// `template`, `dependency_failed`, or a rejection code.
+    public var code: String
+    public var message: String
+    public var task: String?
+
+    public init(code: String, message: String, task: String? = nil) {
+        self.code = code
+        self.message = message
+        self.task = task
+    }
+
+    // Encoded with an explicit null for `task`, so that every status file has the same keys.
+    enum CodingKeys: String, CodingKey { case code, message, task }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code, forKey: .code)
+        try container.encode(message, forKey: .message)
+        try container.encode(task, forKey: .task)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import ProcessDefinitions
+
+/// Everything an executor needs to run one attempt of one task, fully rendered: no template and
+/// no definition lookup is left for the executor.
+public struct TaskLaunch: Sendable {
+    public enum Action: Sendable {
+        /// `executable` is an absolute path; `arguments` excludes argv[0].
+        case command(executable: String, arguments: [String])
+        case sleep(Duration)
+    }
+
+    public var processID: String
+    public var taskName: String
+    public var attempt: Int
+    public var action: Action
+    /// `NAME=value` entries: the whole environment of the child.
+    public var environment: [String]
+    public var standardInput: Data
+    public var workDirectory: String
+    public var logFile: String
+    public var timeout: Duration?
+}
+
+/// How one attempt ended, as the executor saw it.
+public struct TaskOutcome: Sendable {
+    public var exitCode: Int?
+    /// The last non-empty line of standard output, when it is a JSON object.
+    public var output: [String: JSONValue]?
+    /// nil on success.
+    public var failure: FailureInfo?
+
+    public var succeeded: Bool { failure == nil }
+
+    public init(exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil) {
+        self.exitCode = exitCode
+        self.output = output
+        self.failure = failure
+    }
+}

@@ -1,0 +1,42 @@
+import GRDB
+import ProcessDefinitions
+
+/// One row of `events`: one state change, append-only.
+public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "events"
+
+    public var id: Int64?
+    public var processID: String
+    public var taskName: String?
+    /// `accepted`, `process_started`, `task_started`, `task_succeeded`, `task_failed`,
+    /// `task_retrying`, `task_skipped`, `task_cancelled`, `task_interrupted`, `process_succeeded`,
+    /// `process_failed`, `process_cancelled`, `retry_requested`, `cancel_requested`, `recovered`.
+    public var event: String
+    public var at: String
+    public var detail: [String: JSONValue]?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case processID = "process_id"
+        case taskName = "task_name"
+        case event, at
+        case detail = "detail_json"
+    }
+
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let processID = Column(CodingKeys.processID)
+    }
+
+    public init(processID: String, taskName: String? = nil, event: String, at: String, detail: [String: JSONValue]? = nil) {
+        self.processID = processID
+        self.taskName = taskName
+        self.event = event
+        self.at = at
+        self.detail = detail
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}

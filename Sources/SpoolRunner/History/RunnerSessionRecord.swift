@@ -1,0 +1,32 @@
+import GRDB
+
+/// One row of `runner_sessions`: one run of `serve`. A session without `clean_exit` ended in a
+/// crash, which is how the next runner knows to count crash loops and rewrite status files.
+public struct RunnerSessionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "runner_sessions"
+
+    public var id: Int64?
+    public var pid: Int
+    public var version: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var cleanExit: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, pid, version
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+        case cleanExit = "clean_exit"
+    }
+
+    public init(pid: Int, version: String, startedAt: String) {
+        self.pid = pid
+        self.version = version
+        self.startedAt = startedAt
+        self.cleanExit = false
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}

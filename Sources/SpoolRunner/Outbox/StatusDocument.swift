@@ -1,0 +1,112 @@
+import Foundation
+import ProcessDefinitions
+
+/// `outbox/<process_id>.json` (SPEC §4): a projection of one process's history rows.
+///
+/// Every key is always present (null when unknown), so a client can read fields without
+/// checking for their existence.
+public struct StatusDocument: Codable, Sendable {
+    public struct Task: Codable, Sendable {
+        public var taskName: String
+        public var mode: String
+        public var status: TaskStatus
+        public var attempts: Int
+        public var startedAt: String?
+        public var endedAt: String?
+        public var exitCode: Int?
+        public var output: [String: JSONValue]?
+        public var error: FailureInfo?
+
+        enum CodingKeys: String, CodingKey {
+            case taskName = "task_name", mode, status, attempts, startedAt = "started_at", endedAt = "ended_at"
+            case exitCode = "exit_code", output, error
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(taskName, forKey: .taskName)
+            try container.encode(mode, forKey: .mode)
+            try container.encode(status, forKey: .status)
+            try container.encode(attempts, forKey: .attempts)
+            try container.encode(startedAt, forKey: .startedAt)
+            try container.encode(endedAt, forKey: .endedAt)
+            try container.encode(exitCode, forKey: .exitCode)
+            try container.encode(output, forKey: .output)
+            try container.encode(error, forKey: .error)
+        }
+    }
+
+    public var processID: String
+    public var processType: String?
+    public var status: ProcessStatus
+    public var inputs: [String: JSONValue]?
+    public var createdAt: String?
+    public var startedAt: String?
+    public var endedAt: String?
+    public var updatedAt: String
+    public var tasks: [Task]
+    public var error: FailureInfo?
+
+    enum CodingKeys: String, CodingKey {
+        case processID = "process_id", processType = "process_type", status, inputs
+        case createdAt = "created_at", startedAt = "started_at", endedAt = "ended_at", updatedAt = "updated_at"
+        case tasks, error
+    }
+
+    public init(process: ProcessRecord, tasks: [TaskRecord]) {
+        processID = process.processID
+        processType = process.processType
+        status = process.status
+        inputs = process.inputs
+        createdAt = process.createdAt
+        startedAt = process.startedAt
+        endedAt = process.endedAt
+        updatedAt = process.updatedAt
+        error = process.error
+        // on_failure tasks are listed only once they have run (SPEC §4).
+        self.tasks = tasks.sorted { $0.position < $1.position }
+            .filter { !$0.onFailure || $0.status != .pending }
+            .map {
+                Task(taskName: $0.taskName, mode: $0.mode, status: $0.status, attempts: $0.attempts,
+                     startedAt: $0.startedAt, endedAt: $0.endedAt, exitCode: $0.exitCode,
+                     output: $0.output, error: $0.error)
+            }
+    }
+
+    /// The document of a request that was rejected before any process existed.
+    public init(rejectedID: String, processType: String?, error: FailureInfo, at: String) {
+        processID = rejectedID
+        self.processType = processType
+        status = .rejected
+        inputs = nil
+        createdAt = at
+        startedAt = nil
+        endedAt = at
+        updatedAt = at
+        tasks = []
+        self.error = error
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(processID, forKey: .processID)
+        try container.encode(processType, forKey: .processType)
+        try container.encode(status, forKey: .status)
+        try container.encode(inputs, forKey: .inputs)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(endedAt, forKey: .endedAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(tasks, forKey: .tasks)
+        try container.encode(error, forKey: .error)
+    }
+
+    public func jsonData() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        // Encoding these plain value types cannot fail.
+        var data = (try? encoder.encode(self)) ?? Data()
+        data.append(0x0A)
+        return data
+    }
+}

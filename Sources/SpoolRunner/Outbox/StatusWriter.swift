@@ -1,0 +1,22 @@
+import Foundation
+
+/// Writes status files into `outbox/`, always whole (temp file + rename).
+///
+/// Not fsynced: status files are a projection of the history store, and after a crash the runner
+/// rewrites every one that may be stale (see `Recovery`).
+public struct StatusWriter: Sendable {
+    public let layout: SpoolLayout
+
+    public init(layout: SpoolLayout) {
+        self.layout = layout
+    }
+
+    public func write(_ document: StatusDocument) throws(SpoolError) {
+        try AtomicFile.write(document.jsonData(), to: layout.statusFile(document.processID))
+    }
+
+    public func read(processID: String) -> StatusDocument? {
+        guard let data = FileManager.default.contents(atPath: layout.statusFile(processID)) else { return nil }
+        return try? JSONDecoder().decode(StatusDocument.self, from: data)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole-file writes that readers never see half done: a temp file in the same directory, then
+/// `rename(2)` over the target (which replaces a symlink there instead of following it).
+public enum AtomicFile {
+    /// Prefix of the runner's own temp files; they start with a dot so that `*.json` readers and
+    /// the inbox scanner pass them over, and the start-up cleanup can find them.
+    public static let tempPrefix = ".spoolrunner-tmp-"
+
+    /// Writes `data` to `path` atomically.
+    /// - Parameter durable: fsync the file before the rename and the directory after it, for a
+    ///   write that must survive a power cut.
+    /// - Throws: `SpoolError.cannotWrite` naming the path.
+    public static func write(_ data: Data, to path: String, durable: Bool = false) throws(SpoolError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temp = "\(directory)/\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure(path, "cannot create temp file") }
+        var ok = data.withUnsafeBytes { writeAll(fd, $0) }
+        if ok && durable { ok = fsync(fd) == 0 }
+        close(fd)
+        guard ok else {
+            unlink(temp)
+            throw failure(path, "cannot write")
+        }
+        CrashPoint.step("rename")
+        guard rename(temp, path) == 0 else {
+            let error = failure(path, "cannot rename into place")
+            unlink(temp)
+            throw error
+        }
+        if durable { syncDirectory(directory) }
+    }
+
+    /// fsync of a directory, so that a rename or unlink in it survives a power cut.
+    public static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+
+    private static func failure(_ path: String, _ what: String) -> SpoolError {
+        SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(errno)))")
+    }
+
+    /// Removes temp files a dead runner left half written in `directory`.
+    public static func removeStaleTempFiles(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(tempPrefix) {
+            unlink("\(directory)/\(name)")
+        }
+    }
+}

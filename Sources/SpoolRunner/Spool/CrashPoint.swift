@@ -1,0 +1,24 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Deterministic crash points, for testing recovery only.
+///
+/// With `SPOOLRUNNER_CRASH_AT=N` in its environment the runner SIGKILLs itself just before its
+/// N-th durable step (a commit, a rename, a spawn), so a test can walk N and check that recovery
+/// holds at every step. Without the variable this is one atomic load per step.
+public enum CrashPoint {
+    private static let target: Int? = ProcessInfo.processInfo.environment["SPOOLRUNNER_CRASH_AT"].flatMap(Int.init)
+    private static let counter = Atomic<Int>(0)
+
+    public static func step(_ kind: StaticString) {
+        guard let target else { return }
+        let (_, count) = counter.add(1, ordering: .relaxed)
+        if count == target {
+            FileHandle.standardError.write(Data("spoolrunner: SPOOLRUNNER_CRASH_AT=\(target): killing myself before \(kind)\n".utf8))
+            kill(getpid(), SIGKILL)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `runner.lock`: one runner per spool.
+///
+/// An `flock` is released by the kernel when the holder dies, so a crashed runner never leaves a
+/// stale lock behind (unlike a pid file).
+public final class SpoolLock: Sendable {
+    private let descriptor: Int32
+
+    /// Takes the lock or fails at once.
+    /// - Throws: `SpoolError.locked` when another runner holds it; `.cannotCreate` when the file
+    ///   cannot be opened.
+    public init(path: String) throws(SpoolError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw SpoolError(.cannotCreate, path: path, message: "cannot open lock file: \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw SpoolError(.locked, path: path, message: "another runner holds this spool's lock; stop it first or use another --spool")
+            }
+            throw SpoolError(.cannotCreate, path: path, message: "cannot lock: \(String(cString: strerror(code)))")
+        }
+        self.descriptor = fd
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}

@@ -1,2 +1,0 @@
-import ProcessDefinitions
-public enum SpoolRunnerVersion { public static let string = "0.1.0" }
