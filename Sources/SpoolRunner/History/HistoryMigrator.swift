@@ -36,6 +36,7 @@ enum HistoryMigrator {
                     mode            TEXT NOT NULL,
                     status          TEXT NOT NULL,
                     attempts        INTEGER NOT NULL DEFAULT 0,
+                    retry_base      INTEGER NOT NULL DEFAULT 0,
                     started_at      TEXT,
                     ended_at        TEXT,
                     exit_code       INTEGER,

@@ -12,6 +12,8 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
     public var mode: String
     public var status: TaskStatus
     public var attempts: Int
+    /// Attempts used before the last `spoolrunner retry`: the retry budget counts from here.
+    public var retryBase: Int
     public var startedAt: String?
     public var endedAt: String?
     public var exitCode: Int?
@@ -30,6 +32,7 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
         case processID = "process_id"
         case taskName = "task_name"
         case position, mode, status, attempts
+        case retryBase = "retry_base"
         case startedAt = "started_at"
         case endedAt = "ended_at"
         case exitCode = "exit_code"
@@ -53,6 +56,7 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
         self.mode = mode
         self.status = .pending
         self.attempts = 0
+        self.retryBase = 0
         self.onFailure = onFailure
     }
 }

@@ -1,0 +1,26 @@
+/// How the engine runs: limits, timings and mode, from the `serve` command line.
+public struct EngineConfiguration: Sendable {
+    public var layout: SpoolLayout
+    public var definitionsDirectory: String
+    /// Running tasks at once, all processes together (`--max-tasks`).
+    public var maxTasks: Int = 16
+    /// Take what is in the inbox, run every process to its end, then return (`--once`).
+    public var once: Bool = false
+    /// `--max-request-bytes`.
+    public var maxRequestBytes: Int = 1 << 20
+    /// `--settle`: how long an unparsable inbox file may stay untouched before it is rejected.
+    public var settle: Duration = .seconds(5)
+    /// `--rescan`: full scan of inbox/ and control/ at this interval (inotify catches the rest).
+    public var rescan: Duration = .seconds(1)
+    /// `--grace`: how long running tasks may finish after SIGTERM.
+    public var grace: Duration = .seconds(30)
+    /// How often runner.json is rewritten.
+    public var heartbeat: Duration = .seconds(2)
+    /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
+    public var intakeBatch: Int = 256
+
+    public init(layout: SpoolLayout, definitionsDirectory: String) {
+        self.layout = layout
+        self.definitionsDirectory = definitionsDirectory
+    }
+}

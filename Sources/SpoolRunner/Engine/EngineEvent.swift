@@ -1,0 +1,16 @@
+/// Something the engine must react to. Everything that changes engine state arrives as one of
+/// these, through one queue, so the engine handles one batch at a time and never races itself.
+enum EngineEvent: Sendable {
+    /// Look at `inbox/` and `control/` (a timer, inotify, or the start).
+    case scan
+    case taskSpawned(processID: String, index: Int, attempt: Int, pid: Int32, startTicks: Int64?)
+    case taskEnded(processID: String, index: Int, attempt: Int, outcome: TaskOutcome)
+    /// A retry's backoff or a process timeout is due: re-evaluate this process.
+    case wake(processID: String)
+    case processTimeout(processID: String)
+    case heartbeat
+    /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
+    case shutdown
+    /// The shutdown grace is over: stop what still runs.
+    case graceExpired
+}

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import ProcessDefinitions
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ProcessEngine {
+    /// Takes up to one batch of request files from `inbox/`. Returns whether more are waiting.
+    func scanInbox(now: Date) -> Bool {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: layout.inbox)
+        } catch {
+            logger.error("cannot list \(layout.inbox): \(error)")
+            return false
+        }
+        // Dot files are a client's own temp files; other names are not requests. Both are left alone.
+        let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
+        let batch = candidates.prefix(configuration.intakeBatch)
+        for fileName in batch {
+            let path = "\(layout.inbox)/\(fileName)"
+            let decision: IntakeDecision
+            do {
+                decision = try intake.examine(fileName: fileName, now: now, catalog: catalog) { id in
+                    if let live = processes[id] { return live.record.requestJSON }
+                    return try store.read { db in
+                        try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = ?", arguments: [id])
+                    }
+                }
+            } catch {
+                logger.error("cannot look up a request in the history store: \(error)", metadata: ["spool.file": "\(path)"])
+                continue
+            }
+            switch decision {
+            case .accept(let record, let definition):
+                let stamp = Timestamp.string(now)
+                var run = ProcessRun(record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
+                                     definition: definition, sequence: nextSequence)
+                nextSequence += 1
+                run.dirtyProcess = true
+                run.dirtyTasks = Set(run.tasks.indices)
+                run.event("accepted", at: stamp, detail: ["file": .string(fileName)])
+                processes[record.processID] = run
+                touched.insert(record.processID)
+                filesToRemove.append(path)
+            case .identicalDuplicate:
+                logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
+                filesToRemove.append(path)
+            case .reject(let rejection):
+                let processID = String(fileName.dropLast(".json".count))
+                logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
+                pendingRejections.append(rejector.reject(
+                    fileName: fileName, from: layout.inbox,
+                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now))
+            case .wait(let until):
+                if !configuration.once {
+                    timersToArm.append((.seconds(max(0.05, until - now.timeIntervalSince1970 + 0.05)), .scan))
+                }
+            case .gone:
+                continue
+            }
+        }
+        return candidates.count > batch.count
+    }
+
+    /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
+    func scanControl(now: Date) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.control) else { return }
+        for fileName in names.sorted() where !fileName.hasPrefix(".") && fileName.hasSuffix(".json") {
+            let path = "\(layout.control)/\(fileName)"
+            switch ControlMessage.read(path: path) {
+            case nil:
+                continue
+            case .success(let message)?:
+                if let rejection = apply(message, now: now) {
+                    logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
+                    pendingRejections.append(rejector.reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now))
+                } else {
+                    filesToRemove.append(path)
+                }
+            case .failure(let rejection)?:
+                if rejection.code == .invalidJSON, let modified = Self.modificationTime(path), now.timeIntervalSince(modified) < configuration.settle.seconds {
+                    continue
+                }
+                logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
+                pendingRejections.append(rejector.reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now))
+            }
+        }
+    }
+
+    static func modificationTime(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+
+    /// Returns a rejection when the message names no process it can act on.
+    func apply(_ message: ControlMessage, now: Date) -> RequestRejection? {
+        let stamp = Timestamp.string(now)
+        let id = message.processID
+        switch message.action {
+        case .cancel:
+            if processes[id] != nil {
+                let indexes = processes[id]!.requestCancel(stamp)
+                for index in indexes { running[AttemptKey(processID: id, index: index)]?.stop(.cancelled) }
+                touched.insert(id)
+                return nil
+            }
+            if let status = storedStatus(id) {
+                logger.info("cancel: the process already ended \(status.rawValue); nothing to do", metadata: ["process.id": "\(id)"])
+                return nil
+            }
+            return RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false)
+        case .retry:
+            if processes[id] != nil {
+                logger.info("retry: the process has not ended; nothing to do", metadata: ["process.id": "\(id)"])
+                return nil
+            }
+            guard let (record, rows) = try? store.read({ db -> (ProcessRecord, [TaskRecord])? in
+                guard let record = try ProcessRecord.fetchOne(db, key: id) else { return nil }
+                let rows = try TaskRecord.filter(TaskRecord.Columns.processID == id).order(TaskRecord.Columns.position).fetchAll(db)
+                return (record, rows)
+            }) else {
+                return RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false)
+            }
+            guard record.status == .failed || record.status == .cancelled else {
+                logger.info("retry: the process ended \(record.status.rawValue); only failed or cancelled processes are retried", metadata: ["process.id": "\(id)"])
+                return nil
+            }
+            guard let definition = catalog.definitions[record.processType] else {
+                return RequestRejection(.unknownProcess, "retry: process '\(id)' is of type '\(record.processType)', which has no definition now", writesStatus: false)
+            }
+            var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
+            nextSequence += 1
+            run.redrive(stamp)
+            processes[id] = run
+            touched.insert(id)
+            return nil
+        }
+    }
+
+    func storedStatus(_ id: String) -> ProcessStatus? {
+        try? store.read { db in
+            try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = ?", arguments: [id])
+        }.flatMap(ProcessStatus.init(rawValue:))
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import ProcessDefinitions
+
+extension ProcessEngine {
+    /// Crashes in a row with a task running after which a process is given up (SPEC §6).
+    static let crashLoopLimit = 3
+
+    /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
+    func beginSession() throws {
+        let session = RunnerSessionRecord(pid: Int(getpid()), version: SpoolRunnerInfo.version, startedAt: Timestamp.string(startedAt))
+        sessionID = try store.write { db in
+            var session = session
+            try session.insert(db)
+            return session.id
+        }
+    }
+
+    /// A clean stop: no crash counts against the processes still unfinished.
+    func endSession() throws {
+        let now = Timestamp.now()
+        let id = sessionID
+        try store.write { db in
+            try db.execute(sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?", arguments: [now, id])
+            try db.execute(sql: "UPDATE processes SET crash_count = 0 WHERE status IN ('pending', 'running') AND crash_count > 0")
+        }
+    }
+
+    /// Resumes every unfinished process from the store (SPEC §6): succeeded tasks stay done;
+    /// a task that was running is killed if anything of it is left, then run again or failed
+    /// `interrupted`; retry and process timers are armed again from their stored times.
+    func recover() throws {
+        let now = Date()
+        let stamp = Timestamp.string(now)
+        let id = sessionID ?? 0
+        let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
+            let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
+            let records = try ProcessRecord
+                .filter([ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
+                .order(Column.rowID).fetchAll(db)
+            let rows = try TaskRecord.fetchAll(db, sql: """
+                SELECT tasks.* FROM tasks JOIN processes USING (process_id)
+                WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
+                """)
+            return (previous, records, rows)
+        }
+        let crashed = previous.map { !$0.cleanExit } ?? false
+        let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
+        cleanTemporaryFiles()
+        if crashed, let previous {
+            logger.warning("the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering")
+            try rewriteStatusFiles(since: previous.startedAt)
+        }
+        for record in records {
+            let taskRows = rowsByProcess[record.processID] ?? []
+            guard let definition = catalog.definitions[record.processType] else {
+                try failWithoutDefinition(record, rows: taskRows, stamp: stamp)
+                continue
+            }
+            var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
+            nextSequence += 1
+            let interrupted = run.tasks.indices.filter { run.tasks[$0].status == .running }
+            for index in interrupted {
+                let task = run.tasks[index]
+                ProcessInspector.killLeftovers(
+                    pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
+                    environment: ["SPOOL_WORK_DIR=\(layout.workDirectory(record.processID))", "SPOOL_TASK_NAME=\(task.taskName)"])
+            }
+            run.dirtyProcess = true
+            if crashed && !interrupted.isEmpty {
+                run.record.crashCount += 1
+            }
+            if run.record.crashCount >= Self.crashLoopLimit {
+                run.failCrashLoop(stamp, crashes: run.record.crashCount)
+            } else {
+                for index in interrupted { run.interrupted(index, stamp) }
+                run.event("recovered", at: stamp, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
+            }
+            if run.record.status == .running {
+                runningProcessesByType[record.processType, default: 0] += 1
+                if let timeout = definition.timeout, let started = record.startedAt.flatMap(Timestamp.parse) {
+                    let left = started.addingTimeInterval(timeout.seconds).timeIntervalSince(now)
+                    timersToArm.append((.seconds(max(0, left)), .processTimeout(processID: record.processID)))
+                }
+            }
+            for task in run.tasks where task.status == .retrying {
+                let due = task.nextAttemptAt.flatMap(Timestamp.parse) ?? now
+                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .wake(processID: record.processID)))
+            }
+            processes[record.processID] = run
+            touched.insert(record.processID)
+        }
+        if !records.isEmpty {
+            logger.notice("resuming \(records.count) unfinished process(es)")
+        }
+        advanceTouched(now: now)
+        try flush()
+    }
+
+    /// A process whose definition file is gone cannot be resumed: it fails, saying so.
+    func failWithoutDefinition(_ record: ProcessRecord, rows: [TaskRecord], stamp: String) throws {
+        var record = record
+        record.status = .failed
+        record.endedAt = stamp
+        record.updatedAt = stamp
+        record.error = FailureInfo(code: "unknown_process_type", message: "no definition for process_type '\(record.processType)' any more; restore definitions/\(record.processType).yaml and run `spoolrunner retry \(record.processID)`")
+        var rows = rows
+        for index in rows.indices where !rows[index].status.isFinal {
+            rows[index].status = rows[index].status == .running ? .failed : .skipped
+        }
+        let finalRows = rows
+        let finalRecord = record
+        try store.write { db in
+            try finalRecord.upsert(db)
+            for row in finalRows { try row.upsert(db) }
+            var event = EventRecord(processID: finalRecord.processID, event: "process_failed", at: stamp, detail: ["code": .string("unknown_process_type")])
+            try event.insert(db)
+        }
+        try? statusWriter.write(StatusDocument(process: finalRecord, tasks: finalRows))
+    }
+
+    /// Status files are a projection: after a crash, every process changed since the dead
+    /// runner started gets its file rewritten from the store (unfinished ones are rewritten by
+    /// the first flush anyway).
+    func rewriteStatusFiles(since: String) throws {
+        let (records, rows) = try store.read { db -> ([ProcessRecord], [TaskRecord]) in
+            let records = try ProcessRecord.filter(ProcessRecord.Columns.updatedAt >= since).fetchAll(db)
+            let rows = try TaskRecord.fetchAll(db, sql: "SELECT tasks.* FROM tasks JOIN processes USING (process_id) WHERE processes.updated_at >= ?", arguments: [since])
+            return (records, rows)
+        }
+        let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
+        for record in records where record.status.isFinal {
+            try? statusWriter.write(StatusDocument(process: record, tasks: rowsByProcess[record.processID] ?? []))
+        }
+    }
+
+    /// Half-written temp files of a dead runner, and clients' staging files in `tmp/` left for
+    /// more than 36 hours (the Maildir rule).
+    func cleanTemporaryFiles() {
+        for directory in [layout.outbox, layout.rejected, layout.root] {
+            AtomicFile.removeStaleTempFiles(in: directory)
+        }
+        let cutoff = Date().addingTimeInterval(-36 * 3600)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.tmp) else { return }
+        for name in names where name != ".gitkeep" {
+            let path = "\(layout.tmp)/\(name)"
+            if let modified = Self.modificationTime(path), modified < cutoff {
+                try? FileManager.default.removeItem(atPath: path)
+                logger.notice("removed a staging file older than 36 hours", metadata: ["spool.file": "\(path)"])
+            }
+        }
+    }
+}

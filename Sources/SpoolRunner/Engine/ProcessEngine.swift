@@ -1,0 +1,311 @@
+import Foundation
+import GRDB
+import Logging
+import ProcessDefinitions
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The runner's heart: owns every live process and every running task attempt.
+///
+/// One loop takes a batch of events (files dropped, tasks ended, timers, control messages),
+/// applies them to the in-memory processes, commits every change of the batch in one durable
+/// transaction, rewrites the status files that changed, and only then starts the tasks that
+/// became ready: a task is always recorded as started before it is spawned (SPEC §6).
+public actor ProcessEngine {
+    let configuration: EngineConfiguration
+    let store: HistoryStore
+    let logger: Logger
+    let catalog: DefinitionCatalog
+    let intake: RequestIntake
+    let rejector: Rejector
+    let statusWriter: StatusWriter
+    let launchBuilder: TaskLaunchBuilder
+    let executor = TaskExecutor()
+    let events = EventQueue()
+    let startedAt = Date()
+
+    var layout: SpoolLayout { configuration.layout }
+
+    /// Live (unfinished) processes by id.
+    var processes: [String: ProcessRun] = [:]
+    var ready = ReadyQueue()
+    /// Running attempts and the handle that stops each.
+    var running: [AttemptKey: StopHandle] = [:]
+    var runningProcessesByType: [String: Int] = [:]
+    var nextSequence = 0
+    /// Processes changed by the current batch.
+    var touched: Set<String> = []
+    var pendingRejections: [RejectionRecord] = []
+    /// Files to remove once the batch is committed (accepted requests, handled control messages).
+    var filesToRemove: [String] = []
+    var timersToArm: [(Duration, EngineEvent)] = []
+    var launches: [(TaskLaunch, AttemptKey, StopHandle)] = []
+    var stopping = false
+    var initialScanDone = false
+    var sessionID: Int64?
+
+    struct AttemptKey: Hashable, Sendable {
+        var processID: String
+        var index: Int
+    }
+
+    public init(configuration: EngineConfiguration, store: HistoryStore, catalog: DefinitionCatalog, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.catalog = catalog
+        self.logger = logger
+        let statusWriter = StatusWriter(layout: configuration.layout)
+        self.statusWriter = statusWriter
+        self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
+        self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
+        self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
+    }
+
+    /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
+    public nonisolated func requestShutdown() {
+        events.post(.shutdown)
+    }
+
+    /// Asks for an immediate look at inbox/ and control/ (inotify).
+    public nonisolated func requestScan() {
+        events.post(.scan)
+    }
+
+    /// Runs until shutdown (or, with `once`, until the inbox is taken and every process ended).
+    /// - Throws: `HistoryError` when the store cannot be written: the runner must stop, and the
+    ///   next start recovers from the last commit.
+    public func run() async throws {
+        try beginSession()
+        try recover()
+        try await withThrowingDiscardingTaskGroup { group in
+            let events = self.events
+            let heartbeat = configuration.heartbeat
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    events.post(.heartbeat)
+                }
+            }
+            if !configuration.once {
+                let rescan = configuration.rescan
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: rescan)
+                        events.post(.scan)
+                    }
+                }
+            }
+            events.post(.scan)
+            writeHeartbeat()
+            while true {
+                let batch = await events.next()
+                let now = Date()
+                for event in batch {
+                    handle(event, now: now)
+                }
+                advanceTouched(now: now)
+                try flush()
+                try startReadyTasks(now: Date())
+                for (delay, event) in timersToArm {
+                    group.addTask {
+                        try? await Task.sleep(for: delay)
+                        if !Task.isCancelled { events.post(event) }
+                    }
+                }
+                timersToArm.removeAll()
+                for (launch, key, handle) in launches {
+                    let executor = self.executor
+                    group.addTask {
+                        let outcome = await executor.run(launch, stop: handle) { pid, ticks in
+                            events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
+                        }
+                        events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                    }
+                }
+                launches.removeAll()
+                if isDone { break }
+            }
+            group.cancelAll()
+        }
+        try endSession()
+        writeHeartbeat()
+        logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
+    }
+
+    var isDone: Bool {
+        if stopping { return running.isEmpty }
+        if configuration.once { return initialScanDone && running.isEmpty && processes.isEmpty }
+        return false
+    }
+
+    // MARK: - Events
+
+    func handle(_ event: EngineEvent, now: Date) {
+        switch event {
+        case .scan:
+            guard !stopping else { return }
+            scanControl(now: now)
+            if configuration.once && initialScanDone { return }
+            let more = scanInbox(now: now)
+            if more { self.events.post(.scan) } else { initialScanDone = true }
+        case .taskSpawned(let processID, let index, let attempt, let pid, let ticks):
+            processes[processID]?.taskSpawned(index, attempt: attempt, pid: pid, startTicks: ticks, Timestamp.string(now))
+            touched.insert(processID)
+        case .taskEnded(let processID, let index, let attempt, let outcome):
+            let key = AttemptKey(processID: processID, index: index)
+            let handle = running.removeValue(forKey: key)
+            if handle?.reason == .shutdown {
+                // Left `running` in the store on purpose: the next start treats it exactly like
+                // a task interrupted by a crash (run again if idempotent, else `interrupted`).
+                logger.notice("task stopped by shutdown; the next start resumes it", metadata: ["process.id": "\(processID)", "task.name": "\(processes[processID]?.tasks[index].taskName ?? "?")"])
+                return
+            }
+            if let due = processes[processID]?.taskEnded(index, attempt: attempt, outcome: outcome, now: now) {
+                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .wake(processID: processID)))
+            }
+            touched.insert(processID)
+        case .wake(let processID):
+            touched.insert(processID)
+        case .processTimeout(let processID):
+            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now)) else { return }
+            for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
+            touched.insert(processID)
+        case .heartbeat:
+            writeHeartbeat()
+            store.checkpoint()
+        case .shutdown:
+            guard !stopping else { return }
+            stopping = true
+            logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
+            if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
+        case .graceExpired:
+            for handle in running.values { handle.stop(.shutdown) }
+        }
+    }
+
+    /// Applies the ordering rule to every process the batch changed.
+    func advanceTouched(now: Date) {
+        for processID in touched {
+            guard var run = processes[processID] else { continue }
+            let wasRunning = run.record.status == .running
+            let newlyReady = run.advance(now: now)
+            for index in newlyReady {
+                ready.insert(.init(sequence: run.sequence, index: index, processID: processID))
+            }
+            if run.record.status.isFinal, wasRunning {
+                runningProcessesByType[run.record.processType, default: 1] -= 1
+            }
+            processes[processID] = run
+        }
+    }
+
+    // MARK: - Starting tasks
+
+    /// Starts ready tasks up to `--max-tasks` and each type's `concurrency`: records every start
+    /// in one durable commit, then queues the spawns.
+    func startReadyTasks(now date: Date) throws {
+        guard !stopping else { return }
+        let now = Timestamp.string(date)
+        var deferred: [ReadyQueue.Entry] = []
+        var started: [AttemptKey] = []
+        while running.count + started.count < configuration.maxTasks, let entry = ready.popMin() {
+            guard var run = processes[entry.processID], !run.record.status.isFinal, run.queued.contains(entry.index) else { continue }
+            let status = run.tasks[entry.index].status
+            guard status == .pending || status == .retrying else {
+                processes[entry.processID]?.queued.remove(entry.index)
+                continue
+            }
+            if run.record.status == .pending {
+                let type = run.record.processType
+                if let limit = run.definition.concurrency, runningProcessesByType[type, default: 0] >= limit {
+                    deferred.append(entry)
+                    continue
+                }
+                runningProcessesByType[type, default: 0] += 1
+                run.markStarted(now)
+                if let timeout = run.definition.timeout {
+                    timersToArm.append((timeout, .processTimeout(processID: run.processID)))
+                }
+                prepareDirectories(run.processID)
+            }
+            run.taskStarted(entry.index, now)
+            processes[entry.processID] = run
+            touched.insert(entry.processID)
+            started.append(AttemptKey(processID: entry.processID, index: entry.index))
+        }
+        for entry in deferred { ready.insert(entry) }
+        guard !started.isEmpty else { return }
+        try flush()
+        for key in started {
+            guard let run = processes[key.processID] else { continue }
+            let handle = StopHandle()
+            running[key] = handle
+            do {
+                let launch = try launchBuilder.build(run, index: key.index)
+                launches.append((launch, key, handle))
+            } catch {
+                events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
+            }
+        }
+    }
+
+    func prepareDirectories(_ processID: String) {
+        try? FileManager.default.createDirectory(atPath: layout.workDirectory(processID), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: layout.logDirectory(processID), withIntermediateDirectories: true)
+    }
+
+    // MARK: - Committing
+
+    /// Commits every change since the last flush in one transaction, then does what had to wait
+    /// for that commit: removing accepted request files, rewriting status files.
+    func flush() throws {
+        let dirtyIDs = touched.filter { processes[$0]?.isDirty ?? false }
+        touched.removeAll(keepingCapacity: true)
+        let rejections = pendingRejections
+        if !dirtyIDs.isEmpty || !rejections.isEmpty {
+            let runs = dirtyIDs.compactMap { processes[$0] }
+            try store.write { db in
+                for run in runs {
+                    if run.dirtyProcess { try run.record.upsert(db) }
+                    for index in run.dirtyTasks { try run.tasks[index].upsert(db) }
+                    for var event in run.newEvents { try event.insert(db) }
+                }
+                for var rejection in rejections { try rejection.insert(db) }
+            }
+        }
+        pendingRejections.removeAll()
+        for path in filesToRemove {
+            CrashPoint.step("unlink")
+            unlink(path)
+        }
+        filesToRemove.removeAll()
+        for processID in dirtyIDs {
+            guard var run = processes[processID] else { continue }
+            for event in run.newEvents { log(event, run: run) }
+            do {
+                try statusWriter.write(StatusDocument(process: run.record, tasks: run.tasks))
+            } catch {
+                logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
+            }
+            run.dirtyProcess = false
+            run.dirtyTasks.removeAll()
+            run.newEvents.removeAll()
+            if run.record.status.isFinal {
+                processes.removeValue(forKey: processID)
+            } else {
+                processes[processID] = run
+            }
+        }
+    }
+
+    func log(_ event: EventRecord, run: ProcessRun) {
+        var metadata: Logger.Metadata = ["process.id": "\(event.processID)", "process.type": "\(run.record.processType)"]
+        if let task = event.taskName { metadata["task.name"] = "\(task)" }
+        if let detail = event.detail {
+            for (key, value) in detail { metadata[key] = "\(value.templateText)" }
+        }
+        let level: Logger.Level = event.event.hasSuffix("failed") || event.event == "crash_loop" ? .warning : .info
+        logger.log(level: level, "\(event.event)", metadata: metadata)
+    }
+}

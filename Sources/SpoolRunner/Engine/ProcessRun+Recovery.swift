@@ -1,0 +1,100 @@
+import Foundation
+import ProcessDefinitions
+
+extension ProcessRun {
+    /// Rebuilds a live process from its rows, aligned with the current definition: tasks are
+    /// matched by name, and a task the definition gained since is added as pending.
+    static func restore(record: ProcessRecord, rows: [TaskRecord], definition: ProcessDefinition, sequence: Int) -> ProcessRun {
+        let byName = Dictionary(rows.map { ($0.taskName, $0) }, uniquingKeysWith: { first, _ in first })
+        let fresh = newTasks(for: definition, processID: record.processID)
+        let tasks = fresh.map { task -> TaskRecord in
+            guard var row = byName[task.taskName] else { return task }
+            row.position = task.position
+            row.onFailure = task.onFailure
+            return row
+        }
+        return ProcessRun(record: record, tasks: tasks, definition: definition, sequence: sequence)
+    }
+
+    /// A task found `running` after a runner stopped without recording its end: run it again
+    /// when that is safe and attempts are left, otherwise it fails with `interrupted`.
+    mutating func interrupted(_ index: Int, _ now: String) {
+        let definition = taskDefinition(index)
+        let name = definition.name
+        let used = tasks[index].attempts - tasks[index].retryBase
+        tasks[index].pid = nil
+        tasks[index].pidStartTicks = nil
+        dirtyTasks.insert(index)
+        dirtyProcess = true
+        record.updatedAt = now
+        if definition.idempotent, used < definition.retry.maxAttempts, !isFailing {
+            tasks[index].status = .pending
+            event("task_interrupted", task: name, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("run again")])
+            return
+        }
+        let why = definition.idempotent ? "its attempts are spent" : "it is not idempotent"
+        let failure = FailureInfo(code: "interrupted", message: "the runner stopped while it ran and \(why), so it is not run again", task: name)
+        tasks[index].status = .failed
+        tasks[index].endedAt = now
+        tasks[index].error = failure
+        event("task_interrupted", task: name, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("failed")])
+        if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
+            record.error = FailureInfo(code: "interrupted", message: "task '\(name)' failed: \(failure.message)", task: name)
+        }
+    }
+
+    /// Ends a process that was running during too many runner crashes in a row: it may be what
+    /// crashes the runner, so nothing of it runs again, `on_failure` included.
+    mutating func failCrashLoop(_ now: String, crashes: Int) {
+        let failure = FailureInfo(code: "crash_loop", message: "the runner crashed \(crashes) times in a row while this process ran; it is not run again (use `spoolrunner retry` once the cause is fixed)", task: nil)
+        for index in tasks.indices {
+            switch tasks[index].status {
+            case .running:
+                tasks[index].status = .failed
+                tasks[index].endedAt = now
+                tasks[index].error = FailureInfo(code: "crash_loop", message: failure.message, task: tasks[index].taskName)
+                tasks[index].pid = nil
+                tasks[index].pidStartTicks = nil
+            case .pending, .retrying:
+                tasks[index].status = .skipped
+                tasks[index].nextAttemptAt = nil
+            default: continue
+            }
+            dirtyTasks.insert(index)
+        }
+        record.error = failure
+        event("crash_loop", at: now, detail: ["crashes": .integer(Int64(crashes))])
+        finish(.failed, now)
+    }
+
+    /// `spoolrunner retry`: a failed or cancelled process resumes from its unfinished tasks under
+    /// the same id; finished tasks and attempt counts stay, each re-run task gets a fresh retry
+    /// budget (like Step Functions' redrive).
+    mutating func redrive(_ now: String) {
+        for index in tasks.indices {
+            switch tasks[index].status {
+            case .failed, .skipped, .cancelled:
+                tasks[index].status = .pending
+                tasks[index].retryBase = tasks[index].attempts
+                tasks[index].error = nil
+                tasks[index].endedAt = nil
+                tasks[index].nextAttemptAt = nil
+                dirtyTasks.insert(index)
+            default:
+                // on_failure tasks that ran belong to the failed run; they may run again.
+                if onFailureRange.contains(index), tasks[index].status != .pending {
+                    tasks[index].status = .pending
+                    tasks[index].retryBase = tasks[index].attempts
+                    dirtyTasks.insert(index)
+                }
+            }
+        }
+        record.status = .pending
+        record.endedAt = nil
+        record.error = nil
+        record.crashCount = 0
+        record.updatedAt = now
+        dirtyProcess = true
+        event("retry_requested", at: now)
+    }
+}

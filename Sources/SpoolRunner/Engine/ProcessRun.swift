@@ -1,0 +1,270 @@
+import Foundation
+import ProcessDefinitions
+
+/// A live process inside the engine: its rows, its definition, and what changed since the last
+/// commit.
+///
+/// This is the state machine of SPEC §5 ("Ordering") in one place, with no I/O: the engine feeds
+/// it events (a task started or ended, a cancel, a timeout) and persists what it marks dirty.
+/// `tasks[i]` always belongs to `definition.allTasks[i]`.
+struct ProcessRun {
+    var record: ProcessRecord
+    var tasks: [TaskRecord]
+    let definition: ProcessDefinition
+    /// Admission order: older processes' tasks start first, so a burst completes in order instead
+    /// of every process finishing late.
+    let sequence: Int
+    /// Task indexes waiting in the engine's ready queue.
+    var queued: Set<Int> = []
+    var dirtyProcess = false
+    var dirtyTasks: Set<Int> = []
+    var newEvents: [EventRecord] = []
+
+    init(record: ProcessRecord, tasks: [TaskRecord], definition: ProcessDefinition, sequence: Int) {
+        self.record = record
+        self.tasks = tasks
+        self.definition = definition
+        self.sequence = sequence
+    }
+
+    /// A new process's rows: every task pending.
+    static func newTasks(for definition: ProcessDefinition, processID: String) -> [TaskRecord] {
+        let main = definition.tasks.count
+        return definition.allTasks.enumerated().map { index, task in
+            TaskRecord(processID: processID, taskName: task.name, position: index, mode: task.mode.rawValue, onFailure: index >= main)
+        }
+    }
+
+    var processID: String { record.processID }
+    var mainRange: Range<Int> { 0..<definition.tasks.count }
+    var onFailureRange: Range<Int> { definition.tasks.count..<tasks.count }
+    var isDirty: Bool { dirtyProcess || !dirtyTasks.isEmpty || !newEvents.isEmpty }
+    var runningIndexes: [Int] { tasks.indices.filter { tasks[$0].status == .running } }
+
+    /// A cancel was asked for; stored as the process error so that it survives a restart.
+    var cancelRequested: Bool { record.error?.code == "cancelled" }
+    /// A task failed for good, the process timed out or was cancelled: no new main task starts.
+    var isFailing: Bool { record.error != nil }
+
+    func index(of name: String) -> Int? { tasks.firstIndex { $0.taskName == name } }
+    func taskDefinition(_ index: Int) -> TaskDefinition { definition.allTasks[index] }
+
+    // MARK: - Recording
+
+    mutating func event(_ name: String, task: String? = nil, at now: String, detail: [String: JSONValue]? = nil) {
+        newEvents.append(EventRecord(processID: record.processID, taskName: task, event: name, at: now, detail: detail))
+    }
+
+    private mutating func touch(_ now: String) {
+        record.updatedAt = now
+        dirtyProcess = true
+    }
+
+    private mutating func update(_ index: Int, _ now: String, _ change: (inout TaskRecord) -> Void) {
+        change(&tasks[index])
+        dirtyTasks.insert(index)
+        touch(now)
+    }
+
+    // MARK: - Transitions
+
+    /// The process's first task is about to start.
+    mutating func markStarted(_ now: String) {
+        record.status = .running
+        // A retried process keeps the start of its first run.
+        if record.startedAt == nil { record.startedAt = now }
+        touch(now)
+        event("process_started", at: now)
+    }
+
+    mutating func taskStarted(_ index: Int, _ now: String) {
+        queued.remove(index)
+        update(index, now) { task in
+            task.status = .running
+            task.attempts += 1
+            task.startedAt = now
+            task.endedAt = nil
+            task.exitCode = nil
+            task.output = nil
+            task.error = nil
+            task.nextAttemptAt = nil
+            task.pid = nil
+            task.pidStartTicks = nil
+        }
+        event("task_started", task: tasks[index].taskName, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts))])
+    }
+
+    mutating func taskSpawned(_ index: Int, attempt: Int, pid: Int32, startTicks: Int64?, _ now: String) {
+        guard tasks[index].status == .running, tasks[index].attempts == attempt else { return }
+        update(index, now) { task in
+            task.pid = Int(pid)
+            task.pidStartTicks = startTicks
+        }
+    }
+
+    /// Records how an attempt ended. Returns when the next attempt is due, if it is retried.
+    mutating func taskEnded(_ index: Int, attempt: Int, outcome: TaskOutcome, now date: Date) -> Date? {
+        guard tasks[index].status == .running, tasks[index].attempts == attempt else { return nil }
+        let now = Timestamp.string(date)
+        let definition = taskDefinition(index)
+        let name = definition.name
+        var retryAt: Date?
+        update(index, now) { task in
+            task.endedAt = now
+            task.exitCode = outcome.exitCode
+            task.output = outcome.output
+            task.error = outcome.failure
+            task.pid = nil
+            task.pidStartTicks = nil
+        }
+        guard let failure = outcome.failure else {
+            tasks[index].status = .success
+            event("task_succeeded", task: name, at: now, detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
+            return nil
+        }
+        let detail: [String: JSONValue] = ["code": .string(failure.code), "message": .string(failure.message), "attempt": .integer(Int64(attempt))]
+        if failure.code == "cancelled" {
+            tasks[index].status = .cancelled
+            event("task_cancelled", task: name, at: now, detail: detail)
+            return nil
+        }
+        let used = tasks[index].attempts - tasks[index].retryBase
+        if Self.isRetryable(failure.code), !isFailing, used < definition.retry.maxAttempts {
+            let due = date.addingTimeInterval(definition.retry.delay(afterAttempt: used).seconds)
+            retryAt = due
+            tasks[index].status = .retrying
+            tasks[index].nextAttemptAt = Timestamp.string(due)
+            var retryDetail = detail
+            retryDetail["next_attempt_at"] = .string(Timestamp.string(due))
+            event("task_retrying", task: name, at: now, detail: retryDetail)
+            return retryAt
+        }
+        tasks[index].status = .failed
+        event("task_failed", task: name, at: now, detail: detail)
+        if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
+            record.error = FailureInfo(code: failure.code, message: "task '\(name)' failed: \(failure.message)", task: name)
+        }
+        return nil
+    }
+
+    /// Whether another attempt can help: a spawn failure or a template error will fail the same
+    /// way again.
+    static func isRetryable(_ code: String) -> Bool {
+        code == "exit_status" || code == "timeout"
+    }
+
+    /// Marks the process cancelled-in-progress. Returns the running tasks to stop.
+    mutating func requestCancel(_ now: String) -> [Int] {
+        guard !record.status.isFinal else { return [] }
+        record.error = FailureInfo(code: "cancelled", message: "cancelled on request", task: nil)
+        touch(now)
+        event("cancel_requested", at: now)
+        return runningIndexes
+    }
+
+    /// The process ran past its `timeout`. Returns the running tasks to stop.
+    mutating func timedOut(_ now: String) -> [Int] {
+        guard record.status == .running, !isFailing, let limit = definition.timeout else { return [] }
+        record.error = FailureInfo(code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
+        touch(now)
+        event("process_timeout", at: now)
+        return runningIndexes.filter { mainRange.contains($0) }
+    }
+
+    // MARK: - Deciding what comes next
+
+    /// Applies the ordering and failure rules: skips what can no longer run, ends the process
+    /// when everything has ended, and returns the tasks that may start now (marked queued).
+    mutating func advance(now date: Date) -> [Int] {
+        guard !record.status.isFinal else { return [] }
+        let now = Timestamp.string(date)
+        if cancelRequested {
+            for index in tasks.indices {
+                switch tasks[index].status {
+                case .pending: skip(index, now, reason: "the process was cancelled")
+                case .retrying:
+                    update(index, now) { $0.status = .cancelled; $0.nextAttemptAt = nil }
+                    event("task_cancelled", task: tasks[index].taskName, at: now)
+                default: break
+                }
+            }
+            queued.removeAll()
+            if runningIndexes.isEmpty { finish(.cancelled, now) }
+            return []
+        }
+        if isFailing {
+            for index in mainRange {
+                switch tasks[index].status {
+                case .pending: skip(index, now, reason: "the process failed")
+                case .retrying:
+                    // It failed and will not get its next attempt: it ends failed, with its error.
+                    update(index, now) { $0.status = .failed; $0.nextAttemptAt = nil }
+                    event("task_failed", task: tasks[index].taskName, at: now, detail: ["code": .string("retry_abandoned")])
+                default: break
+                }
+                queued.remove(index)
+            }
+            guard !mainRange.contains(where: { tasks[$0].status == .running }) else { return [] }
+            let ready = resolve(onFailureRange, date, now)
+            if onFailureRange.allSatisfy({ tasks[$0].status.isFinal }) { finish(.failed, now) }
+            return ready
+        }
+        let ready = resolve(mainRange, date, now)
+        if mainRange.allSatisfy({ tasks[$0].status.isFinal }) {
+            finish(.success, now)
+            return []
+        }
+        return ready
+    }
+
+    /// Tasks of `range` whose dependencies have all succeeded; those with a dependency that
+    /// ended otherwise are skipped (repeated until nothing changes, since skips cascade).
+    private mutating func resolve(_ range: Range<Int>, _ date: Date, _ now: String) -> [Int] {
+        var ready: [Int] = []
+        var changed = true
+        while changed {
+            changed = false
+            for index in range where !queued.contains(index) {
+                let status = tasks[index].status
+                guard status == .pending || status == .retrying else { continue }
+                if status == .retrying, let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date { continue }
+                let dependencies = taskDefinition(index).dependencies.compactMap(index(of:))
+                if dependencies.allSatisfy({ tasks[$0].status == .success }) {
+                    queued.insert(index)
+                    ready.append(index)
+                } else if status == .pending,
+                          let blocker = dependencies.first(where: { tasks[$0].status.isFinal && tasks[$0].status != .success }) {
+                    skip(index, now, reason: "needs '\(tasks[blocker].taskName)', which ended \(tasks[blocker].status.rawValue)")
+                    changed = true
+                }
+            }
+        }
+        return ready
+    }
+
+    private mutating func skip(_ index: Int, _ now: String, reason: String) {
+        queued.remove(index)
+        update(index, now) { $0.status = .skipped }
+        event("task_skipped", task: tasks[index].taskName, at: now, detail: ["reason": .string(reason)])
+    }
+
+    mutating func finish(_ status: ProcessStatus, _ now: String) {
+        record.status = status
+        record.endedAt = now
+        if status == .success { record.error = nil }
+        touch(now)
+        let name = switch status {
+        case .success: "process_succeeded"
+        case .cancelled: "process_cancelled"
+        default: "process_failed"
+        }
+        event(name, at: now, detail: record.error.map { ["code": .string($0.code), "message": .string($0.message)] })
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

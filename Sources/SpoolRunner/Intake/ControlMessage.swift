@@ -1,0 +1,49 @@
+import Foundation
+import ProcessDefinitions
+
+/// `control/<any-name>.json` = `{"action": "cancel" | "retry", "process_id": "..."}`.
+public struct ControlMessage: Sendable, Codable {
+    public enum Action: String, Sendable, Codable, CaseIterable { case cancel, retry }
+
+    public var action: Action
+    public var processID: String
+
+    enum CodingKeys: String, CodingKey {
+        case action
+        case processID = "process_id"
+    }
+
+    public init(action: Action, processID: String) {
+        self.action = action
+        self.processID = processID
+    }
+
+    /// nil when the file vanished before it could be read.
+    static func read(path: String) -> Result<ControlMessage, RequestRejection>? {
+        let name = (path as NSString).lastPathComponent
+        switch SafeFileReader.read(path, limit: 64 * 1024) {
+        case .contents(let data, _):
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                return .failure(RequestRejection(.invalidJSON, "\(name) is not valid JSON", writesStatus: false))
+            }
+            guard case .object(let fields) = value else {
+                return .failure(RequestRejection(.notAnObject, "\(name) holds a JSON \(value.typeName); expected {\"action\": \"cancel\"|\"retry\", \"process_id\": \"...\"}", writesStatus: false))
+            }
+            guard case .string(let actionName)? = fields["action"], let action = Action(rawValue: actionName) else {
+                return .failure(RequestRejection(.unknownAction, "\(name): \"action\" must be \"cancel\" or \"retry\"", writesStatus: false))
+            }
+            guard case .string(let id)? = fields["process_id"], ProcessID.isValid(id) else {
+                return .failure(RequestRejection(.unknownProcess, "\(name): \"process_id\" must be a valid process id", writesStatus: false))
+            }
+            return .success(ControlMessage(action: action, processID: id))
+        case .missing:
+            return nil
+        case .notARegularFile(let kind):
+            return .failure(RequestRejection(.notARegularFile, "\(name) is a \(kind), not a regular file", writesStatus: false))
+        case .tooLarge(let size):
+            return .failure(RequestRejection(.tooLarge, "\(name) is \(size) bytes; a control message is at most 64 KiB", writesStatus: false))
+        case .unreadable(let reason):
+            return .failure(RequestRejection(.notARegularFile, "\(name) cannot be read: \(reason)", writesStatus: false))
+        }
+    }
+}

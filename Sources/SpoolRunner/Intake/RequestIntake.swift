@@ -1,0 +1,98 @@
+import Foundation
+import ProcessDefinitions
+
+/// Examines one request file of `inbox/` and decides: accept, reject, or wait (SPEC §3).
+///
+/// It reads and judges; it moves nothing. The engine acts on the decision so that a request
+/// leaves `inbox/` only after the commit that records it.
+struct RequestIntake: Sendable {
+    let layout: SpoolLayout
+    let maxRequestBytes: Int
+    /// How long an unparsable file may stay untouched before it is rejected.
+    let settle: Double
+
+    /// - Parameters:
+    ///   - existingRequest: the stored request body of an existing process with this id, if any.
+    func examine(
+        fileName: String, now: Date, catalog: DefinitionCatalog,
+        existingRequest: (String) throws -> String?
+    ) rethrows -> IntakeDecision {
+        let processID = String(fileName.dropLast(".json".count))
+        guard ProcessID.isValid(processID) else {
+            return .reject(RequestRejection(
+                .invalidProcessID,
+                "the file name must be <process_id>.json with process_id matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$; got '\(processID)'",
+                writesStatus: false))
+        }
+        let data: Data
+        let modified: Date
+        switch SafeFileReader.read("\(layout.inbox)/\(fileName)", limit: maxRequestBytes) {
+        case .contents(let contents, let mtime):
+            data = contents
+            modified = mtime
+        case .missing:
+            return .gone
+        case .notARegularFile(let kind):
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/"))
+        case .tooLarge(let size):
+            return .reject(RequestRejection(.tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)"))
+        case .unreadable(let reason):
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)"))
+        }
+
+        let existing = try existingRequest(processID)
+        let body = String(decoding: data, as: UTF8.self)
+        if let existing {
+            if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
+            // Possibly still being written: a slow client's partial file must not be judged yet.
+            if (try? JSONDecoder().decode(JSONValue.self, from: data)) == nil, now.timeIntervalSince(modified) < settle {
+                return .wait(until: modified.timeIntervalSince1970 + settle)
+            }
+            return .reject(RequestRejection(
+                .duplicateProcessID,
+                "a process with id '\(processID)' already exists with a different request; use a new id (the existing process is untouched)",
+                writesStatus: false))
+        }
+
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            if now.timeIntervalSince(modified) < settle {
+                return .wait(until: modified.timeIntervalSince1970 + settle)
+            }
+            return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(Self.describe(error))"))
+        }
+        guard case .object(var fields) = value else {
+            return .reject(RequestRejection(.notAnObject, "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"))
+        }
+        guard case .string(let processType)? = fields.removeValue(forKey: "process_type") else {
+            return .reject(RequestRejection(.unknownProcessType, "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
+        }
+        guard let definition = catalog.definitions[processType] else {
+            return .reject(RequestRejection(.unknownProcessType, "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))", processType: processType))
+        }
+        let inputs: [String: JSONValue]
+        switch definition.validateInputs(fields) {
+        case .success(let valid): inputs = valid
+        case .failure(let error):
+            return .reject(RequestRejection(.invalidInputs, error.message, processType: processType))
+        }
+        let stamp = Timestamp.string(now)
+        let record = ProcessRecord(processID: processID, processType: processType, status: .pending, inputs: inputs,
+                                   requestJSON: body, createdAt: stamp, updatedAt: stamp)
+        return .accept(record, definition)
+    }
+
+    static func known(_ catalog: DefinitionCatalog) -> String {
+        let names = catalog.definitions.keys.sorted()
+        return names.isEmpty ? "(none: check --definitions)" : names.joined(separator: ", ")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError.map { "\($0)" }) ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}
