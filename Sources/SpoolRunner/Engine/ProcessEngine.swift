@@ -43,6 +43,8 @@ public actor ProcessEngine {
     var launches: [(TaskLaunch, AttemptKey, StopHandle)] = []
     var stopping = false
     var initialScanDone = false
+    /// Set by `.scan` events; one scan per batch however many events asked for it.
+    var scanWanted = false
     var sessionID: Int64?
 
     struct AttemptKey: Hashable, Sendable {
@@ -98,11 +100,16 @@ public actor ProcessEngine {
             }
             events.post(.scan)
             writeHeartbeat()
+            SystemdNotifier.notify("READY=1\nSTATUS=taking requests from \(layout.inbox)")
             while true {
                 let batch = await events.next()
                 let now = Date()
                 for event in batch {
                     handle(event, now: now)
+                }
+                if scanWanted {
+                    scanWanted = false
+                    scan(now: now)
                 }
                 advanceTouched(now: now)
                 try flush()
@@ -144,11 +151,7 @@ public actor ProcessEngine {
     func handle(_ event: EngineEvent, now: Date) {
         switch event {
         case .scan:
-            guard !stopping else { return }
-            scanControl(now: now)
-            if configuration.once && initialScanDone { return }
-            let more = scanInbox(now: now)
-            if more { self.events.post(.scan) } else { initialScanDone = true }
+            scanWanted = true
         case .taskSpawned(let processID, let index, let attempt, let pid, let ticks):
             processes[processID]?.taskSpawned(index, attempt: attempt, pid: pid, startTicks: ticks, Timestamp.string(now))
             touched.insert(processID)
@@ -177,11 +180,20 @@ public actor ProcessEngine {
         case .shutdown:
             guard !stopping else { return }
             stopping = true
+            SystemdNotifier.notify("STOPPING=1")
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
             if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
         case .graceExpired:
             for handle in running.values { handle.stop(.shutdown) }
         }
+    }
+
+    func scan(now: Date) {
+        guard !stopping else { return }
+        scanControl(now: now)
+        if configuration.once && initialScanDone { return }
+        let more = scanInbox(now: now)
+        if more { events.post(.scan) } else { initialScanDone = true }
     }
 
     /// Applies the ordering rule to every process the batch changed.
