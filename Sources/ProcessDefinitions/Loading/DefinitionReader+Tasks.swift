@@ -53,7 +53,8 @@ extension DefinitionReader {
 
     /// Exactly one of `run`, `shell`, `sleep`.
     mutating func readAction(_ fields: Fields, into task: inout TaskDraft) {
-        let present = Self.actionKeys.filter { fields.has($0) }
+        // In file order, so that the error points at the second action as written.
+        let present = fields.entries.map(\.name).filter { Self.actionKeys.contains($0) }
         let label = task.name.map { "task '\($0)'" } ?? "this task"
         guard present.count == 1 else {
             if present.isEmpty {

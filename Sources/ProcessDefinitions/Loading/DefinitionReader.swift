@@ -56,11 +56,13 @@ struct DefinitionReader {
         return fields
     }
 
-    /// The valid key nearest to a misspelt one, when it is close enough to be the likely intent.
+    /// The valid key nearest to a misspelt one, when it is close enough to be the likely intent:
+    /// up to two edits away (three for names of five letters or more).
     static func closest(to name: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(name.lowercased(), $0)) }
+        let scored = candidates.map { ($0, editDistance(name.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        return best.1 <= max(1, min(3, best.0.count / 3)) ? best.0 : nil
+        let allowed = best.0.count >= 5 ? 3 : 2
+        return best.1 <= allowed && best.1 < name.count ? best.0 : nil
     }
 
     /// Levenshtein distance: the number of single-character edits from `a` to `b`.
