@@ -75,7 +75,8 @@ public struct TaskExecutor: Sendable {
             let result = try await Subprocess.run(
                 .path(FilePath(executable)),
                 arguments: Arguments(arguments),
-                environment: .custom(launch.environment.map { Array($0.utf8) }),
+                // swift-subprocess passes raw entries to execve as they are: each needs its NUL.
+                environment: .custom(launch.environment.map { Array($0.utf8) + [0] }),
                 workingDirectory: FilePath(launch.workDirectory),
                 platformOptions: options,
                 input: .fileDescriptor(FileDescriptor(rawValue: inputFD), closeAfterSpawningProcess: true),

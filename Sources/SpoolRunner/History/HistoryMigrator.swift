@@ -47,7 +47,7 @@ enum HistoryMigrator {
                     pid_start_ticks INTEGER,
                     on_failure      INTEGER NOT NULL DEFAULT 0,
                     PRIMARY KEY (process_id, task_name)
-                ) WITHOUT ROWID;
+                );
 
                 CREATE TABLE events (
                     id          INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -101,12 +101,36 @@ public struct StatusDocument: Codable, Sendable {
         try container.encode(error, forKey: .error)
     }
 
+    /// The file's bytes: keys in the order of SPEC §4, one top-level key per line and one task
+    /// per line, like the example there (JSONEncoder on Linux does not keep key order).
     public func jsonData() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-        // Encoding these plain value types cannot fail.
-        var data = (try? encoder.encode(self)) ?? Data()
-        data.append(0x0A)
-        return data
+        func string(_ value: String?) -> String { value.map { JSONValue.string($0).compactJSON } ?? "null" }
+        func object(_ value: [String: JSONValue]?) -> String { value.map { JSONValue.object($0).compactJSON } ?? "null" }
+        func failure(_ value: FailureInfo?) -> String {
+            guard let value else { return "null" }
+            return "{\"code\": \(string(value.code)), \"message\": \(string(value.message)), \"task\": \(string(value.task))}"
+        }
+        let taskLines = tasks.map { task in
+            "    {\"task_name\": \(string(task.taskName)), \"mode\": \(string(task.mode)), \"status\": \(string(task.status.rawValue)), "
+                + "\"attempts\": \(task.attempts), \"started_at\": \(string(task.startedAt)), \"ended_at\": \(string(task.endedAt)), "
+                + "\"exit_code\": \(task.exitCode.map(String.init) ?? "null"), \"output\": \(object(task.output)), \"error\": \(failure(task.error))}"
+        }
+        let tasksText = taskLines.isEmpty ? "[]" : "[\n" + taskLines.joined(separator: ",\n") + "\n  ]"
+        let text = """
+            {
+              "process_id": \(string(processID)),
+              "process_type": \(string(processType)),
+              "status": \(string(status.rawValue)),
+              "inputs": \(object(inputs)),
+              "created_at": \(string(createdAt)),
+              "started_at": \(string(startedAt)),
+              "ended_at": \(string(endedAt)),
+              "updated_at": \(string(updatedAt)),
+              "tasks": \(tasksText),
+              "error": \(failure(error))
+            }
+
+            """
+        return Data(text.utf8)
     }
 }

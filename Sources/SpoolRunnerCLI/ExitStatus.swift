@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The documented exit statuses (sysexits.h where one fits).
+enum ExitStatus {
+    static let failed = ExitCode(1)
+    static let dataError = ExitCode(65)
+    static let noInput = ExitCode(66)
+    static let cannotCreate = ExitCode(73)
+    static let ioError = ExitCode(74)
+    static let locked = ExitCode(75)
+    static let timedOut = ExitCode(124)
+}
+
+/// Prints a one-line error to standard error and exits with `code`.
+func fail(_ message: String, _ code: ExitCode) -> ExitCode {
+    var stderr = StandardError()
+    print("spoolrunner: \(message)", to: &stderr)
+    return code
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleOutput.write(string)
+    }
+}

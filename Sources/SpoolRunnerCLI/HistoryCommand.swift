@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import ProcessDefinitions
+import SpoolRunner
+
+/// `spoolrunner history`: lists processes from the store, opened read-only.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List processes from the history store, newest first."
+    )
+
+    @Option(help: "Only this process type.")
+    var type: String?
+
+    @Option(help: "Only this status (pending, running, success, failed, cancelled).")
+    var status: String?
+
+    @Option(help: ArgumentHelp("Created at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
+    var since: TimeArgument?
+
+    @Option(help: ArgumentHelp("Created before TIME.", valueName: "TIME"))
+    var until: TimeArgument?
+
+    @Option(help: "At most this many rows.")
+    var limit: Int = 50
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    @OptionGroup var spool: SpoolOptions
+
+    func validate() throws {
+        if let status, ProcessStatus(rawValue: status) == nil {
+            throw ValidationError("--status must be one of \(ProcessStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try spool.openReadOnly()
+        var request = ProcessRecord.all()
+        if let type { request = request.filter(ProcessRecord.Columns.processType == type) }
+        if let status { request = request.filter(ProcessRecord.Columns.status == status) }
+        if let since { request = request.filter(ProcessRecord.Columns.createdAt >= Timestamp.string(since.date)) }
+        if let until { request = request.filter(ProcessRecord.Columns.createdAt < Timestamp.string(until.date)) }
+        let finalRequest = request.order(ProcessRecord.Columns.createdAt.desc).limit(limit)
+        let records: [ProcessRecord]
+        do {
+            records = try store.read { db in try finalRequest.fetchAll(db) }
+        } catch {
+            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+        }
+        if json {
+            let rows: [JSONValue] = records.map { record in
+                .object([
+                    "process_id": .string(record.processID),
+                    "process_type": .string(record.processType),
+                    "status": .string(record.status.rawValue),
+                    "inputs": .object(record.inputs),
+                    "created_at": .string(record.createdAt),
+                    "started_at": record.startedAt.map(JSONValue.string) ?? .null,
+                    "ended_at": record.endedAt.map(JSONValue.string) ?? .null,
+                    "error": record.error.map { .object(["code": .string($0.code), "message": .string($0.message), "task": $0.task.map(JSONValue.string) ?? .null]) } ?? .null,
+                ])
+            }
+            print(JSONValue.array(rows).compactJSON)
+            return
+        }
+        if records.isEmpty {
+            print("no processes match")
+            return
+        }
+        print(["PROCESS", "TYPE", "STATUS", "CREATED", "TOOK", "ERROR"].joined(separator: "\t"))
+        for record in records {
+            let took = SpoolRunnerTime.elapsed(from: record.startedAt, to: record.endedAt) ?? "-"
+            let error = record.error.map { "\($0.code): \($0.message)" } ?? ""
+            print([record.processID, record.processType, record.status.rawValue, record.createdAt, took, error].joined(separator: "\t"))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SpoolRunner
+
+/// `spoolrunner init [DIR]`: a spool and a definitions directory with one example, ready to serve.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create DIR/spool and DIR/definitions (with an example definition when it is empty)."
+    )
+
+    @Argument(help: "Project directory.")
+    var directory: String = "."
+
+    static let example = """
+        # An example process: two tasks, the second one after the first.
+        # Try it: spoolrunner submit hello name=world --wait
+        description: Say hello, then write it down
+        inputs:
+          name: {type: string, required: true, max_length: 64}
+        tasks:
+          - name: greet
+            run: ["/bin/echo", "{\\"greeting\\": \\"hello\\"}"]
+          - name: write_down
+            shell: 'printf "%s %s\\n" "hello" "$SPOOL_INPUT_NAME" > hello.txt && cat hello.txt'
+            timeout: 10s
+
+        """
+
+    func run() throws {
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let layout = SpoolLayout(root: root + "/spool")
+        do {
+            try layout.create()
+        } catch {
+            throw fail(error.description, ExitStatus.cannotCreate)
+        }
+        let definitions = root + "/definitions"
+        try? FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: definitions)) ?? []
+        if !existing.contains(where: { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }) {
+            guard FileManager.default.createFile(atPath: definitions + "/hello.yaml", contents: Data(Self.example.utf8)) else {
+                throw fail("cannot write \(definitions)/hello.yaml", ExitStatus.cannotCreate)
+            }
+            print("wrote \(definitions)/hello.yaml")
+        }
+        print("""
+            spool ready in \(layout.root)
+            next:
+              cd \(root) && spoolrunner serve &
+              spoolrunner submit hello name=world --wait
+            """)
+    }
+}

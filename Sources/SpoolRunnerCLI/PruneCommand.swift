@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import SpoolRunner
+
+/// `spoolrunner prune --older-than DUR`: forgets finished processes; never touches unfinished ones.
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete finished processes that ended more than DUR ago: history rows, status files, logs, work directories.",
+        discussion: "Unfinished processes are never touched. Rejections older than DUR are removed too (rows, rejected/ files and their rejected status files)."
+    )
+
+    @Option(help: ArgumentHelp("Age of the processes to delete (e.g. 30d).", valueName: "DUR"))
+    var olderThan: DurationArgument
+
+    @OptionGroup var spool: SpoolOptions
+
+    func run() throws {
+        let layout = spool.layout
+        let cutoff = Timestamp.string(Date().addingTimeInterval(-olderThan.seconds))
+        let store: HistoryStore
+        do {
+            store = try HistoryStore(path: spool.databasePath)
+        } catch {
+            throw fail(error.description, ExitStatus.ioError)
+        }
+        let ids: [String]
+        do {
+            ids = try store.write { db in
+                let ids = try String.fetchAll(db, sql: """
+                    SELECT process_id FROM processes
+                    WHERE status IN ('success', 'failed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < ?
+                    """, arguments: [cutoff])
+                for chunk in stride(from: 0, to: ids.count, by: 500) {
+                    let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
+                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                    try db.execute(sql: "DELETE FROM events WHERE process_id IN (\(marks))", arguments: StatementArguments(part))
+                    try db.execute(sql: "DELETE FROM tasks WHERE process_id IN (\(marks))", arguments: StatementArguments(part))
+                    try db.execute(sql: "DELETE FROM processes WHERE process_id IN (\(marks))", arguments: StatementArguments(part))
+                }
+                try db.execute(sql: "DELETE FROM rejections WHERE received_at < ?", arguments: [cutoff])
+                return ids
+            }
+        } catch {
+            throw fail("cannot prune \(spool.databasePath): \(error)", ExitStatus.ioError)
+        }
+        let files = FileManager.default
+        for id in ids {
+            try? files.removeItem(atPath: layout.statusFile(id))
+            try? files.removeItem(atPath: layout.logDirectory(id))
+            try? files.removeItem(atPath: layout.workDirectory(id))
+        }
+        let cutoffDate = Date().addingTimeInterval(-olderThan.seconds)
+        var rejectedFiles = 0
+        for name in (try? files.contentsOfDirectory(atPath: layout.rejected)) ?? [] where name != ".gitkeep" {
+            let path = "\(layout.rejected)/\(name)"
+            guard let modified = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoffDate else { continue }
+            try? files.removeItem(atPath: path)
+            rejectedFiles += 1
+            // The rejected status file of a request that never became a process.
+            if name.hasSuffix(".json.error.json") {
+                let id = String(name.dropLast(".json.error.json".count))
+                let writer = StatusWriter(layout: layout)
+                if writer.read(processID: id)?.status == .rejected { try? files.removeItem(atPath: layout.statusFile(id)) }
+            }
+        }
+        print("pruned \(ids.count) process(es) that ended before \(cutoff), and \(rejectedFiles) rejected file(s)")
+    }
+}

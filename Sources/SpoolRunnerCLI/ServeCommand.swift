@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProcessDefinitions
+import ServiceLifecycle
+import SpoolRunner
+
+/// `spoolrunner serve`: the long-running runner (or one pass with `--once`).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the runner: take requests from the inbox and run their processes.",
+        discussion: """
+            Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets running
+            tasks finish within --grace, records everything and exits 0. With --once it resumes
+            unfinished processes, takes what is in the inbox, runs every process to its end and exits
+            (for cron and systemd timers).
+            """
+    )
+
+    @OptionGroup var spool: SpoolOptions
+    @OptionGroup var definitions: DefinitionsOptions
+
+    @Option(help: "Most tasks running at once.")
+    var maxTasks: Int = 16
+
+    @Flag(help: "Resume, take the inbox, run everything to its end, then exit.")
+    var once = false
+
+    @Option(help: ArgumentHelp("Full rescan interval of inbox/ and control/.", valueName: "DUR"))
+    var rescan: DurationArgument = DurationArgument(.seconds(1))
+
+    @Option(help: ArgumentHelp("How long an unparsable inbox file may stay untouched before it is rejected.", valueName: "DUR"))
+    var settle: DurationArgument = DurationArgument(.seconds(5))
+
+    @Option(help: ArgumentHelp("How long running tasks may finish after SIGTERM.", valueName: "DUR"))
+    var grace: DurationArgument = DurationArgument(.seconds(30))
+
+    @Option(help: "Largest accepted request file, in bytes.")
+    var maxRequestBytes: Int = 1 << 20
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = ProcessInfo.processInfo.environment["SPOOLRUNNER_LOG_LEVEL"] ?? "info"
+
+    func validate() throws {
+        guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
+        guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "spoolrunner")
+        let layout = spool.layout
+        do {
+            try layout.create()
+        } catch {
+            throw fail(error.description, ExitStatus.cannotCreate)
+        }
+        let lock: SpoolLock
+        do {
+            lock = try SpoolLock(path: layout.lockFile)
+        } catch {
+            throw fail("\(error.description)", error.code == .locked ? ExitStatus.locked : ExitStatus.cannotCreate)
+        }
+        let catalog = DefinitionCatalog.load(directory: definitions.definitions)
+        for error in catalog.errors {
+            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+        }
+        logger.info("loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
+        let store: HistoryStore
+        do {
+            store = try HistoryStore(path: spool.databasePath)
+        } catch {
+            throw fail(error.description, ExitStatus.ioError)
+        }
+        var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
+        configuration.maxTasks = maxTasks
+        configuration.once = once
+        configuration.rescan = rescan.duration
+        configuration.settle = settle.duration
+        configuration.grace = grace.duration
+        configuration.maxRequestBytes = maxRequestBytes
+        let engine = ProcessEngine(configuration: configuration, store: store, catalog: catalog, logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if !once {
+            services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
+                engine.requestScan()
+            }))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
+        logger.info("runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            throw fail("stopped on an error: \(error)", ExitStatus.ioError)
+        }
+        withExtendedLifetime(lock) {}
+    }
+}

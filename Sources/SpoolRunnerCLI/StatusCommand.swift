@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import SpoolRunner
+
+/// `spoolrunner status ID`: reads `outbox/<id>.json`; never needs the runner.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a process's status (one line per task), or its status file with --json."
+    )
+
+    @Argument(help: "The process id.")
+    var id: String
+
+    @Flag(help: "Print the status file as it is.")
+    var json = false
+
+    @OptionGroup var spool: SpoolOptions
+
+    func run() throws {
+        let path = spool.layout.statusFile(id)
+        guard ProcessID.isValid(id), let data = FileManager.default.contents(atPath: path) else {
+            throw fail("no status for '\(id)' (looked for \(path))", ExitStatus.noInput)
+        }
+        if json {
+            FileHandle.standardOutput.write(data)
+            return
+        }
+        guard let document = try? JSONDecoder().decode(StatusDocument.self, from: data) else {
+            throw fail("\(path) is not a status document", ExitStatus.dataError)
+        }
+        print(StatusFormatter.render(document))
+    }
+}
+
+/// The human view of a status document.
+enum StatusFormatter {
+    static func render(_ document: StatusDocument) -> String {
+        var lines: [String] = []
+        let elapsed = SpoolRunnerTime.elapsed(from: document.startedAt, to: document.endedAt).map { "  (\($0))" } ?? ""
+        lines.append("\(document.processID)  \(document.processType ?? "-")  \(document.status.rawValue.uppercased())\(elapsed)")
+        lines.append("  created \(document.createdAt ?? "-")  started \(document.startedAt ?? "-")  ended \(document.endedAt ?? "-")")
+        let width = max(12, document.tasks.map(\.taskName.count).max() ?? 0)
+        for task in document.tasks {
+            let name = task.taskName.padding(toLength: width, withPad: " ", startingAt: 0)
+            let status = task.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+            let mode = task.mode.padding(toLength: 5, withPad: " ", startingAt: 0)
+            var line = "  \(name)  \(mode)  \(status)  attempts \(task.attempts)"
+            if let started = task.startedAt {
+                line += "  \(started) → \(task.endedAt ?? "…")"
+                if let took = SpoolRunnerTime.elapsed(from: started, to: task.endedAt) { line += "  (\(took))" }
+            }
+            if let code = task.exitCode { line += "  exit \(code)" }
+            lines.append(line)
+            if let error = task.error { lines.append("      error: \(error.code): \(error.message)") }
+        }
+        if let error = document.error {
+            lines.append("  error: \(error.code): \(error.message)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import ProcessDefinitions
+import SpoolRunner
+
+/// `spoolrunner submit`: drops a request atomically (tmp/ then rename), prints its id.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a request: write it to tmp/ and rename it into inbox/.",
+        discussion: """
+            NAME=VALUE sets an input; its value is typed by the definition's input (an integer input
+            gets 3, not "3"). NAME:=JSON sets a raw JSON value. With --wait it follows the status file
+            and exits 0 only if the process ends in success (1 otherwise, 124 on --timeout).
+            """
+    )
+
+    @Argument(help: "The process type (a definition's name).")
+    var type: String
+
+    @Argument(help: ArgumentHelp("Inputs as NAME=VALUE or NAME:=JSON.", valueName: "NAME=VALUE"))
+    var inputs: [String] = []
+
+    @Option(help: ArgumentHelp("Read inputs from a JSON object file ('-' for standard input).", valueName: "FILE"))
+    var json: String?
+
+    @Option(help: "Use this process id instead of a generated one (it is the idempotency key).")
+    var id: String?
+
+    @Flag(help: "Wait for the process to end; exit 0 only on success.")
+    var wait = false
+
+    @Option(help: ArgumentHelp("With --wait: give up after this long (exit 124).", valueName: "DUR"))
+    var timeout: DurationArgument?
+
+    @OptionGroup var spool: SpoolOptions
+    @OptionGroup var definitions: DefinitionsOptions
+
+    func validate() throws {
+        if let id, !ProcessID.isValid(id) {
+            throw ValidationError("--id must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+        }
+        if timeout != nil && !wait { throw ValidationError("--timeout goes with --wait") }
+        for input in inputs where !input.contains("=") {
+            throw ValidationError("'\(input)' is not NAME=VALUE")
+        }
+    }
+
+    func run() async throws {
+        var fields: [String: JSONValue] = [:]
+        if let json {
+            let data: Data?
+            data = json == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: json)
+            guard let data else { throw fail("cannot read \(json)", ExitStatus.noInput) }
+            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                throw fail("\(json) does not hold a JSON object", ExitStatus.dataError)
+            }
+            fields = object
+        }
+        let definition = DefinitionCatalog.load(directory: definitions.definitions).definitions[type]
+        for input in inputs {
+            let (name, value) = try parse(input, definition: definition)
+            fields[name] = value
+        }
+        fields["process_type"] = .string(type)
+        let processID = id ?? ProcessID.generate()
+        let layout = spool.layout
+        do {
+            try RequestDropper(layout: layout).drop(processID: processID, body: Data((JSONValue.object(fields).compactJSON + "\n").utf8))
+        } catch {
+            throw fail(error.description, ExitStatus.cannotCreate)
+        }
+        print(processID)
+        guard wait else { return }
+        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+        let writer = StatusWriter(layout: layout)
+        var lastStatus: ProcessStatus?
+        while true {
+            if let document = writer.read(processID: processID) {
+                if document.status != lastStatus {
+                    lastStatus = document.status
+                    FileHandleOutput.write("\(processID): \(document.status.rawValue)\n")
+                }
+                if document.status.isFinal {
+                    if document.status == .success { return }
+                    if let error = document.error {
+                        FileHandleOutput.write("\(processID): \(error.code): \(error.message)\n")
+                    }
+                    throw ExitStatus.failed
+                }
+            }
+            if let deadline, Date() >= deadline {
+                throw fail("\(processID) has not ended after --timeout; it goes on (see `spoolrunner status \(processID)`)", ExitStatus.timedOut)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// `NAME=VALUE` typed by the definition's input, or `NAME:=JSON`.
+    func parse(_ input: String, definition: ProcessDefinition?) throws -> (String, JSONValue) {
+        if let range = input.range(of: ":="), !input[..<range.lowerBound].contains("=") {
+            let name = String(input[..<range.lowerBound])
+            let text = String(input[range.upperBound...])
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+                throw fail("\(name):= needs a JSON value; got \(text)", ExitStatus.dataError)
+            }
+            return (name, value)
+        }
+        let equals = input.firstIndex(of: "=")!
+        let name = String(input[..<equals])
+        let text = String(input[input.index(after: equals)...])
+        let declared = definition?.inputs.first { $0.name == name }?.type
+        if declared == .string || declared == nil && definition != nil {
+            return (name, .string(text))
+        }
+        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), declared != nil {
+            return (name, value)
+        }
+        return (name, .string(text))
+    }
+}

@@ -1,1 +1,0 @@
-import SpoolRunner; print(SpoolRunnerVersion.string)
