@@ -138,6 +138,34 @@ struct InvalidFixtureTests {
         #expect(error.description.hasSuffix("bad_mode.yaml:3:11: tasks[0].mode: expected sync or async, got the string \"parallel\""))
     }
 
+    @Test func aBadNameIsReportedOnceNotAgainByTheTasksThatNeedIt() throws {
+        let errors = try #require(parseDefinition("""
+            tasks:
+              - name: "bad name"
+                run: [echo]
+              - name: b
+                needs: ["bad name"]
+                run: [echo]
+            """).error).errors
+        #expect(errors.map(\.code) == [.invalidValue])
+    }
+
+    @Test func unknownKeysInMergedMappingsAreReportedWhereWritten() throws {
+        let errors = try #require(parseDefinition("""
+            tasks:
+              - &base
+                name: a
+                run: [echo]
+                retires: 2
+              - <<: *base
+                name: b
+            """).error).errors
+        // Once for the task that writes the typo, once for the task that merges it in.
+        #expect(errors.map(\.code) == [.unknownField, .unknownField])
+        #expect(errors.map(\.line) == [5, 5])
+        #expect(errors.map(\.key) == ["tasks[0].retires", "tasks[1].retires"])
+    }
+
     @Test func unreadableFile() throws {
         let error = try #require(DefinitionLoader.load(file: "/nonexistent/x.yaml", baseDirectory: "/").error?.errors.first)
         #expect(error.code == .unreadableFile)

@@ -121,6 +121,21 @@ struct ValidFixtureTests {
         #expect(argv.map(\.source) == ["echo", "42", "true", "1.50", "{{inputs.answer}}"])
     }
 
+    @Test func anchorsAliasesAndMergeKeys() throws {
+        let definition = try #require(Fixtures.load("valid", "anchors.yaml").value)
+        #expect(definition.tasks.map(\.name) == ["first", "second", "third"])
+        let third = definition.tasks[2]
+        #expect(third.mode == .async)
+        #expect(third.timeout == .seconds(60))
+        #expect(third.retry == RetryPolicy(maxAttempts: 3, backoff: .seconds(2)))
+        #expect(third.env.map(\.name) == ["REGION"])
+        guard case .run(let argv) = third.action else {
+            Issue.record("third should inherit run: from second")
+            return
+        }
+        #expect(argv.map(\.source) == ["scripts/step.sh", "two"])
+    }
+
     @Test func theShippedDefinitionsLoad() throws {
         // Tests/ProcessDefinitionsTests/ValidFixtureTests.swift -> definitions/
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -7,8 +7,8 @@ extension DefinitionReader {
         _ tasks: [TaskDraft], onFailure: [TaskDraft], inputs: TemplateScope.Inputs
     ) -> (tasks: [[String]], onFailure: [[String]]) {
         checkUniqueNames(tasks + onFailure)
-        let mainNames = Set(tasks.compactMap(\.name))
-        let failureNames = Set(onFailure.compactMap(\.name))
+        let mainNames = Set(tasks.compactMap(\.writtenName))
+        let failureNames = Set(onFailure.compactMap(\.writtenName))
         let all = mainNames.union(failureNames)
         let main = resolve(tasks, in: "tasks", otherList: ("on_failure", failureNames), inputs: inputs, allTasks: all)
         let failure = resolve(onFailure, in: "on_failure", otherList: ("tasks", mainNames), inputs: inputs, allTasks: all)
@@ -36,7 +36,7 @@ extension DefinitionReader {
     ) -> [[String]] {
         var position: [String: Int] = [:]
         for (index, draft) in drafts.enumerated() {
-            if let name = draft.name, position[name] == nil { position[name] = index }
+            if let name = draft.writtenName, position[name] == nil { position[name] = index }
         }
         var needs: [[Int]?] = []
         for draft in drafts {

@@ -24,6 +24,7 @@ extension DefinitionReader {
         if let nameNode = fields["name"] {
             task.nameNode = nameNode
             task.name = taskName(nameNode, at: "\(path).name")
+            task.writtenName = nameNode.scalar?.string
         } else {
             report(.missingField, at: node, key: path, "a task needs a name: letters, digits, _, . and -")
         }

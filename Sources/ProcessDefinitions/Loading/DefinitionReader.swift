@@ -31,19 +31,31 @@ struct DefinitionReader {
     /// The entries of a mapping node, by key text, checked against the keys valid there.
     ///
     /// Unknown keys are reported one by one with the valid keys (and the closest one, for typos);
-    /// a node that is not a mapping is reported as `notAMapping` and gives nil.
+    /// a node that is not a mapping is reported as `notAMapping` and gives nil. YAML merge keys
+    /// (`<<: *defaults`) are honoured, keys written in the mapping itself taking precedence.
     mutating func fields(of node: Node, at path: String, allowed: [String], what: String) -> Fields? {
         guard case .mapping(let mapping) = node else {
             report(.notAMapping, at: node, key: path, "\(what) must be a mapping of keys to values, not \(YAMLValue.describe(node)); valid keys: \(allowed.joined(separator: ", "))")
             return nil
         }
         var fields = Fields(node: node)
+        collect(mapping, at: path, allowed: allowed, what: what, into: &fields)
+        return fields
+    }
+
+    private mutating func collect(_ mapping: Node.Mapping, at path: String, allowed: [String], what: String, into fields: inout Fields) {
+        var mergeSources: [Node] = []
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
                 report(.invalidValue, at: key, key: path, "a key must be a plain name, not \(YAMLValue.describe(key))")
                 continue
             }
             let name = scalar.string
+            if name == "<<", scalar.style == .plain {
+                if case .sequence(let sources) = value { mergeSources += sources } else { mergeSources.append(value) }
+                continue
+            }
+            guard !fields.has(name) else { continue }
             guard allowed.contains(name) else {
                 var message = "unknown key '\(name)' in \(what)"
                 if let guess = Self.closest(to: name, among: allowed) { message += "; did you mean '\(guess)'?" }
@@ -53,7 +65,13 @@ struct DefinitionReader {
             }
             fields.entries.append((name, key, value))
         }
-        return fields
+        for source in mergeSources {
+            guard case .mapping(let merged) = source else {
+                report(.notAMapping, at: source, key: Self.join(path, "<<"), "a merge key (<<) takes a mapping or a list of mappings, such as *defaults; got \(YAMLValue.describe(source))")
+                continue
+            }
+            collect(merged, at: path, allowed: allowed, what: what, into: &fields)
+        }
     }
 
     /// The valid key nearest to a misspelt one, when it is close enough to be the likely intent:

@@ -10,7 +10,11 @@ struct TaskDraft {
     var path: String
     /// The task's mapping, where problems of the whole task are reported.
     var node: Node
+    /// The name, when valid.
     var name: String?
+    /// The name as written, valid or not: `needs` naming a task whose name is malformed is not
+    /// reported a second time as an unknown dependency.
+    var writtenName: String?
     var nameNode: Node?
     var mode: TaskDefinition.Mode = .sync
     var action: TaskDefinition.Action?
