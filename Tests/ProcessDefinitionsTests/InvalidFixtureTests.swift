@@ -119,11 +119,11 @@ struct InvalidFixtureTests {
         func message(_ file: String) throws -> String {
             try #require(Fixtures.load("invalid", file + ".yaml").error?.errors.first).message
         }
-        #expect(try message("unknown_task_key").contains("did you mean 'retry'?"))
+        #expect(try message("unknown_task_key").contains("(did you mean 'retry'?)"))
         #expect(try message("unknown_task_key").contains("valid keys: name, run, shell, sleep"))
         #expect(try message("cycle").contains("a -> c -> b -> a"))
         #expect(try message("template_in_shell").contains("$SPOOL_INPUT_USER_ID"))
-        #expect(try message("unknown_dependency").contains("did you mean 'build'?"))
+        #expect(try message("unknown_dependency").contains("(did you mean 'build'?)"))
         #expect(try message("duration_without_unit").contains("250ms"))
         #expect(try message("bad_cron").contains("minute"))
         #expect(try message("bad_cron").contains("0-59"))

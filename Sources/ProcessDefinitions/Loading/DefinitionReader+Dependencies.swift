@@ -81,8 +81,8 @@ extension DefinitionReader {
                 ? "'\(name)' is a task of tasks:, but on_failure tasks can only need other on_failure tasks (they run once the main tasks have stopped)"
                 : "'\(name)' is an on_failure task, but tasks can only need other tasks of tasks: (on_failure tasks run only after a failure)"
         }
-        var message = "needs names '\(name)', which is no task of \(listName)"
-        if let guess = Self.closest(to: name, among: known) { message += "; did you mean '\(guess)'?" }
+        var message = "there is no task named '\(name)' in \(listName):"
+        if let guess = Self.closest(to: name, among: known) { message += " (did you mean '\(guess)'?)" }
         return message + (known.isEmpty ? "" : "; tasks there: \(known.joined(separator: ", "))")
     }
 }

@@ -19,7 +19,7 @@ extension DefinitionReader {
             names.insert(name)
             let path = "inputs.\(name)"
             if !TemplateString.isIdentifier(name) {
-                report(.invalidValue, at: key, key: path, "input name '\(name)' is not valid: use letters, digits and _, not starting with a digit (it also names $SPOOL_INPUT_\(name.uppercased()))")
+                report(.invalidValue, at: key, key: path, "input name '\(name)' is not valid: use letters, digits and _, not starting with a digit (each input also becomes a $SPOOL_INPUT_<NAME> variable)")
             } else if name == "process_type" {
                 report(.invalidValue, at: key, key: path, "process_type is the request key naming the definition; it cannot also be an input")
             } else if let input = readInput(named: name, value, at: path) {

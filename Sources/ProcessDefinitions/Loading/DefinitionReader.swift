@@ -58,7 +58,7 @@ struct DefinitionReader {
             guard !fields.has(name) else { continue }
             guard allowed.contains(name) else {
                 var message = "unknown key '\(name)' in \(what)"
-                if let guess = Self.closest(to: name, among: allowed) { message += "; did you mean '\(guess)'?" }
+                if let guess = Self.closest(to: name, among: allowed) { message += " (did you mean '\(guess)'?)" }
                 message += "; valid keys: \(allowed.joined(separator: ", "))"
                 report(.unknownField, at: key, key: Self.join(path, name), message)
                 continue

@@ -32,7 +32,8 @@ struct TemplateScope {
             guard allTasks.contains(task) else {
                 return "\(template) names no task of this definition; tasks: \(allTasks.sorted().joined(separator: ", "))"
             }
-            return "\(template) names task '\(task)', which this task does not wait for, so its output may not exist yet; add it to this task's needs: (a task in \(listName) can only wait for tasks of \(listName))"
+            let scope = listName == "on_failure" ? " (on_failure tasks can only wait for other on_failure tasks)" : ""
+            return "\(template) names task '\(task)', which this task does not wait for, so its output may not exist yet; add it to this task's needs:\(scope)"
         }
     }
 }
