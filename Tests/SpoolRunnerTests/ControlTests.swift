@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Testing
+@testable import SpoolRunner
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cancel`, `retry` and `prune` end to end, through `control/` while `serve` runs.
+@Suite struct ControlTests {
+    @Test func cancelStopsRunningTasksAndSkipsPendingOnes() throws {
+        let spool = try TemporarySpool()
+        try spool.define("slow.yaml", """
+            tasks:
+              - name: first
+                shell: 'sleep 30'
+              - name: second
+                sleep: 1s
+            """)
+        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        try spool.drop("c1", #"{"process_type": "slow"}"#)
+        #expect(spool.eventually { spool.status("c1")?.tasks.first?.status == .running })
+        let cancel = try spool.run(["cancel", "c1"])
+        #expect(cancel.status == 0, "\(cancel.standardError)")
+        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.status == .cancelled })
+        let status = try #require(spool.status("c1"))
+        #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
+        #expect(status.error?.code == "cancelled")
+        #expect(status.tasks[0].error?.code == "cancelled")
+        // The task's process group is gone.
+        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("c1"))"]).isEmpty)
+        runner.signal(SIGTERM)
+        #expect(runner.wait().status == 0)
+    }
+
+    @Test func cancelEscalatesToSIGKILLWhenSIGTERMIsIgnored() throws {
+        let spool = try TemporarySpool()
+        try spool.define("stubborn.yaml", """
+            tasks:
+              - name: ignore_term
+                shell: 'trap "" TERM; sleep 30 & wait; sleep 30'
+            """)
+        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        try spool.drop("s1", #"{"process_type": "stubborn"}"#)
+        #expect(spool.eventually { spool.status("s1")?.tasks.first?.status == .running })
+        usleep(200_000)
+        let asked = Date()
+        try spool.run(["cancel", "s1"])
+        #expect(spool.eventually(timeout: 20) { spool.status("s1")?.status == .cancelled })
+        // SIGTERM is ignored, so only the SIGKILL 5 s later ends it.
+        #expect(Date().timeIntervalSince(asked) >= 4.5)
+        runner.signal(SIGTERM)
+        #expect(runner.wait().status == 0)
+    }
+
+    @Test func retryResumesAFailedProcessFromItsUnfinishedTasks() throws {
+        let spool = try TemporarySpool()
+        let marker = spool.root.appendingPathComponent("fixed").path
+        try spool.define("fixable.yaml", """
+            tasks:
+              - name: setup
+                shell: 'echo setup >> runs.log'
+              - name: fragile
+                shell: 'echo fragile >> runs.log; test -f "$MARKER"'
+                env: {MARKER: "\(marker)"}
+              - name: finish
+                shell: 'echo finish >> runs.log'
+            """)
+        try spool.drop("r1", #"{"process_type": "fixable"}"#)
+        try spool.run(["serve", "--once"])
+        #expect(spool.status("r1")?.status == .failed)
+        #expect(spool.status("r1")?.tasks.map(\.status) == [.success, .failed, .skipped])
+
+        FileManager.default.createFile(atPath: marker, contents: nil)
+        #expect(try spool.run(["retry", "r1"]).status == 0)
+        let result = try spool.run(["serve", "--once"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let status = try #require(spool.status("r1"))
+        #expect(status.status == .success)
+        #expect(status.error == nil)
+        #expect(status.tasks.map(\.status) == [.success, .success, .success])
+        // Finished tasks stay finished and attempt counts go on.
+        #expect(status.tasks.map(\.attempts) == [1, 2, 1])
+        let runs = try String(contentsOfFile: spool.layout.workDirectory("r1") + "/runs.log", encoding: .utf8)
+        #expect(runs == "setup\nfragile\nfragile\nfinish\n")
+        let events = try spool.run(["events", "r1"]).standardOutput
+        #expect(events.contains("retry_requested"))
+    }
+
+    @Test func controlMessagesForUnknownProcessesOrActionsAreRejected() throws {
+        let spool = try TemporarySpool()
+        try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
+        try #"{"action": "cancel", "process_id": "nobody"}"#.write(toFile: spool.layout.control + "/a.json", atomically: true, encoding: .utf8)
+        try #"{"action": "explode", "process_id": "nobody"}"#.write(toFile: spool.layout.control + "/b.json", atomically: true, encoding: .utf8)
+        try spool.drop("ok", #"{"process_type": "nap"}"#)
+        let result = try spool.run(["serve", "--once"])
+        #expect(result.status == 0)
+        #expect(spool.status("ok")?.status == .success)
+        #expect(spool.rejectedFiles() == ["a.json", "a.json.error.json", "b.json", "b.json.error.json"])
+        let errorA = try String(contentsOfFile: spool.layout.rejected + "/a.json.error.json", encoding: .utf8)
+        #expect(errorA.contains("unknown_process"))
+        let errorB = try String(contentsOfFile: spool.layout.rejected + "/b.json.error.json", encoding: .utf8)
+        #expect(errorB.contains("unknown_action"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.control)) ?? []).filter { $0.hasSuffix(".json") }.isEmpty)
+    }
+
+    @Test func pruneDeletesFinishedProcessesAndKeepsUnfinishedOnes() throws {
+        let spool = try TemporarySpool()
+        try spool.define("quick.yaml", "tasks:\n  - name: quick\n    shell: 'echo hi'\n")
+        try spool.define("long.yaml", "tasks:\n  - name: long\n    shell: 'sleep 30'\n")
+        try spool.drop("done1", #"{"process_type": "quick"}"#)
+        try spool.run(["serve", "--once"])
+        #expect(spool.status("done1")?.status == .success)
+        // An unfinished process: its runner dies while the task runs.
+        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        try spool.drop("live1", #"{"process_type": "long"}"#)
+        #expect(spool.eventually { spool.status("live1")?.tasks.first?.status == .running })
+        runner.signal(SIGKILL)
+        _ = runner.wait()
+        usleep(20_000)
+
+        let prune = try spool.run(["prune", "--older-than", "1ms"])
+        #expect(prune.status == 0, "\(prune.standardError)")
+        #expect(spool.status("done1") == nil)
+        #expect(!FileManager.default.fileExists(atPath: spool.layout.logDirectory("done1")))
+        #expect(!FileManager.default.fileExists(atPath: spool.layout.workDirectory("done1")))
+        #expect(spool.status("live1") != nil)
+        let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
+        let ids = try queue.read { db in try String.fetchAll(db, sql: "SELECT process_id FROM processes") }
+        #expect(ids == ["live1"])
+        let orphanEvents = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE process_id = 'done1'") }
+        #expect(orphanEvents == 0)
+        // The next start kills the dead runner's task and ends the process.
+        try spool.run(["serve", "--once"])
+        #expect(spool.status("live1")?.status == .failed)
+        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("live1"))"]).isEmpty)
+    }
+}
