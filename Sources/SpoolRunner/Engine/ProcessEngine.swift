@@ -46,6 +46,12 @@ public actor ProcessEngine {
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
     var sessionID: Int64?
+    /// Status documents waiting to be written: a burst of changes to one process within
+    /// `statusInterval` becomes one file write (SPEC §2 allows it; the final state always is).
+    var pendingStatus: [String: StatusDocument] = [:]
+    var lastStatusWrite = Date.distantPast
+    var statusTimerArmed = false
+    let statusInterval = 0.02
 
     struct AttemptKey: Hashable, Sendable {
         var processID: String
@@ -112,8 +118,12 @@ public actor ProcessEngine {
                     scan(now: now)
                 }
                 advanceTouched(now: now)
+                let started = markReadyTasksStarted(now: now)
+                // One durable commit for the whole batch: ended tasks, accepted requests, and the
+                // starts below, which are therefore recorded before their spawn.
                 try flush()
-                try startReadyTasks(now: Date())
+                prepareLaunches(started)
+                writeStatusFiles(now: Date())
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await Task.sleep(for: delay)
@@ -135,6 +145,7 @@ public actor ProcessEngine {
             }
             group.cancelAll()
         }
+        writeStatusFiles(now: Date(), force: true)
         try endSession()
         writeHeartbeat()
         logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
@@ -174,6 +185,8 @@ public actor ProcessEngine {
             guard let indexes = processes[processID]?.timedOut(Timestamp.string(now)) else { return }
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
+        case .writeStatus:
+            statusTimerArmed = false
         case .heartbeat:
             writeHeartbeat()
             store.checkpoint()
@@ -214,10 +227,10 @@ public actor ProcessEngine {
 
     // MARK: - Starting tasks
 
-    /// Starts ready tasks up to `--max-tasks` and each type's `concurrency`: records every start
-    /// in one durable commit, then queues the spawns.
-    func startReadyTasks(now date: Date) throws {
-        guard !stopping else { return }
+    /// Picks ready tasks up to `--max-tasks` and each type's `concurrency` and marks them
+    /// started; the caller commits before `prepareLaunches` queues their spawns.
+    func markReadyTasksStarted(now date: Date) -> [AttemptKey] {
+        guard !stopping else { return [] }
         let now = Timestamp.string(date)
         var deferred: [ReadyQueue.Entry] = []
         var started: [AttemptKey] = []
@@ -239,7 +252,6 @@ public actor ProcessEngine {
                 if let timeout = run.definition.timeout {
                     timersToArm.append((timeout, .processTimeout(processID: run.processID)))
                 }
-                prepareDirectories(run.processID)
             }
             run.taskStarted(entry.index, now)
             processes[entry.processID] = run
@@ -247,14 +259,18 @@ public actor ProcessEngine {
             started.append(AttemptKey(processID: entry.processID, index: entry.index))
         }
         for entry in deferred { ready.insert(entry) }
-        guard !started.isEmpty else { return }
-        try flush()
+        return started
+    }
+
+    /// Builds the launch of each task just recorded as started; the loop spawns them.
+    func prepareLaunches(_ started: [AttemptKey]) {
         for key in started {
             guard let run = processes[key.processID] else { continue }
             let handle = StopHandle()
             running[key] = handle
             do {
                 let launch = try launchBuilder.build(run, index: key.index)
+                if case .command = launch.action { prepareDirectories(run.processID) }
                 launches.append((launch, key, handle))
             } catch {
                 events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
@@ -262,9 +278,17 @@ public actor ProcessEngine {
         }
     }
 
+    /// The work and log directories, made when a process first runs a program (built-in
+    /// `sleep:` tasks need neither).
     func prepareDirectories(_ processID: String) {
-        try? FileManager.default.createDirectory(atPath: layout.workDirectory(processID), withIntermediateDirectories: true)
-        try? FileManager.default.createDirectory(atPath: layout.logDirectory(processID), withIntermediateDirectories: true)
+        let work = layout.workDirectory(processID)
+        if mkdir(work, 0o755) != 0 && errno == ENOENT {
+            try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        }
+        let logs = layout.logDirectory(processID)
+        if mkdir(logs, 0o755) != 0 && errno == ENOENT {
+            try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        }
     }
 
     // MARK: - Committing
@@ -295,11 +319,7 @@ public actor ProcessEngine {
         for processID in dirtyIDs {
             guard var run = processes[processID] else { continue }
             for event in run.newEvents { log(event, run: run) }
-            do {
-                try statusWriter.write(StatusDocument(process: run.record, tasks: run.tasks))
-            } catch {
-                logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
-            }
+            pendingStatus[processID] = StatusDocument(process: run.record, tasks: run.tasks)
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
             run.newEvents.removeAll()
@@ -309,6 +329,27 @@ public actor ProcessEngine {
                 processes[processID] = run
             }
         }
+    }
+
+    /// Writes the pending status files, at most once per `statusInterval` (a timer catches up).
+    func writeStatusFiles(now: Date, force: Bool = false) {
+        guard !pendingStatus.isEmpty else { return }
+        guard force || now.timeIntervalSince(lastStatusWrite) >= statusInterval else {
+            if !statusTimerArmed {
+                statusTimerArmed = true
+                timersToArm.append((.seconds(statusInterval), .writeStatus))
+            }
+            return
+        }
+        for (processID, document) in pendingStatus {
+            do {
+                try statusWriter.write(document)
+            } catch {
+                logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
+            }
+        }
+        pendingStatus.removeAll(keepingCapacity: true)
+        lastStatusWrite = now
     }
 
     func log(_ event: EventRecord, run: ProcessRun) {

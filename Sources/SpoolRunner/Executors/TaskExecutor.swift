@@ -152,9 +152,23 @@ public struct TaskExecutor: Sendable {
 
     // MARK: - Helpers
 
-    /// Standard input as an unlinked file: any size, no pipe to keep feeding while the task runs,
-    /// and nothing left on disk once the task closes it.
+    /// Standard input, complete before the spawn, so nothing has to keep feeding the child: a
+    /// pipe already holding the whole document when it fits in the pipe buffer (the usual case,
+    /// and no inode to create), otherwise an unlinked file.
     static func standardInputDescriptor(_ data: Data, near path: String) -> Int32? {
+        if data.count <= 60 * 1024 {
+            var ends: [Int32] = [0, 0]
+            // pipe2 is not exported to Swift; swift-subprocess closes every descriptor above 2
+            // in its children anyway (closefrom), and FD_CLOEXEC covers anything else.
+            if pipe(&ends) == 0 {
+                _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+                _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+                let ok = data.withUnsafeBytes { AtomicFile.writeAll(ends[1], $0) }
+                close(ends[1])
+                if ok { return ends[0] }
+                close(ends[0])
+            }
+        }
         let name = "\(path).stdin.\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
