@@ -166,4 +166,33 @@ import Testing
         runner.signal(SIGTERM)
         #expect(runner.wait(timeout: 30).status == 0)
     }
+
+    /// SPEC §4: `tasks` lists the definition's tasks, "then any on_failure tasks that ran".
+    @Test func onFailureTasksThatNeverRanAreNotListedAfterACancel() throws {
+        let spool = try TemporarySpool()
+        try spool.define("long.yaml", """
+            tasks:
+              - name: wait
+                shell: 'sleep 30'
+              - name: next
+                shell: 'true'
+            on_failure:
+              - name: cleanup
+                shell: 'touch cleanup.ran'
+            """)
+        let runner = try spool.start(["serve", "--rescan", "200ms"])
+        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        try spool.drop("c1", #"{"process_type": "long"}"#)
+        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.tasks.first?.status == .running })
+        let cancel = try spool.run(["cancel", "c1"])
+        #expect(cancel.status == 0, "\(cancel.standardError)")
+        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.status == .cancelled })
+        runner.signal(SIGTERM)
+        #expect(runner.wait(timeout: 30).status == 0)
+
+        let status = try #require(spool.status("c1"))
+        #expect(spool.workFile("c1", "cleanup.ran") == nil, "on_failure does not run on cancel")
+        #expect(status.tasks.map(\.taskName) == ["wait", "next"], "\(status.tasks.map { "\($0.taskName): \($0.status)" })")
+        #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
+    }
 }
