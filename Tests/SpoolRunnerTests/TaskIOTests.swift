@@ -102,6 +102,22 @@ import ProcessDefinitions
         #expect(((tasks["second"] as? [String: Any])?["output"]) is NSNull)
     }
 
+    @Test func missingUpstreamOutputKeyFailsTheTaskClearly() throws {
+        let (spool, status) = try Self.runOne("""
+            tasks:
+              - name: first
+                shell: 'echo "{\\"other\\": 1}"'
+              - name: second
+                run: ["scripts/argv.sh", "{{tasks.first.output.token}}"]
+            """, prepare: { try $0.script("argv.sh", Self.argvScript) })
+        #expect(status.status == .failed)
+        let second = try status.task("second")
+        #expect(second.status == .failed)
+        let error = try #require(second.error)
+        #expect(error.message.contains("token"), "\(error)")
+        #expect(!FileManager.default.fileExists(atPath: "\(spool.layout.workDirectory("p1"))/argv.second"), "the task ran with a missing value")
+    }
+
     // MARK: - standard input, environment, working directory
 
     static let inputsDefinition = """
