@@ -323,4 +323,29 @@ import Testing
         // Once it is gone, the spool is free again.
         #expect(try spool.serveOnce().status == 0)
     }
+
+    @Test func serveStopsCleanlyOnSIGINTLettingRunningTasksFinish() throws {
+        let spool = try Self.spool()
+        try spool.define("nap.yaml", """
+            tasks:
+              - name: nap
+                shell: 'touch started; sleep 0.5; echo "{\\"slept\\": true}"'
+              - name: after
+                shell: 'touch after.ran'
+            """)
+        let runner = try spool.start(["serve", "--rescan", "200ms", "--grace", "20s"])
+        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        try spool.drop("n1", #"{"process_type": "nap"}"#)
+        #expect(spool.eventually(timeout: 20) { spool.workFile("n1", "started") != nil })
+        runner.signal(SIGINT)
+        let result = runner.wait(timeout: 30)
+        #expect(result.status == 0, "\(result.standardError)")
+        // The running task finished and was recorded; no new task started after the signal.
+        let status = try #require(spool.status("n1"))
+        let nap = try status.task("nap")
+        #expect(nap.status == .success)
+        #expect(nap.output == ["slept": .bool(true)])
+        #expect(spool.workFile("n1", "after.ran") == nil)
+        #expect(try spool.integrityCheck() == "ok")
+    }
 }
