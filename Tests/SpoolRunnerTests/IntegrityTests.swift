@@ -145,6 +145,28 @@ import Testing
         #expect(stored == #"{"process_type": "busy"}"#)
     }
 
+    @Test func onceTakesEveryRequestOfABurst() throws {
+        let spool = try TemporarySpool()
+        try spool.define("quick.yaml", """
+            tasks:
+              - name: a
+                sleep: 1ms
+            """)
+        let ids = (0..<400).map { String(format: "b%03d", $0) }
+        for id in ids { try spool.drop(id, #"{"process_type": "quick"}"#) }
+        let result = try spool.serveOnce(timeout: 60)
+        #expect(result.status == 0, "\(result.standardError.suffix(500))")
+        #expect(spool.inboxFiles().isEmpty)
+        let unfinished = ids.filter { id in spool.status(id)?.status != .success }
+        #expect(unfinished.isEmpty, "\(unfinished.prefix(10))")
+        let (processes, accepted) = try spool.history { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE status = 'success'"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT process_id) FROM events WHERE event = 'accepted'"))
+        }
+        #expect(processes == ids.count)
+        #expect(accepted == ids.count)
+    }
+
     @Test func heartbeatDescribesTheRunner() throws {
         let spool = try TemporarySpool()
         try spool.define("busy.yaml", Self.busy)

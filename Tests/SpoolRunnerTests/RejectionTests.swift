@@ -162,6 +162,22 @@ import Glibc
         #expect(spool.rejectedFiles().isEmpty)
     }
 
+    /// More unsettled files than one intake batch (256) must not hide the requests after them,
+    /// nor keep `serve --once` from ending.
+    @Test func manyUnsettledFilesDoNotStarveTheInbox() throws {
+        let spool = try TemporarySpool()
+        try spool.define("greet.yaml", Self.definition)
+        for index in 0..<300 { try spool.writeInbox(String(format: "a%03d.json", index), #"{"process_type": "gre"#) }
+        try spool.drop("zz_valid", Self.validRequest)
+        let began = Date()
+        let result = try spool.serveOnce(["--settle", "1m"], timeout: 15)
+        #expect(result.status == 0, "serve --once did not end by itself within 15 s (killed: \(result.status))")
+        #expect(Date().timeIntervalSince(began) < 15)
+        #expect(spool.status("zz_valid")?.status == .success, "the valid request after 300 unsettled files was never taken")
+        #expect(spool.inboxFiles().count == 300)
+        #expect(spool.rejectedFiles().isEmpty)
+    }
+
     // MARK: - Not a regular file
 
     @Test func symlinkIsRejectedNotFollowed() throws {
