@@ -9,8 +9,6 @@ enum EngineEvent: Sendable {
     case wake(processID: String)
     case processTimeout(processID: String)
     case heartbeat
-    /// Coalesced status files are due.
-    case writeStatus
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
     case shutdown
     /// The shutdown grace is over: stop what still runs.

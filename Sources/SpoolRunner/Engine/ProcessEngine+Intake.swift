@@ -7,6 +7,10 @@ import Glibc
 
 extension ProcessEngine {
     /// Takes up to one batch of request files from `inbox/`. Returns whether more are waiting.
+    ///
+    /// Files still being written (unparsable, younger than `--settle`) are looked at again at
+    /// most every `unsettledRecheck` seconds and do not count toward the batch, so a crowd of
+    /// slow writers cannot starve the requests behind them.
     func scanInbox(now: Date) -> Bool {
         let names: [String]
         do {
@@ -17,8 +21,19 @@ extension ProcessEngine {
         }
         // Dot files are a client's own temp files; other names are not requests. Both are left alone.
         let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
-        let batch = candidates.prefix(configuration.intakeBatch)
-        for fileName in batch {
+        let clock = now.timeIntervalSince1970
+        var taken = 0
+        var more = false
+        var stillUnsettled: [String: Double] = [:]
+        for fileName in candidates {
+            if let recheck = unsettled[fileName], recheck > clock {
+                stillUnsettled[fileName] = recheck
+                continue
+            }
+            guard taken < configuration.intakeBatch else {
+                more = true
+                break
+            }
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
@@ -34,6 +49,7 @@ extension ProcessEngine {
             }
             switch decision {
             case .accept(let record, let definition):
+                taken += 1
                 let stamp = Timestamp.string(now)
                 var run = ProcessRun(record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
                                      definition: definition, sequence: nextSequence)
@@ -45,23 +61,28 @@ extension ProcessEngine {
                 touched.insert(record.processID)
                 filesToRemove.append(path)
             case .identicalDuplicate:
+                taken += 1
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
                 filesToRemove.append(path)
             case .reject(let rejection):
+                taken += 1
                 let processID = String(fileName.dropLast(".json".count))
                 logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
                 pendingRejections.append(rejector.reject(
                     fileName: fileName, from: layout.inbox,
                     processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now))
             case .wait(let until):
+                let recheck = min(until, clock + Self.unsettledRecheck)
+                stillUnsettled[fileName] = recheck
                 if !configuration.once {
-                    timersToArm.append((.seconds(max(0.05, until - now.timeIntervalSince1970 + 0.05)), .scan))
+                    timersToArm.append((.seconds(max(0.01, recheck - clock + 0.01)), .scan))
                 }
             case .gone:
                 continue
             }
         }
-        return candidates.count > batch.count
+        unsettled = stillUnsettled
+        return more
     }
 
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).

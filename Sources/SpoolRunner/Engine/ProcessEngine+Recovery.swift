@@ -95,7 +95,6 @@ extension ProcessEngine {
         }
         advanceTouched(now: now)
         try flush()
-        writeStatusFiles(now: now, force: true)
     }
 
     /// A process whose definition file is gone cannot be resumed: it fails, saying so.

@@ -20,6 +20,7 @@ public actor ProcessEngine {
     let intake: RequestIntake
     let rejector: Rejector
     let statusWriter: StatusWriter
+    let statusPublisher: StatusPublisher
     let launchBuilder: TaskLaunchBuilder
     let executor = TaskExecutor()
     let events = EventQueue()
@@ -46,12 +47,9 @@ public actor ProcessEngine {
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
     var sessionID: Int64?
-    /// Status documents waiting to be written: a burst of changes to one process within
-    /// `statusInterval` becomes one file write (SPEC §2 allows it; the final state always is).
-    var pendingStatus: [String: StatusDocument] = [:]
-    var lastStatusWrite = Date.distantPast
-    var statusTimerArmed = false
-    let statusInterval = 0.02
+    /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
+    var unsettled: [String: Double] = [:]
+    static let unsettledRecheck = 0.25
 
     struct AttemptKey: Hashable, Sendable {
         var processID: String
@@ -65,6 +63,9 @@ public actor ProcessEngine {
         self.logger = logger
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
+        self.statusPublisher = StatusPublisher(writer: statusWriter) { [logger] processID, error in
+            logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
+        }
         self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
         self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
@@ -123,7 +124,6 @@ public actor ProcessEngine {
                 // starts below, which are therefore recorded before their spawn.
                 try flush()
                 prepareLaunches(started)
-                writeStatusFiles(now: Date())
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await Task.sleep(for: delay)
@@ -145,7 +145,7 @@ public actor ProcessEngine {
             }
             group.cancelAll()
         }
-        writeStatusFiles(now: Date(), force: true)
+        statusPublisher.stop()
         try endSession()
         writeHeartbeat()
         logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
@@ -185,8 +185,6 @@ public actor ProcessEngine {
             guard let indexes = processes[processID]?.timedOut(Timestamp.string(now)) else { return }
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
-        case .writeStatus:
-            statusTimerArmed = false
         case .heartbeat:
             writeHeartbeat()
             store.checkpoint()
@@ -270,24 +268,10 @@ public actor ProcessEngine {
             running[key] = handle
             do {
                 let launch = try launchBuilder.build(run, index: key.index)
-                if case .command = launch.action { prepareDirectories(run.processID) }
                 launches.append((launch, key, handle))
             } catch {
                 events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
             }
-        }
-    }
-
-    /// The work and log directories, made when a process first runs a program (built-in
-    /// `sleep:` tasks need neither).
-    func prepareDirectories(_ processID: String) {
-        let work = layout.workDirectory(processID)
-        if mkdir(work, 0o755) != 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        }
-        let logs = layout.logDirectory(processID)
-        if mkdir(logs, 0o755) != 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         }
     }
 
@@ -319,7 +303,7 @@ public actor ProcessEngine {
         for processID in dirtyIDs {
             guard var run = processes[processID] else { continue }
             for event in run.newEvents { log(event, run: run) }
-            pendingStatus[processID] = StatusDocument(process: run.record, tasks: run.tasks)
+            statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
             run.newEvents.removeAll()
@@ -329,27 +313,6 @@ public actor ProcessEngine {
                 processes[processID] = run
             }
         }
-    }
-
-    /// Writes the pending status files, at most once per `statusInterval` (a timer catches up).
-    func writeStatusFiles(now: Date, force: Bool = false) {
-        guard !pendingStatus.isEmpty else { return }
-        guard force || now.timeIntervalSince(lastStatusWrite) >= statusInterval else {
-            if !statusTimerArmed {
-                statusTimerArmed = true
-                timersToArm.append((.seconds(statusInterval), .writeStatus))
-            }
-            return
-        }
-        for (processID, document) in pendingStatus {
-            do {
-                try statusWriter.write(document)
-            } catch {
-                logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
-            }
-        }
-        pendingStatus.removeAll(keepingCapacity: true)
-        lastStatusWrite = now
     }
 
     func log(_ event: EventRecord, run: ProcessRun) {

@@ -90,6 +90,8 @@ extension ProcessRun {
             }
         }
         record.status = .pending
+        // The process timeout counts from the retried run's start.
+        record.startedAt = nil
         record.endedAt = nil
         record.error = nil
         record.crashCount = 0

@@ -71,8 +71,7 @@ struct ProcessRun {
     /// The process's first task is about to start.
     mutating func markStarted(_ now: String) {
         record.status = .running
-        // A retried process keeps the start of its first run.
-        if record.startedAt == nil { record.startedAt = now }
+        record.startedAt = now
         touch(now)
         event("process_started", at: now)
     }
@@ -103,14 +102,18 @@ struct ProcessRun {
     }
 
     /// Records how an attempt ended. Returns when the next attempt is due, if it is retried.
-    mutating func taskEnded(_ index: Int, attempt: Int, outcome: TaskOutcome, now date: Date) -> Date? {
+    mutating func taskEnded(_ index: Int, attempt: Int, outcome: TaskOutcome, now: Date) -> Date? {
         guard tasks[index].status == .running, tasks[index].attempts == attempt else { return nil }
-        let now = Timestamp.string(date)
+        // The end the executor saw, never before the recorded start (clocks are not monotonic).
+        var date = outcome.endedAt
+        if let started = tasks[index].startedAt.flatMap(Timestamp.parse), date < started { date = started }
+        let stamp = Timestamp.string(date)
         let definition = taskDefinition(index)
         let name = definition.name
         var retryAt: Date?
-        update(index, now) { task in
-            task.endedAt = now
+        // updated_at is when the change is recorded; ended_at when the task really ended.
+        update(index, Timestamp.string(now)) { task in
+            task.endedAt = stamp
             task.exitCode = outcome.exitCode
             task.output = outcome.output
             task.error = outcome.failure
@@ -119,13 +122,13 @@ struct ProcessRun {
         }
         guard let failure = outcome.failure else {
             tasks[index].status = .success
-            event("task_succeeded", task: name, at: now, detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
+            event("task_succeeded", task: name, at: stamp, detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
             return nil
         }
         let detail: [String: JSONValue] = ["code": .string(failure.code), "message": .string(failure.message), "attempt": .integer(Int64(attempt))]
         if failure.code == "cancelled" {
             tasks[index].status = .cancelled
-            event("task_cancelled", task: name, at: now, detail: detail)
+            event("task_cancelled", task: name, at: stamp, detail: detail)
             return nil
         }
         let used = tasks[index].attempts - tasks[index].retryBase
@@ -136,11 +139,11 @@ struct ProcessRun {
             tasks[index].nextAttemptAt = Timestamp.string(due)
             var retryDetail = detail
             retryDetail["next_attempt_at"] = .string(Timestamp.string(due))
-            event("task_retrying", task: name, at: now, detail: retryDetail)
+            event("task_retrying", task: name, at: stamp, detail: retryDetail)
             return retryAt
         }
         tasks[index].status = .failed
-        event("task_failed", task: name, at: now, detail: detail)
+        event("task_failed", task: name, at: stamp, detail: detail)
         if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
             record.error = FailureInfo(code: failure.code, message: "task '\(name)' failed: \(failure.message)", task: name)
         }
@@ -165,6 +168,11 @@ struct ProcessRun {
     /// The process ran past its `timeout`. Returns the running tasks to stop.
     mutating func timedOut(_ now: String) -> [Int] {
         guard record.status == .running, !isFailing, let limit = definition.timeout else { return [] }
+        // A timer armed for an earlier run of a retried process is stale.
+        if let started = record.startedAt.flatMap(Timestamp.parse), let current = Timestamp.parse(now),
+           current.timeIntervalSince(started) < limit.seconds - 0.01 {
+            return []
+        }
         record.error = FailureInfo(code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
         touch(now)
         event("process_timeout", at: now)
@@ -179,7 +187,9 @@ struct ProcessRun {
         guard !record.status.isFinal else { return [] }
         let now = Timestamp.string(date)
         if cancelRequested {
-            for index in tasks.indices {
+            // on_failure tasks that have not started stay pending: they never run, and status
+            // files list only the ones that ran.
+            for index in tasks.indices where mainRange.contains(index) || tasks[index].status != .pending {
                 switch tasks[index].status {
                 case .pending: skip(index, now, reason: "the process was cancelled")
                 case .retrying:

@@ -56,6 +56,10 @@ public struct TaskExecutor: Sendable {
         _ executable: String, _ arguments: [String], launch: TaskLaunch, stop: StopHandle,
         spawned: @escaping @Sendable (Int32, Int64?) -> Void
     ) async -> TaskOutcome {
+        // Made here rather than by the engine: creating inodes is slow on some filesystems, and
+        // this runs beside the engine instead of in its loop.
+        Self.makeDirectory(launch.workDirectory)
+        Self.makeDirectory((launch.logFile as NSString).deletingLastPathComponent)
         let logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else {
             return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot open log file \(launch.logFile): \(String(cString: strerror(errno)))", task: launch.taskName))
@@ -179,6 +183,12 @@ public struct TaskExecutor: Sendable {
             return nil
         }
         return fd
+    }
+
+    static func makeDirectory(_ path: String) {
+        if mkdir(path, 0o755) != 0 && errno == ENOENT {
+            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
     }
 
     static func timeoutFailure(_ launch: TaskLaunch) -> FailureInfo {

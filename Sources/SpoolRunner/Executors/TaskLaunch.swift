@@ -29,12 +29,15 @@ public struct TaskOutcome: Sendable {
     public var output: [String: JSONValue]?
     /// nil on success.
     public var failure: FailureInfo?
+    /// When the attempt ended, as the executor saw it (the engine may record it a little later).
+    public var endedAt: Date
 
     public var succeeded: Bool { failure == nil }
 
-    public init(exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil) {
+    public init(exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil, endedAt: Date = Date()) {
         self.exitCode = exitCode
         self.output = output
         self.failure = failure
+        self.endedAt = endedAt
     }
 }

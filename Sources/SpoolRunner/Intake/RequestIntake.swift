@@ -24,6 +24,9 @@ struct RequestIntake: Sendable {
                 "the file name must be <process_id>.json with process_id matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$; got '\(processID)'",
                 writesStatus: false))
         }
+        // Looked up first: a file rejected under the id of an existing process must leave that
+        // process's status file alone, whatever is wrong with the file.
+        let existing = try existingRequest(processID)
         let data: Data
         let modified: Date
         switch SafeFileReader.read("\(layout.inbox)/\(fileName)", limit: maxRequestBytes) {
@@ -33,14 +36,13 @@ struct RequestIntake: Sendable {
         case .missing:
             return .gone
         case .notARegularFile(let kind):
-            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/"))
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
         case .tooLarge(let size):
-            return .reject(RequestRejection(.tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)"))
+            return .reject(RequestRejection(.tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)", writesStatus: existing == nil))
         case .unreadable(let reason):
-            return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)"))
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
         }
 
-        let existing = try existingRequest(processID)
         let body = String(decoding: data, as: UTF8.self)
         if let existing {
             if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
@@ -70,6 +72,9 @@ struct RequestIntake: Sendable {
             return .reject(RequestRejection(.unknownProcessType, "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
         }
         guard let definition = catalog.definitions[processType] else {
+            if let broken = catalog.errors.first(where: { DefinitionLoader.processType(ofFile: $0.file) == processType }) {
+                return .reject(RequestRejection(.unknownProcessType, "the definition of '\(processType)' is invalid (\(broken.description)); fix it, run `spoolrunner validate`, and restart the runner", processType: processType))
+            }
             return .reject(RequestRejection(.unknownProcessType, "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))", processType: processType))
         }
         let inputs: [String: JSONValue]

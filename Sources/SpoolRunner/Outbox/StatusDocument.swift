@@ -65,7 +65,7 @@ public struct StatusDocument: Codable, Sendable {
         error = process.error
         // on_failure tasks are listed only once they have run (SPEC §4).
         self.tasks = tasks.sorted { $0.position < $1.position }
-            .filter { !$0.onFailure || $0.status != .pending }
+            .filter { !$0.onFailure || $0.attempts > 0 }
             .map {
                 Task(taskName: $0.taskName, mode: $0.mode, status: $0.status, attempts: $0.attempts,
                      startedAt: $0.startedAt, endedAt: $0.endedAt, exitCode: $0.exitCode,
