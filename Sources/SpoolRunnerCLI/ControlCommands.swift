@@ -9,17 +9,10 @@ struct CancelCommand: ParsableCommand {
         abstract: "Cancel a process: pending tasks are skipped, running ones get SIGTERM (SIGKILL after 5 s)."
     )
 
-    @Argument(help: "The process id.")
-    var id: String
-
-    @OptionGroup var spool: SpoolOptions
-
-    func validate() throws {
-        guard ProcessID.isValid(id) else { throw ValidationError("'\(id)' is not a valid process id") }
-    }
+    @OptionGroup var target: ControlTarget
 
     func run() throws {
-        try sendControl(.cancel, id: id, spool: spool)
+        try target.send(.cancel)
     }
 }
 
@@ -30,6 +23,16 @@ struct RetryCommand: ParsableCommand {
         abstract: "Resume a failed or cancelled process from its unfinished tasks, under the same id."
     )
 
+    @OptionGroup var target: ControlTarget
+
+    func run() throws {
+        try target.send(.retry)
+    }
+}
+
+/// The process a control command is about, and how the message reaches the runner: a file
+/// dropped into `control/` like any request, so it works whether or not `serve` runs now.
+struct ControlTarget: ParsableArguments {
     @Argument(help: "The process id.")
     var id: String
 
@@ -39,16 +42,12 @@ struct RetryCommand: ParsableCommand {
         guard ProcessID.isValid(id) else { throw ValidationError("'\(id)' is not a valid process id") }
     }
 
-    func run() throws {
-        try sendControl(.retry, id: id, spool: spool)
+    func send(_ action: ControlMessage.Action) throws {
+        do {
+            try RequestDropper(layout: spool.layout).control(ControlMessage(action: action, processID: id))
+        } catch {
+            throw fail(error.description, ExitStatus.cannotCreate)
+        }
+        print("\(action.rawValue) requested for \(id); the runner acts on it (see `spoolrunner status \(id)`)")
     }
-}
-
-func sendControl(_ action: ControlMessage.Action, id: String, spool: SpoolOptions) throws {
-    do {
-        try RequestDropper(layout: spool.layout).control(ControlMessage(action: action, processID: id))
-    } catch {
-        throw fail(error.description, ExitStatus.cannotCreate)
-    }
-    print("\(action.rawValue) requested for \(id); the runner acts on it (see `spoolrunner status \(id)`)")
 }
