@@ -19,19 +19,28 @@ struct RequestDropper {
         try drop(Data(body.utf8), into: layout.control, name: "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json")
     }
 
+    /// Writes and fsyncs the file in `tmp/`, links it into place, and fsyncs the directory: a
+    /// request that `submit` reported is on disk, whole, even after a power cut.
     private func drop(_ body: Data, into directory: String, name: String) throws(SpoolError) {
         for path in [layout.tmp, directory] where !FileManager.default.fileExists(atPath: path) {
             throw SpoolError(.cannotWrite, path: path, message: "missing; is this a spool? (run `spoolrunner init` or `spoolrunner serve` once, or pass --spool)")
         }
         let temp = "\(layout.tmp)/\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temp, contents: body) else {
-            throw SpoolError(.cannotWrite, path: temp, message: "cannot write: \(String(cString: strerror(errno)))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw SpoolError(.cannotWrite, path: temp, message: "cannot create: \(String(cString: strerror(errno)))")
         }
         defer { unlink(temp) }
+        let written = body.withUnsafeBytes { AtomicFile.writeAll(fd, $0) } && fsync(fd) == 0
+        close(fd)
+        guard written else {
+            throw SpoolError(.cannotWrite, path: temp, message: "cannot write: \(String(cString: strerror(errno)))")
+        }
         // link(2) then unlink: atomic like rename, but refuses to replace an existing file.
         guard link(temp, "\(directory)/\(name)") == 0 else {
-            let reason = errno == EEXIST ? "a request with this id is already waiting in the inbox" : String(cString: strerror(errno))
+            let reason = errno == EEXIST ? "a request with this id is already waiting there" : String(cString: strerror(errno))
             throw SpoolError(.cannotWrite, path: "\(directory)/\(name)", message: reason)
         }
+        AtomicFile.syncDirectory(directory)
     }
 }
