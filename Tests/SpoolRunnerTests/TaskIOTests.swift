@@ -148,6 +148,45 @@ import ProcessDefinitions
         #expect((stdin["tasks"] as? [String: Any])?.isEmpty == true)
     }
 
+    /// Standard input arrives whole whatever its size (a pipe for small documents, a file for
+    /// large ones), and a task that never reads it is not held up.
+    @Test(arguments: [10, 60_000, 61_500, 66_000, 120_000])
+    func standardInputArrivesWholeAtAnySize(size: Int) throws {
+        let big = String(repeating: "x", count: size)
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
+        let (spool, status) = try Self.runOne("""
+            additional_inputs: true
+            tasks:
+              - name: ignore
+                mode: async
+                shell: 'true'
+              - name: read
+                shell: 'cat > stdin.json'
+            """, request: body)
+        #expect(status.status == .success)
+        let stdin = try #require(TemporarySpool.jsonObject(atPath: spool.layout.workDirectory("p1") + "/stdin.json"))
+        #expect(((stdin["inputs"] as? [String: Any])?["blob"] as? String)?.count == size)
+    }
+
+    /// A request may be up to 1 MiB (SPEC §3), so one input may be larger than Linux's limit on a
+    /// single environment string (128 KiB, MAX_ARG_STRLEN). Such an accepted request must still
+    /// run: its tasks get the value on standard input; they cannot fail to start.
+    @Test func inputLargerThanAnEnvironmentStringStillRuns() throws {
+        let big = String(repeating: "y", count: 300_000)
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
+        let (spool, status) = try Self.runOne("""
+            additional_inputs: true
+            tasks:
+              - name: read
+                shell: 'cat > stdin.json'
+            """, request: body)
+        let read = try status.task("read")
+        #expect(read.error?.code != "spawn_failed", "\(String(describing: read.error))")
+        #expect(status.status == .success)
+        let stdin = TemporarySpool.jsonObject(atPath: spool.layout.workDirectory("p1") + "/stdin.json")
+        #expect(((stdin?["inputs"] as? [String: Any])?["blob"] as? String)?.count == big.count)
+    }
+
     @Test func environmentIsMinimalAndTheRunnersOwnIsNotPassedOn() throws {
         let (spool, status) = try Self.runOne(Self.inputsDefinition + """
 
