@@ -3,7 +3,7 @@ import Foundation
 import ProcessDefinitions
 
 /// A duration on the command line: `250ms`, `5s`, `2m`, `1h`, `1d`.
-struct DurationArgument: ExpressibleByArgument, Sendable {
+struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
     var duration: Duration
 
     init(_ duration: Duration) {
@@ -16,6 +16,9 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    var description: String { DurationParser.format(duration) }
+    var defaultValueDescription: String { description }
 
     var seconds: Double {
         let (seconds, attoseconds) = duration.components

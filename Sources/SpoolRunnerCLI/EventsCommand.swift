@@ -47,10 +47,12 @@ struct EventsCommand: ParsableCommand {
             print(JSONValue.array(rows).compactJSON)
             return
         }
+        let eventWidth = events.map(\.event.count).max() ?? 0
+        let taskWidth = max(1, events.compactMap(\.taskName?.count).max() ?? 0)
         for event in events {
             let task = event.taskName ?? "-"
             let detail = event.detail.map { JSONValue.object($0).compactJSON } ?? ""
-            print("\(event.at)  \(event.event.padding(toLength: 18, withPad: " ", startingAt: 0))  \(task.padding(toLength: 24, withPad: " ", startingAt: 0))  \(detail)")
+            print("\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)")
         }
     }
 }

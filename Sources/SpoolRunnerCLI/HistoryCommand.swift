@@ -32,8 +32,10 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var spool: SpoolOptions
 
     func validate() throws {
-        if let status, ProcessStatus(rawValue: status) == nil {
-            throw ValidationError("--status must be one of \(ProcessStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        let recorded = ProcessStatus.allCases.filter { $0 != .rejected }
+        if let status, !recorded.map(\.rawValue).contains(status) {
+            let hint = status == "rejected" ? " (rejected requests never became processes: see the rejections table or spool/rejected/)" : ""
+            throw ValidationError("--status must be one of \(recorded.map(\.rawValue).joined(separator: ", "))\(hint)")
         }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }

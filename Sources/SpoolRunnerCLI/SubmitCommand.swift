@@ -65,6 +65,10 @@ struct SubmitCommand: AsyncParsableCommand {
         fields["process_type"] = .string(type)
         let processID = id ?? ProcessID.generate()
         let layout = spool.layout
+        // A status file already there belongs to an earlier request with this id: --wait must
+        // not read it as this one's answer before the runner has taken this file.
+        let preexisting = StatusWriter(layout: layout).read(processID: processID) != nil
+        let dropped = Date().addingTimeInterval(-0.01)
         do {
             try RequestDropper(layout: layout).drop(processID: processID, body: Data((JSONValue.object(fields).compactJSON + "\n").utf8))
         } catch {
@@ -76,7 +80,12 @@ struct SubmitCommand: AsyncParsableCommand {
         let writer = StatusWriter(layout: layout)
         var lastStatus: ProcessStatus?
         while true {
-            if let document = writer.read(processID: processID) {
+            let taken = !preexisting || !FileManager.default.fileExists(atPath: "\(layout.inbox)/\(processID).json")
+            if taken, let rejection = Self.rejection(of: processID, in: layout, since: dropped) {
+                FileHandleOutput.write("\(processID): rejected: \(rejection)\n")
+                throw ExitStatus.failed
+            }
+            if taken, let document = writer.read(processID: processID) {
                 if document.status != lastStatus {
                     lastStatus = document.status
                     FileHandleOutput.write("\(processID): \(document.status.rawValue)\n")
@@ -94,6 +103,23 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// The error of this request's rejection, when `rejected/` has one newer than `since`: a
+    /// rejection that leaves an existing status file alone (duplicate_process_id) shows only there.
+    static func rejection(of processID: String, in layout: SpoolLayout, since: Date) -> String? {
+        let prefix = "\(processID).json"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.rejected) else { return nil }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".error.json") {
+            let path = "\(layout.rejected)/\(name)"
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  modified >= since,
+                  let data = FileManager.default.contents(atPath: path),
+                  case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data),
+                  case .object(let error)? = document["error"] else { continue }
+            return "\(error["code"]?.templateText ?? "?"): \(error["message"]?.templateText ?? "")"
+        }
+        return nil
     }
 
     /// `NAME=VALUE` typed by the definition's input, or `NAME:=JSON`.

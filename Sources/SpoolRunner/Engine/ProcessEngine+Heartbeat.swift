@@ -6,7 +6,7 @@ import Glibc
 
 extension ProcessEngine {
     /// Rewrites `runner.json`: what a monitoring script or a human checks first.
-    func writeHeartbeat() {
+    func writeHeartbeat(stopped: Bool = false) {
         let inbox = (try? FileManager.default.contentsOfDirectory(atPath: layout.inbox))?
             .filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.count ?? 0
         let runningProcesses = processes.values.filter { $0.record.status == .running }.count
@@ -15,7 +15,7 @@ extension ProcessEngine {
             "version": .string(SpoolRunnerInfo.version),
             "started_at": .string(Timestamp.string(startedAt)),
             "updated_at": .string(Timestamp.now()),
-            "state": .string(stopping ? "stopping" : "running"),
+            "state": .string(stopped ? "stopped" : stopping ? "stopping" : "running"),
             "counts": .object([
                 "inbox_backlog": .integer(Int64(inbox)),
                 "pending_processes": .integer(Int64(processes.count - runningProcesses)),

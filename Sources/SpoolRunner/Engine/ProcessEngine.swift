@@ -147,7 +147,7 @@ public actor ProcessEngine {
         }
         statusPublisher.stop()
         try endSession()
-        writeHeartbeat()
+        writeHeartbeat(stopped: true)
         logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
     }
 

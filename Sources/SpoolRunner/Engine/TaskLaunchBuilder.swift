@@ -56,9 +56,27 @@ struct TaskLaunchBuilder: Sendable {
         environment["SPOOL_TASK_NAME"] = task.name
         environment["SPOOL_ATTEMPT"] = String(record.attempts)
         environment["SPOOL_WORK_DIR"] = workDirectory
-        environment["SPOOL_INPUTS"] = JSONValue.object(run.record.inputs).compactJSON
-        for (name, value) in run.record.inputs {
-            environment["SPOOL_INPUT_" + Self.variableName(name)] = value.templateText
+        // Linux refuses a single environment string over 128 KiB (MAX_ARG_STRLEN) and the
+        // whole environment past ARG_MAX: a value too large for a variable is left out and
+        // named in SPOOL_INPUTS_OMITTED; standard input always carries every input.
+        var omitted: [String] = []
+        let inputsJSON = JSONValue.object(run.record.inputs).compactJSON
+        if inputsJSON.utf8.count <= Self.maxVariableBytes {
+            environment["SPOOL_INPUTS"] = inputsJSON
+        } else {
+            omitted.append("SPOOL_INPUTS")
+        }
+        for (name, value) in run.record.inputs.sorted(by: { $0.key < $1.key }) {
+            let variable = "SPOOL_INPUT_" + Self.variableName(name)
+            let text = value.templateText
+            if text.utf8.count <= Self.maxVariableBytes {
+                environment[variable] = text
+            } else {
+                omitted.append(variable)
+            }
+        }
+        if !omitted.isEmpty {
+            environment["SPOOL_INPUTS_OMITTED"] = omitted.joined(separator: ",")
         }
         for entry in task.env {
             do {
@@ -82,6 +100,10 @@ struct TaskLaunchBuilder: Sendable {
             logFile: layout.logFile(processID, task: task.name, attempt: record.attempts),
             timeout: task.timeout)
     }
+
+    /// Largest value put in one variable: well under the kernel's 128 KiB per string, so that a
+    /// 1 MiB request's inputs cannot push the environment past ARG_MAX either.
+    static let maxVariableBytes = 64 * 1024
 
     /// `SPOOL_INPUT_<NAME>`: upper-cased, anything but letters and digits as `_`.
     static func variableName(_ name: String) -> String {
