@@ -238,18 +238,27 @@ struct ProcessRun {
                 let status = tasks[index].status
                 guard status == .pending || status == .retrying else { continue }
                 if status == .retrying, let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date { continue }
-                let dependencies = taskDefinition(index).dependencies.compactMap(index(of:))
-                if dependencies.allSatisfy({ tasks[$0].status == .success }) {
+                let definition = taskDefinition(index)
+                let dependencies = definition.dependencies.compactMap(index(of:))
+                // `needs:` asks for success. The implicit sync rule is only about order, so a
+                // sync task that failed with `continue_on_failure` lets the next ones go on.
+                if dependencies.allSatisfy({ satisfies($0, for: definition) }) {
                     queued.insert(index)
                     ready.append(index)
                 } else if status == .pending,
-                          let blocker = dependencies.first(where: { tasks[$0].status.isFinal && tasks[$0].status != .success }) {
+                          let blocker = dependencies.first(where: { tasks[$0].status.isFinal && !satisfies($0, for: definition) }) {
                     skip(index, now, reason: "needs '\(tasks[blocker].taskName)', which ended \(tasks[blocker].status.rawValue)")
                     changed = true
                 }
             }
         }
         return ready
+    }
+
+    /// Whether `dependency` lets `task` start.
+    func satisfies(_ dependency: Int, for task: TaskDefinition) -> Bool {
+        tasks[dependency].status == .success
+            || (task.needs == nil && tasks[dependency].status == .failed && taskDefinition(dependency).continueOnFailure)
     }
 
     private mutating func skip(_ index: Int, _ now: String, reason: String) {

@@ -68,7 +68,7 @@ final class TemporarySpool: @unchecked Sendable {
     func start(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws -> RunningCommand {
         var arguments = arguments
         if spoolOptions {
-            arguments += ["--spool", layout.root]
+            if arguments.first != "validate" { arguments += ["--spool", layout.root] }
             if ["serve", "submit", "validate"].contains(arguments.first ?? "") {
                 arguments += ["--definitions", definitions.path]
             }
