@@ -4,9 +4,10 @@ import ProcessDefinitions
 /// `outbox/<process_id>.json` (SPEC §4): a projection of one process's history rows.
 ///
 /// Every key is always present (null when unknown), so a client can read fields without
-/// checking for their existence.
-public struct StatusDocument: Codable, Sendable {
-    public struct Task: Codable, Sendable {
+/// checking for their existence. Written by `jsonData()` (key order as in the SPEC), read back
+/// with `Decodable` by the CLI and the tests.
+public struct StatusDocument: Decodable, Sendable {
+    public struct Task: Decodable, Sendable {
         public var taskName: String
         public var mode: String
         public var status: TaskStatus
@@ -20,19 +21,6 @@ public struct StatusDocument: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case taskName = "task_name", mode, status, attempts, startedAt = "started_at", endedAt = "ended_at"
             case exitCode = "exit_code", output, error
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(taskName, forKey: .taskName)
-            try container.encode(mode, forKey: .mode)
-            try container.encode(status, forKey: .status)
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(startedAt, forKey: .startedAt)
-            try container.encode(endedAt, forKey: .endedAt)
-            try container.encode(exitCode, forKey: .exitCode)
-            try container.encode(output, forKey: .output)
-            try container.encode(error, forKey: .error)
         }
     }
 
@@ -87,19 +75,6 @@ public struct StatusDocument: Codable, Sendable {
         self.error = error
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(processID, forKey: .processID)
-        try container.encode(processType, forKey: .processType)
-        try container.encode(status, forKey: .status)
-        try container.encode(inputs, forKey: .inputs)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(endedAt, forKey: .endedAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encode(tasks, forKey: .tasks)
-        try container.encode(error, forKey: .error)
-    }
 
     /// The file's bytes: keys in the order of SPEC §4, one top-level key per line and one task
     /// per line, like the example there (JSONEncoder on Linux does not keep key order).
