@@ -34,15 +34,23 @@ public struct TaskExecutor: Sendable {
 
     private func sleep(_ duration: Duration, launch: TaskLaunch, stop: StopHandle) async -> TaskOutcome {
         let limit = launch.timeout.map { Swift.min($0, duration) } ?? duration
-        let wake = AsyncStream<StopHandle.Reason?>.makeStream()
-        stop.onStop { reason in wake.continuation.yield(reason) }
-        let timer = Task {
-            try? await Task.sleep(for: limit)
-            wake.continuation.yield(nil)
+        let (stops, stopped) = AsyncStream<StopHandle.Reason>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        stop.onStop { reason in stopped.yield(reason) }
+        // The first of: the wait is over, or a stop came.
+        let reason = await withTaskGroup(of: StopHandle.Reason?.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            group.addTask {
+                var iterator = stops.makeAsyncIterator()
+                return await iterator.next()
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            stopped.finish()
+            return first
         }
-        var iterator = wake.stream.makeAsyncIterator()
-        let reason = await iterator.next() ?? nil
-        timer.cancel()
         if let reason { return Self.stopped(reason, launch: launch) }
         if limit < duration {
             return TaskOutcome(failure: Self.timeoutFailure(launch))
@@ -89,45 +97,9 @@ public struct TaskExecutor: Sendable {
             ) { execution -> OutputTail in
                 let pid = execution.processIdentifier.value
                 spawned(pid, ProcessInspector.startTicks(of: pid))
-                let terminator = GroupTerminator(groupID: pid, grace: killGrace)
-                stop.onStop { _ in terminator.terminate() }
-                return await withTaskGroup(of: Void.self) { group in
-                    if let timeout = launch.timeout {
-                        group.addTask {
-                            try? await Task.sleep(for: timeout)
-                            guard !Task.isCancelled else { return }
-                            timedOut.set()
-                            terminator.terminate()
-                        }
-                    }
-                    // A background child that keeps stdout open would hold the read below
-                    // forever after the task's own process exits: once it has exited, the rest
-                    // of its group is killed (like systemd's KillMode=control-group).
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .milliseconds(250))
-                            if ProcessInspector.hasExited(pid) {
-                                try? await Task.sleep(for: .milliseconds(250))
-                                if !Task.isCancelled { kill(-pid, SIGKILL) }
-                                return
-                            }
-                        }
-                    }
-                    var tail = OutputTail()
-                    do {
-                        for try await buffer in execution.standardOutput {
-                            buffer.withUnsafeBytes { bytes in
-                                _ = AtomicFile.writeAll(logFD, bytes)
-                                tail.append(bytes)
-                            }
-                        }
-                    } catch {
-                        Self.note(logFD, "spoolrunner: reading standard output failed: \(error)")
-                    }
-                    group.cancelAll()
-                    terminator.finished()
-                    return tail
-                }
+                return await Self.supervise(
+                    execution.standardOutput, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
+                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut)
             }
             let output = result.closureResult.outputObject
             switch result.terminationStatus {
@@ -151,6 +123,69 @@ public struct TaskExecutor: Sendable {
             Self.note(logFD, "spoolrunner: cannot start \(executable): \(error)")
             return TaskOutcome(failure: FailureInfo(
                 code: "spawn_failed", message: "cannot start \(executable): \(error)", task: launch.taskName))
+        }
+    }
+
+    /// Follows one running child until its own process exits: copies its standard output to
+    /// the log (keeping the tail for `output`), enforces its timeout, and turns a stop into
+    /// SIGTERM, then SIGKILL after `killGrace`, to its whole process group.
+    ///
+    /// It waits for the process, not for its output pipe: a task may close its output early and
+    /// must still time out, and a background child that keeps the pipe open must not hold the
+    /// task. When the process has exited, what is left of its group is killed (like systemd's
+    /// KillMode=control-group); the group id cannot be reused yet, the leader being unreaped.
+    static func supervise(
+        _ output: SubprocessOutputSequence, pid: Int32, pidfd: Int32, logFD: Int32, timeout: Duration?,
+        killGrace: Duration, stop: StopHandle, timedOut: Flag
+    ) async -> OutputTail {
+        let (termination, terminate) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        stop.onStop { _ in terminate.yield() }
+        return await withTaskGroup(of: OutputTail?.self) { group in
+            group.addTask {
+                var tail = OutputTail()
+                do {
+                    for try await buffer in output {
+                        buffer.withUnsafeBytes { bytes in
+                            _ = AtomicFile.writeAll(logFD, bytes)
+                            tail.append(bytes)
+                        }
+                    }
+                } catch {
+                    note(logFD, "spoolrunner: reading standard output failed: \(error)")
+                }
+                return tail
+            }
+            group.addTask {
+                for await _ in termination {
+                    kill(-pid, SIGTERM)
+                    try? await Task.sleep(for: killGrace)
+                    if !Task.isCancelled { kill(-pid, SIGKILL) }
+                    break
+                }
+                return nil
+            }
+            if let timeout {
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled {
+                        timedOut.set()
+                        terminate.yield()
+                    }
+                    return nil
+                }
+            }
+            await ProcessExitWatcher.waitForExit(pid: pid, pidfd: pidfd)
+            kill(-pid, SIGKILL)
+            var tail = OutputTail()
+            while let result = await group.next() {
+                if let result {
+                    tail = result
+                    break
+                }
+            }
+            group.cancelAll()
+            terminate.finish()
+            return tail
         }
     }
 
@@ -210,41 +245,6 @@ public struct TaskExecutor: Sendable {
     static func note(_ fd: Int32, _ line: String) {
         let text = Array((line + "\n").utf8)
         _ = text.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
-    }
-}
-
-/// SIGTERM to a process group, then SIGKILL after a grace period unless the group's leader has
-/// been reaped first (after which its group id could be reused).
-final class GroupTerminator: Sendable {
-    private let groupID: Int32
-    private let grace: Duration
-    private let state = Mutex<(terminating: Bool, finished: Bool)>((false, false))
-
-    init(groupID: Int32, grace: Duration) {
-        self.groupID = groupID
-        self.grace = grace
-    }
-
-    func terminate() {
-        let first = state.withLock { state -> Bool in
-            guard !state.terminating, !state.finished else { return false }
-            state.terminating = true
-            return true
-        }
-        guard first else { return }
-        kill(-groupID, SIGTERM)
-        let groupID = self.groupID
-        let grace = self.grace
-        Task { [weak self] in
-            try? await Task.sleep(for: grace)
-            guard let self, !self.state.withLock({ $0.finished }) else { return }
-            kill(-groupID, SIGKILL)
-        }
-    }
-
-    /// The task's output is closed and its leader about to be reaped: no more signals.
-    func finished() {
-        state.withLock { $0.finished = true }
     }
 }
 
