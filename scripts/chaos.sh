@@ -7,10 +7,10 @@
 #   BIN=.build/debug/spoolrunner scripts/chaos.sh   # skip the release build
 #   KEEP=1 scripts/chaos.sh                # keep the spool for a look afterwards
 #
-# Workload: four process types (a sync/async chain; a ledger whose `charge` task is
-# idempotent: false and appends its process id to one shared ledger file; a flaky task that
-# succeeds on its second attempt; a failing task with on_failure). Every task appends
-# "<task> <attempt>" to runs.log in its work directory.
+# Workload: scripts/chaos-workload/ (shared with the crash tests): a sync/async chain; a ledger
+# whose `charge` task is idempotent: false and appends its process id to one shared ledger file;
+# a flaky task that succeeds on its second attempt; a failing task with on_failure. Every task
+# appends "<task> <attempt>" to runs.log in its work directory.
 # Checks: every request has exactly one status file, in a final state, and one processes row;
 # inbox/ is empty; no task ran more often than its recorded attempts; the ledger has at most one
 # line per process, exactly one when `charge` succeeded; PRAGMA integrity_check is ok.
@@ -35,45 +35,7 @@ ledger=$work/ledger.txt
 mkdir -p "$defs"
 log=$work/runner.log
 
-cat >"$defs/chain.yaml" <<'YAML'
-tasks:
-  - name: one
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-  - name: two
-    mode: async
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; sleep 0.05'
-  - name: three
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-YAML
-cat >"$defs/ledger.yaml" <<YAML
-tasks:
-  - name: prepare
-    shell: 'echo "\$SPOOL_TASK_NAME \$SPOOL_ATTEMPT" >> runs.log'
-  - name: charge
-    idempotent: false
-    shell: 'echo "\$SPOOL_TASK_NAME \$SPOOL_ATTEMPT" >> runs.log; echo "\$SPOOL_PROCESS_ID" >> "\$LEDGER"; sleep 0.02'
-    env: {LEDGER: "$ledger"}
-  - name: receipt
-    shell: 'echo "\$SPOOL_TASK_NAME \$SPOOL_ATTEMPT" >> runs.log'
-YAML
-cat >"$defs/flaky.yaml" <<'YAML'
-tasks:
-  - name: wobble
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; [ "$SPOOL_ATTEMPT" -ge 2 ]'
-    retry: {max_attempts: 3, backoff: 20ms, max_backoff: 100ms}
-  - name: after
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-YAML
-cat >"$defs/doomed.yaml" <<'YAML'
-tasks:
-  - name: fall
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; exit 3'
-  - name: never
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-on_failure:
-  - name: cleanup
-    shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-YAML
+cp scripts/chaos-workload/*.yaml "$defs/"
 
 "$BIN" validate --definitions "$defs" >/dev/null
 "$BIN" init "$work" >/dev/null   # creates the spool directories (its example definition goes unused)

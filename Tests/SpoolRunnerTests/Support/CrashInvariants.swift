@@ -5,53 +5,23 @@ import Testing
 
 /// The definitions the crash tests run, and the invariants they check after any crash.
 ///
-/// Every task appends `<task> <attempt>` to `runs.log` in its work directory, so the number of
-/// times a task really ran can be compared with the attempts the store recorded; the `ledger`
-/// type's `charge` task is `idempotent: false` and appends its process id to one shared ledger.
+/// The workload is `scripts/chaos-workload/`: every task appends `<task> <attempt>` to `runs.log`
+/// in its work directory, so the number of times a task really ran can be compared with the
+/// attempts the store recorded; the `ledger` type's `charge` task is `idempotent: false` and
+/// appends its process id to one shared ledger.
 enum CrashWorkload {
     static let types = ["chain", "ledger", "flaky", "doomed"]
 
+    /// Copies `scripts/chaos-workload/*.yaml` (shared with `scripts/chaos.sh`) into the spool's
+    /// definitions; the ledger lands in `<root>/ledger.txt`, beside the spool.
     static func install(in spool: TemporarySpool) throws {
-        let ledger = spool.root.appendingPathComponent("ledger.txt").path
-        try spool.define("chain.yaml", """
-            tasks:
-              - name: one
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-              - name: two
-                mode: async
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; sleep 0.05'
-              - name: three
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-            """)
-        try spool.define("ledger.yaml", """
-            tasks:
-              - name: prepare
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-              - name: charge
-                idempotent: false
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; echo "$SPOOL_PROCESS_ID" >> "$LEDGER"; sleep 0.02'
-                env: {LEDGER: "\(ledger)"}
-              - name: receipt
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-            """)
-        try spool.define("flaky.yaml", """
-            tasks:
-              - name: wobble
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; [ "$SPOOL_ATTEMPT" -ge 2 ]'
-                retry: {max_attempts: 3, backoff: 20ms, max_backoff: 100ms}
-              - name: after
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-            """)
-        try spool.define("doomed.yaml", """
-            tasks:
-              - name: fall
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log; exit 3'
-              - name: never
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-            on_failure:
-              - name: cleanup
-                shell: 'echo "$SPOOL_TASK_NAME $SPOOL_ATTEMPT" >> runs.log'
-            """)
+        let workload = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/chaos-workload")
+        for type in types {
+            let yaml = try String(contentsOf: workload.appendingPathComponent("\(type).yaml"), encoding: .utf8)
+            try spool.define("\(type).yaml", yaml)
+        }
     }
 
     static func request(_ index: Int) -> (id: String, body: String) {
