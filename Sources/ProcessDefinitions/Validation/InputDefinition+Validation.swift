@@ -60,7 +60,7 @@ extension InputDefinition {
 
     /// Whether the whole of `text` matches `pattern` (not just a part of it).
     static func matches(_ text: String, pattern: String) -> Bool {
-        guard let expression = try? NSRegularExpression(pattern: "\\A(?:\(pattern))\\z") else { return false }
+        guard let expression = PatternCache.shared.expression(for: pattern) else { return false }
         return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
