@@ -54,6 +54,7 @@ extension ProcessEngine {
                 var run = ProcessRun(record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
                                      definition: definition, sequence: nextSequence)
                 nextSequence += 1
+                run.isNew = true
                 run.dirtyProcess = true
                 run.dirtyTasks = Set(run.tasks.indices)
                 run.event("accepted", at: stamp, detail: ["file": .string(fileName)])

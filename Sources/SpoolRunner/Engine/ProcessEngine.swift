@@ -287,7 +287,13 @@ public actor ProcessEngine {
             let runs = dirtyIDs.compactMap { processes[$0] }
             try store.write { db in
                 for run in runs {
-                    if run.dirtyProcess { try run.record.upsert(db) }
+                    if run.isNew {
+                        try run.record.insert(db)
+                    } else if run.dirtyProcess {
+                        // The request and inputs never change: rewriting them (up to 1 MiB) on
+                        // every state change would only grow the WAL.
+                        try run.record.update(db, columns: ProcessRecord.mutableColumns)
+                    }
                     for index in run.dirtyTasks { try run.tasks[index].upsert(db) }
                     for var event in run.newEvents { try event.insert(db) }
                 }
@@ -304,6 +310,7 @@ public actor ProcessEngine {
             guard var run = processes[processID] else { continue }
             for event in run.newEvents { log(event, run: run) }
             statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
+            run.isNew = false
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
             run.newEvents.removeAll()

@@ -16,6 +16,8 @@ struct ProcessRun {
     let sequence: Int
     /// Task indexes waiting in the engine's ready queue.
     var queued: Set<Int> = []
+    /// Accepted in this batch: its row is inserted, not updated.
+    var isNew = false
     var dirtyProcess = false
     var dirtyTasks: Set<Int> = []
     var newEvents: [EventRecord] = []

@@ -42,6 +42,11 @@ public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableReco
         public static let updatedAt = Column(CodingKeys.updatedAt)
     }
 
+    /// The columns that change after a process is accepted.
+    public static let mutableColumns: [String] = [
+        CodingKeys.status, .startedAt, .endedAt, .updatedAt, .error, .crashCount,
+    ].map(\.rawValue)
+
     public init(processID: String, processType: String, status: ProcessStatus, inputs: [String: JSONValue],
                 requestJSON: String, createdAt: String, updatedAt: String) {
         self.processID = processID
