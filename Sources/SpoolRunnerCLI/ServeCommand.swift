@@ -4,6 +4,9 @@ import Logging
 import ProcessDefinitions
 import ServiceLifecycle
 import SpoolRunner
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `spoolrunner serve`: the long-running runner (or one pass with `--once`).
 struct ServeCommand: AsyncParsableCommand {
@@ -12,7 +15,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the runner: take requests from the inbox and run their processes.",
         discussion: """
             Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets running
-            tasks finish within --grace, records everything and exits 0. With --once it resumes
+            tasks finish within --grace, records everything and exits 0. SIGHUP reads the definitions
+            again (running processes keep the definition they started with). With --once it resumes
             unfinished processes, takes what is in the inbox, runs every process to its end and exits
             (for cron and systemd timers).
             """
@@ -56,6 +60,10 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "spoolrunner")
+        if !once {
+            // Before anything else: a SIGHUP (reload) in the first milliseconds must not kill us.
+            signal(SIGHUP, SIG_IGN)
+        }
         let layout = spool.layout
         do {
             try layout.create()
@@ -95,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
                 engine.requestScan()
             }))
+            services.append(.init(service: ReloadSignal { engine.requestReload() }))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

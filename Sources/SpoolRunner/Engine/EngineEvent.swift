@@ -9,6 +9,8 @@ enum EngineEvent: Sendable {
     case wake(processID: String)
     case processTimeout(processID: String)
     case heartbeat
+    /// SIGHUP: read the definitions directory again.
+    case reloadDefinitions
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
     case shutdown
     /// The shutdown grace is over: stop what still runs.

@@ -16,7 +16,9 @@ public actor ProcessEngine {
     let configuration: EngineConfiguration
     let store: HistoryStore
     let logger: Logger
-    let catalog: DefinitionCatalog
+    /// The definitions requests are checked against; reloaded on SIGHUP. A live process keeps
+    /// the definition it was accepted (or resumed) with.
+    var catalog: DefinitionCatalog
     let intake: RequestIntake
     let rejector: Rejector
     let statusWriter: StatusWriter
@@ -74,6 +76,11 @@ public actor ProcessEngine {
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
     public nonisolated func requestShutdown() {
         events.post(.shutdown)
+    }
+
+    /// Asks the engine to read the definitions directory again (SIGHUP, `systemctl reload`).
+    public nonisolated func requestReload() {
+        events.post(.reloadDefinitions)
     }
 
     /// Asks for an immediate look at inbox/ and control/ (inotify).
@@ -194,6 +201,8 @@ public actor ProcessEngine {
             SystemdNotifier.notify("STOPPING=1")
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
             if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
+        case .reloadDefinitions:
+            reloadDefinitions()
         case .graceExpired:
             for handle in running.values { handle.stop(.shutdown) }
         }
@@ -205,6 +214,18 @@ public actor ProcessEngine {
         if configuration.once && initialScanDone { return }
         let more = scanInbox(now: now)
         if more { events.post(.scan) } else { initialScanDone = true }
+    }
+
+    /// Reads the definitions directory again. An invalid file keeps nothing of its type: its
+    /// requests are rejected until it is fixed, exactly as at start.
+    func reloadDefinitions() {
+        let fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
+        for error in fresh.errors {
+            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+        }
+        catalog = fresh
+        logger.notice("definitions reloaded: \(fresh.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
+        writeHeartbeat()
     }
 
     /// Applies the ordering rule to every process the batch changed.
