@@ -106,6 +106,27 @@ import Glibc
         #expect(spool.status("w1")?.status == .success)
     }
 
+    @Test func statusFilesAreRewrittenAfterSeveralCrashesInARow() throws {
+        let spool = try TemporarySpool()
+        try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
+        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        try spool.drop("w2", #"{"process_type": "nap"}"#)
+        #expect(spool.eventually { spool.status("w2")?.status == .success })
+        runner.signal(SIGKILL)
+        _ = runner.wait()
+        // As if its status file had never been written, and a second runner had then died
+        // during its own recovery, before rewriting it.
+        try FileManager.default.removeItem(atPath: spool.layout.statusFile("w2"))
+        usleep(5_000)
+        let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO runner_sessions (pid, version, started_at, clean_exit) VALUES (1, 'test', ?, 0)",
+                           arguments: [Timestamp.now()])
+        }
+        try spool.run(["serve", "--once"])
+        #expect(spool.status("w2")?.status == .success)
+    }
+
     @Test func processRunningDuringThreeCrashesInARowFailsWithCrashLoop() throws {
         let spool = try TemporarySpool()
         try spool.define("poison.yaml", """

@@ -33,8 +33,9 @@ extension ProcessEngine {
         let now = Date()
         let stamp = Timestamp.string(now)
         let id = sessionID ?? 0
-        let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
+        let (previous, lastClean, records, rows) = try store.read { db -> (RunnerSessionRecord?, RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
             let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
+            let lastClean = try RunnerSessionRecord.filter(Column("id") < id && Column("clean_exit") == true).order(Column("id").desc).fetchOne(db)
             let records = try ProcessRecord
                 .filter([ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
                 .order(Column.rowID).fetchAll(db)
@@ -42,14 +43,16 @@ extension ProcessEngine {
                 SELECT tasks.* FROM tasks JOIN processes USING (process_id)
                 WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
                 """)
-            return (previous, records, rows)
+            return (previous, lastClean, records, rows)
         }
         let crashed = previous.map { !$0.cleanExit } ?? false
         let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
         cleanTemporaryFiles()
         if crashed, let previous {
             logger.warning("the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering")
-            try rewriteStatusFiles(since: previous.startedAt)
+            // Every runner since the last clean stop may have died before writing some status
+            // file (several crashes in a row included): rewrite all that they touched.
+            try rewriteStatusFiles(since: lastClean?.endedAt ?? "")
         }
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
@@ -119,9 +122,9 @@ extension ProcessEngine {
         try? statusWriter.write(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 
-    /// Status files are a projection: after a crash, every process changed since the dead
-    /// runner started gets its file rewritten from the store (unfinished ones are rewritten by
-    /// the first flush anyway).
+    /// Status files are a projection: after a crash, every process changed since the last clean
+    /// stop gets its file rewritten from the store (unfinished ones are rewritten by the first
+    /// flush anyway).
     func rewriteStatusFiles(since: String) throws {
         let (records, rows) = try store.read { db -> ([ProcessRecord], [TaskRecord]) in
             let records = try ProcessRecord.filter(ProcessRecord.Columns.updatedAt >= since).fetchAll(db)
