@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ProcessDefinitions
 import Subprocess
 import Synchronization
@@ -246,11 +245,4 @@ public struct TaskExecutor: Sendable {
         let text = Array((line + "\n").utf8)
         _ = text.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
     }
-}
-
-/// A one-way boolean shared between an attempt's watchers.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
 }
