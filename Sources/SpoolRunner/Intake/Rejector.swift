@@ -32,18 +32,15 @@ struct Rejector: Sendable {
     }
 
     /// `p1.json`, or `p1.json.1`, `p1.json.2`, ... when a rejected file of that name is there.
+    /// lstat, so that a symlink already moved there counts as taken too.
     private func uniqueName(_ fileName: String) -> String {
         var candidate = fileName
         var suffix = 0
-        while FileManager.default.fileExists(atPath: "\(layout.rejected)/\(candidate)") || isSymlink("\(layout.rejected)/\(candidate)") {
+        var info = stat()
+        while lstat("\(layout.rejected)/\(candidate)", &info) == 0 {
             suffix += 1
             candidate = "\(fileName).\(suffix)"
         }
         return candidate
-    }
-
-    private func isSymlink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
     }
 }
