@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProcessDefinitions
+import SpoolRunner
 
 /// A duration on the command line: `250ms`, `5s`, `2m`, `1h`, `1d`.
 struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertible {
@@ -34,7 +35,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable {
         if let duration = DurationParser.parse(argument) {
             let (seconds, attoseconds) = duration.components
             date = Date().addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
-        } else if let date = SpoolRunnerTime.parse(argument) {
+        } else if let date = Timestamp.parse(argument) {
             self.date = date
         } else {
             return nil

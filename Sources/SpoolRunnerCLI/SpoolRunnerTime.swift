@@ -3,8 +3,6 @@ import SpoolRunner
 
 /// Time helpers for the commands.
 enum SpoolRunnerTime {
-    static func parse(_ text: String) -> Date? { Timestamp.parse(text) }
-
     /// `1.234s`, `2m05s`, for durations shown to people.
     static func elapsed(from start: String?, to end: String?) -> String? {
         guard let start = start.flatMap(Timestamp.parse) else { return nil }
