@@ -33,6 +33,9 @@ extension InputDefinition {
         guard let value = type.coerce(value) else {
             return failure("must be \(type.article) \(type.rawValue), got \(value.typeName) \(Self.shortJSON(value))")
         }
+        if case .string(let text) = value, text.utf8.contains(0) {
+            return .failure(InputValidationError(problems: [Self.nulProblem(name)]))
+        }
         if let enumValues, !enumValues.contains(where: { Self.same($0, value) }) {
             let allowed = enumValues.map(\.compactJSON).joined(separator: ", ")
             return failure("must be one of \(allowed); got \(Self.shortJSON(value))")
@@ -52,6 +55,12 @@ extension InputDefinition {
             return failure("is longer than \(maxLength) characters (got \(text.count))")
         }
         return .success(value)
+    }
+
+    /// A string input reaches commands as an argument or a variable, and neither can hold a
+    /// NUL byte: such a value would make every task of the process fail to start.
+    static func nulProblem(_ name: String) -> String {
+        "input '\(name)' contains a NUL character (\\u0000), which no command argument or environment variable can hold; remove it (send binary data base64-encoded)"
     }
 
     func failure(_ problem: String) -> Result<JSONValue, InputValidationError> {

@@ -1,3 +1,5 @@
+import ProcessDefinitions
+
 /// Something the engine must react to. Everything that changes engine state arrives as one of
 /// these, through one queue, so the engine handles one batch at a time and never races itself.
 enum EngineEvent: Sendable {
@@ -11,6 +13,9 @@ enum EngineEvent: Sendable {
     case heartbeat
     /// SIGHUP: read the definitions directory again.
     case reloadDefinitions
+    /// A reload finished off the engine: the fresh catalog, or nil when it overran its time
+    /// bound (the engine keeps what it has).
+    case definitionsLoaded(DefinitionCatalog?)
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
     case shutdown
     /// The shutdown grace is over: stop what still runs.

@@ -48,10 +48,21 @@ public actor ProcessEngine {
     var initialScanDone = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
+    /// A reload is being read off the engine; `reloadAgain` asks for one more after it (a
+    /// change that came while the files were being read).
+    var reloadInFlight = false
+    var reloadAgain = false
+    var reloadToStart = false
     var sessionID: Int64?
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
+    /// When each unsettled inbox / control file was first seen as it is (SPEC §3 `--settle`).
+    var inboxSettle = SettleTracker()
+    var controlSettle = SettleTracker()
+    /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
+    /// for control messages): not judged again while unchanged.
+    var unmovable: [String: FileIdentity] = [:]
 
     struct AttemptKey: Hashable, Sendable {
         var processID: String
@@ -138,6 +149,15 @@ public actor ProcessEngine {
                     }
                 }
                 timersToArm.removeAll()
+                if reloadToStart {
+                    reloadToStart = false
+                    let directory = configuration.definitionsDirectory
+                    let limit = configuration.definitionLoadLimit
+                    group.addTask {
+                        let catalog = await DefinitionReloader.load(directory: directory, limit: limit)
+                        if !Task.isCancelled { events.post(.definitionsLoaded(catalog)) }
+                    }
+                }
                 for (launch, key, handle) in launches {
                     let executor = self.executor
                     group.addTask {
@@ -202,7 +222,20 @@ public actor ProcessEngine {
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
             if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
-            reloadDefinitions()
+            if reloadInFlight {
+                reloadAgain = true
+            } else {
+                reloadInFlight = true
+                reloadToStart = true
+            }
+        case .definitionsLoaded(let fresh):
+            reloadInFlight = false
+            installReloaded(fresh)
+            if reloadAgain {
+                reloadAgain = false
+                reloadInFlight = true
+                reloadToStart = true
+            }
         case .graceExpired:
             for handle in running.values { handle.stop(.shutdown) }
         }
@@ -216,15 +249,27 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Reads the definitions directory again. An invalid file keeps nothing of its type: its
-    /// requests are rejected until it is fixed, exactly as at start.
-    func reloadDefinitions() {
-        let fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
-        for error in fresh.errors {
-            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+    /// Installs the definitions a reload read. A file that no longer loads keeps its type on
+    /// the version that last loaded (its errors are reported until it is fixed); a reload that
+    /// overran its time bound, or a definitions directory that cannot be read, changes nothing.
+    func installReloaded(_ fresh: DefinitionCatalog?) {
+        guard let fresh else {
+            logger.error("reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`")
+            return
         }
-        catalog = fresh
-        logger.notice("definitions reloaded: \(fresh.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
+        if fresh.definitions.isEmpty, let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory }) {
+            logger.error("cannot reload definitions: \(error.description); keeping the definitions already loaded")
+            return
+        }
+        let (merged, kept) = fresh.keepingPrevious(catalog)
+        for error in fresh.errors {
+            logger.error("invalid definition: \(error.description)")
+        }
+        for type in kept {
+            logger.warning("definition of '\(type)' no longer loads; its requests keep using the version loaded before until the file is fixed")
+        }
+        catalog = merged
+        logger.notice("definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
         writeHeartbeat()
     }
 

@@ -65,16 +65,14 @@ public struct TaskExecutor: Sendable {
     ) async -> TaskOutcome {
         // Made here rather than by the engine: creating inodes is slow on some filesystems, and
         // this runs beside the engine instead of in its loop.
-        Self.makeDirectory(launch.workDirectory)
-        Self.makeDirectory((launch.logFile as NSString).deletingLastPathComponent)
-        let logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-        guard logFD >= 0 else {
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot open log file \(launch.logFile): \(String(cString: strerror(errno)))", task: launch.taskName))
+        let logFD: Int32
+        let inputFD: Int32
+        do {
+            (logFD, inputFD) = try Self.prepareFiles(launch)
+        } catch {
+            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: error.description, task: launch.taskName))
         }
         defer { close(logFD) }
-        guard let inputFD = Self.standardInputDescriptor(launch.standardInput, near: launch.logFile) else {
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot prepare standard input: \(String(cString: strerror(errno)))", task: launch.taskName))
-        }
 
         var options = PlatformOptions()
         // Its own process group: a timeout or cancel signals the task and everything it started.
@@ -193,7 +191,7 @@ public struct TaskExecutor: Sendable {
     /// Standard input, complete before the spawn, so nothing has to keep feeding the child: a
     /// pipe already holding the whole document when it fits in the pipe buffer (the usual case,
     /// and no inode to create), otherwise an unlinked file.
-    static func standardInputDescriptor(_ data: Data, near path: String) -> Int32? {
+    static func standardInputDescriptor(_ data: Data, in directory: SpoolDirectory?, near path: String) -> Int32? {
         if data.count <= 60 * 1024 {
             var ends: [Int32] = [0, 0]
             // pipe2 is not exported to Swift; swift-subprocess closes every descriptor above 2
@@ -207,10 +205,11 @@ public struct TaskExecutor: Sendable {
                 close(ends[0])
             }
         }
-        let name = "\(path).stdin.\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let suffix = ".stdin.\(UInt32.random(in: 0...UInt32.max))"
+        let (base, relative) = directory.map { ($0.descriptor, (path as NSString).lastPathComponent + suffix) } ?? (AT_FDCWD, path + suffix)
+        let fd = openat(base, relative, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
-        unlink(name)
+        unlinkat(base, relative, 0)
         let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         guard ok, lseek(fd, 0, SEEK_SET) == 0 else {
             close(fd)
@@ -223,6 +222,37 @@ public struct TaskExecutor: Sendable {
         if mkdir(path, 0o755) != 0 && errno == ENOENT {
             try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
+    }
+
+    /// Makes `work/<id>/` and `logs/<id>/`, opens the attempt's log file and its standard input.
+    /// In a spool, both directories are opened from the root without following links (a link
+    /// planted at `logs/<id>` is replaced, its target untouched) and the log is created inside
+    /// the open directory with `O_NOFOLLOW`.
+    static func prepareFiles(_ launch: TaskLaunch) throws(SpoolError) -> (log: Int32, input: Int32) {
+        let logName = (launch.logFile as NSString).lastPathComponent
+        let logFD: Int32
+        let logDirectory: SpoolDirectory?
+        if let layout = launch.layout {
+            _ = try layout.processDirectory(.work, launch.processID)
+            let directory = try layout.processDirectory(.logs, launch.processID)
+            logFD = openat(directory.descriptor, logName, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            logDirectory = directory
+        } else {
+            makeDirectory(launch.workDirectory)
+            makeDirectory((launch.logFile as NSString).deletingLastPathComponent)
+            logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+            logDirectory = nil
+        }
+        guard logFD >= 0 else {
+            throw SpoolError(.cannotWrite, path: launch.logFile, message: "cannot open log file: \(String(cString: strerror(errno)))")
+        }
+        fchmod(logFD, 0o644)
+        guard let inputFD = standardInputDescriptor(launch.standardInput, in: logDirectory, near: launch.logFile) else {
+            let reason = String(cString: strerror(errno))
+            close(logFD)
+            throw SpoolError(.cannotWrite, path: launch.logFile, message: "cannot prepare standard input: \(reason)")
+        }
+        return (logFD, inputFD)
     }
 
     static func timeoutFailure(_ launch: TaskLaunch) -> FailureInfo {
