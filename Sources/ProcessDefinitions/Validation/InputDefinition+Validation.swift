@@ -40,8 +40,15 @@ extension InputDefinition {
             let allowed = enumValues.map(\.compactJSON).joined(separator: ", ")
             return failure("must be one of \(allowed); got \(Self.shortJSON(value))")
         }
-        if let pattern, case .string(let text) = value, !Self.matches(text, pattern: pattern) {
-            return failure("does not match the pattern \(pattern); got \(Self.shortJSON(value))")
+        if let pattern, case .string(let text) = value {
+            switch PatternCache.shared.match(text, pattern: pattern) {
+            case .matches:
+                break
+            case .doesNotMatch, .invalidPattern:
+                return failure("does not match the pattern \(pattern); got \(Self.shortJSON(value))")
+            case .tooMuchWork:
+                return failure("could not be checked against the pattern \(pattern): matching this value took more than the matcher's work limit (the pattern backtracks too much, e.g. nested repetition like (.*a){20}); the definition's pattern needs simplifying")
+            }
         }
         if let number = value.doubleValue {
             if let min, number < min {
@@ -65,12 +72,6 @@ extension InputDefinition {
 
     func failure(_ problem: String) -> Result<JSONValue, InputValidationError> {
         .failure(InputValidationError(problems: ["input '\(name)' \(problem)"]))
-    }
-
-    /// Whether the whole of `text` matches `pattern` (not just a part of it).
-    static func matches(_ text: String, pattern: String) -> Bool {
-        guard let expression = PatternCache.shared.expression(for: pattern) else { return false }
-        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
     /// Equality where `1` and `1.0` are the same number, as they are in JSON.
