@@ -16,6 +16,7 @@ public struct Gateway: HTTPHandler, Sendable {
     let history: HistoryReader
     let catalogs: CatalogCache
     let logger: Logger
+    let inFlight = InFlightRequests()
 
     public init(configuration: GatewayConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -27,6 +28,10 @@ public struct Gateway: HTTPHandler, Sendable {
     var layout: SpoolLayout { configuration.layout }
 
     public func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        await inFlight.track { await answer(request) }
+    }
+
+    private func answer(_ request: HTTPRequest) async -> HTTPResponse {
         let rawPath = request.target.path()
         let response: HTTPResponse
         switch Router.match(method: request.method.rawValue, rawPath: rawPath) {
@@ -41,6 +46,9 @@ public struct Gateway: HTTPHandler, Sendable {
                 response = try await respond(to: endpoint, parameters: parameters, request: request)
             } catch let error as APIError {
                 response = endpoint.isDashboard ? errorPage(error) : error.response
+            } catch {
+                logger.error("request failed", metadata: ["http.path": "\(rawPath)", "error": "\(error)"])
+                response = HTTPResponse(statusCode: .internalServerError)
             }
         }
         logger.debug("request", metadata: [

@@ -75,10 +75,9 @@ struct HTTPGatewayService: Service {
     let service: GatewayService
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await service.run()
-        } onGracefulShutdown: {
-            Task { await service.stop() }
-        }
+        try await service.run(until: {
+            // Returns at SIGTERM/SIGINT (graceful shutdown), or when the group is cancelled.
+            try? await gracefulShutdown()
+        })
     }
 }

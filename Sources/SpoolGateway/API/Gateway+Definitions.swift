@@ -71,6 +71,9 @@ extension TaskDefinition {
 
 extension ScheduleDefinition {
     var json: JSONValue {
-        .object(["cron": .string(cron.source), "inputs": .object(inputs)])
+        .object([
+            "name": name.map(JSONValue.string) ?? .null, "cron": .string(cron.source), "timezone": .string(timeZoneName),
+            "inputs": .object(inputs), "catch_up": .string(catchUp.rawValue), "overlap": .string(overlap.rawValue),
+        ])
     }
 }

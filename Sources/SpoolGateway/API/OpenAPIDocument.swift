@@ -1286,7 +1286,39 @@ enum OpenAPIDocument {
                 "schedules": {
                   "type": "array",
                   "items": {
-                    "type": "object"
+                    "type": "object",
+                    "properties": {
+                      "name": {
+                        "type": [
+                          "string",
+                          "null"
+                        ]
+                      },
+                      "cron": {
+                        "type": "string"
+                      },
+                      "timezone": {
+                        "type": "string"
+                      },
+                      "inputs": {
+                        "type": "object"
+                      },
+                      "catch_up": {
+                        "type": "string",
+                        "enum": [
+                          "latest",
+                          "none",
+                          "all"
+                        ]
+                      },
+                      "overlap": {
+                        "type": "string",
+                        "enum": [
+                          "allow",
+                          "skip"
+                        ]
+                      }
+                    }
                   }
                 }
               }

@@ -34,7 +34,10 @@ extension Gateway {
             if definition.schedule.isEmpty {
                 body += "<p class=\"muted\">No schedule.</p>\n"
             } else {
-                let entries = definition.schedule.map { "<li><code>\(HTML.escape($0.cron.source))</code> inputs <code>\(HTML.escape(JSONValue.object($0.inputs).compactJSON))</code></li>" }
+                let entries = definition.schedule.map { entry in
+                    "<li>\(entry.name.map { "<b>\(HTML.escape($0))</b> " } ?? "")<code>\(HTML.escape(entry.cron.source))</code> \(HTML.escape(entry.timeZoneName)),"
+                        + " catch_up \(entry.catchUp.rawValue), overlap \(entry.overlap.rawValue), inputs <code>\(HTML.escape(JSONValue.object(entry.inputs).compactJSON))</code></li>"
+                }
                 body += "<p>Schedules:</p>\n<ul>\n\(entries.joined(separator: "\n"))\n</ul>\n"
             }
             body += "</section>\n"
