@@ -116,6 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.settle = settle.duration
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
+        configuration.scheduleClock = clock
         let engine = ProcessEngine(configuration: configuration, store: store, catalog: catalog, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -127,7 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
             }))
             services.append(.init(service: ReloadSignal { engine.requestReload() }))
             services.append(.init(service: ScheduleService(
-                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() })))
+                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() },
+                onError: { engine.reportError($0) })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
