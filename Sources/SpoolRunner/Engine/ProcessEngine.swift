@@ -242,12 +242,19 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Reads the definitions directory again. An invalid file keeps nothing of its type: its
-    /// requests are rejected until it is fixed, exactly as at start.
+    /// Reads the definitions directory again (SIGHUP, or a change seen by the definitions
+    /// watcher). A file that is now invalid keeps the version loaded before, reported in the log
+    /// and runner.json; a removed file removes its type; live processes keep their definition.
     func reloadDefinitions() {
-        let fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
+        var fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
         for error in fresh.errors {
-            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            let type = DefinitionLoader.processType(ofFile: error.file)
+            if fresh.definitions[type] == nil, let previous = catalog.definitions[type], FileManager.default.fileExists(atPath: error.file) {
+                fresh.definitions[type] = previous
+                logger.error("invalid definition, the previous version stays in force: \(error.description)")
+            } else {
+                logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            }
             lastError = (Date(), "invalid definition: \(error.description)")
         }
         catalog = fresh
