@@ -1,3 +1,4 @@
+import Foundation
 import ProcessDefinitions
 
 /// Something the engine must react to. Everything that changes engine state arrives as one of
@@ -11,6 +12,8 @@ enum EngineEvent: Sendable {
     case wake(processID: String)
     case processTimeout(processID: String)
     case heartbeat
+    /// An error outside the engine (the schedule loop), for runner.json's `last_error`.
+    case errorReported(String, Date)
     /// SIGHUP: read the definitions directory again.
     case reloadDefinitions
     /// A reload finished off the engine: the fresh catalog, or nil when it overran its time

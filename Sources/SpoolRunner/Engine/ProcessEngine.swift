@@ -63,6 +63,14 @@ public actor ProcessEngine {
     /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
     /// for control messages): not judged again while unchanged.
     var unmovable: [String: FileIdentity] = [:]
+    /// Request files the last inbox scan left for a later batch, and since when there have
+    /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
+    var inboxBacklog = 0
+    var inboxBacklogSince: Date?
+    /// The last error the runner hit, for runner.json.
+    var lastError: (at: Date, message: String)?
+    /// Heartbeats handled: the systemd watchdog is pinged from the loop, so a hung loop stops it.
+    var heartbeats = 0
 
     struct AttemptKey: Hashable, Sendable {
         var processID: String
@@ -82,6 +90,9 @@ public actor ProcessEngine {
         self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
         self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
+        if let error = catalog.errors.last {
+            self.lastError = (Date(), "invalid definition: \(error.description)")
+        }
     }
 
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
@@ -92,6 +103,16 @@ public actor ProcessEngine {
     /// Asks the engine to read the definitions directory again (SIGHUP, `systemctl reload`).
     public nonisolated func requestReload() {
         events.post(.reloadDefinitions)
+    }
+
+    /// The definitions in force now (they change on reload), for the schedule loop.
+    public func currentCatalog() -> DefinitionCatalog {
+        catalog
+    }
+
+    /// Records an error hit outside the engine (the schedule loop) for runner.json's last_error.
+    public nonisolated func reportError(_ message: String) {
+        events.post(.errorReported(message, Date()))
     }
 
     /// Asks for an immediate look at inbox/ and control/ (inotify).
@@ -107,7 +128,7 @@ public actor ProcessEngine {
         try recover()
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
-            let heartbeat = configuration.heartbeat
+            let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: heartbeat)
@@ -213,7 +234,10 @@ public actor ProcessEngine {
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
         case .heartbeat:
+            heartbeats += 1
+            EngineHang.checkpoint(heartbeat: heartbeats)
             writeHeartbeat()
+            notifySystemd()
             store.checkpoint()
         case .shutdown:
             guard !stopping else { return }
@@ -236,6 +260,8 @@ public actor ProcessEngine {
                 reloadInFlight = true
                 reloadToStart = true
             }
+        case .errorReported(let message, let at):
+            lastError = (at, message)
         case .graceExpired:
             for handle in running.values { handle.stop(.shutdown) }
         }
@@ -249,24 +275,31 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Installs the definitions a reload read. A file that no longer loads keeps its type on
-    /// the version that last loaded (its errors are reported until it is fixed); a reload that
-    /// overran its time bound, or a definitions directory that cannot be read, changes nothing.
+    /// Installs the definitions a reload (SIGHUP, or a change seen by the definitions watcher)
+    /// read off the engine. A file that is now invalid keeps the version loaded before, reported
+    /// in the log and runner.json; a removed file removes its type; live processes keep their
+    /// definition. A reload that overran its time bound, or a definitions directory that cannot
+    /// be read, changes nothing.
     func installReloaded(_ fresh: DefinitionCatalog?) {
         guard let fresh else {
-            logger.error("reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`")
+            let message = "reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`"
+            logger.error("\(message)")
+            lastError = (Date(), message)
             return
         }
         if fresh.definitions.isEmpty, let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory }) {
             logger.error("cannot reload definitions: \(error.description); keeping the definitions already loaded")
+            lastError = (Date(), "cannot reload definitions: \(error.description)")
             return
         }
         let (merged, kept) = fresh.keepingPrevious(catalog)
         for error in fresh.errors {
-            logger.error("invalid definition: \(error.description)")
-        }
-        for type in kept {
-            logger.warning("definition of '\(type)' no longer loads; its requests keep using the version loaded before until the file is fixed")
+            if kept.contains(DefinitionLoader.processType(ofFile: error.file)) {
+                logger.error("invalid definition, the previous version stays in force: \(error.description)")
+            } else {
+                logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            }
+            lastError = (Date(), "invalid definition: \(error.description)")
         }
         catalog = merged
         logger.notice("definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
