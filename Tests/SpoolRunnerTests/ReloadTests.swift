@@ -50,9 +50,10 @@ import Glibc
         }
         try spool.define("kept.yaml", bomb + "tasks:\n  - name: nap\n    sleep: 1ms\n")
         runner.signal(SIGHUP)
-        #expect(spool.eventually {
-            (try? String(contentsOfFile: spool.layout.heartbeatFile, encoding: .utf8))?.contains("YAML aliases") ?? false
-        })
+        func definitionErrors() -> [String]? {
+            TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)?["definition_errors"] as? [String]
+        }
+        #expect(spool.eventually { definitionErrors()?.first?.contains("YAML aliases") ?? false })
         // Still the old version: requests of the type keep running.
         try spool.drop("after", #"{"process_type": "kept"}"#)
         #expect(spool.eventually { spool.status("after")?.status == .success })
@@ -60,9 +61,7 @@ import Glibc
         // Fixed: loads again, and nothing is left reported.
         try spool.define("kept.yaml", "tasks:\n  - name: nap2\n    sleep: 1ms\n")
         runner.signal(SIGHUP)
-        #expect(spool.eventually {
-            !((try? String(contentsOfFile: spool.layout.heartbeatFile, encoding: .utf8))?.contains("YAML aliases") ?? true)
-        })
+        #expect(spool.eventually { definitionErrors() == [] })
         try spool.drop("fixed", #"{"process_type": "kept"}"#)
         #expect(spool.eventually { spool.status("fixed")?.status == .success })
         #expect(spool.status("fixed")?.tasks.map(\.taskName) == ["nap2"])
