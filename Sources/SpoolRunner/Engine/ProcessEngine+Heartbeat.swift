@@ -24,7 +24,25 @@ extension ProcessEngine {
             ]),
             "definitions": .array(catalog.definitions.keys.sorted().map(JSONValue.string)),
             "definition_errors": .array(catalog.errors.map { .string($0.description) }),
+            // What the runner is waiting out now (oldest first in `paused`), and the last one
+            // that ended, so a monitor sees a pause that came and went between two looks.
+            "paused": pause.active.first.map(Self.json) ?? .null,
+            "pause_conditions": .array(pause.active.map(Self.json)),
+            "last_error": (pause.active.last ?? pause.last).map(Self.json) ?? .null,
         ])
-        try? AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
+        do {
+            // A success does not clear a `spool_files` pause: the probe does, with backoff, so
+            // that a write that fails again cannot make it come and go in a loop.
+            try AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
+        } catch {
+            if error.systemErrno == ENOENT { layout.restoreMissingDirectories() }
+            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+                pause.raise(.spoolFiles, reason, path: error.path, message: "cannot write \(error.description)")
+            }
+        }
+    }
+
+    static func json(_ condition: PauseCondition) -> JSONValue {
+        .object(condition.json.mapValues(JSONValue.string))
     }
 }
