@@ -36,6 +36,9 @@ extension ProcessEngine {
         }
     }
 
+    /// The busy timeout of the retries while the store is busy: the loop stays responsive.
+    static let busyRetryTimeout: Double = 1
+
     /// Whether changes wait for a commit that failed on a busy or full store.
     var hasUncommitted: Bool { pause.isActive(.store) }
 
@@ -64,6 +67,7 @@ extension ProcessEngine {
             } catch {
                 guard let reason = error.pauseReason else { throw error }
                 uncommittedIDs = dirtyIDs
+                if reason == .storeBusy, !pause.isActive(.store) { await store.setBusyTimeout(Self.busyRetryTimeout) }
                 pause.raise(.store, reason, path: error.path, message: error.message)
                 commitRetryDue = false
                 timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
@@ -72,6 +76,7 @@ extension ProcessEngine {
             if pause.isActive(.store) {
                 commitBackoff.reset()
                 pause.clear(.store)
+                await store.setBusyTimeout(HistoryStore.busyTimeout)
             }
         }
         uncommittedIDs.removeAll()

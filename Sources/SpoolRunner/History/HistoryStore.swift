@@ -11,10 +11,12 @@ public final class HistoryStore: Sendable {
 
     /// Opens (creating and migrating) the store for the runner.
     /// - Throws: `HistoryError` naming the file.
-    public init(path: String) throws(HistoryError) {
+    /// - Parameter busyTimeout: how long a write waits for another connection's lock before it
+    ///   fails as busy (and the runner pauses, see `RunnerPause`).
+    public init(path: String, busyTimeout: Double = HistoryStore.busyTimeout) throws(HistoryError) {
         var configuration = Configuration()
         // A reader such as `sqlite3` holding a transaction must not make a write fail at once.
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         // Every commit gates an irreversible step (a request leaving inbox/, a spawn): FULL makes
         // it durable before the step. Group commit keeps the fsync count low under load.
         configuration.prepareDatabase { db in
@@ -29,6 +31,17 @@ public final class HistoryStore: Sendable {
             database = pool
         } catch {
             throw HistoryError(path: path, message: "cannot open or migrate the history store: \(error)")
+        }
+    }
+
+    /// The busy timeout of the runner's writes (SPEC §7 asks at least 5 s).
+    public static let busyTimeout: Double = 10
+
+    /// Sets the writer's busy timeout: shorter while the runner waits out a busy store, so that
+    /// each retry holds the engine loop (and runner.json's heartbeat) for a second, not ten.
+    public func setBusyTimeout(_ seconds: Double) async {
+        _ = try? await database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = \(Int(seconds * 1000))")
         }
     }
 
