@@ -80,12 +80,34 @@ struct ServeCommand: AsyncParsableCommand {
         for error in catalog.errors {
             logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
         }
+        for definition in catalog.definitions.values {
+            for case let problem? in definition.schedule.map(\.inputsProblem) {
+                logger.warning("schedule inputs will be rejected: \(problem.description)")
+            }
+        }
         logger.info("loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
         } catch {
             throw fail(error.description, ExitStatus.ioError)
+        }
+        let clock: ScheduleClock
+        do {
+            clock = try ScheduleClock.fromEnvironment()
+        } catch {
+            throw fail(error.description, ExitCode.validationFailure)
+        }
+        let scheduler = Scheduler(layout: layout, store: store, clock: clock, logger: logger, once: once)
+        if once {
+            // Before the engine's first scan: the slots that came due since the last pass are
+            // then in the inbox like any dropped request.
+            var pass = scheduler
+            do {
+                try pass.pass(catalog: catalog)
+            } catch {
+                logger.error("schedule pass failed; its slots are submitted by the next run: \(error)")
+            }
         }
         var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
         configuration.maxTasks = maxTasks
@@ -104,6 +126,8 @@ struct ServeCommand: AsyncParsableCommand {
                 engine.requestScan()
             }))
             services.append(.init(service: ReloadSignal { engine.requestReload() }))
+            services.append(.init(service: ScheduleService(
+                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

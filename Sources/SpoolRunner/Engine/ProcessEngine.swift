@@ -105,6 +105,11 @@ public actor ProcessEngine {
         events.post(.reloadDefinitions)
     }
 
+    /// The definitions in force now (they change on reload), for the schedule loop.
+    public func currentCatalog() -> DefinitionCatalog {
+        catalog
+    }
+
     /// Asks for an immediate look at inbox/ and control/ (inotify).
     public nonisolated func requestScan() {
         events.post(.scan)
