@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long running tasks may finish after SIGTERM.", valueName: "DUR"))
     var grace: DurationArgument = DurationArgument(.seconds(30))
 
+    @Flag(help: "Do not use inotify (NFS and other filesystems without it): poll inbox/, control/ and the definitions directory every --rescan.")
+    var noInotify = false
+
     @Option(help: "Largest accepted request file, in bytes.")
     var maxRequestBytes: Int = 1 << 20
 
@@ -116,18 +119,30 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.settle = settle.duration
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
+        configuration.scheduleClock = clock
         let engine = ProcessEngine(configuration: configuration, store: store, catalog: catalog, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if !once {
-            services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
-                engine.requestScan()
-            }))
+            if noInotify {
+                services.append(.init(service: DefinitionsPoller(directory: definitions.definitions, interval: rescan.duration) {
+                    engine.requestReload()
+                }))
+            } else {
+                services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
+                    engine.requestScan()
+                }))
+                // A changed, added or removed definition file takes effect without SIGHUP.
+                services.append(.init(service: InboxWatcher(directories: [definitions.definitions], mask: InboxWatcher.editEvents, logger: logger) {
+                    engine.requestReload()
+                }))
+            }
             services.append(.init(service: ReloadSignal { engine.requestReload() }))
             services.append(.init(service: ScheduleService(
-                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() })))
+                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() },
+                onError: { engine.reportError($0) })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

@@ -219,4 +219,42 @@ import Glibc
         #expect(try spool.rejectionRows().map(\.code) == ["invalid_inputs"])
         #expect(try spool.processRowCount("needy-20260720T1000") == 0)
     }
+
+    /// `spoolrunner schedules`: each entry with its cron, time zone, next slot, last submitted
+    /// slot and that process's status; `--json` for scripts.
+    @Test func schedulesCommandListsEveryEntry() throws {
+        let spool = try TemporarySpool()
+        try spool.define("report.yaml", """
+            schedule:
+              - name: hourly
+                cron: "0 * * * *"
+              - name: berlin
+                cron: "30 2 * * *"
+                timezone: Europe/Berlin
+                catch_up: all
+                overlap: skip
+            """ + "\n" + Self.nap)
+        let clock = ScheduleClock.environmentKey
+        let before = try spool.run(["schedules"], environment: [clock: "2026-07-20T09:30:00Z"])
+        #expect(before.status == 0, "\(before.standardError)")
+        #expect(before.standardOutput.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T10:00:00.000Z\t-\t-"), "\(before.standardOutput)")
+        #expect(try spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"]).status == 0)
+
+        let text = try spool.run(["schedules"], environment: [clock: "2026-07-20T10:30:00Z"])
+        let lines = text.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.first == "TYPE\tENTRY\tCRON\tTIMEZONE\tNEXT\tLAST SUBMITTED\tSTATUS")
+        #expect(lines.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T11:00:00.000Z\treport-hourly-20260720T1000\tsuccess"), "\(lines)")
+        #expect(lines.contains("report\tberlin\t30 2 * * *\tEurope/Berlin\t2026-07-21T00:30:00.000Z\t-\t-"), "\(lines)")
+
+        let json = try spool.run(["schedules", "--json"], environment: [clock: "2026-07-20T10:30:00Z"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
+        #expect(rows.count == 2)
+        let hourly = try #require(rows.first { $0["name"] as? String == "hourly" })
+        #expect(hourly["last_process_id"] as? String == "report-hourly-20260720T1000")
+        #expect(hourly["last_status"] as? String == "success")
+        #expect(hourly["last_slot"] as? String == "2026-07-20T10:00:00.000Z")
+        let berlin = try #require(rows.first { $0["name"] as? String == "berlin" })
+        #expect(berlin["catch_up"] as? String == "all" && berlin["overlap"] as? String == "skip")
+        #expect(berlin["timezone"] as? String == "Europe/Berlin")
+    }
 }

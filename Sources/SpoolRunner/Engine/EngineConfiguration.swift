@@ -19,6 +19,8 @@ public struct EngineConfiguration: Sendable {
     /// How often status files are checked against the store (the processes changed since the
     /// last check, plus one page of a sweep over all of them).
     public var statusCheck: Duration = .seconds(5)
+    /// The clock schedules are computed with (`runner.json`'s next slots).
+    public var scheduleClock: ScheduleClock = .real
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
 

@@ -10,12 +10,18 @@ public struct ScheduleService: Service {
     let scheduler: Scheduler
     let catalog: @Sendable () async -> DefinitionCatalog
     let onSubmitted: @Sendable () -> Void
+    let onError: @Sendable (String) -> Void
     let logger: Logger
 
     /// - Parameters:
     ///   - catalog: the definitions in force now (they change on reload).
     ///   - onSubmitted: called after a pass dropped files (asks the engine to scan the inbox).
-    public init(scheduler: Scheduler, logger: Logger, catalog: @escaping @Sendable () async -> DefinitionCatalog, onSubmitted: @escaping @Sendable () -> Void) {
+    ///   - onError: called with what went wrong when a pass fails (runner.json's last_error).
+    public init(
+        scheduler: Scheduler, logger: Logger, catalog: @escaping @Sendable () async -> DefinitionCatalog,
+        onSubmitted: @escaping @Sendable () -> Void, onError: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.onError = onError
         self.scheduler = scheduler
         self.catalog = catalog
         self.onSubmitted = onSubmitted
@@ -30,6 +36,7 @@ public struct ScheduleService: Service {
                 if try scheduler.pass(catalog: catalog) > 0 { onSubmitted() }
             } catch {
                 logger.error("schedule pass failed; trying again in a second: \(error)")
+                onError("schedule pass failed: \(error)")
             }
             var wait = 1.0
             if let next = scheduler.nextDue(catalog: catalog) {
