@@ -58,6 +58,8 @@ seeds=()
 [ -d "Fuzz/Corpus/$target" ] && seeds+=("Fuzz/Corpus/$target")
 seeds+=("$fixtures")
 status=0
+# The Swift runtime's own crash backtracer reads memory ASan then reports as a second crash.
+export SWIFT_BACKTRACE=enable=no
 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$out/artifacts/$target/" -print_final_stats=1 \
     "$out/corpus/$target" "${seeds[@]}" 2>&1 | tee "$out/$target.log" | grep -E '^#[0-9]+.*(DONE|pulse|NEW)|ERROR|SUMMARY|stat::' | tail -n 40 || true

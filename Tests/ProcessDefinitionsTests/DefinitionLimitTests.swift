@@ -112,3 +112,14 @@ import Glibc
         #expect(definition.validateInputs(["extra": .array([.string("\u{0}")])]).value != nil)
     }
 }
+
+extension DefinitionLimitTests {
+    /// Found by the template fuzzer: a NUL written in the definition itself (YAML's "\0") would
+    /// make every spawn of the task fail; it is a load-time error instead.
+    @Test func nulWrittenInADefinitionIsALoadError() throws {
+        let error = try #require(parseDefinition("tasks:\n  - name: t\n    run: [\"/bin/echo\", \"a\\0b\"]\n").error?.errors.first)
+        #expect(error.code == .invalidValue)
+        #expect(error.key == "tasks[0].run[1]")
+        #expect(error.message.contains("NUL"))
+    }
+}

@@ -44,7 +44,8 @@ public final class SpoolDirectory: @unchecked Sendable {
     ) throws(SpoolError) -> SpoolDirectory {
         let rootFD = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
-            throw SpoolError(.cannotCreate, path: root, message: "cannot open the spool directory: \(String(cString: strerror(errno)))")
+            let code = errno
+            throw SpoolError(.cannotCreate, path: root, message: "cannot open the spool directory: \(String(cString: strerror(code)))", systemErrno: code)
         }
         var current = SpoolDirectory(descriptor: rootFD, path: root)
         for (index, name) in components.enumerated() {
@@ -64,9 +65,10 @@ public final class SpoolDirectory: @unchecked Sendable {
             let code = errno
             switch code {
             case ENOENT:
-                guard create else { throw SpoolError(.cannotCreate, path: childPath, message: "the directory is missing") }
+                guard create else { throw SpoolError(.cannotCreate, path: childPath, message: "the directory is missing", systemErrno: ENOENT) }
                 if mkdirat(descriptor, name, mode) != 0 && errno != EEXIST {
-                    throw SpoolError(.cannotCreate, path: childPath, message: "cannot create directory: \(String(cString: strerror(errno)))")
+                    let code = errno
+                    throw SpoolError(.cannotCreate, path: childPath, message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
                 }
                 let made = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard made >= 0 else { continue }
@@ -88,7 +90,7 @@ public final class SpoolDirectory: @unchecked Sendable {
                     throw SpoolError(.unsafe, path: childPath, message: "is \(what) and cannot be removed: \(String(cString: strerror(errno)))")
                 }
             default:
-                throw SpoolError(.cannotCreate, path: childPath, message: "cannot open directory: \(String(cString: strerror(code)))")
+                throw SpoolError(.cannotCreate, path: childPath, message: "cannot open directory: \(String(cString: strerror(code)))", systemErrno: code)
             }
         }
         throw SpoolError(.unsafe, path: childPath, message: "keeps changing while the runner opens it; something is replacing it")

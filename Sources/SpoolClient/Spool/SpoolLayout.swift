@@ -62,6 +62,35 @@ public struct SpoolLayout: Sendable {
         try directory(place).child(processID, mode: 0o755, plantedLink: .replace)
     }
 
+    /// Recreates any of `directories` found missing while the runner runs (someone deleted
+    /// `outbox/`, a cleanup script went too far), through `directory(_:)` like every other
+    /// opening of a spool directory: made with its explicit mode, never through a symlink.
+    /// Called when a write fails with ENOENT and by the status reconciler's periodic pass.
+    /// - Returns: the directories recreated (empty when all were there), and the first failure
+    ///   to create one (its errno kept: ENOSPC when inodes ran out).
+    @discardableResult
+    public func restoreMissingDirectories() -> (restored: [String], failure: SpoolError?) {
+        var restored: [String] = []
+        var info = stat()
+        if lstat(root, &info) != 0 && errno == ENOENT {
+            if mkdir(root, 0o755) == 0 {
+                restored.append(root)
+            } else if errno != EEXIST {
+                let code = errno
+                return (restored, SpoolError(.cannotCreate, path: root, message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code))
+            }
+        }
+        for place in Place.allCases where lstat("\(root)/\(place.rawValue)", &info) != 0 && errno == ENOENT {
+            do {
+                _ = try directory(place)
+                restored.append("\(root)/\(place.rawValue)")
+            } catch {
+                return (restored, error)
+            }
+        }
+        return (restored, nil)
+    }
+
     /// Creates the spool root and its directories, and refuses a spool another user could
     /// subvert: a symlink in place of one of its directories, or a directory that everyone may
     /// write to without the sticky bit (anyone could then replace the runner's files).

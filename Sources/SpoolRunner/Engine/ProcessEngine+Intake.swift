@@ -51,6 +51,8 @@ extension ProcessEngine {
                 more = true
                 break
             }
+            // A rejection that found the disk full pauses intake: the rest waits with it.
+            guard !pause.isPaused else { break }
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
@@ -90,12 +92,9 @@ extension ProcessEngine {
                 let processID = String(fileName.dropLast(".json".count))
                 logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
                 let identity = FileIdentity.of(path)
-                let (record, moved) = rejector.reject(
-                    fileName: fileName, from: layout.inbox,
-                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now)
-                pendingRejections.append(record)
                 inboxSettle.forget(fileName)
-                if !moved, let identity {
+                if !reject(fileName: fileName, from: layout.inbox,
+                           processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now), let identity {
                     logger.error("cannot move the rejected request to \(layout.rejected)/; it stays in inbox/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
                     unmovable[fileName] = identity
                 }
@@ -151,14 +150,31 @@ extension ProcessEngine {
         }
     }
 
+    /// Moves a file to `rejected/` and queues its row; on a full disk the file stays where it
+    /// is and the runner pauses until there is room.
+    /// - Returns: false when the file could not be moved out of `directory` (the caller keeps
+    ///   it from being judged again while unchanged); true when moved or waiting for room.
+    @discardableResult
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) -> Bool {
+        do {
+            let (record, moved) = try rejector.reject(fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
+            pendingRejections.append(record)
+            return moved
+        } catch {
+            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+                pause.raise(.spoolFiles, reason, path: error.path, message: "cannot reject \(directory)/\(fileName): \(error.description)")
+                return true
+            }
+            return false
+        }
+    }
+
     private func rejectControl(_ fileName: String, _ rejection: RequestRejection, now: Date) {
         let path = "\(layout.control)/\(fileName)"
         logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
         let identity = FileIdentity.of(path)
-        let (record, moved) = rejector.reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
-        pendingRejections.append(record)
         controlSettle.forget(fileName)
-        if !moved, let identity {
+        if !reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now), let identity {
             logger.error("cannot move the rejected control message to \(layout.rejected)/; it stays in control/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
             unmovable["control/" + fileName] = identity
         }

@@ -12,8 +12,12 @@ import Glibc
 public struct TaskExecutor: Sendable {
     /// SIGTERM first; SIGKILL when the group is still there after this long (SPEC §5).
     public var killGrace: Duration = .seconds(5)
+    /// Where a start that finds the disk full waits (nil: it fails `spawn_failed` at once).
+    public var pause: RunnerPause?
 
-    public init() {}
+    public init(pause: RunnerPause? = nil) {
+        self.pause = pause
+    }
 
     /// - Parameter spawned: called once the child exists, with its pid and start ticks, so the
     ///   engine can record them for a later runner's recovery.
@@ -63,14 +67,11 @@ public struct TaskExecutor: Sendable {
         _ executable: String, _ arguments: [String], launch: TaskLaunch, stop: StopHandle,
         spawned: @escaping @Sendable (Int32, Int64?) -> Void
     ) async -> TaskOutcome {
-        // Made here rather than by the engine: creating inodes is slow on some filesystems, and
-        // this runs beside the engine instead of in its loop.
         let logFD: Int32
         let inputFD: Int32
-        do {
-            (logFD, inputFD) = try Self.prepareFiles(launch)
-        } catch {
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: error.description, task: launch.taskName))
+        switch await prepareFiles(launch, stop: stop) {
+        case .success(let descriptors): (logFD, inputFD) = descriptors
+        case .failure(let outcome): return outcome.outcome
         }
         defer { close(logFD) }
 
@@ -96,7 +97,12 @@ public struct TaskExecutor: Sendable {
                 spawned(pid, ProcessInspector.startTicks(of: pid))
                 return await Self.supervise(
                     execution.standardOutput, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
-                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut)
+                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut,
+                    logFull: { [pause] code in
+                        guard let reason = PauseReason(errno: code) else { return }
+                        pause?.raise(.taskOutput, reason, path: launch.logFile,
+                                     message: "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)")
+                    })
             }
             let output = result.closureResult.outputObject
             switch result.terminationStatus {
@@ -133,17 +139,21 @@ public struct TaskExecutor: Sendable {
     /// KillMode=control-group); the group id cannot be reused yet, the leader being unreaped.
     static func supervise(
         _ output: SubprocessOutputSequence, pid: Int32, pidfd: Int32, logFD: Int32, timeout: Duration?,
-        killGrace: Duration, stop: StopHandle, timedOut: Flag
+        killGrace: Duration, stop: StopHandle, timedOut: Flag, logFull: @escaping @Sendable (Int32) -> Void = { _ in }
     ) async -> OutputTail {
         let (termination, terminate) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         stop.onStop { _ in terminate.yield() }
         return await withTaskGroup(of: OutputTail?.self) { group in
             group.addTask {
                 var tail = OutputTail()
+                var reported = false
                 do {
                     for try await buffer in output {
                         buffer.withUnsafeBytes { bytes in
-                            _ = AtomicFile.writeAll(logFD, bytes)
+                            if !AtomicFile.writeAll(logFD, bytes), !reported {
+                                reported = true
+                                logFull(errno)
+                            }
                             tail.append(bytes)
                         }
                     }
@@ -212,47 +222,23 @@ public struct TaskExecutor: Sendable {
         unlinkat(base, relative, 0)
         let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         guard ok, lseek(fd, 0, SEEK_SET) == 0 else {
+            let code = errno
             close(fd)
+            errno = code
             return nil
         }
         return fd
     }
 
-    static func makeDirectory(_ path: String) {
-        if mkdir(path, 0o755) != 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
-    }
-
-    /// Makes `work/<id>/` and `logs/<id>/`, opens the attempt's log file and its standard input.
-    /// In a spool, both directories are opened from the root without following links (a link
-    /// planted at `logs/<id>` is replaced, its target untouched) and the log is created inside
-    /// the open directory with `O_NOFOLLOW`.
-    static func prepareFiles(_ launch: TaskLaunch) throws(SpoolError) -> (log: Int32, input: Int32) {
-        let logName = (launch.logFile as NSString).lastPathComponent
-        let logFD: Int32
-        let logDirectory: SpoolDirectory?
-        if let layout = launch.layout {
-            _ = try layout.processDirectory(.work, launch.processID)
-            let directory = try layout.processDirectory(.logs, launch.processID)
-            logFD = openat(directory.descriptor, logName, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
-            logDirectory = directory
-        } else {
-            makeDirectory(launch.workDirectory)
-            makeDirectory((launch.logFile as NSString).deletingLastPathComponent)
-            logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-            logDirectory = nil
-        }
-        guard logFD >= 0 else {
-            throw SpoolError(.cannotWrite, path: launch.logFile, message: "cannot open log file: \(String(cString: strerror(errno)))")
-        }
-        fchmod(logFD, 0o644)
-        guard let inputFD = standardInputDescriptor(launch.standardInput, in: logDirectory, near: launch.logFile) else {
-            let reason = String(cString: strerror(errno))
-            close(logFD)
-            throw SpoolError(.cannotWrite, path: launch.logFile, message: "cannot prepare standard input: \(reason)")
-        }
-        return (logFD, inputFD)
+    /// mkdir, and on ENOENT the parent too (`work/` or `logs/` deleted under the runner).
+    /// - Returns: the errno of the failure, or nil.
+    static func makeDirectory(_ path: String) -> Int32? {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
+        guard errno == ENOENT else { return errno }
+        let parent = (path as NSString).deletingLastPathComponent
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST { return errno }
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
+        return errno
     }
 
     static func timeoutFailure(_ launch: TaskLaunch) -> FailureInfo {

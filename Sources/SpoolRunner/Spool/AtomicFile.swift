@@ -40,11 +40,13 @@ public enum AtomicFile {
         fchmod(fd, mode)
         var ok = data.withUnsafeBytes { writeAll(fd, $0) }
         if ok && durable { ok = fsync(fd) == 0 }
-        close(fd)
         guard ok else {
+            let error = failure(path, "cannot write")
+            close(fd)
             unlinkat(directory, temp, 0)
-            throw failure(path, "cannot write")
+            throw error
         }
+        close(fd)
         CrashPoint.step("rename")
         guard renameat(directory, temp, directory, name) == 0 else {
             let error = failure(path, "cannot rename into place")
@@ -65,7 +67,8 @@ public enum AtomicFile {
     }
 
     private static func failure(_ path: String, _ what: String) -> SpoolError {
-        SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(errno)))")
+        let code = errno
+        return SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
     }
 
     /// Removes temp files a dead runner left half written in `directory`.
