@@ -22,11 +22,13 @@ public enum AtomicFile {
         guard fd >= 0 else { throw failure(path, "cannot create temp file") }
         var ok = data.withUnsafeBytes { writeAll(fd, $0) }
         if ok && durable { ok = fsync(fd) == 0 }
-        close(fd)
         guard ok else {
+            let error = failure(path, "cannot write")
+            close(fd)
             unlink(temp)
-            throw failure(path, "cannot write")
+            throw error
         }
+        close(fd)
         CrashPoint.step("rename")
         guard rename(temp, path) == 0 else {
             let error = failure(path, "cannot rename into place")
@@ -36,30 +38,19 @@ public enum AtomicFile {
         if durable { syncDirectory(directory) }
     }
 
-    /// fsync of a directory, so that a rename or unlink in it survives a power cut.
+    /// fsync of a directory (see `DurableWrite`, shared with the clients).
     public static func syncDirectory(_ directory: String) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
+        DurableWrite.syncDirectory(directory)
     }
 
-    /// write(2) until everything is written, retrying on EINTR.
+    /// write(2) until everything is written (see `DurableWrite`, shared with the clients).
     public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
+        DurableWrite.writeAll(fd, buffer)
     }
 
     private static func failure(_ path: String, _ what: String) -> SpoolError {
-        SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(errno)))")
+        let code = errno
+        return SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
     }
 
     /// Removes temp files a dead runner left half written in `directory`.

@@ -3,16 +3,22 @@
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotCreate, locked, cannotWrite, cannotRead
+        /// A client's drop found a file of the same name already waiting (`link(2)` gave EEXIST).
+        case alreadyWaiting
     }
 
     public var code: Code
     public var path: String
     public var message: String
+    /// The errno of the failed call, when one failed: it decides whether the runner waits
+    /// (ENOSPC, EDQUOT), recreates a directory (ENOENT) or just retries.
+    public var systemErrno: Int32?
 
-    public init(_ code: Code, path: String, message: String) {
+    public init(_ code: Code, path: String, message: String, systemErrno: Int32? = nil) {
         self.code = code
         self.path = path
         self.message = message
+        self.systemErrno = systemErrno
     }
 
     public var description: String { "\(path): \(message)" }
