@@ -76,19 +76,24 @@ extension ProcessEngine {
             if run.record.crashCount >= Self.crashLoopLimit {
                 run.failCrashLoop(stamp, crashes: run.record.crashCount)
             } else {
-                for index in interrupted { run.interrupted(index, stamp) }
+                for index in interrupted { run.interrupted(index, at: now) }
                 run.event("recovered", at: stamp, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
             }
             if run.record.status == .running {
                 runningProcessesByType[record.processType, default: 0] += 1
+                // From the recorded start, but never more than its length from now: the clock
+                // may have been stepped back while no runner ran.
                 if let timeout = definition.timeout, let started = record.startedAt.flatMap(Timestamp.parse) {
-                    let left = started.addingTimeInterval(timeout.seconds).timeIntervalSince(now)
-                    timersToArm.append((.seconds(max(0, left)), .processTimeout(processID: record.processID)))
+                    let left = min(started.addingTimeInterval(timeout.seconds).timeIntervalSince(now), timeout.seconds)
+                    timersToArm.append((.seconds(max(0, left)), .processTimeout(processID: record.processID, generation: run.startGeneration)))
                 }
             }
-            for task in run.tasks where task.status == .retrying {
-                let due = task.nextAttemptAt.flatMap(Timestamp.parse) ?? now
-                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .wake(processID: record.processID)))
+            for index in run.tasks.indices where run.tasks[index].status == .retrying {
+                // The stored due time, but never later than the backoff from now.
+                let task = run.tasks[index]
+                let backoff = definition.allTasks[index].retry.delay(afterAttempt: max(1, task.attempts - task.retryBase), random: 1).seconds
+                let due = task.nextAttemptAt.flatMap(Timestamp.parse).map { min($0.timeIntervalSince(now), backoff) } ?? 0
+                timersToArm.append((.seconds(max(0, due)), .retryDue(processID: record.processID, index: index)))
             }
             processes[record.processID] = run
             touched.insert(record.processID)

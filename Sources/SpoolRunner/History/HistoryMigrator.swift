@@ -6,7 +6,7 @@ import GRDB
 /// `PRAGMA user_version`, so that version is visible without knowing GRDB's own bookkeeping.
 /// Never edit a migration that has shipped; add a new one.
 enum HistoryMigrator {
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -76,6 +76,19 @@ enum HistoryMigrator {
                     clean_exit INTEGER NOT NULL DEFAULT 0
                 );
                 PRAGMA user_version = 1;
+                """)
+        }
+        migrator.registerMigration("v2 spool identity, sleep deadlines") { db in
+            try db.execute(sql: """
+                -- The spool this store belongs to: a runner on another spool refuses it.
+                CREATE TABLE spool_identity (
+                    id          INTEGER PRIMARY KEY CHECK (id = 1),
+                    spool_id    TEXT NOT NULL,
+                    spool_path  TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                ALTER TABLE tasks ADD COLUMN sleep_until TEXT;
+                PRAGMA user_version = 2;
                 """)
         }
         return migrator
