@@ -4,6 +4,8 @@ import ProcessDefinitions
 
 extension ProcessEngine {
     /// Crashes in a row with a task running after which a process is given up (SPEC §6).
+    /// Counted only while the process makes no progress: any attempt that ends under a runner
+    /// resets it, so a kill storm does not end work that moves on between kills.
     static let crashLoopLimit = 3
 
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
@@ -54,6 +56,12 @@ extension ProcessEngine {
             // file (several crashes in a row included): rewrite all that they touched.
             try rewriteStatusFiles(since: lastClean?.endedAt ?? "")
         }
+        // Before any task runs again: kill what is left of every interrupted one, in one pass.
+        ProcessInspector.killLeftovers(rows.filter { $0.status == .running }.map { task in
+            ProcessInspector.Leftover(
+                pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
+                environment: ["SPOOL_WORK_DIR=\(layout.workDirectory(task.processID))", "SPOOL_TASK_NAME=\(task.taskName)"])
+        })
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
             guard let definition = catalog.definitions[record.processType] else {
@@ -63,12 +71,6 @@ extension ProcessEngine {
             var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
             nextSequence += 1
             let interrupted = run.tasks.indices.filter { run.tasks[$0].status == .running }
-            for index in interrupted {
-                let task = run.tasks[index]
-                ProcessInspector.killLeftovers(
-                    pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
-                    environment: ["SPOOL_WORK_DIR=\(layout.workDirectory(record.processID))", "SPOOL_TASK_NAME=\(task.taskName)"])
-            }
             run.dirtyProcess = true
             if crashed && !interrupted.isEmpty {
                 run.record.crashCount += 1

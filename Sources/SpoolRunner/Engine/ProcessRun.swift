@@ -129,6 +129,9 @@ struct ProcessRun {
         let definition = taskDefinition(index)
         let name = definition.name
         var retryAt: Date?
+        // An attempt ended under this runner: the process made progress, so the crashes before
+        // were not in a row with the next one (a poison request never gets here).
+        record.crashCount = 0
         // updated_at is when the change is recorded; ended_at when the task really ended.
         update(index, Timestamp.string(now)) { task in
             task.sleepUntil = nil
