@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spoolrunner", targets: ["SpoolRunnerCLI"]),
+        .executable(name: "spoolrunner-http", targets: ["SpoolRunnerHTTP"]),
         .library(name: "ProcessDefinitions", targets: ["ProcessDefinitions"]),
         .library(name: "SpoolRunner", targets: ["SpoolRunner"]),
     ],
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
@@ -24,11 +26,18 @@ let package = Package(
             name: "ProcessDefinitions",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // The client side of the spool: layout, ids, safe reads, atomic drops, read-only history
+        // queries. What `submit` and the HTTP gateway share; no engine.
+        .target(
+            name: "SpoolClient",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Intake, engine, executors, status writer, history store, daemon.
         .target(
             name: "SpoolRunner",
             dependencies: [
                 "ProcessDefinitions",
+                "SpoolClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -46,6 +55,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The HTTP gateway: the seed's API and the dashboard over a spool. Never the engine.
+        .target(
+            name: "SpoolGateway",
+            dependencies: [
+                "ProcessDefinitions",
+                "SpoolClient",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The thin `spoolrunner-http` executable.
+        .executableTarget(
+            name: "SpoolRunnerHTTP",
+            dependencies: [
+                "SpoolGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "ProcessDefinitionsTests",
             dependencies: ["ProcessDefinitions"],
@@ -55,6 +84,7 @@ let package = Package(
             name: "SpoolRunnerTests",
             dependencies: [
                 "SpoolRunner",
+                "SpoolGateway",
                 "ProcessDefinitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
