@@ -24,12 +24,13 @@ import Glibc
                 try spool.drop(request.id, request.body)
                 requests.append(request.id)
             }
+            let waiting = spool.inboxFiles().count
             let runner = try spool.start(["serve", "--rescan", "50ms", "--settle", "0s"])
-            // Random moments once the runner works (its start takes a few hundred milliseconds on
-            // a busy machine): sometimes during intake, sometimes while tasks run.
-            let wave = requests.suffix(total / waves)
-            _ = spool.eventually(timeout: 10) { wave.contains { spool.status($0) != nil } }
-            usleep(UInt32.random(in: 0...300_000, using: &generator))
+            // Random moments after intake began (a loaded machine can take longer to start a
+            // runner than the longest wait below): sometimes during intake, sometimes while
+            // tasks run.
+            _ = spool.eventually(timeout: 20) { spool.inboxFiles().count < waiting }
+            usleep(UInt32.random(in: 20_000...400_000, using: &generator))
             runner.signal(SIGKILL)
             let result = runner.wait()
             if result.status == SIGKILL || result.status == 128 + SIGKILL { kills += 1 }

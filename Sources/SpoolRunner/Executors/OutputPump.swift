@@ -18,19 +18,24 @@ final class OutputPump: Sendable {
     private struct State {
         var tail = OutputTail()
         var done = false
+        var writeFailed = false
         var waiter: CheckedContinuation<OutputTail, Never>?
     }
 
     private let descriptor: Int32
     private let logFD: Int32
+    /// Told once, with errno, when the log cannot be written (a full disk): the output is still
+    /// read, so the task never blocks on a full pipe, and its last line is still kept.
+    private let onWriteFailure: @Sendable (Int32) -> Void
     private let queue: DispatchQueue
     private let state = Mutex(State())
     private nonisolated(unsafe) let source: any DispatchSourceRead
 
     /// Takes ownership of `descriptor` (the pipe's read end).
-    init(descriptor: Int32, logFD: Int32) {
+    init(descriptor: Int32, logFD: Int32, onWriteFailure: @escaping @Sendable (Int32) -> Void = { _ in }) {
         self.descriptor = descriptor
         self.logFD = logFD
+        self.onWriteFailure = onWriteFailure
         let queue = DispatchQueue(label: "spoolrunner.output")
         self.queue = queue
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
@@ -68,8 +73,15 @@ final class OutputPump: Sendable {
             if count > 0 {
                 buffer.withUnsafeBytes { bytes in
                     let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                    _ = AtomicFile.writeAll(logFD, chunk)
-                    state.withLock { $0.tail.append(chunk) }
+                    let written = AtomicFile.writeAll(logFD, chunk)
+                    let code = errno
+                    let firstFailure = state.withLock { state -> Bool in
+                        state.tail.append(chunk)
+                        guard !written, !state.writeFailed else { return false }
+                        state.writeFailed = true
+                        return true
+                    }
+                    if firstFailure { onWriteFailure(code) }
                 }
                 continue
             }
