@@ -15,7 +15,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
             65 a bad value or file given to the command; 66 no such process or history store;
             73 the spool cannot be created; 74 the history store cannot be opened or written;
             75 another runner holds the spool's lock; 77 the spool is unsafe (a symlinked or world-writable
-            directory); 124 `submit --wait --timeout` ran out.
+            directory); 78 the history store belongs to another spool; 124 `submit --wait --timeout` ran out.
             """,
         version: SpoolRunnerInfo.version,
         subcommands: [
