@@ -81,6 +81,8 @@ public actor ProcessEngine {
     /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
     /// for control messages): not judged again while unchanged.
     var unmovable: [String: FileIdentity] = [:]
+    /// `inbox/` or `control/` found replaced by a symlink: not scanned, reported once.
+    var refusedDirectories: Set<String> = []
     /// Request files the last inbox scan left for a later batch, and since when there have
     /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
     var inboxBacklog = 0
