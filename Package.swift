@@ -1,6 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// `.ci/run` sets SPOOLRUNNER_WARNINGS_AS_ERRORS=1: the project's own targets must build without a
+// single warning. Only these targets get the flag; dependencies build as they are.
+let ownTargetSettings: [SwiftSetting] =
+    Context.environment["SPOOLRUNNER_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
 let package = Package(
     name: "spoolrunner",
     platforms: [.macOS(.v15)],
@@ -22,7 +27,8 @@ let package = Package(
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
         .target(
             name: "ProcessDefinitions",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: ownTargetSettings
         ),
         // Intake, engine, executors, status writer, history store, daemon.
         .target(
@@ -32,9 +38,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         // The thin `spoolrunner` executable.
         .executableTarget(
@@ -44,12 +52,14 @@ let package = Package(
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         .testTarget(
             name: "ProcessDefinitionsTests",
             dependencies: ["ProcessDefinitions"],
-            resources: [.copy("Fixtures")]
+            resources: [.copy("Fixtures")],
+            swiftSettings: ownTargetSettings
         ),
         .testTarget(
             name: "SpoolRunnerTests",
@@ -57,7 +67,10 @@ let package = Package(
                 "SpoolRunner",
                 "ProcessDefinitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: ownTargetSettings
         ),
     ]
 )

@@ -9,7 +9,7 @@ struct InitCommand: ParsableCommand {
         abstract: "Create DIR/spool and DIR/definitions (with an example definition when it is empty)."
     )
 
-    @Argument(help: "Project directory.")
+    @Argument(help: "Project directory.", completion: .directory)
     var directory: String = "."
 
     static let example = """
@@ -44,11 +44,20 @@ struct InitCommand: ParsableCommand {
             }
             print("wrote \(definitions)/hello.yaml")
         }
+        // One command per line: `cd DIR && spoolrunner serve &` would put the `cd` in the
+        // background too, and the next pasted command would run in the wrong directory.
         print("""
             spool ready in \(layout.root)
-            next:
-              cd \(root) && spoolrunner serve &
+            next, one line at a time:
+              cd \(Self.shellQuoted(root))
+              spoolrunner serve &
               spoolrunner submit hello name=world --wait
             """)
+    }
+
+    /// `path` as one shell word.
+    static func shellQuoted(_ path: String) -> String {
+        let plain = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@%".contains($0) }
+        return plain ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

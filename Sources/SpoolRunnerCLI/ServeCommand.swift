@@ -43,23 +43,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request file, in bytes.")
     var maxRequestBytes: Int = 1 << 20
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    @Option(help: ArgumentHelp("Lowest level logged: trace, debug, info, notice, warning, error (env SPOOLRUNNER_LOG_LEVEL).", valueName: "LEVEL"), completion: .list(["trace", "debug", "info", "notice", "warning", "error"]))
     var logLevel: String = ProcessInfo.processInfo.environment["SPOOLRUNNER_LOG_LEVEL"] ?? "info"
+
+    @Option(help: ArgumentHelp("Log line format: logfmt (key=value) or json (one object per line).", valueName: "FORMAT"))
+    var logFormat: LogFormat = .logfmt
 
     func validate() throws {
         guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level (or SPOOLRUNNER_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error; got '\(logLevel)'")
+        }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let destination = LogDestination.standardError()
+        let format = logFormat
+        LoggingSystem.bootstrap { _ in
+            switch format {
+            case .logfmt: LogfmtLogHandler(destination: destination, logLevel: level)
+            case .json: JSONLogHandler(destination: destination, logLevel: level)
+            }
         }
         let logger = Logger(label: "spoolrunner")
+        // An idle `serve --once` from cron says nothing at info: the start-up lines are debug.
+        let startLevel: Logger.Level = once ? .debug : .info
         if !once {
             // Before anything else: a SIGHUP (reload) in the first milliseconds must not kill us.
             signal(SIGHUP, SIG_IGN)
@@ -80,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         for error in catalog.errors {
             logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
         }
-        logger.info("loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
+        logger.log(level: startLevel, "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
@@ -107,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
-        logger.info("runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
+        logger.log(level: startLevel, "runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {

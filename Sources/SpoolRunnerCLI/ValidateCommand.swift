@@ -1,24 +1,40 @@
 import ArgumentParser
+import Foundation
 import ProcessDefinitions
 
 /// `spoolrunner validate`: loads every definition; usable in a definitions repository's CI.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check every definition; print each error as file:line:column: message; exit 1 if any."
+        abstract: "Check every definition; print each error as file:line:column: message; exit 1 if any.",
+        discussion: """
+            Beyond what the runner checks when it loads a definition, validate also checks that \
+            every run: program exists and is executable (a relative path against the definitions \
+            directory, a bare name in PATH), and that the directory holds at least one definition.
+            """
     )
 
     @OptionGroup var definitions: DefinitionsOptions
 
     func run() throws {
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
-        for error in catalog.errors {
+        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        var errors = catalog.errors
+        for name in catalog.definitions.keys.sorted() {
+            errors += catalog.definitions[name]!.programProblems(searchPath: searchPath)
+        }
+        for error in errors {
             print(error.description)
         }
-        if !catalog.errors.isEmpty {
+        if !errors.isEmpty {
             throw ExitStatus.failed
         }
         let names = catalog.definitions.keys.sorted()
+        guard !names.isEmpty else {
+            // An empty directory is almost always the wrong --definitions: say so, fail.
+            print("\(definitions.definitions): no definitions (*.yaml, *.yml) found; point --definitions at the right directory")
+            throw ExitStatus.failed
+        }
         print("\(names.count) definition(s) valid in \(definitions.definitions): \(names.joined(separator: ", "))")
     }
 }

@@ -12,7 +12,7 @@ extension ProcessEngine {
         let runningProcesses = processes.values.filter { $0.record.status == .running }.count
         let document: JSONValue = .object([
             "pid": .integer(Int64(getpid())),
-            "version": .string(SpoolRunnerInfo.version),
+            "version": .string(Version.current),
             "started_at": .string(Timestamp.string(startedAt)),
             "updated_at": .string(Timestamp.now()),
             "state": .string(stopped ? "stopped" : stopping ? "stopping" : "running"),

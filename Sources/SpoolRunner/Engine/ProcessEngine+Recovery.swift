@@ -8,7 +8,7 @@ extension ProcessEngine {
 
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
     func beginSession() throws {
-        let session = RunnerSessionRecord(pid: Int(getpid()), version: SpoolRunnerInfo.version, startedAt: Timestamp.string(startedAt))
+        let session = RunnerSessionRecord(pid: Int(getpid()), version: Version.current, startedAt: Timestamp.string(startedAt))
         sessionID = try store.write { db in
             var session = session
             try session.insert(db)

@@ -46,6 +46,8 @@ public actor ProcessEngine {
     var launches: [(TaskLaunch, AttemptKey, StopHandle)] = []
     var stopping = false
     var initialScanDone = false
+    /// Whether any task started: an idle `--once` pass ends without an info line.
+    var startedAnyTask = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
     var sessionID: Int64?
@@ -76,6 +78,13 @@ public actor ProcessEngine {
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
     public nonisolated func requestShutdown() {
         events.post(.shutdown)
+    }
+
+    /// A second SIGINT/SIGTERM during the grace: stop running tasks now, exactly as at the end of
+    /// the grace (SIGTERM, then SIGKILL), and exit once they are recorded.
+    public nonisolated func requestStopNow() {
+        events.post(.shutdown)
+        events.post(.graceExpired)
     }
 
     /// Asks the engine to read the definitions directory again (SIGHUP, `systemctl reload`).
@@ -127,6 +136,7 @@ public actor ProcessEngine {
                 }
                 advanceTouched(now: now)
                 let started = markReadyTasksStarted(now: now)
+                if !started.isEmpty { startedAnyTask = true }
                 // One durable commit for the whole batch: ended tasks, accepted requests, and the
                 // starts below, which are therefore recorded before their spawn.
                 try flush()
@@ -155,7 +165,7 @@ public actor ProcessEngine {
         statusPublisher.stop()
         try endSession()
         writeHeartbeat(stopped: true)
-        logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
+        logger.log(level: configuration.once && !startedAnyTask ? .debug : .info, "runner stopped", metadata: ["unfinished": "\(processes.count)"])
     }
 
     var isDone: Bool {
@@ -204,6 +214,9 @@ public actor ProcessEngine {
         case .reloadDefinitions:
             reloadDefinitions()
         case .graceExpired:
+            if !running.isEmpty {
+                logger.notice("stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them")
+            }
             for handle in running.values { handle.stop(.shutdown) }
         }
     }

@@ -45,7 +45,7 @@ public final class StatusPublisher: Sendable {
     public func drain() {
         condition.lock()
         while state.withLock({ !$0.pending.isEmpty || $0.writing }) {
-            condition.wait(until: Date().addingTimeInterval(0.01))
+            _ = condition.wait(until: Date().addingTimeInterval(0.01))
         }
         condition.unlock()
     }
