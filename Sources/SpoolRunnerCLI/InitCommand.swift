@@ -13,6 +13,7 @@ struct InitCommand: ParsableCommand {
     var directory: String = "."
 
     static let example = """
+        # yaml-language-server: $schema=./definition.schema.json
         # An example process: two tasks, the second one after the first.
         # Try it: spoolrunner submit hello name=world --wait
         description: Say hello, then write it down
@@ -46,6 +47,12 @@ struct InitCommand: ParsableCommand {
         }
         // One command per line: `cd DIR && spoolrunner serve &` would put the `cd` in the
         // background too, and the next pasted command would run in the wrong directory.
+        // The editor schema the example's first line points at (replaced: it follows the binary).
+        let schema = definitions + "/" + JSONSchema.definition.fileName
+        guard FileManager.default.createFile(atPath: schema, contents: Data(JSONSchema.definition.text.utf8)) else {
+            throw fail("cannot write \(schema)", ExitStatus.cannotCreate)
+        }
+        print("wrote \(schema) (for editors: see `spoolrunner schema --help`)")
         print("""
             spool ready in \(layout.root)
             next, one line at a time:

@@ -14,11 +14,19 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the runner: take requests from the inbox and run their processes.",
         discussion: """
-            Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets running
-            tasks finish within --grace, records everything and exits 0. SIGHUP reads the definitions
-            again (running processes keep the definition they started with). With --once it resumes
-            unfinished processes, takes what is in the inbox, runs every process to its end and exits
-            (for cron and systemd timers).
+            Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets \
+            running tasks finish within --grace, records everything and exits 0; a second SIGINT \
+            or SIGTERM stops the running tasks at once (SIGTERM, then SIGKILL; the next start \
+            resumes them). SIGHUP reads the definitions again (running processes keep the \
+            definition they started with). With --once it resumes unfinished processes, takes \
+            what is in the inbox, runs every process to its end and exits (for cron and systemd \
+            timers); an idle pass prints nothing.
+
+            Logs go to standard error, one line per event, as logfmt (default) or JSON lines, \
+            with process_id and task on every line about a process. Under systemd, when standard \
+            error is the journal ($JOURNAL_STREAM), each line starts with its syslog priority \
+            (<3> error ... <7> debug) instead of a timestamp, so `journalctl -p warning` works. \
+            Colour only on a terminal, with TERM not dumb and NO_COLOR unset or empty.
             """
     )
 

@@ -19,7 +19,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
               0    success
               1    a process that failed, or a definition that is invalid
               64   usage: unknown command or option, missing argument, bad value
-              65   a value or file given is invalid (a request the definitions reject)
+              65   a value or file given is invalid (the definitions reject it)
               66   no such process, status file or history store
               73   the spool cannot be created or written
               74   the history store cannot be opened or written
@@ -56,7 +56,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, EventsCommand.self,
             CancelCommand.self, RetryCommand.self, ValidateCommand.self, InitCommand.self, PruneCommand.self,
-            RejectionsCommand.self,
+            RejectionsCommand.self, SchemaCommand.self,
         ]
     )
 

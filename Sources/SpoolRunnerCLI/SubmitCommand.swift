@@ -68,7 +68,9 @@ struct SubmitCommand: AsyncParsableCommand {
             fields = object
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
-        let found = !catalog.definitions.isEmpty || !catalog.errors.isEmpty
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: definitions.definitions, isDirectory: &isDirectory) && isDirectory.boolValue
+        let found = exists && (!catalog.definitions.isEmpty || !catalog.errors.isEmpty)
         if !found {
             FileHandleOutput.write("spoolrunner: no definitions found in \(definitions.definitions) (--definitions, SPOOLRUNNER_DEFINITIONS): the request is not checked before it is dropped, and NAME=VALUE values are sent as strings (use NAME:=JSON for numbers, booleans, objects)\n")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProcessDefinitions
+import SpoolRunner
 
 /// `spoolrunner validate`: loads every definition; usable in a definitions repository's CI.
 struct ValidateCommand: ParsableCommand {
@@ -34,6 +35,11 @@ struct ValidateCommand: ParsableCommand {
             // An empty directory is almost always the wrong --definitions: say so, fail.
             print("\(definitions.definitions): no definitions (*.yaml, *.yml) found; point --definitions at the right directory")
             throw ExitStatus.failed
+        }
+        let schema = (definitions.definitions as NSString).appendingPathComponent(JSONSchema.definition.fileName)
+        if let copy = FileManager.default.contents(atPath: schema), copy != Data(JSONSchema.definition.text.utf8) {
+            // A warning, not a failure: the definitions are fine, only the editor help is stale.
+            FileHandleOutput.write("spoolrunner: warning: \(schema) differs from this binary's schema; refresh it: spoolrunner schema definition > \(schema)\n")
         }
         print("\(names.count) definition(s) valid in \(definitions.definitions): \(names.joined(separator: ", "))")
     }
