@@ -147,7 +147,7 @@ extension JSONSchema {
                 "inputs": {
                   "description": "The request keys this process accepts, each with its type and rules. A request's unknown keys are an invalid_inputs rejection unless additional_inputs is true.",
                   "type": "object",
-                  "propertyNames": {"$ref": "#/definitions/identifier", "not": {"const": "process_type"}},
+                  "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"const": "process_type"}}]},
                   "additionalProperties": {"$ref": "#/definitions/input"}
                 },
                 "additional_inputs": {
@@ -332,7 +332,7 @@ extension JSONSchema {
                     "env": {
                       "description": "Extra environment variables; values may hold templates. Names starting with SPOOL_ are the runner's.",
                       "type": "object",
-                      "propertyNames": {"$ref": "#/definitions/identifier", "not": {"pattern": "^SPOOL_"}},
+                      "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"pattern": "^SPOOL_"}}]},
                       "additionalProperties": {"$ref": "#/definitions/scalar"}
                     },
                     "idempotent": {
