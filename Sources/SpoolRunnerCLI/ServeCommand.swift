@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How long running tasks may finish after SIGTERM.", valueName: "DUR"))
     var grace: DurationArgument = DurationArgument(.seconds(30))
 
+    @Flag(help: "Do not use inotify (NFS and other filesystems without it): poll inbox/, control/ and the definitions directory every --rescan.")
+    var noInotify = false
+
     @Option(help: "Largest accepted request file, in bytes.")
     var maxRequestBytes: Int = 1 << 20
 
@@ -98,12 +101,34 @@ struct ServeCommand: AsyncParsableCommand {
         for error in catalog.errors {
             logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
         }
+        for definition in catalog.definitions.values {
+            for case let problem? in definition.schedule.map(\.inputsProblem) {
+                logger.warning("schedule inputs will be rejected: \(problem.description)")
+            }
+        }
         logger.log(level: startLevel, "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
         } catch {
             throw fail(error.description, ExitStatus.ioError)
+        }
+        let clock: ScheduleClock
+        do {
+            clock = try ScheduleClock.fromEnvironment()
+        } catch {
+            throw fail(error.description, ExitCode.validationFailure)
+        }
+        let scheduler = Scheduler(layout: layout, store: store, clock: clock, logger: logger, once: once)
+        if once {
+            // Before the engine's first scan: the slots that came due since the last pass are
+            // then in the inbox like any dropped request.
+            var pass = scheduler
+            do {
+                try pass.pass(catalog: catalog)
+            } catch {
+                logger.error("schedule pass failed; its slots are submitted by the next run: \(error)")
+            }
         }
         var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
         configuration.maxTasks = maxTasks
@@ -112,16 +137,30 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.settle = settle.duration
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
+        configuration.scheduleClock = clock
         let engine = ProcessEngine(configuration: configuration, store: store, catalog: catalog, logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup)
         ]
         if !once {
-            services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
-                engine.requestScan()
-            }))
+            if noInotify {
+                services.append(.init(service: DefinitionsPoller(directory: definitions.definitions, interval: rescan.duration) {
+                    engine.requestReload()
+                }))
+            } else {
+                services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
+                    engine.requestScan()
+                }))
+                // A changed, added or removed definition file takes effect without SIGHUP.
+                services.append(.init(service: InboxWatcher(directories: [definitions.definitions], mask: InboxWatcher.editEvents, logger: logger) {
+                    engine.requestReload()
+                }))
+            }
             services.append(.init(service: ReloadSignal { engine.requestReload() }))
+            services.append(.init(service: ScheduleService(
+                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() },
+                onError: { engine.reportError($0) })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]

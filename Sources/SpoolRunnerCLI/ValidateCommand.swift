@@ -30,6 +30,13 @@ struct ValidateCommand: ParsableCommand {
         if !errors.isEmpty {
             throw ExitStatus.failed
         }
+        // Not errors: the definition runs, and each slot is rejected invalid_inputs like any
+        // request with those inputs would be.
+        for definition in catalog.definitions.values.sorted(by: { $0.processType < $1.processType }) {
+            for case let problem? in definition.schedule.map(\.inputsProblem) {
+                print("\(problem.file):\(problem.line ?? 0):\(problem.column ?? 0): warning: \(problem.key.map { "\($0): " } ?? "")\(problem.message)")
+            }
+        }
         let names = catalog.definitions.keys.sorted()
         guard !names.isEmpty else {
             // An empty directory is almost always the wrong --definitions: say so, fail.

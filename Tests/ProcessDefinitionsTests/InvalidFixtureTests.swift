@@ -64,8 +64,12 @@ let invalidFixtures: [InvalidFixture] = [
     InvalidFixture("retry_zero_attempts", .invalidValue, 5, 21, "tasks[0].retry.max_attempts"),
     InvalidFixture("run_not_list", .invalidValue, 3, 10, "tasks[0].run"),
     InvalidFixture("schedule_inputs_not_mapping", .notAMapping, 3, 13, "schedule[0].inputs"),
-    InvalidFixture("schedule_inputs_rejected", .invalidValue, 5, 13, "schedule[0].inputs"),
     InvalidFixture("schedule_missing_cron", .missingField, 2, 5, "schedule[0]"),
+    InvalidFixture("schedule_unknown_timezone", .invalidValue, 3, 15, "schedule[0].timezone"),
+    InvalidFixture("schedule_duplicate_name", .duplicateName, 4, 11, "schedule[1].name"),
+    InvalidFixture("schedule_missing_name", .missingField, 4, 5, "schedule[1].name"),
+    InvalidFixture("schedule_bad_catch_up", .invalidValue, 3, 15, "schedule[0].catch_up"),
+    InvalidFixture("schedule_bad_overlap", .invalidValue, 3, 14, "schedule[0].overlap"),
     InvalidFixture("task_missing_name", .missingField, 2, 5, "tasks[0]"),
     InvalidFixture("task_not_mapping", .notAMapping, 4, 5, "tasks[1]"),
     InvalidFixture("template_in_program", .invalidTemplate, 5, 11, "tasks[0].run[0]"),
@@ -128,7 +132,9 @@ struct InvalidFixtureTests {
         #expect(try message("bad_cron").contains("minute"))
         #expect(try message("bad_cron").contains("0-59"))
         #expect(try message("input_unknown_type").contains("string or integer or number or boolean or object or array"))
-        #expect(try message("schedule_inputs_rejected").contains("missing required input 'user_id'"))
+        #expect(try message("schedule_unknown_timezone").contains("Europe/Berlin"))
+        #expect(try message("schedule_duplicate_name").contains("already used by schedule[0]"))
+        #expect(try message("schedule_bad_catch_up").contains("latest or none or all"))
         #expect(try message("output_of_async_task").contains("needs:"))
         #expect(try message("idempotent_yes").contains("true or false"))
     }

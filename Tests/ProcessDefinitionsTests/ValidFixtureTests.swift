@@ -98,9 +98,22 @@ struct ValidFixtureTests {
     @Test func schedulesAndDottedTaskNames() throws {
         let definition = try #require(Fixtures.load("valid", "nightly.yaml").value)
         #expect(definition.schedule.map(\.cron.source) == ["@daily", "*/15 9-17 * * MON-FRI", "0 0 1,15 * *"])
+        #expect(definition.schedule.map(\.name) == ["daily", "office", "twice-monthly"])
         #expect(definition.schedule[1].inputs == ["scope": .string("office_hours")])
+        #expect(definition.schedule.map(\.timeZoneName) == ["UTC", "Europe/Berlin", "UTC"])
+        #expect(definition.schedule.map(\.catchUp) == [.latest, .none, .all])
+        #expect(definition.schedule.map(\.overlap) == [.allow, .skip, .allow])
         #expect(definition.tasks[0].name == "1st.step-a")
         #expect(definition.tasks[0].timeout == .seconds(3600))
+    }
+
+    /// Inputs a request would be rejected for do not make the definition invalid: each slot is
+    /// submitted and rejected invalid_inputs like a dropped request; the entry keeps the reason.
+    @Test func scheduleInputsARequestWouldBeRejectedFor() throws {
+        let definition = try #require(Fixtures.load("valid", "schedule_inputs_rejected.yaml").value)
+        let problem = try #require(definition.schedule.first?.inputsProblem)
+        #expect(problem.line == 5 && problem.column == 13 && problem.key == "schedule[0].inputs")
+        #expect(problem.message.contains("missing required input 'user_id'"))
     }
 
     @Test func yamlCoreSchemaTyping() throws {

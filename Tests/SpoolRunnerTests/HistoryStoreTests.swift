@@ -42,10 +42,10 @@ import ProcessDefinitions
     @Test func userVersionIsOneAndMigratingAgainChangesNothing() throws {
         let store = try HistoryStore(inMemory: ())
         #expect(try store.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
-        #expect(HistoryMigrator.currentVersion == 1)
+        #expect(HistoryMigrator.currentVersion == 3)
         let writer = store.database
         try HistoryMigrator.migrator.migrate(writer)
-        #expect(try store.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
+        #expect(try store.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
         #expect(try writer.read { db in try HistoryMigrator.migrator.hasCompletedMigrations(db) })
     }
 
@@ -153,13 +153,13 @@ import ProcessDefinitions
             }
             #expect(journal?.lowercased() == "wal")
             #expect((busy ?? 0) >= 5000, "busy_timeout \(busy ?? 0) ms")
-            #expect(version == 1)
+            #expect(version == HistoryMigrator.currentVersion)
             try store.write { db in try Self.sampleProcess().insert(db) }
         }
         // Reopened (migrations run again on start): the data and the version are kept.
         let reopened = try HistoryStore(path: path)
         #expect(try reopened.read { db in try ProcessRecord.fetchCount(db) } == 1)
-        #expect(try reopened.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == 1)
+        #expect(try reopened.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
 
         // The CLI's read-only view reads, and cannot write.
         let readOnly = try HistoryStore(readOnlyPath: path)

@@ -136,7 +136,7 @@ import Testing
         #expect(integrity == "ok")
         #expect(foreignKeys.isEmpty)
         #expect(journal?.lowercased() == "wal")
-        #expect(version == 1)
+        #expect(version == HistoryMigrator.currentVersion)
         #expect(processes == 24)
         #expect(events == 24)
         #expect(try spool.rejectionRows().count == 3)

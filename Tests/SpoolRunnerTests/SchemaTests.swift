@@ -22,7 +22,7 @@ import Glibc
         "bad_cron", "cycle", "duplicate_task_name", "duplicate_yaml_key", "input_default_not_in_enum",
         "input_default_wrong_type", "input_enum_wrong_type", "input_invalid_pattern", "main_needs_on_failure_task",
         "max_backoff_below_backoff", "on_failure_needs_main_task", "output_of_async_task", "process_type_mismatch",
-        "schedule_inputs_rejected", "template_in_program", "template_in_shell", "unclosed_template",
+        "schedule_duplicate_name", "schedule_missing_name", "schedule_unknown_timezone", "template_in_program", "template_in_shell", "unclosed_template",
         "undeclared_input_template", "unknown_dependency", "unknown_template_reference",
     ]
 

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 extension DefinitionReader {
@@ -5,7 +6,7 @@ extension DefinitionReader {
         "process_type", "description", "inputs", "additional_inputs", "timeout", "concurrency", "schedule",
         "tasks", "on_failure",
     ]
-    static let scheduleKeys = ["cron", "inputs"]
+    static let scheduleKeys = ["name", "cron", "timezone", "inputs", "catch_up", "overlap"]
 
     /// The whole definition, or nil when anything was reported.
     mutating func readDefinition(_ root: Node?, processType: String, baseDirectory: String) -> ProcessDefinition? {
@@ -25,7 +26,7 @@ extension DefinitionReader {
         let timeout = fields["timeout"].flatMap { duration($0, at: "timeout", allowZero: false) }
         let concurrency = fields["concurrency"].flatMap { integer($0, at: "concurrency", minimum: 1) }
         let schedule = fields["schedule"].map {
-            readSchedule($0, inputs: inputsValid ? inputs : nil, additionalInputs: additionalInputs)
+            readSchedule($0, processType: processType, inputs: inputsValid ? inputs : nil, additionalInputs: additionalInputs)
         } ?? []
 
         var tasks: [TaskDraft] = []
@@ -51,14 +52,18 @@ extension DefinitionReader {
             file: file, baseDirectory: baseDirectory)
     }
 
-    /// `schedule:`: each entry's cron, and its inputs checked as a request would be (when the
-    /// declared inputs themselves are valid), so that a scheduled run cannot be rejected later.
-    mutating func readSchedule(_ node: Node, inputs: [InputDefinition]?, additionalInputs: Bool) -> [ScheduleDefinition] {
+    /// `schedule:`: each entry's cron, name, time zone and rules. Invalid cron, an unknown time
+    /// zone and missing or duplicate names are errors of the definition. Inputs that a request
+    /// would be rejected for are not: they are kept as the entry's `inputsProblem`, `validate`
+    /// warns, and each slot is rejected `invalid_inputs` like any dropped request.
+    mutating func readSchedule(_ node: Node, processType: String, inputs: [InputDefinition]?, additionalInputs: Bool) -> [ScheduleDefinition] {
         guard let items = list(node, at: "schedule", of: "entries like {cron: \"0 3 * * *\", inputs: {...}}") else { return [] }
         var schedule: [ScheduleDefinition] = []
+        var namesSeen: [String: Int] = [:]
         for (index, item) in items.enumerated() {
             let path = "schedule[\(index)]"
             guard let fields = fields(of: item, at: path, allowed: Self.scheduleKeys, what: "a schedule entry") else { continue }
+            var valid = true
             var cron: CronExpression?
             if let cronNode = fields["cron"] {
                 if let text = string(cronNode, at: "\(path).cron", what: "a cron expression") {
@@ -69,9 +74,57 @@ extension DefinitionReader {
                     }
                 }
             } else {
-                report(.missingField, at: item, key: path, "a schedule entry needs cron: a 5-field expression such as \"0 3 * * *\" or a macro such as @daily (UTC)")
+                report(.missingField, at: item, key: path, "a schedule entry needs cron: a 5-field expression such as \"0 3 * * *\" or a macro such as @daily (UTC unless timezone: is set)")
+            }
+            var name: String?
+            if let nameNode = fields["name"], let text = string(nameNode, at: "\(path).name", what: "a name") {
+                if !Self.isScheduleName(text) {
+                    report(.invalidValue, at: nameNode, key: "\(path).name", "schedule name '\(text)' must start with a letter or digit and use only letters, digits, '.', '_' and '-' (it becomes part of each slot's process id)")
+                    valid = false
+                } else if let first = namesSeen[text] {
+                    report(.duplicateName, at: nameNode, key: "\(path).name", "schedule name '\(text)' is already used by schedule[\(first)]; each entry needs its own name")
+                    valid = false
+                } else {
+                    namesSeen[text] = index
+                    name = text
+                }
+            } else if items.count > 1, !fields.has("name") {
+                report(.missingField, at: item, key: "\(path).name", "with more than one schedule entry each needs a distinct name: (it becomes part of the slot's process id, <type>-<name>-<yyyyMMdd'T'HHmm>)")
+                valid = false
+            }
+            var timeZone: TimeZone?
+            if let zoneNode = fields["timezone"], let text = string(zoneNode, at: "\(path).timezone", what: "an IANA time zone name") {
+                if let zone = Self.timeZone(named: text) {
+                    timeZone = zone
+                } else {
+                    report(.invalidValue, at: zoneNode, key: "\(path).timezone", "unknown time zone '\(text)'; use an IANA name from the tz database such as Europe/Berlin or America/New_York (Debian package tzdata, /usr/share/zoneinfo), or leave it out for UTC")
+                    valid = false
+                }
+            }
+            var catchUp = ScheduleDefinition.CatchUp.latest
+            if let catchUpNode = fields["catch_up"] {
+                if let text = choice(catchUpNode, at: "\(path).catch_up", among: ScheduleDefinition.CatchUp.allCases.map(\.rawValue)) {
+                    catchUp = ScheduleDefinition.CatchUp(rawValue: text) ?? .latest
+                } else {
+                    valid = false
+                }
+            }
+            var overlap = ScheduleDefinition.Overlap.allow
+            if let overlapNode = fields["overlap"] {
+                if let text = choice(overlapNode, at: "\(path).overlap", among: ScheduleDefinition.Overlap.allCases.map(\.rawValue)) {
+                    overlap = ScheduleDefinition.Overlap(rawValue: text) ?? .allow
+                } else {
+                    valid = false
+                }
+            }
+            // The slot ids must be valid process ids: <type>[-<name>]-yyyyMMddTHHmm.
+            let idLength = processType.utf8.count + (name.map { $0.utf8.count + 1 } ?? 0) + 14
+            if !Self.isScheduleName(processType) || idLength > 128 {
+                report(.invalidValue, at: fields.keyNode("cron") ?? item, key: path, "slot ids would be '\(processType)\(name.map { "-\($0)" } ?? "")-yyyyMMddTHHmm', not a valid process id (letters, digits, '.', '_', '-', at most 128 characters); rename the file or the entry")
+                valid = false
             }
             var values: [String: JSONValue] = [:]
+            var inputsProblem: DefinitionError?
             if let inputsNode = fields["inputs"] {
                 guard case .mapping = inputsNode, case .object(let object) = YAMLValue.json(of: inputsNode) else {
                     report(.notAMapping, at: inputsNode, key: "\(path).inputs", "schedule inputs must be a mapping of input names to values, like a request's keys; got \(YAMLValue.describe(inputsNode))")
@@ -80,11 +133,35 @@ extension DefinitionReader {
                 values = object
             }
             if let inputs, case .failure(let error) = ProcessDefinition.validate(values, against: inputs, additionalInputs: additionalInputs) {
-                report(.invalidValue, at: fields["inputs"] ?? item, key: "\(path).inputs", "a scheduled request would be rejected: \(error.message)")
-                continue
+                let mark = (fields["inputs"] ?? item).mark
+                inputsProblem = DefinitionError(
+                    code: .invalidValue, file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, key: "\(path).inputs",
+                    message: "each slot's request will be rejected invalid_inputs: \(error.message)")
             }
-            if let cron { schedule.append(ScheduleDefinition(cron: cron, inputs: values)) }
+            if let cron, valid {
+                schedule.append(ScheduleDefinition(
+                    name: name, cron: cron, timeZone: timeZone, inputs: values, catchUp: catchUp, overlap: overlap,
+                    inputsProblem: inputsProblem))
+            }
         }
         return schedule
+    }
+
+    static func isScheduleName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, text.utf8.count <= 100 else { return false }
+        func plain(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar))
+        }
+        return plain(first) && text.unicodeScalars.allSatisfy { plain($0) || $0 == "." || $0 == "_" || $0 == "-" }
+    }
+
+    /// An IANA zone from the system tz database. `TimeZone(identifier:)` also takes
+    /// abbreviations and offsets such as `EST` or `GMT+2`, which have no DST rules a user of
+    /// `timezone:` means: only names found in the database (or UTC) are accepted.
+    static func timeZone(named name: String) -> TimeZone? {
+        if name == "UTC" || name == "Etc/UTC" { return TimeZone(identifier: "UTC") }
+        guard name.contains("/") || TimeZone.knownTimeZoneIdentifiers.contains(name) else { return nil }
+        guard let zone = TimeZone(identifier: name), zone.identifier == name else { return nil }
+        return zone
     }
 }

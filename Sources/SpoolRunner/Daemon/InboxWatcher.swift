@@ -11,11 +11,19 @@ import Glibc
 /// net (queue overflow, filesystems without inotify).
 public struct InboxWatcher: Service {
     let directories: [String]
+    let mask: UInt32
     let onChange: @Sendable () -> Void
     let logger: Logger
 
-    public init(directories: [String], logger: Logger, onChange: @escaping @Sendable () -> Void) {
+    /// Files renamed in, written or created: what a request drop looks like.
+    public static let dropEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+    /// Also files removed or renamed away: what editing a definitions directory looks like.
+    public static let editEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
+
+    /// - Parameter mask: the inotify events that count as a change (`dropEvents` by default).
+    public init(directories: [String], mask: UInt32 = InboxWatcher.dropEvents, logger: Logger, onChange: @escaping @Sendable () -> Void) {
         self.directories = directories
+        self.mask = mask
         self.onChange = onChange
         self.logger = logger
     }
@@ -28,7 +36,7 @@ public struct InboxWatcher: Service {
             return
         }
         for directory in directories {
-            if inotify_add_watch(fd, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)) < 0 {
+            if inotify_add_watch(fd, directory, mask) < 0 {
                 logger.warning("cannot watch \(directory): \(String(cString: strerror(errno))); relying on --rescan")
             }
         }

@@ -16,6 +16,8 @@ public struct EngineConfiguration: Sendable {
     public var grace: Duration = .seconds(30)
     /// How often runner.json is rewritten.
     public var heartbeat: Duration = .seconds(2)
+    /// The clock schedules are computed with (`runner.json`'s next slots).
+    public var scheduleClock: ScheduleClock = .real
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Something the engine must react to. Everything that changes engine state arrives as one of
 /// these, through one queue, so the engine handles one batch at a time and never races itself.
 enum EngineEvent: Sendable {
@@ -9,6 +11,8 @@ enum EngineEvent: Sendable {
     case wake(processID: String)
     case processTimeout(processID: String)
     case heartbeat
+    /// An error outside the engine (the schedule loop), for runner.json's `last_error`.
+    case errorReported(String, Date)
     /// SIGHUP: read the definitions directory again.
     case reloadDefinitions
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.

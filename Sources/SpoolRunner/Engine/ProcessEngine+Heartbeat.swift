@@ -6,25 +6,90 @@ import Glibc
 
 extension ProcessEngine {
     /// Rewrites `runner.json`: what a monitoring script or a human checks first.
+    ///
+    /// Everything comes from the engine's own bookkeeping (live processes, running attempts, the
+    /// last inbox scan): nothing here lists a directory or reads the store, so it stays cheap
+    /// with a huge inbox.
     func writeHeartbeat(stopped: Bool = false) {
-        let inbox = (try? FileManager.default.contentsOfDirectory(atPath: layout.inbox))?
-            .filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.count ?? 0
-        let runningProcesses = processes.values.filter { $0.record.status == .running }.count
+        let now = Date()
+        var byType: [String: (running: Int, pending: Int, tasks: Int)] = [:]
+        var oldestPending: Date?
+        for run in processes.values {
+            let type = run.record.processType
+            if run.record.status == .running {
+                byType[type, default: (0, 0, 0)].running += 1
+            } else {
+                byType[type, default: (0, 0, 0)].pending += 1
+                if let created = Timestamp.parse(run.record.createdAt), oldestPending.map({ created < $0 }) ?? true {
+                    oldestPending = created
+                }
+            }
+        }
+        for key in running.keys {
+            guard let type = processes[key.processID]?.record.processType else { continue }
+            byType[type, default: (0, 0, 0)].tasks += 1
+        }
+        let runningProcesses = byType.values.reduce(0) { $0 + $1.running }
+        let oldestWaiting = [oldestPending, inboxBacklogSince].compactMap { $0 }.min()
+        let scheduleNow = configuration.scheduleClock.now()
+        var schedules: [JSONValue] = []
+        for processType in catalog.definitions.keys.sorted() {
+            for entry in catalog.definitions[processType]?.schedule ?? [] {
+                schedules.append(.object([
+                    "process_type": .string(processType),
+                    "name": entry.name.map(JSONValue.string) ?? .null,
+                    "next_slot": entry.nextSlot(after: scheduleNow).map { .string(Timestamp.string($0)) } ?? .null,
+                ]))
+            }
+        }
         let document: JSONValue = .object([
             "pid": .integer(Int64(getpid())),
             "version": .string(Version.current),
             "started_at": .string(Timestamp.string(startedAt)),
-            "updated_at": .string(Timestamp.now()),
+            "updated_at": .string(Timestamp.string(now)),
             "state": .string(stopped ? "stopped" : stopping ? "stopping" : "running"),
             "counts": .object([
-                "inbox_backlog": .integer(Int64(inbox)),
+                "inbox_backlog": .integer(Int64(inboxBacklog)),
                 "pending_processes": .integer(Int64(processes.count - runningProcesses)),
                 "running_processes": .integer(Int64(runningProcesses)),
                 "running_tasks": .integer(Int64(running.count)),
             ]),
+            "oldest_waiting_seconds": oldestWaiting.map { .number(((now.timeIntervalSince($0)) * 1000).rounded() / 1000) } ?? .null,
+            "by_type": .object(byType.mapValues { counts in
+                .object([
+                    "running_processes": .integer(Int64(counts.running)),
+                    "pending_processes": .integer(Int64(counts.pending)),
+                    "running_tasks": .integer(Int64(counts.tasks)),
+                ])
+            }),
+            "schedules": .array(schedules),
             "definitions": .array(catalog.definitions.keys.sorted().map(JSONValue.string)),
             "definition_errors": .array(catalog.errors.map { .string($0.description) }),
+            "last_error": lastError.map { .object(["at": .string(Timestamp.string($0.at)), "message": .string($0.message)]) } ?? .null,
         ])
         try? AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
+    }
+
+    /// `WATCHDOG=1` (when systemd asked for it) and a `STATUS=` line with the counts, sent from
+    /// the engine loop itself: a loop that hangs stops pinging and systemd restarts the runner.
+    func notifySystemd() {
+        let runningProcesses = processes.values.filter { $0.record.status == .running }.count
+        var message = "STATUS=\(runningProcesses) running, \(processes.count - runningProcesses) pending, \(running.count) task(s), \(inboxBacklog) waiting in inbox"
+        if Self.watchdogInterval() != nil { message = "WATCHDOG=1\n" + message }
+        SystemdNotifier.notify(message)
+    }
+
+    /// Half of `WATCHDOG_USEC` when systemd set it for this process (`WATCHDOG_PID` unset or ours).
+    static func watchdogInterval(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Duration? {
+        guard let text = environment["WATCHDOG_USEC"], let usec = Int64(text), usec > 0 else { return nil }
+        if let pid = environment["WATCHDOG_PID"], !pid.isEmpty, pid != String(getpid()) { return nil }
+        return .microseconds(usec / 2)
+    }
+
+    /// The heartbeat period: the configured one, or shorter when the watchdog needs pings more
+    /// often than that.
+    static func heartbeatInterval(_ configured: Duration) -> Duration {
+        guard let watchdog = watchdogInterval() else { return configured }
+        return min(configured, watchdog)
     }
 }

@@ -17,6 +17,7 @@ extension ProcessEngine {
             names = try FileManager.default.contentsOfDirectory(atPath: layout.inbox)
         } catch {
             logger.error("cannot list \(layout.inbox): \(error)")
+            lastError = (now, "cannot list \(layout.inbox): \(error)")
             return false
         }
         // Dot files are a client's own temp files; other names are not requests. Both are left alone.
@@ -45,6 +46,7 @@ extension ProcessEngine {
                 }
             } catch {
                 logger.error("cannot look up a request in the history store: \(error)", metadata: ["spool.file": "\(path)"])
+                lastError = (now, "cannot look up \(fileName) in the history store: \(error)")
                 continue
             }
             switch decision {
@@ -83,6 +85,12 @@ extension ProcessEngine {
             }
         }
         unsettled = stillUnsettled
+        inboxBacklog = candidates.count - taken
+        if inboxBacklog > stillUnsettled.count {
+            inboxBacklogSince = inboxBacklogSince ?? now
+        } else {
+            inboxBacklogSince = nil
+        }
         return more
     }
 

@@ -54,6 +54,14 @@ public actor ProcessEngine {
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
+    /// Request files the last inbox scan left for a later batch, and since when there have
+    /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
+    var inboxBacklog = 0
+    var inboxBacklogSince: Date?
+    /// The last error the runner hit, for runner.json.
+    var lastError: (at: Date, message: String)?
+    /// Heartbeats handled: the systemd watchdog is pinged from the loop, so a hung loop stops it.
+    var heartbeats = 0
 
     struct AttemptKey: Hashable, Sendable {
         var processID: String
@@ -73,6 +81,9 @@ public actor ProcessEngine {
         self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
         self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
+        if let error = catalog.errors.last {
+            self.lastError = (Date(), "invalid definition: \(error.description)")
+        }
     }
 
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
@@ -92,6 +103,16 @@ public actor ProcessEngine {
         events.post(.reloadDefinitions)
     }
 
+    /// The definitions in force now (they change on reload), for the schedule loop.
+    public func currentCatalog() -> DefinitionCatalog {
+        catalog
+    }
+
+    /// Records an error hit outside the engine (the schedule loop) for runner.json's last_error.
+    public nonisolated func reportError(_ message: String) {
+        events.post(.errorReported(message, Date()))
+    }
+
     /// Asks for an immediate look at inbox/ and control/ (inotify).
     public nonisolated func requestScan() {
         events.post(.scan)
@@ -105,7 +126,7 @@ public actor ProcessEngine {
         try recover()
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
-            let heartbeat = configuration.heartbeat
+            let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: heartbeat)
@@ -203,7 +224,10 @@ public actor ProcessEngine {
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
         case .heartbeat:
+            heartbeats += 1
+            EngineHang.checkpoint(heartbeat: heartbeats)
             writeHeartbeat()
+            notifySystemd()
             store.checkpoint()
         case .shutdown:
             guard !stopping else { return }
@@ -213,6 +237,8 @@ public actor ProcessEngine {
             if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
             reloadDefinitions()
+        case .errorReported(let message, let at):
+            lastError = (at, message)
         case .graceExpired:
             if !running.isEmpty {
                 logger.notice("stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them")
@@ -229,12 +255,20 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Reads the definitions directory again. An invalid file keeps nothing of its type: its
-    /// requests are rejected until it is fixed, exactly as at start.
+    /// Reads the definitions directory again (SIGHUP, or a change seen by the definitions
+    /// watcher). A file that is now invalid keeps the version loaded before, reported in the log
+    /// and runner.json; a removed file removes its type; live processes keep their definition.
     func reloadDefinitions() {
-        let fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
+        var fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
         for error in fresh.errors {
-            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            let type = DefinitionLoader.processType(ofFile: error.file)
+            if fresh.definitions[type] == nil, let previous = catalog.definitions[type], FileManager.default.fileExists(atPath: error.file) {
+                fresh.definitions[type] = previous
+                logger.error("invalid definition, the previous version stays in force: \(error.description)")
+            } else {
+                logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            }
+            lastError = (Date(), "invalid definition: \(error.description)")
         }
         catalog = fresh
         logger.notice("definitions reloaded: \(fresh.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])

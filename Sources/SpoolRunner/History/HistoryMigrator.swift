@@ -6,7 +6,7 @@ import GRDB
 /// `PRAGMA user_version`, so that version is visible without knowing GRDB's own bookkeeping.
 /// Never edit a migration that has shipped; add a new one.
 enum HistoryMigrator {
-    static let currentVersion = 1
+    static let currentVersion = 3
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -77,6 +77,26 @@ enum HistoryMigrator {
                 );
                 PRAGMA user_version = 1;
                 """)
+        }
+        // v2 is another change's (spool identity); this one is numbered after it so the two can
+        // land in either order. user_version only ever grows.
+        migrator.registerMigration("v3 schedule state") { db in
+            try db.execute(sql: """
+                -- One row per schedule entry: the newest slot dealt with (submitted, skipped or
+                -- passed over by catch_up), so catch_up works after a downtime and serve --once
+                -- submits what came due since the last pass.
+                CREATE TABLE schedule_state (
+                    process_type      TEXT NOT NULL,
+                    entry             TEXT NOT NULL,    -- the entry's name; '' when unnamed
+                    last_slot         TEXT NOT NULL,
+                    last_process_id   TEXT,             -- id of the newest slot submitted
+                    last_submitted_at TEXT,
+                    updated_at        TEXT NOT NULL,
+                    PRIMARY KEY (process_type, entry)
+                );
+                """)
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version < 3 { try db.execute(sql: "PRAGMA user_version = 3") }
         }
         return migrator
     }

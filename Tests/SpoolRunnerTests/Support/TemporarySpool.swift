@@ -69,7 +69,7 @@ final class TemporarySpool: @unchecked Sendable {
         var arguments = arguments
         if spoolOptions {
             if arguments.first != "validate" { arguments += ["--spool", layout.root] }
-            if ["serve", "submit", "validate"].contains(arguments.first ?? "") {
+            if ["serve", "submit", "validate", "schedules"].contains(arguments.first ?? "") {
                 arguments += ["--definitions", definitions.path]
             }
         }

@@ -1,0 +1,47 @@
+import Foundation
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// With `--no-inotify` (NFS and other filesystems without inotify): looks at the definitions
+/// directory every `--rescan` and asks for a reload when a definition file was added, removed
+/// or changed (name, size, modification time or inode differ).
+public struct DefinitionsPoller: Service {
+    let directory: String
+    let interval: Duration
+    let onChange: @Sendable () -> Void
+
+    public init(directory: String, interval: Duration, onChange: @escaping @Sendable () -> Void) {
+        self.directory = directory
+        self.interval = interval
+        self.onChange = onChange
+    }
+
+    public func run() async throws {
+        var last = Self.fingerprint(of: directory)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            let current = Self.fingerprint(of: directory)
+            if current != last {
+                last = current
+                onChange()
+            }
+        }
+    }
+
+    /// One line per definition file: name, size, mtime (ns) and inode.
+    static func fingerprint(of directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.sorted().compactMap { name in
+            guard !name.hasPrefix("."), name.hasSuffix(".yaml") || name.hasSuffix(".yml") else { return nil }
+            var info = stat()
+            guard stat("\(directory)/\(name)", &info) == 0 else { return nil }
+            return "\(name) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// The wall clock schedules are computed with: the real one, or, for tests, one that starts at
+/// a chosen instant and then runs at the real pace (`SPOOLRUNNER_SCHEDULE_CLOCK`).
+///
+/// Tests use it to put a real runner a few seconds before a slot, across a DST change, or three
+/// hours after the last run, without waiting for real minutes. Only schedules read it: request
+/// timestamps, timeouts and backoffs keep the real clock.
+public struct ScheduleClock: Sendable {
+    /// What the clock read minus what the real clock read when it was made.
+    let offset: TimeInterval
+
+    public static let real = ScheduleClock(offset: 0)
+
+    /// The environment variable that sets a test clock: an ISO 8601 instant such as
+    /// `2026-03-29T00:59:57Z`, the time the clock reads when the runner starts.
+    public static let environmentKey = "SPOOLRUNNER_SCHEDULE_CLOCK"
+
+    /// A clock that reads `start` now and runs on from there.
+    public init(startingAt start: Date) {
+        offset = start.timeIntervalSinceNow
+    }
+
+    init(offset: TimeInterval) {
+        self.offset = offset
+    }
+
+    /// The clock the environment asks for: the real one unless `SPOOLRUNNER_SCHEDULE_CLOCK` is
+    /// set. - Throws: a message naming the variable when its value is not an instant.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ScheduleClockError) -> ScheduleClock {
+        guard let text = environment[environmentKey], !text.isEmpty else { return .real }
+        guard let start = Timestamp.parse(text) else {
+            throw ScheduleClockError(message: "\(environmentKey)=\(text) is not an ISO 8601 instant such as 2026-03-29T00:59:57Z")
+        }
+        return ScheduleClock(startingAt: start)
+    }
+
+    public func now() -> Date {
+        Date(timeIntervalSinceNow: offset)
+    }
+}
+
+public struct ScheduleClockError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

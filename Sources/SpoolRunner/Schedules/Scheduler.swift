@@ -1,0 +1,145 @@
+import Foundation
+import GRDB
+import Logging
+import ProcessDefinitions
+
+/// Turns due schedule slots into request files in `inbox/`: the intake then treats each exactly
+/// like a dropped file (validation, the duplicate rule, history, rejection with its code).
+///
+/// Sits before intake in the pipeline. Each slot's request has a deterministic id and
+/// byte-identical content, so dropping it again after a crash is the inbox's "same request"
+/// case and changes nothing: a slot runs at most once whatever restarts. The file is durable
+/// before the entry's last slot is stored; the reverse order could lose a slot.
+public struct Scheduler: Sendable {
+    let layout: SpoolLayout
+    let store: HistoryStore
+    public let clock: ScheduleClock
+    let logger: Logger
+    /// How far back a pass looks for an entry it has no state for (`SchedulePlan.firstLook`).
+    let firstLook: TimeInterval
+    /// Entry state by `(process type, entry name)`, loaded from the store on the first pass.
+    var states: [EntryKey: ScheduleStateRecord]?
+
+    struct EntryKey: Hashable, Sendable {
+        var processType: String
+        var entry: String
+    }
+
+    /// - Parameter once: for `serve --once`: a new entry's slot of the last minute still counts.
+    public init(layout: SpoolLayout, store: HistoryStore, clock: ScheduleClock, logger: Logger, once: Bool = false) {
+        self.firstLook = once ? SchedulePlan.onTime : SchedulePlan.firstLook
+        self.layout = layout
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Submits every slot that came due since the last pass, under each entry's `catch_up` and
+    /// `overlap` rules, and stores where each entry stands. Returns how many files it dropped.
+    /// - Throws: `HistoryError`-carrying errors when the store cannot be read or written; the
+    ///   next pass tries again (a slot already dropped is then the same request again).
+    @discardableResult
+    public mutating func pass(catalog: DefinitionCatalog) throws -> Int {
+        if states == nil { states = try loadStates() }
+        let now = clock.now()
+        var dropped = 0
+        for processType in catalog.definitions.keys.sorted() {
+            guard let definition = catalog.definitions[processType] else { continue }
+            for entry in definition.schedule {
+                dropped += try pass(entry, processType: processType, now: now)
+            }
+        }
+        return dropped
+    }
+
+    /// The earliest next slot of all entries (for the service's sleep and `runner.json`).
+    public func nextDue(catalog: DefinitionCatalog) -> Date? {
+        let now = clock.now()
+        var earliest: Date?
+        for (processType, definition) in catalog.definitions {
+            for entry in definition.schedule {
+                let last = states?[EntryKey(processType: processType, entry: entry.key)].flatMap { Timestamp.parse($0.lastSlot) }
+                guard let next = entry.nextSlot(after: max(now, last ?? now)) else { continue }
+                if earliest.map({ next < $0 }) ?? true { earliest = next }
+            }
+        }
+        return earliest
+    }
+
+    mutating func pass(_ entry: ScheduleDefinition, processType: String, now: Date) throws -> Int {
+        let key = EntryKey(processType: processType, entry: entry.key)
+        let previous = states?[key]
+        let plan = SchedulePlan.make(entry, last: previous.flatMap { Timestamp.parse($0.lastSlot) }, now: now, firstLook: firstLook)
+        guard let newLast = plan.newLast else { return 0 }
+        var metadata: Logger.Metadata = ["process.type": "\(processType)"]
+        if let name = entry.name { metadata["schedule.name"] = "\(name)" }
+        if plan.passedOver > 0 {
+            logger.notice("schedule: \(plan.passedOver) slot(s) missed while no runner ran were passed over (catch_up: \(entry.catchUp.rawValue))", metadata: metadata)
+        }
+        var state = previous ?? ScheduleStateRecord(
+            processType: processType, entry: entry.key, lastSlot: "", lastProcessID: nil, lastSubmittedAt: nil, updatedAt: "")
+        var skipped: [EventRecord] = []
+        var dropped = 0
+        for slot in plan.submit {
+            let processID = entry.processID(processType: processType, slot: slot)
+            var slotMetadata = metadata
+            slotMetadata["process.id"] = "\(processID)"
+            slotMetadata["schedule.slot"] = "\(Timestamp.string(slot))"
+            if entry.overlap == .skip, let unfinished = try unfinishedRun(of: entry, processType: processType, lastSubmitted: state.lastProcessID) {
+                logger.notice("schedule_skipped: the previous run \(unfinished) has not ended (overlap: skip)", metadata: slotMetadata)
+                var detail: [String: JSONValue] = ["slot": .string(Timestamp.string(slot)), "unfinished": .string(unfinished)]
+                if let name = entry.name { detail["schedule"] = .string(name) }
+                skipped.append(EventRecord(processID: processID, event: "schedule_skipped", at: Timestamp.now(), detail: detail))
+                continue
+            }
+            let body = entry.requestJSON(processType: processType) + "\n"
+            try AtomicFile.write(Data(body.utf8), to: "\(layout.inbox)/\(processID).json", durable: true)
+            if let problem = entry.inputsProblem {
+                logger.warning("schedule slot submitted with inputs the definition rejects: \(problem.description)", metadata: slotMetadata)
+            } else {
+                logger.info("schedule slot submitted", metadata: slotMetadata)
+            }
+            state.lastProcessID = processID
+            state.lastSubmittedAt = Timestamp.now()
+            dropped += 1
+        }
+        state.lastSlot = Timestamp.string(newLast)
+        state.updatedAt = Timestamp.now()
+        let row = state
+        let events = skipped
+        try store.write { db in
+            try row.save(db)
+            for var event in events { try event.insert(db) }
+        }
+        states?[key] = state
+        return dropped
+    }
+
+    /// An unfinished earlier run of the entry: its request still waiting in `inbox/`, or its
+    /// process pending or running in the store.
+    func unfinishedRun(of entry: ScheduleDefinition, processType: String, lastSubmitted: String?) throws -> String? {
+        if let lastSubmitted, FileManager.default.fileExists(atPath: "\(layout.inbox)/\(lastSubmitted).json") {
+            return lastSubmitted
+        }
+        let pattern = Self.idPattern(entry: entry, processType: processType)
+        return try store.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT process_id FROM processes
+                WHERE process_type = ? AND process_id GLOB ? AND status IN ('pending', 'running')
+                ORDER BY process_id LIMIT 1
+                """, arguments: [processType, pattern])
+        }
+    }
+
+    /// A GLOB matching exactly the slot ids of one entry (type and name are plain id characters).
+    static func idPattern(entry: ScheduleDefinition, processType: String) -> String {
+        let digit = "[0-9]"
+        let stamp = String(repeating: digit, count: 8) + "T" + String(repeating: digit, count: 4)
+        return entry.name.map { "\(processType)-\($0)-\(stamp)" } ?? "\(processType)-\(stamp)"
+    }
+
+    func loadStates() throws -> [EntryKey: ScheduleStateRecord] {
+        let rows = try store.read { db in try ScheduleStateRecord.fetchAll(db) }
+        return Dictionary(rows.map { (EntryKey(processType: $0.processType, entry: $0.entry), $0) }, uniquingKeysWith: { a, _ in a })
+    }
+}
