@@ -10,7 +10,21 @@ import Testing
         try Shell.run(TemporarySpool.binary, arguments, environment: environment)
     }
 
-    static let subcommands = ["serve", "submit", "status", "history", "events", "cancel", "retry", "validate", "init", "prune", "rejections"]
+    /// Every subcommand the binary has (from its own dump-help), so that commands added later
+    /// are held to the same rules.
+    static let subcommands: [String] = {
+        guard let result = try? spoolrunner(["--experimental-dump-help"]),
+              let object = try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any],
+              let command = object["command"] as? [String: Any],
+              let children = command["subcommands"] as? [[String: Any]] else { return [] }
+        return children.compactMap { $0["commandName"] as? String }.filter { $0 != "help" }
+    }()
+
+    @Test func theSubcommandsAreKnown() {
+        for name in ["serve", "submit", "status", "history", "events", "cancel", "retry", "validate", "init", "prune", "rejections", "schema"] {
+            #expect(Self.subcommands.contains(name), "\(Self.subcommands)")
+        }
+    }
 
     @Test(arguments: [
         (["status"], "Missing expected argument"),

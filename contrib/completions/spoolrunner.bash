@@ -173,20 +173,20 @@ _spoolrunner() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|help)
+    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|help)
         # Offer subcommand argument completions
         "_spoolrunner_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules help' -- "${cur}"))
         ;;
     esac
 }
 
 _spoolrunner_serve() {
     repeating_flags=()
-    non_repeating_flags=(--once --version -h --help)
+    non_repeating_flags=(--once --no-inotify --version -h --help)
     repeating_options=()
     non_repeating_options=(--spool --db --definitions --max-tasks --rescan --settle --grace --max-request-bytes --log-level --log-format)
     __spoolrunner_offer_flags_options 0
@@ -507,6 +507,30 @@ _spoolrunner_schema() {
     case "${positional_number}" in
     1)
         __spoolrunner_add_completions -W 'request'$'\n''status'$'\n''definition'
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_schedules() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--spool --db --definitions)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--spool')
+        __spoolrunner_add_completions -d
+        return
+        ;;
+    '--db')
+        __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--definitions')
+        __spoolrunner_add_completions -d
         return
         ;;
     esac

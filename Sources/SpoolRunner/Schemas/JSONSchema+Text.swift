@@ -131,7 +131,7 @@ extension JSONSchema {
               "$schema": "http://json-schema.org/draft-07/schema#",
               "title": "spoolrunner process definition",
               "description": "definitions/<process_type>.yaml: the tasks of one process type, their order, and the inputs its requests carry (spoolrunner(5)).",
-              "$comment": "Rules only the loader checks (run `spoolrunner validate`): names in needs must exist and form no cycle; a main task cannot need an on_failure task and the reverse; task names are unique across tasks and on_failure; templates ({{inputs.NAME}}, {{process_id}}, {{work_dir}}, {{tasks.NAME.output.KEY}}) must parse and name declared inputs and tasks the task depends on, and may not appear in shell or in run[0]; {{tasks.NAME.output}} cannot name an async task unless needed; process_type must equal the file name; a default must have the input's type and be in its enum; enum values must have the input's type; min <= max; max_backoff >= backoff; a pattern must be a valid regular expression; timeouts are greater than zero; cron expressions must be valid; schedule inputs must pass the inputs' rules; a duplicate YAML key is an error.",
+              "$comment": "Rules only the loader checks (run `spoolrunner validate`): names in needs must exist and form no cycle; a main task cannot need an on_failure task and the reverse; task names are unique across tasks and on_failure; templates ({{inputs.NAME}}, {{process_id}}, {{work_dir}}, {{tasks.NAME.output.KEY}}) must parse and name declared inputs and tasks the task depends on, and may not appear in shell or in run[0]; {{tasks.NAME.output}} cannot name an async task unless needed; process_type must equal the file name; a default must have the input's type and be in its enum; enum values must have the input's type; min <= max; max_backoff >= backoff; a pattern must be a valid regular expression; timeouts are greater than zero; cron expressions and time zones must be valid; with several schedule entries each needs a distinct name; a duplicate YAML key is an error.",
               "type": "object",
               "additionalProperties": false,
               "required": ["tasks"],
@@ -164,7 +164,7 @@ extension JSONSchema {
                   "minimum": 1
                 },
                 "schedule": {
-                  "description": "Requests the runner submits itself on a cron schedule (UTC).",
+                  "description": "Requests the runner submits itself on a cron schedule (UTC unless timezone is set); serve --once submits the slots that came due.",
                   "type": "array",
                   "items": {"$ref": "#/definitions/scheduleEntry"}
                 },
@@ -252,18 +252,35 @@ extension JSONSchema {
                   ]
                 },
                 "scheduleEntry": {
-                  "description": "One schedule entry: a cron expression and the inputs of the requests it submits.",
+                  "description": "One schedule entry: each slot becomes a request with the id <process_type>-<yyyyMMdd'T'HHmm> (or <process_type>-<name>-<yyyyMMdd'T'HHmm>), so a slot runs at most once.",
                   "type": "object",
                   "additionalProperties": false,
                   "required": ["cron"],
                   "properties": {
+                    "name": {
+                      "description": "Required, and distinct, when there is more than one entry: it becomes part of each slot's process id.",
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+                    },
                     "cron": {
                       "description": "5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly.",
+                      "type": "string"
+                    },
+                    "timezone": {
+                      "description": "An IANA time zone name (Europe/Berlin); default UTC. A slot in a DST gap runs at the first minute after it; a slot in a repeated hour runs once.",
                       "type": "string"
                     },
                     "inputs": {
                       "description": "The inputs of each submitted request.",
                       "type": "object"
+                    },
+                    "catch_up": {
+                      "description": "After time in which no runner ran: latest (default) submits the most recent missed slot, none none, all every missed slot oldest first (at most 100).",
+                      "enum": ["latest", "none", "all"]
+                    },
+                    "overlap": {
+                      "description": "allow (default) submits a slot while an earlier run of the entry is unfinished; skip records a schedule_skipped event instead.",
+                      "enum": ["allow", "skip"]
                     }
                   }
                 },
