@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spoolrunner", targets: ["SpoolRunnerCLI"]),
+        .executable(name: "spoolrunner-http", targets: ["SpoolRunnerHTTP"]),
         .library(name: "ProcessDefinitions", targets: ["ProcessDefinitions"]),
         .library(name: "SpoolRunner", targets: ["SpoolRunner"]),
     ],
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
@@ -30,11 +32,19 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: ownTargetSettings
         ),
+        // The client side of the spool: layout, ids, safe reads, atomic drops, read-only history
+        // queries. What `submit` and the HTTP gateway share; no engine.
+        .target(
+            name: "SpoolClient",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: ownTargetSettings
+        ),
         // Intake, engine, executors, status writer, history store, daemon.
         .target(
             name: "SpoolRunner",
             dependencies: [
                 "ProcessDefinitions",
+                "SpoolClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -55,6 +65,28 @@ let package = Package(
             ],
             swiftSettings: ownTargetSettings
         ),
+        // The HTTP gateway: the seed's API and the dashboard over a spool. Never the engine.
+        .target(
+            name: "SpoolGateway",
+            dependencies: [
+                "ProcessDefinitions",
+                "SpoolClient",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
+        // The thin `spoolrunner-http` executable.
+        .executableTarget(
+            name: "SpoolRunnerHTTP",
+            dependencies: [
+                "SpoolGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
         .testTarget(
             name: "ProcessDefinitionsTests",
             dependencies: ["ProcessDefinitions"],
@@ -65,6 +97,7 @@ let package = Package(
             name: "SpoolRunnerTests",
             dependencies: [
                 "SpoolRunner",
+                "SpoolGateway",
                 "ProcessDefinitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -67,3 +67,19 @@ import Testing
         #expect(jobs.first?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first == "spoolrunner")
     }
 }
+
+/// `contrib/systemd/spoolrunner-http.service`: verifies clean and keeps its hardening.
+@Suite struct GatewayUnitTests {
+    @Test func gatewayUnitVerifiesCleanAndIsHardened() throws {
+        let unit = try ContribUnitTests.contents("spoolrunner-http.service")
+        for line in ["NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/spool/spoolrunner", "PrivateTmp=yes",
+                     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet=", "SystemCallFilter=@system-service",
+                     "--listen 127.0.0.1:8080", "KillSignal=SIGTERM"] {
+            #expect(unit.contains(line), "spoolrunner-http.service lacks \(line)")
+        }
+        try Requirement.tool("systemd-analyze")
+        let result = try ContribUnitTests.verify(["spoolrunner-http.service": unit])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.isEmpty && result.standardOutput.isEmpty, "\(result.standardError)\(result.standardOutput)")
+    }
+}

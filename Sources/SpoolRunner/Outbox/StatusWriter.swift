@@ -16,7 +16,7 @@ public struct StatusWriter: Sendable {
     }
 
     public func read(processID: String) -> StatusDocument? {
-        guard let data = FileManager.default.contents(atPath: layout.statusFile(processID)) else { return nil }
+        guard let data = try? StatusFileReader(layout: layout).read(processID: processID) else { return nil }
         return try? JSONDecoder().decode(StatusDocument.self, from: data)
     }
 }

@@ -36,26 +36,14 @@ public enum AtomicFile {
         if durable { syncDirectory(directory) }
     }
 
-    /// fsync of a directory, so that a rename or unlink in it survives a power cut.
+    /// fsync of a directory (see `DurableWrite`, shared with the clients).
     public static func syncDirectory(_ directory: String) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
+        DurableWrite.syncDirectory(directory)
     }
 
-    /// write(2) until everything is written, retrying on EINTR.
+    /// write(2) until everything is written (see `DurableWrite`, shared with the clients).
     public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
+        DurableWrite.writeAll(fd, buffer)
     }
 
     private static func failure(_ path: String, _ what: String) -> SpoolError {

@@ -1,23 +1,8 @@
 import Foundation
 import ProcessDefinitions
 
-/// `control/<any-name>.json` = `{"action": "cancel" | "retry", "process_id": "..."}`.
-public struct ControlMessage: Sendable, Codable {
-    public enum Action: String, Sendable, Codable, CaseIterable { case cancel, retry }
-
-    public var action: Action
-    public var processID: String
-
-    enum CodingKeys: String, CodingKey {
-        case action
-        case processID = "process_id"
-    }
-
-    public init(action: Action, processID: String) {
-        self.action = action
-        self.processID = processID
-    }
-
+/// The runner side of a control message: read the client's file without trusting it.
+extension ControlMessage {
     /// nil when the file vanished before it could be read.
     static func read(path: String) -> Result<ControlMessage, RequestRejection>? {
         let name = (path as NSString).lastPathComponent

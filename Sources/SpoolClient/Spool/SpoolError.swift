@@ -3,6 +3,8 @@
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotCreate, locked, cannotWrite, cannotRead
+        /// A client's drop found a file of the same name already waiting (`link(2)` gave EEXIST).
+        case alreadyWaiting
     }
 
     public var code: Code

@@ -1,21 +1,27 @@
 import Foundation
-import SpoolRunner
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The client side of the spool protocol: write in `tmp/`, then move into place in one step.
-struct RequestDropper {
-    let layout: SpoolLayout
+///
+/// Shared by `spoolrunner submit`/`cancel`/`retry` and the HTTP gateway, which never link the engine.
+public struct RequestDropper: Sendable {
+    public let layout: SpoolLayout
+
+    public init(layout: SpoolLayout) {
+        self.layout = layout
+    }
 
     /// Writes `inbox/<id>.json`; never replaces a request of the same id still waiting there.
-    func drop(processID: String, body: Data) throws(SpoolError) {
+    public func drop(processID: String, body: Data) throws(SpoolError) {
         try drop(body, into: layout.inbox, name: "\(processID).json")
     }
 
-    /// Writes a control message `control/<name>.json`. - Returns: the file's name.
+    /// Writes a control message `control/<name>.json`. - Returns: the file's name (`--wait`
+    /// watches it disappear: the runner has taken the message).
     @discardableResult
-    func control(_ message: ControlMessage) throws(SpoolError) -> String {
+    public func control(_ message: ControlMessage) throws(SpoolError) -> String {
         let body = "{\"action\":\"\(message.action.rawValue)\",\"process_id\":\"\(message.processID)\"}\n"
         let name = "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json"
         try drop(Data(body.utf8), into: layout.control, name: name)
@@ -34,16 +40,18 @@ struct RequestDropper {
             throw SpoolError(.cannotWrite, path: temp, message: "cannot create: \(String(cString: strerror(errno)))")
         }
         defer { unlink(temp) }
-        let written = body.withUnsafeBytes { AtomicFile.writeAll(fd, $0) } && fsync(fd) == 0
+        let written = body.withUnsafeBytes { DurableWrite.writeAll(fd, $0) } && fsync(fd) == 0
         close(fd)
         guard written else {
             throw SpoolError(.cannotWrite, path: temp, message: "cannot write: \(String(cString: strerror(errno)))")
         }
         // link(2) then unlink: atomic like rename, but refuses to replace an existing file.
         guard link(temp, "\(directory)/\(name)") == 0 else {
-            let reason = errno == EEXIST ? "a request with this id is already waiting there" : String(cString: strerror(errno))
-            throw SpoolError(.cannotWrite, path: "\(directory)/\(name)", message: reason)
+            if errno == EEXIST {
+                throw SpoolError(.alreadyWaiting, path: "\(directory)/\(name)", message: "a request with this id is already waiting there")
+            }
+            throw SpoolError(.cannotWrite, path: "\(directory)/\(name)", message: String(cString: strerror(errno)))
         }
-        AtomicFile.syncDirectory(directory)
+        DurableWrite.syncDirectory(directory)
     }
 }

@@ -1,0 +1,110 @@
+import FlyingFox
+import Foundation
+import ProcessDefinitions
+import SpoolClient
+
+extension Gateway {
+    /// `GET /process/<id>/status` and `GET /api/process/<id>`: the status file verbatim; while the
+    /// request still waits in `inbox/`, `pending`; 404 otherwise.
+    func status(_ processID: String) throws(APIError) -> HTTPResponse {
+        try requireValid(processID)
+        let reader = StatusFileReader(layout: layout)
+        let data: Data?
+        do {
+            data = try reader.read(processID: processID)
+        } catch {
+            throw APIError(.spoolUnavailable, error.description)
+        }
+        if let data { return .raw(data, type: "application/json") }
+        if reader.isWaitingInInbox(processID: processID) {
+            return .json(["process_id": .string(processID), "status": "pending"])
+        }
+        throw APIError(.notFound, "no process '\(processID)' in this spool (no outbox/\(processID).json, nothing waiting in inbox/)")
+    }
+
+    /// `GET /api/processes`: the `history` filters, newest first, a page at a time.
+    func processes(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+        let filter = try ProcessQuery.filter(from: request.query)
+        let rows = try fromStore({ () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
+        let page = Array(rows.prefix(filter.limit))
+        let next: JSONValue = rows.count > filter.limit ? .integer(Int64(filter.offset + filter.limit)) : .null
+        return .json(["processes": .array(page.map(\.json)), "limit": .integer(Int64(filter.limit)),
+                      "offset": .integer(Int64(filter.offset)), "next_offset": next])
+    }
+
+    /// `GET /api/process/<id>/events`: every state change, oldest first.
+    func events(_ processID: String) throws(APIError) -> HTTPResponse {
+        try requireValid(processID)
+        let events = try fromStore({ () throws(HistoryReadError) in try history.events(processID) }, whenMissing: [])
+        guard !events.isEmpty else {
+            throw APIError(.notFound, "no events for '\(processID)' in the history store")
+        }
+        return .json(["process_id": .string(processID), "events": .array(events.map(\.json))])
+    }
+
+    /// `POST /api/process/<id>/cancel|retry`: a control file for the runner, which acts on it.
+    func control(_ action: ControlMessage.Action, _ processID: String) throws(APIError) -> HTTPResponse {
+        try dropControl(action, processID)
+        return .json(["process_id": .string(processID), "action": .string(action.rawValue), "status": "requested"], status: .accepted,
+                     headers: [.location: "/process/\(processID)/status"])
+    }
+
+    func dropControl(_ action: ControlMessage.Action, _ processID: String) throws(APIError) {
+        try requireValid(processID)
+        let known = (try? StatusFileReader(layout: layout).read(processID: processID)) != nil
+            || StatusFileReader(layout: layout).isWaitingInInbox(processID: processID)
+        guard known else {
+            throw APIError(.notFound, "no process '\(processID)' in this spool to \(action.rawValue)")
+        }
+        do {
+            try RequestDropper(layout: layout).control(ControlMessage(action: action, processID: processID))
+        } catch {
+            throw APIError(.spoolUnavailable, error.description)
+        }
+        logger.info("control dropped", metadata: ["process.id": "\(processID)", "control.action": "\(action.rawValue)"])
+    }
+}
+
+extension ProcessFilter {
+    /// One row more than asked, to know whether there is a next page.
+    var pagedOnePastLimit: ProcessFilter {
+        var filter = self
+        filter.limit += 1
+        return filter
+    }
+}
+
+extension ProcessRow {
+    var json: JSONValue {
+        .object([
+            "process_id": .string(processID),
+            "process_type": .string(processType),
+            "status": .string(status),
+            "inputs": JSONValue.parse(inputsJSON) ?? .object([:]),
+            "created_at": .string(createdAt),
+            "started_at": startedAt.map(JSONValue.string) ?? .null,
+            "ended_at": endedAt.map(JSONValue.string) ?? .null,
+            "error": errorJSON.flatMap(JSONValue.parse) ?? .null,
+        ])
+    }
+}
+
+extension EventRow {
+    var json: JSONValue {
+        .object([
+            "id": .integer(id),
+            "process_id": .string(processID),
+            "task_name": taskName.map(JSONValue.string) ?? .null,
+            "event": .string(event),
+            "at": .string(at),
+            "detail": detailJSON.flatMap(JSONValue.parse) ?? .null,
+        ])
+    }
+}
+
+extension JSONValue {
+    /// A JSON column's text as a value; nil for text that is not JSON.
+    static func parse(_ text: String) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,3 @@
+// The spool's client side (layout, ids, safe reads, atomic drops) lives in SpoolClient so that the
+// HTTP gateway can use it without linking the engine; everything that imports SpoolRunner sees it.
+@_exported import SpoolClient
