@@ -10,11 +10,15 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     public var path: String
     public var message: String
+    /// The errno of the failed call, when one failed: it decides whether the runner waits
+    /// (ENOSPC, EDQUOT), recreates a directory (ENOENT) or just retries.
+    public var systemErrno: Int32?
 
-    public init(_ code: Code, path: String, message: String) {
+    public init(_ code: Code, path: String, message: String, systemErrno: Int32? = nil) {
         self.code = code
         self.path = path
         self.message = message
+        self.systemErrno = systemErrno
     }
 
     public var description: String { "\(path): \(message)" }

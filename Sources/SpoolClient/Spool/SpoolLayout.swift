@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The directories and files of one spool root (SPEC §2).
 ///
@@ -31,6 +34,26 @@ public struct SpoolLayout: Sendable {
 
     /// The directories the runner creates when they are missing.
     public var directories: [String] { [tmp, inbox, control, outbox, rejected, work, logs] }
+
+    /// Recreates any of `directories` found missing while the runner runs (someone deleted
+    /// `outbox/`, a cleanup script went too far): the one place that does it, called when a write
+    /// fails with ENOENT and by the status reconciler's periodic pass.
+    /// - Returns: the directories recreated (empty when all were there), and the first failure
+    ///   to create one (its errno kept: ENOSPC when inodes ran out).
+    @discardableResult
+    public func restoreMissingDirectories() -> (restored: [String], failure: SpoolError?) {
+        var restored: [String] = []
+        var info = stat()
+        for directory in [root] + directories where lstat(directory, &info) != 0 && errno == ENOENT {
+            if mkdir(directory, 0o755) == 0 {
+                restored.append(directory)
+            } else if errno != EEXIST {
+                let code = errno
+                return (restored, SpoolError(.cannotCreate, path: directory, message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code))
+            }
+        }
+        return (restored, nil)
+    }
 
     /// Creates the spool root and its directories.
     /// - Throws: `SpoolError.cannotCreate` naming the directory.

@@ -16,6 +16,9 @@ public struct EngineConfiguration: Sendable {
     public var grace: Duration = .seconds(30)
     /// How often runner.json is rewritten.
     public var heartbeat: Duration = .seconds(2)
+    /// How often status files are checked against the store (the processes changed since the
+    /// last check, plus one page of a sweep over all of them).
+    public var statusCheck: Duration = .seconds(5)
     /// The clock schedules are computed with (`runner.json`'s next slots).
     public var scheduleClock: ScheduleClock = .real
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.

@@ -19,4 +19,10 @@ enum EngineEvent: Sendable {
     case shutdown
     /// The shutdown grace is over: stop what still runs.
     case graceExpired
+    /// The backoff after a failed commit is over: try the store again.
+    case retryCommit
+    /// A pause (busy or full store, full disk) began or ended.
+    case pauseChanged
+    /// Time to check whether the disk has room again (for conditions no write retries by itself).
+    case probe
 }

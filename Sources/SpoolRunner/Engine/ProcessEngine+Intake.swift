@@ -35,6 +35,8 @@ extension ProcessEngine {
                 more = true
                 break
             }
+            // A rejection that found the disk full pauses intake: the rest waits with it.
+            guard !pause.isPaused else { break }
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
@@ -71,9 +73,8 @@ extension ProcessEngine {
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
                 logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
-                pendingRejections.append(rejector.reject(
-                    fileName: fileName, from: layout.inbox,
-                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now))
+                reject(fileName: fileName, from: layout.inbox,
+                       processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now)
             case .wait(let until):
                 let recheck = min(until, clock + Self.unsettledRecheck)
                 stillUnsettled[fileName] = recheck
@@ -105,7 +106,7 @@ extension ProcessEngine {
             case .success(let message)?:
                 if let rejection = apply(message, now: now) {
                     logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
-                    pendingRejections.append(rejector.reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now))
+                    reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
                 } else {
                     filesToRemove.append(path)
                 }
@@ -114,7 +115,19 @@ extension ProcessEngine {
                     continue
                 }
                 logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
-                pendingRejections.append(rejector.reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now))
+                reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
+            }
+        }
+    }
+
+    /// Moves a file to `rejected/` and queues its row; on a full disk the file stays where it
+    /// is and the runner pauses until there is room.
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) {
+        do {
+            pendingRejections.append(try rejector.reject(fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now))
+        } catch {
+            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+                pause.raise(.spoolFiles, reason, path: error.path, message: "cannot reject \(directory)/\(fileName): \(error.description)")
             }
         }
     }

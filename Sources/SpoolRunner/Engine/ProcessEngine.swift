@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import ProcessDefinitions
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,11 @@ public actor ProcessEngine {
     let statusWriter: StatusWriter
     let statusPublisher: StatusPublisher
     let launchBuilder: TaskLaunchBuilder
-    let executor = TaskExecutor()
-    let events = EventQueue()
+    let executor: TaskExecutor
+    let events: EventQueue
+    /// What the runner is waiting out (a busy or full store, a full disk); shared with the
+    /// status writer and the executors.
+    let pause: RunnerPause
     let startedAt = Date()
 
     var layout: SpoolLayout { configuration.layout }
@@ -51,6 +55,18 @@ public actor ProcessEngine {
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
     var sessionID: Int64?
+    /// Processes whose changes a failed commit left for the next one.
+    var uncommittedIDs: Set<String> = []
+    /// Whether the next flush may try the store again (false while backing off after a failure).
+    var commitRetryDue = true
+    var commitBackoff = Backoff(initial: 0.25, maximum: 5)
+    var probeBackoff = Backoff(initial: 0.5, maximum: 5)
+    var probeArmed = false
+    /// Launches recorded as started but not yet committed: spawned once the commit is durable.
+    var heldLaunches: [(TaskLaunch, AttemptKey, StopHandle)] = []
+    var graceOver = false
+    /// SIGTERM came: the start-up's waits for the store give up.
+    let shutdownRequested = Atomic<Bool>(false)
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
@@ -73,13 +89,18 @@ public actor ProcessEngine {
         self.store = store
         self.catalog = catalog
         self.logger = logger
+        let events = EventQueue()
+        self.events = events
+        let pause = RunnerPause(logger: logger) { events.post(.pauseChanged) }
+        self.pause = pause
+        self.executor = TaskExecutor(pause: pause)
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
-        self.statusPublisher = StatusPublisher(writer: statusWriter) { [logger] processID, error in
-            logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
-        }
+        self.statusPublisher = StatusPublisher(
+            writer: statusWriter, reconciler: StatusReconciler(store: store, layout: configuration.layout),
+            pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
         self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
-        self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
+        self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
         if let error = catalog.errors.last {
             self.lastError = (Date(), "invalid definition: \(error.description)")
@@ -88,6 +109,7 @@ public actor ProcessEngine {
 
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
     public nonisolated func requestShutdown() {
+        shutdownRequested.store(true, ordering: .relaxed)
         events.post(.shutdown)
     }
 
@@ -119,11 +141,15 @@ public actor ProcessEngine {
     }
 
     /// Runs until shutdown (or, with `once`, until the inbox is taken and every process ended).
-    /// - Throws: `HistoryError` when the store cannot be written: the runner must stop, and the
-    ///   next start recovers from the last commit.
+    ///
+    /// A busy or full store, a full disk, are waited out (see `RunnerPause`), not reasons to stop.
+    /// - Throws: `HistoryError` when the store cannot be written for another reason (corrupt,
+    ///   unreadable), or is still unavailable at the end of a shutdown's grace: the runner must
+    ///   stop, and the next start recovers from the last commit.
     public func run() async throws {
-        try beginSession()
+        try await beginSession()
         try recover()
+        statusPublisher.startReconciling()
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
             let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
@@ -151,17 +177,19 @@ public actor ProcessEngine {
                 for event in batch {
                     handle(event, now: now)
                 }
-                if scanWanted {
+                // While paused, requests wait in inbox/ and control/; the scan comes when it clears.
+                if scanWanted, !pause.isPaused {
                     scanWanted = false
                     scan(now: now)
                 }
                 advanceTouched(now: now)
-                let started = markReadyTasksStarted(now: now)
+                let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
                 if !started.isEmpty { startedAnyTask = true }
-                // One durable commit for the whole batch: ended tasks, accepted requests, and the
-                // starts below, which are therefore recorded before their spawn.
-                try flush()
                 prepareLaunches(started)
+                // One durable commit for the whole batch: ended tasks, accepted requests, and the
+                // starts above, which are therefore recorded before their spawn.
+                let committed = try await flush()
+                armProbeIfNeeded()
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await Task.sleep(for: delay)
@@ -169,28 +197,45 @@ public actor ProcessEngine {
                     }
                 }
                 timersToArm.removeAll()
-                for (launch, key, handle) in launches {
-                    let executor = self.executor
-                    group.addTask {
-                        let outcome = await executor.run(launch, stop: handle) { pid, ticks in
-                            events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
+                if committed {
+                    for (launch, key, handle) in launches {
+                        if let reason = handle.reason {
+                            // Stopped (cancel, shutdown) while its start waited for the store.
+                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: TaskExecutor.stopped(reason, launch: launch)))
+                            continue
                         }
-                        events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                        let executor = self.executor
+                        group.addTask {
+                            let outcome = await executor.run(launch, stop: handle) { pid, ticks in
+                                events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
+                            }
+                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                        }
                     }
+                    launches.removeAll()
+                } else if graceOver {
+                    // The store never came back within the grace: these never ran, and the
+                    // store still has them as they were before their start.
+                    for (_, key, _) in launches { running.removeValue(forKey: key) }
+                    launches.removeAll()
                 }
-                launches.removeAll()
                 if isDone { break }
             }
             group.cancelAll()
         }
         statusPublisher.stop()
-        try endSession()
+        if hasUncommitted {
+            let condition = pause.active.first { $0.source == .store }
+            throw HistoryError(path: store.database.path, message: "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit")
+        }
+        try await endSession()
         writeHeartbeat(stopped: true)
         logger.log(level: configuration.once && !startedAnyTask ? .debug : .info, "runner stopped", metadata: ["unfinished": "\(processes.count)"])
     }
 
     var isDone: Bool {
-        if stopping { return running.isEmpty }
+        // Stopping waits for the store to take what is uncommitted, for at most the grace.
+        if stopping { return running.isEmpty && (!hasUncommitted || graceOver) }
         if configuration.once { return initialScanDone && running.isEmpty && processes.isEmpty }
         return false
     }
@@ -234,7 +279,7 @@ public actor ProcessEngine {
             stopping = true
             SystemdNotifier.notify("STOPPING=1")
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
-            if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
+            if !running.isEmpty || hasUncommitted { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
             reloadDefinitions()
         case .errorReported(let message, let at):
@@ -243,7 +288,17 @@ public actor ProcessEngine {
             if !running.isEmpty {
                 logger.notice("stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them")
             }
+            graceOver = true
             for handle in running.values { handle.stop(.shutdown) }
+        case .retryCommit:
+            commitRetryDue = true
+        case .pauseChanged:
+            writeHeartbeat()
+            // Cleared: take what waited in inbox/ and control/ now, not at the next rescan.
+            if !pause.isPaused { scanWanted = true }
+        case .probe:
+            probeArmed = false
+            probeClearedConditions()
         }
     }
 
@@ -341,62 +396,5 @@ public actor ProcessEngine {
                 events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
             }
         }
-    }
-
-    // MARK: - Committing
-
-    /// Commits every change since the last flush in one transaction, then does what had to wait
-    /// for that commit: removing accepted request files, rewriting status files.
-    func flush() throws {
-        let dirtyIDs = touched.filter { processes[$0]?.isDirty ?? false }
-        touched.removeAll(keepingCapacity: true)
-        let rejections = pendingRejections
-        if !dirtyIDs.isEmpty || !rejections.isEmpty {
-            let runs = dirtyIDs.compactMap { processes[$0] }
-            try store.write { db in
-                for run in runs {
-                    if run.isNew {
-                        try run.record.insert(db)
-                    } else if run.dirtyProcess {
-                        // The request and inputs never change: rewriting them (up to 1 MiB) on
-                        // every state change would only grow the WAL.
-                        try run.record.update(db, columns: ProcessRecord.mutableColumns)
-                    }
-                    for index in run.dirtyTasks { try run.tasks[index].upsert(db) }
-                    for var event in run.newEvents { try event.insert(db) }
-                }
-                for var rejection in rejections { try rejection.insert(db) }
-            }
-        }
-        pendingRejections.removeAll()
-        for path in filesToRemove {
-            CrashPoint.step("unlink")
-            unlink(path)
-        }
-        filesToRemove.removeAll()
-        for processID in dirtyIDs {
-            guard var run = processes[processID] else { continue }
-            for event in run.newEvents { log(event, run: run) }
-            statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
-            run.isNew = false
-            run.dirtyProcess = false
-            run.dirtyTasks.removeAll()
-            run.newEvents.removeAll()
-            if run.record.status.isFinal {
-                processes.removeValue(forKey: processID)
-            } else {
-                processes[processID] = run
-            }
-        }
-    }
-
-    func log(_ event: EventRecord, run: ProcessRun) {
-        var metadata: Logger.Metadata = ["process.id": "\(event.processID)", "process.type": "\(run.record.processType)"]
-        if let task = event.taskName { metadata["task.name"] = "\(task)" }
-        if let detail = event.detail {
-            for (key, value) in detail { metadata[key] = "\(value.templateText)" }
-        }
-        let level: Logger.Level = event.event.hasSuffix("failed") || event.event == "crash_loop" ? .warning : .info
-        logger.log(level: level, "\(event.event)", metadata: metadata)
     }
 }

@@ -8,11 +8,13 @@ import Glibc
 /// (Postfix's `corrupt` queue): never deleted, never silently dropped.
 struct Rejector: Sendable {
     let layout: SpoolLayout
-    let statusWriter: StatusWriter
+    let statusPublisher: StatusPublisher
 
     /// - Parameter from: the directory the file is in (`inbox/` or `control/`).
     /// - Returns: the row for the `rejections` table.
-    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) -> RejectionRecord {
+    /// - Throws: `SpoolError` with ENOSPC or EDQUOT when the error file cannot be written: the
+    ///   request then stays where it is, to be rejected once there is room again.
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) throws(SpoolError) -> RejectionRecord {
         let stamp = Timestamp.string(now)
         let target = uniqueName(fileName)
         let error = FailureInfo(code: rejection.code.rawValue, message: rejection.message, task: nil)
@@ -22,11 +24,24 @@ struct Rejector: Sendable {
             "error": .object(["code": .string(error.code), "message": .string(error.message)]),
         ])
         // The reason first: a client that sees the file in rejected/ finds its error beside it.
-        try? AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: "\(layout.rejected)/\(target).error.json")
+        let errorData = Data((document.compactJSON + "\n").utf8)
+        let errorFile = "\(layout.rejected)/\(target).error.json"
+        do {
+            try AtomicFile.write(errorData, to: errorFile)
+        } catch {
+            if error.systemErrno == ENOENT, !layout.restoreMissingDirectories().restored.isEmpty {
+                try? AtomicFile.write(errorData, to: errorFile)
+            } else if let code = error.systemErrno, PauseReason(errno: code) != nil {
+                throw error
+            }
+        }
         // rename(2) moves a symlink or FIFO itself, never what it points to.
-        rename("\(directory)/\(fileName)", "\(layout.rejected)/\(target)")
+        if rename("\(directory)/\(fileName)", "\(layout.rejected)/\(target)") != 0, errno == ENOENT,
+           !layout.restoreMissingDirectories().restored.isEmpty {
+            rename("\(directory)/\(fileName)", "\(layout.rejected)/\(target)")
+        }
         if let processID, rejection.writesStatus {
-            try? statusWriter.write(StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: stamp))
+            statusPublisher.publish(StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: stamp))
         }
         return RejectionRecord(fileName: fileName, receivedAt: stamp, code: rejection.code.rawValue, message: rejection.message)
     }

@@ -22,11 +22,13 @@ public enum AtomicFile {
         guard fd >= 0 else { throw failure(path, "cannot create temp file") }
         var ok = data.withUnsafeBytes { writeAll(fd, $0) }
         if ok && durable { ok = fsync(fd) == 0 }
-        close(fd)
         guard ok else {
+            let error = failure(path, "cannot write")
+            close(fd)
             unlink(temp)
-            throw failure(path, "cannot write")
+            throw error
         }
+        close(fd)
         CrashPoint.step("rename")
         guard rename(temp, path) == 0 else {
             let error = failure(path, "cannot rename into place")
@@ -47,7 +49,8 @@ public enum AtomicFile {
     }
 
     private static func failure(_ path: String, _ what: String) -> SpoolError {
-        SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(errno)))")
+        let code = errno
+        return SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
     }
 
     /// Removes temp files a dead runner left half written in `directory`.
