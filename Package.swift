@@ -30,7 +30,9 @@ let package = Package(
         .target(
             name: "ProcessDefinitions",
             dependencies: [.product(name: "Yams", package: "Yams")],
-            swiftSettings: ownTargetSettings
+            swiftSettings: ownTargetSettings,
+            // Input patterns are matched with ICU's own API (PatternCache), for its step limit.
+            linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
         // The client side of the spool: layout, ids, safe reads, atomic drops, read-only history
         // queries. What `submit` and the HTTP gateway share; no engine.

@@ -56,7 +56,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, EventsCommand.self,
             CancelCommand.self, RetryCommand.self, ValidateCommand.self, InitCommand.self, PruneCommand.self,
-            RejectionsCommand.self, SchemaCommand.self, SchedulesCommand.self,
+            RejectionsCommand.self, SchemaCommand.self, SchedulesCommand.self, WatchCommand.self,
         ]
     )
 

@@ -173,13 +173,13 @@ _spoolrunner() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|help)
+    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|help)
         # Offer subcommand argument completions
         "_spoolrunner_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch help' -- "${cur}"))
         ;;
     esac
 }
@@ -531,6 +531,29 @@ _spoolrunner_schedules() {
         ;;
     '--definitions')
         __spoolrunner_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--spool --db --interval)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--spool')
+        __spoolrunner_add_completions -d
+        return
+        ;;
+    '--db')
+        __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--interval')
         return
         ;;
     esac
