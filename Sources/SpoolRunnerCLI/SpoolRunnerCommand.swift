@@ -24,6 +24,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
               73   the spool cannot be created or written
               74   the history store cannot be opened or written
               75   another runner holds the spool's lock
+              77   the spool is unsafe (a symlinked or world-writable directory)
               78   the history store belongs to another spool
               124  submit --wait --timeout ran out
 
