@@ -325,12 +325,14 @@ public actor ProcessEngine {
                 reloadToStart = true
             }
         case .definitionsLoaded(let fresh):
-            reloadInFlight = false
-            installReloaded(fresh)
             if reloadAgain {
+                // The files changed again while they were read: this result may be stale, and
+                // installing it would announce a reload that missed the change. Read again.
                 reloadAgain = false
-                reloadInFlight = true
                 reloadToStart = true
+            } else {
+                reloadInFlight = false
+                installReloaded(fresh)
             }
         case .errorReported(let message, let at):
             lastError = (at, message)
