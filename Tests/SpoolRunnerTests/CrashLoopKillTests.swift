@@ -24,8 +24,12 @@ import Glibc
                 try spool.drop(request.id, request.body)
                 requests.append(request.id)
             }
+            let waiting = spool.inboxFiles().count
             let runner = try spool.start(["serve", "--rescan", "50ms", "--settle", "0s"])
-            // Random moments: sometimes during intake, sometimes while tasks run.
+            // Random moments after intake began (a loaded machine can take longer to start a
+            // runner than the longest wait below): sometimes during intake, sometimes while
+            // tasks run.
+            _ = spool.eventually(timeout: 20) { spool.inboxFiles().count < waiting }
             usleep(UInt32.random(in: 20_000...400_000, using: &generator))
             runner.signal(SIGKILL)
             let result = runner.wait()

@@ -16,10 +16,16 @@ public struct EngineConfiguration: Sendable {
     public var grace: Duration = .seconds(30)
     /// How often runner.json is rewritten.
     public var heartbeat: Duration = .seconds(2)
+    /// How often status files are checked against the store (the processes changed since the
+    /// last check, plus one page of a sweep over all of them).
+    public var statusCheck: Duration = .seconds(5)
     /// The clock schedules are computed with (`runner.json`'s next slots).
     public var scheduleClock: ScheduleClock = .real
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
+    /// Longest a reload of the definitions may take before the engine gives up on it and keeps
+    /// the definitions it has.
+    public var definitionLoadLimit: Duration = .seconds(30)
 
     public init(layout: SpoolLayout, definitionsDirectory: String) {
         self.layout = layout

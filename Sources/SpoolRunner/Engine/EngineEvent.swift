@@ -1,4 +1,5 @@
 import Foundation
+import ProcessDefinitions
 
 /// Something the engine must react to. Everything that changes engine state arrives as one of
 /// these, through one queue, so the engine handles one batch at a time and never races itself.
@@ -15,8 +16,17 @@ enum EngineEvent: Sendable {
     case errorReported(String, Date)
     /// SIGHUP: read the definitions directory again.
     case reloadDefinitions
+    /// A reload finished off the engine: the fresh catalog, or nil when it overran its time
+    /// bound (the engine keeps what it has).
+    case definitionsLoaded(DefinitionCatalog?)
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
     case shutdown
     /// The shutdown grace is over: stop what still runs.
     case graceExpired
+    /// The backoff after a failed commit is over: try the store again.
+    case retryCommit
+    /// A pause (busy or full store, full disk) began or ended.
+    case pauseChanged
+    /// Time to check whether the disk has room again (for conditions no write retries by itself).
+    case probe
 }

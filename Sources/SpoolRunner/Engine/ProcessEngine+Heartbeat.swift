@@ -65,9 +65,37 @@ extension ProcessEngine {
             "schedules": .array(schedules),
             "definitions": .array(catalog.definitions.keys.sorted().map(JSONValue.string)),
             "definition_errors": .array(catalog.errors.map { .string($0.description) }),
-            "last_error": lastError.map { .object(["at": .string(Timestamp.string($0.at)), "message": .string($0.message)]) } ?? .null,
+            // What the runner is waiting out now (oldest first in `paused`), and the last pause
+            // that ended, so a monitor sees a pause that came and went between two looks.
+            "paused": pause.active.first.map(Self.json) ?? .null,
+            "pause_conditions": .array(pause.active.map(Self.json)),
+            "last_pause": pause.last.map(Self.json) ?? .null,
+            "last_error": lastErrorJSON(),
         ])
-        try? AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
+        do {
+            // A success does not clear a `spool_files` pause: the probe does, with backoff, so
+            // that a write that fails again cannot make it come and go in a loop.
+            try AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
+        } catch {
+            if error.systemErrno == ENOENT { layout.restoreMissingDirectories() }
+            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+                pause.raise(.spoolFiles, reason, path: error.path, message: "cannot write \(error.description)")
+            }
+        }
+    }
+
+    static func json(_ condition: PauseCondition) -> JSONValue {
+        .object(condition.json.mapValues(JSONValue.string))
+    }
+
+    /// The newest of the engine's last error and the pauses (active or ended): `at` and
+    /// `message`, plus `reason` when it is a pause.
+    func lastErrorJSON() -> JSONValue {
+        let pauses = pause.active + (pause.last.map { [$0] } ?? [])
+        if let newest = pauses.max(by: { $0.since < $1.since }), lastError.map({ $0.at <= newest.since }) ?? true {
+            return .object(["at": .string(Timestamp.string(newest.since)), "message": .string(newest.message), "reason": .string(newest.reason.rawValue)])
+        }
+        return lastError.map { .object(["at": .string(Timestamp.string($0.at)), "message": .string($0.message)]) } ?? .null
     }
 
     /// `WATCHDOG=1` (when systemd asked for it) and a `STATUS=` line with the counts, sent from

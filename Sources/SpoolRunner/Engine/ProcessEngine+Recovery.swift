@@ -7,9 +7,10 @@ extension ProcessEngine {
     static let crashLoopLimit = 3
 
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
-    func beginSession() throws {
+    /// A busy or full store is waited out here too (until SIGTERM).
+    func beginSession() async throws {
         let session = RunnerSessionRecord(pid: Int(getpid()), version: SpoolRunnerInfo.version, startedAt: Timestamp.string(startedAt))
-        sessionID = try store.write { db in
+        sessionID = try await writeWaitingOut { db in
             var session = session
             try session.insert(db)
             return session.id
@@ -17,10 +18,11 @@ extension ProcessEngine {
     }
 
     /// A clean stop: no crash counts against the processes still unfinished.
-    func endSession() throws {
+    /// A store still busy or full after the grace makes it an unclean stop (exit 74).
+    func endSession() async throws {
         let now = Timestamp.now()
         let id = sessionID
-        try store.write { db in
+        try await writeWaitingOut(until: .now + configuration.grace) { db in
             try db.execute(sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?", arguments: [now, id])
             try db.execute(sql: "UPDATE processes SET crash_count = 0 WHERE status IN ('pending', 'running') AND crash_count > 0")
         }
@@ -33,9 +35,8 @@ extension ProcessEngine {
         let now = Date()
         let stamp = Timestamp.string(now)
         let id = sessionID ?? 0
-        let (previous, lastClean, records, rows) = try store.read { db -> (RunnerSessionRecord?, RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
+        let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
             let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
-            let lastClean = try RunnerSessionRecord.filter(Column("id") < id && Column("clean_exit") == true).order(Column("id").desc).fetchOne(db)
             let records = try ProcessRecord
                 .filter([ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
                 .order(Column.rowID).fetchAll(db)
@@ -43,16 +44,14 @@ extension ProcessEngine {
                 SELECT tasks.* FROM tasks JOIN processes USING (process_id)
                 WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
                 """)
-            return (previous, lastClean, records, rows)
+            return (previous, records, rows)
         }
         let crashed = previous.map { !$0.cleanExit } ?? false
         let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
         cleanTemporaryFiles()
         if crashed, let previous {
+            // Status files it did not write are found by the status writer's start-up sweep.
             logger.warning("the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering")
-            // Every runner since the last clean stop may have died before writing some status
-            // file (several crashes in a row included): rewrite all that they touched.
-            try rewriteStatusFiles(since: lastClean?.endedAt ?? "")
         }
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
@@ -96,8 +95,8 @@ extension ProcessEngine {
         if !records.isEmpty {
             logger.notice("resuming \(records.count) unfinished process(es)")
         }
+        // Committed by the run loop's first flush, with the first batch.
         advanceTouched(now: now)
-        try flush()
     }
 
     /// A process whose definition file is gone cannot be resumed: it fails, saying so.
@@ -119,22 +118,7 @@ extension ProcessEngine {
             var event = EventRecord(processID: finalRecord.processID, event: "process_failed", at: stamp, detail: ["code": .string("unknown_process_type")])
             try event.insert(db)
         }
-        try? statusWriter.write(StatusDocument(process: finalRecord, tasks: finalRows))
-    }
-
-    /// Status files are a projection: after a crash, every process changed since the last clean
-    /// stop gets its file rewritten from the store (unfinished ones are rewritten by the first
-    /// flush anyway).
-    func rewriteStatusFiles(since: String) throws {
-        let (records, rows) = try store.read { db -> ([ProcessRecord], [TaskRecord]) in
-            let records = try ProcessRecord.filter(ProcessRecord.Columns.updatedAt >= since).fetchAll(db)
-            let rows = try TaskRecord.fetchAll(db, sql: "SELECT tasks.* FROM tasks JOIN processes USING (process_id) WHERE processes.updated_at >= ?", arguments: [since])
-            return (records, rows)
-        }
-        let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
-        for record in records where record.status.isFinal {
-            try? statusWriter.write(StatusDocument(process: record, tasks: rowsByProcess[record.processID] ?? []))
-        }
+        statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 
     /// Half-written temp files of a dead runner, and clients' staging files in `tmp/` left for
@@ -152,5 +136,9 @@ extension ProcessEngine {
                 logger.notice("removed a staging file older than 36 hours", metadata: ["spool.file": "\(path)"])
             }
         }
+    }
+
+    static func modificationTime(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import ProcessDefinitions
 #if canImport(Glibc)
 import Glibc
@@ -24,8 +25,11 @@ public actor ProcessEngine {
     let statusWriter: StatusWriter
     let statusPublisher: StatusPublisher
     let launchBuilder: TaskLaunchBuilder
-    let executor = TaskExecutor()
-    let events = EventQueue()
+    let executor: TaskExecutor
+    let events: EventQueue
+    /// What the runner is waiting out (a busy or full store, a full disk); shared with the
+    /// status writer and the executors.
+    let pause: RunnerPause
     let startedAt = Date()
 
     var layout: SpoolLayout { configuration.layout }
@@ -48,10 +52,33 @@ public actor ProcessEngine {
     var initialScanDone = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
+    /// A reload is being read off the engine; `reloadAgain` asks for one more after it (a
+    /// change that came while the files were being read).
+    var reloadInFlight = false
+    var reloadAgain = false
+    var reloadToStart = false
     var sessionID: Int64?
+    /// Processes whose changes a failed commit left for the next one.
+    var uncommittedIDs: Set<String> = []
+    /// Whether the next flush may try the store again (false while backing off after a failure).
+    var commitRetryDue = true
+    var commitBackoff = Backoff(initial: 0.25, maximum: 5)
+    var probeBackoff = Backoff(initial: 0.5, maximum: 5)
+    var probeArmed = false
+    /// Launches recorded as started but not yet committed: spawned once the commit is durable.
+    var heldLaunches: [(TaskLaunch, AttemptKey, StopHandle)] = []
+    var graceOver = false
+    /// SIGTERM came: the start-up's waits for the store give up.
+    let shutdownRequested = Atomic<Bool>(false)
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
+    /// When each unsettled inbox / control file was first seen as it is (SPEC §3 `--settle`).
+    var inboxSettle = SettleTracker()
+    var controlSettle = SettleTracker()
+    /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
+    /// for control messages): not judged again while unchanged.
+    var unmovable: [String: FileIdentity] = [:]
     /// Request files the last inbox scan left for a later batch, and since when there have
     /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
     var inboxBacklog = 0
@@ -71,13 +98,18 @@ public actor ProcessEngine {
         self.store = store
         self.catalog = catalog
         self.logger = logger
+        let events = EventQueue()
+        self.events = events
+        let pause = RunnerPause(logger: logger) { events.post(.pauseChanged) }
+        self.pause = pause
+        self.executor = TaskExecutor(pause: pause)
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
-        self.statusPublisher = StatusPublisher(writer: statusWriter) { [logger] processID, error in
-            logger.error("cannot write status file: \(error)", metadata: ["process.id": "\(processID)"])
-        }
+        self.statusPublisher = StatusPublisher(
+            writer: statusWriter, reconciler: StatusReconciler(store: store, layout: configuration.layout),
+            pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
         self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
-        self.rejector = Rejector(layout: configuration.layout, statusWriter: statusWriter)
+        self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
         if let error = catalog.errors.last {
             self.lastError = (Date(), "invalid definition: \(error.description)")
@@ -86,6 +118,7 @@ public actor ProcessEngine {
 
     /// Asks the engine to stop taking requests and finish (SIGTERM, SIGINT).
     public nonisolated func requestShutdown() {
+        shutdownRequested.store(true, ordering: .relaxed)
         events.post(.shutdown)
     }
 
@@ -110,11 +143,15 @@ public actor ProcessEngine {
     }
 
     /// Runs until shutdown (or, with `once`, until the inbox is taken and every process ended).
-    /// - Throws: `HistoryError` when the store cannot be written: the runner must stop, and the
-    ///   next start recovers from the last commit.
+    ///
+    /// A busy or full store, a full disk, are waited out (see `RunnerPause`), not reasons to stop.
+    /// - Throws: `HistoryError` when the store cannot be written for another reason (corrupt,
+    ///   unreadable), or is still unavailable at the end of a shutdown's grace: the runner must
+    ///   stop, and the next start recovers from the last commit.
     public func run() async throws {
-        try beginSession()
+        try await beginSession()
         try recover()
+        statusPublisher.startReconciling()
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
             let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
@@ -142,16 +179,18 @@ public actor ProcessEngine {
                 for event in batch {
                     handle(event, now: now)
                 }
-                if scanWanted {
+                // While paused, requests wait in inbox/ and control/; the scan comes when it clears.
+                if scanWanted, !pause.isPaused {
                     scanWanted = false
                     scan(now: now)
                 }
                 advanceTouched(now: now)
-                let started = markReadyTasksStarted(now: now)
-                // One durable commit for the whole batch: ended tasks, accepted requests, and the
-                // starts below, which are therefore recorded before their spawn.
-                try flush()
+                let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
                 prepareLaunches(started)
+                // One durable commit for the whole batch: ended tasks, accepted requests, and the
+                // starts above, which are therefore recorded before their spawn.
+                let committed = try await flush()
+                armProbeIfNeeded()
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await Task.sleep(for: delay)
@@ -159,28 +198,54 @@ public actor ProcessEngine {
                     }
                 }
                 timersToArm.removeAll()
-                for (launch, key, handle) in launches {
-                    let executor = self.executor
+                if reloadToStart {
+                    reloadToStart = false
+                    let directory = configuration.definitionsDirectory
+                    let limit = configuration.definitionLoadLimit
                     group.addTask {
-                        let outcome = await executor.run(launch, stop: handle) { pid, ticks in
-                            events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
-                        }
-                        events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                        let catalog = await DefinitionReloader.load(directory: directory, limit: limit)
+                        if !Task.isCancelled { events.post(.definitionsLoaded(catalog)) }
                     }
                 }
-                launches.removeAll()
+                if committed {
+                    for (launch, key, handle) in launches {
+                        if let reason = handle.reason {
+                            // Stopped (cancel, shutdown) while its start waited for the store.
+                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: TaskExecutor.stopped(reason, launch: launch)))
+                            continue
+                        }
+                        let executor = self.executor
+                        group.addTask {
+                            let outcome = await executor.run(launch, stop: handle) { pid, ticks in
+                                events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
+                            }
+                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                        }
+                    }
+                    launches.removeAll()
+                } else if graceOver {
+                    // The store never came back within the grace: these never ran, and the
+                    // store still has them as they were before their start.
+                    for (_, key, _) in launches { running.removeValue(forKey: key) }
+                    launches.removeAll()
+                }
                 if isDone { break }
             }
             group.cancelAll()
         }
         statusPublisher.stop()
-        try endSession()
+        if hasUncommitted {
+            let condition = pause.active.first { $0.source == .store }
+            throw HistoryError(path: store.database.path, message: "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit")
+        }
+        try await endSession()
         writeHeartbeat(stopped: true)
         logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
     }
 
     var isDone: Bool {
-        if stopping { return running.isEmpty }
+        // Stopping waits for the store to take what is uncommitted, for at most the grace.
+        if stopping { return running.isEmpty && (!hasUncommitted || graceOver) }
         if configuration.once { return initialScanDone && running.isEmpty && processes.isEmpty }
         return false
     }
@@ -224,13 +289,36 @@ public actor ProcessEngine {
             stopping = true
             SystemdNotifier.notify("STOPPING=1")
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
-            if !running.isEmpty { timersToArm.append((configuration.grace, .graceExpired)) }
+            if !running.isEmpty || hasUncommitted { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
-            reloadDefinitions()
+            if reloadInFlight {
+                reloadAgain = true
+            } else {
+                reloadInFlight = true
+                reloadToStart = true
+            }
+        case .definitionsLoaded(let fresh):
+            reloadInFlight = false
+            installReloaded(fresh)
+            if reloadAgain {
+                reloadAgain = false
+                reloadInFlight = true
+                reloadToStart = true
+            }
         case .errorReported(let message, let at):
             lastError = (at, message)
         case .graceExpired:
+            graceOver = true
             for handle in running.values { handle.stop(.shutdown) }
+        case .retryCommit:
+            commitRetryDue = true
+        case .pauseChanged:
+            writeHeartbeat()
+            // Cleared: take what waited in inbox/ and control/ now, not at the next rescan.
+            if !pause.isPaused { scanWanted = true }
+        case .probe:
+            probeArmed = false
+            probeClearedConditions()
         }
     }
 
@@ -242,23 +330,34 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Reads the definitions directory again (SIGHUP, or a change seen by the definitions
-    /// watcher). A file that is now invalid keeps the version loaded before, reported in the log
-    /// and runner.json; a removed file removes its type; live processes keep their definition.
-    func reloadDefinitions() {
-        var fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
+    /// Installs the definitions a reload (SIGHUP, or a change seen by the definitions watcher)
+    /// read off the engine. A file that is now invalid keeps the version loaded before, reported
+    /// in the log and runner.json; a removed file removes its type; live processes keep their
+    /// definition. A reload that overran its time bound, or a definitions directory that cannot
+    /// be read, changes nothing.
+    func installReloaded(_ fresh: DefinitionCatalog?) {
+        guard let fresh else {
+            let message = "reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`"
+            logger.error("\(message)")
+            lastError = (Date(), message)
+            return
+        }
+        if fresh.definitions.isEmpty, let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory }) {
+            logger.error("cannot reload definitions: \(error.description); keeping the definitions already loaded")
+            lastError = (Date(), "cannot reload definitions: \(error.description)")
+            return
+        }
+        let (merged, kept) = fresh.keepingPrevious(catalog)
         for error in fresh.errors {
-            let type = DefinitionLoader.processType(ofFile: error.file)
-            if fresh.definitions[type] == nil, let previous = catalog.definitions[type], FileManager.default.fileExists(atPath: error.file) {
-                fresh.definitions[type] = previous
+            if kept.contains(DefinitionLoader.processType(ofFile: error.file)) {
                 logger.error("invalid definition, the previous version stays in force: \(error.description)")
             } else {
                 logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
             }
             lastError = (Date(), "invalid definition: \(error.description)")
         }
-        catalog = fresh
-        logger.notice("definitions reloaded: \(fresh.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
+        catalog = merged
+        logger.notice("definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
         writeHeartbeat()
     }
 
@@ -328,62 +427,5 @@ public actor ProcessEngine {
                 events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
             }
         }
-    }
-
-    // MARK: - Committing
-
-    /// Commits every change since the last flush in one transaction, then does what had to wait
-    /// for that commit: removing accepted request files, rewriting status files.
-    func flush() throws {
-        let dirtyIDs = touched.filter { processes[$0]?.isDirty ?? false }
-        touched.removeAll(keepingCapacity: true)
-        let rejections = pendingRejections
-        if !dirtyIDs.isEmpty || !rejections.isEmpty {
-            let runs = dirtyIDs.compactMap { processes[$0] }
-            try store.write { db in
-                for run in runs {
-                    if run.isNew {
-                        try run.record.insert(db)
-                    } else if run.dirtyProcess {
-                        // The request and inputs never change: rewriting them (up to 1 MiB) on
-                        // every state change would only grow the WAL.
-                        try run.record.update(db, columns: ProcessRecord.mutableColumns)
-                    }
-                    for index in run.dirtyTasks { try run.tasks[index].upsert(db) }
-                    for var event in run.newEvents { try event.insert(db) }
-                }
-                for var rejection in rejections { try rejection.insert(db) }
-            }
-        }
-        pendingRejections.removeAll()
-        for path in filesToRemove {
-            CrashPoint.step("unlink")
-            unlink(path)
-        }
-        filesToRemove.removeAll()
-        for processID in dirtyIDs {
-            guard var run = processes[processID] else { continue }
-            for event in run.newEvents { log(event, run: run) }
-            statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
-            run.isNew = false
-            run.dirtyProcess = false
-            run.dirtyTasks.removeAll()
-            run.newEvents.removeAll()
-            if run.record.status.isFinal {
-                processes.removeValue(forKey: processID)
-            } else {
-                processes[processID] = run
-            }
-        }
-    }
-
-    func log(_ event: EventRecord, run: ProcessRun) {
-        var metadata: Logger.Metadata = ["process.id": "\(event.processID)", "process.type": "\(run.record.processType)"]
-        if let task = event.taskName { metadata["task.name"] = "\(task)" }
-        if let detail = event.detail {
-            for (key, value) in detail { metadata[key] = "\(value.templateText)" }
-        }
-        let level: Logger.Level = event.event.hasSuffix("failed") || event.event == "crash_loop" ? .warning : .info
-        logger.log(level: level, "\(event.event)", metadata: metadata)
     }
 }

@@ -12,8 +12,12 @@ import Glibc
 public struct TaskExecutor: Sendable {
     /// SIGTERM first; SIGKILL when the group is still there after this long (SPEC §5).
     public var killGrace: Duration = .seconds(5)
+    /// Where a start that finds the disk full waits (nil: it fails `spawn_failed` at once).
+    public var pause: RunnerPause?
 
-    public init() {}
+    public init(pause: RunnerPause? = nil) {
+        self.pause = pause
+    }
 
     /// - Parameter spawned: called once the child exists, with its pid and start ticks, so the
     ///   engine can record them for a later runner's recovery.
@@ -63,18 +67,13 @@ public struct TaskExecutor: Sendable {
         _ executable: String, _ arguments: [String], launch: TaskLaunch, stop: StopHandle,
         spawned: @escaping @Sendable (Int32, Int64?) -> Void
     ) async -> TaskOutcome {
-        // Made here rather than by the engine: creating inodes is slow on some filesystems, and
-        // this runs beside the engine instead of in its loop.
-        Self.makeDirectory(launch.workDirectory)
-        Self.makeDirectory((launch.logFile as NSString).deletingLastPathComponent)
-        let logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-        guard logFD >= 0 else {
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot open log file \(launch.logFile): \(String(cString: strerror(errno)))", task: launch.taskName))
+        let logFD: Int32
+        let inputFD: Int32
+        switch await prepareFiles(launch, stop: stop) {
+        case .success(let descriptors): (logFD, inputFD) = descriptors
+        case .failure(let outcome): return outcome.outcome
         }
         defer { close(logFD) }
-        guard let inputFD = Self.standardInputDescriptor(launch.standardInput, near: launch.logFile) else {
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot prepare standard input: \(String(cString: strerror(errno)))", task: launch.taskName))
-        }
 
         var options = PlatformOptions()
         // Its own process group: a timeout or cancel signals the task and everything it started.
@@ -98,7 +97,12 @@ public struct TaskExecutor: Sendable {
                 spawned(pid, ProcessInspector.startTicks(of: pid))
                 return await Self.supervise(
                     execution.standardOutput, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
-                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut)
+                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut,
+                    logFull: { [pause] code in
+                        guard let reason = PauseReason(errno: code) else { return }
+                        pause?.raise(.taskOutput, reason, path: launch.logFile,
+                                     message: "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)")
+                    })
             }
             let output = result.closureResult.outputObject
             switch result.terminationStatus {
@@ -135,17 +139,21 @@ public struct TaskExecutor: Sendable {
     /// KillMode=control-group); the group id cannot be reused yet, the leader being unreaped.
     static func supervise(
         _ output: SubprocessOutputSequence, pid: Int32, pidfd: Int32, logFD: Int32, timeout: Duration?,
-        killGrace: Duration, stop: StopHandle, timedOut: Flag
+        killGrace: Duration, stop: StopHandle, timedOut: Flag, logFull: @escaping @Sendable (Int32) -> Void = { _ in }
     ) async -> OutputTail {
         let (termination, terminate) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         stop.onStop { _ in terminate.yield() }
         return await withTaskGroup(of: OutputTail?.self) { group in
             group.addTask {
                 var tail = OutputTail()
+                var reported = false
                 do {
                     for try await buffer in output {
                         buffer.withUnsafeBytes { bytes in
-                            _ = AtomicFile.writeAll(logFD, bytes)
+                            if !AtomicFile.writeAll(logFD, bytes), !reported {
+                                reported = true
+                                logFull(errno)
+                            }
                             tail.append(bytes)
                         }
                     }
@@ -193,7 +201,7 @@ public struct TaskExecutor: Sendable {
     /// Standard input, complete before the spawn, so nothing has to keep feeding the child: a
     /// pipe already holding the whole document when it fits in the pipe buffer (the usual case,
     /// and no inode to create), otherwise an unlinked file.
-    static func standardInputDescriptor(_ data: Data, near path: String) -> Int32? {
+    static func standardInputDescriptor(_ data: Data, in directory: SpoolDirectory?, near path: String) -> Int32? {
         if data.count <= 60 * 1024 {
             var ends: [Int32] = [0, 0]
             // pipe2 is not exported to Swift; swift-subprocess closes every descriptor above 2
@@ -207,22 +215,30 @@ public struct TaskExecutor: Sendable {
                 close(ends[0])
             }
         }
-        let name = "\(path).stdin.\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let suffix = ".stdin.\(UInt32.random(in: 0...UInt32.max))"
+        let (base, relative) = directory.map { ($0.descriptor, (path as NSString).lastPathComponent + suffix) } ?? (AT_FDCWD, path + suffix)
+        let fd = openat(base, relative, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
-        unlink(name)
+        unlinkat(base, relative, 0)
         let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         guard ok, lseek(fd, 0, SEEK_SET) == 0 else {
+            let code = errno
             close(fd)
+            errno = code
             return nil
         }
         return fd
     }
 
-    static func makeDirectory(_ path: String) {
-        if mkdir(path, 0o755) != 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        }
+    /// mkdir, and on ENOENT the parent too (`work/` or `logs/` deleted under the runner).
+    /// - Returns: the errno of the failure, or nil.
+    static func makeDirectory(_ path: String) -> Int32? {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
+        guard errno == ENOENT else { return errno }
+        let parent = (path as NSString).deletingLastPathComponent
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST { return errno }
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return nil }
+        return errno
     }
 
     static func timeoutFailure(_ launch: TaskLaunch) -> FailureInfo {

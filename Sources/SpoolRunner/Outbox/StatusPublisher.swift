@@ -1,92 +1,357 @@
 import Foundation
+import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes status files on its own thread, newest document per process first come, so the
-/// engine never waits for the filesystem.
+/// engine never waits for the filesystem; and keeps every status file equal to the store.
 ///
 /// File creation is the slowest thing the runner does (a new inode per atomic rewrite); doing
 /// it here keeps it off the engine's critical path, and under load it coalesces by itself: a
 /// process changed several times while the thread was busy gets one write of its latest state
 /// (SPEC §2: changes a few milliseconds apart may be written as one; the final one always is).
+///
+/// Convergence (SPEC §4, status files are a projection of the store): a write that fails stays
+/// queued and is retried with backoff until it works (a missing `outbox/` is recreated; a full
+/// disk pauses the runner through `RunnerPause` until a write works again); and between writes
+/// the `StatusReconciler` looks for files that are missing or stale (a sweep of every process
+/// at start, then every `interval` the processes changed since the last pass plus one page of a
+/// slow sweep) and queues a repair, whose document is read from the store when it is written.
+/// Only this thread writes status files, so a repair can never overwrite a newer document: what
+/// the engine commits after a repair's read is published after it, and written after it.
 public final class StatusPublisher: Sendable {
+    enum Item: Sendable {
+        case document(StatusDocument)
+        /// Rewrite from the store, read at write time.
+        case repair
+    }
+
     private struct State {
-        var pending: [String: StatusDocument] = [:]
+        var pending: [String: Item] = [:]
         var order: [String] = []
         var writing = false
         var stopped = false
+        var finished = false
+        var reconciling = false
+        var stopDeadline = Date.distantFuture
     }
 
     private let writer: StatusWriter
+    private let reconciler: StatusReconciler?
+    private let pause: RunnerPause
+    private let logger: Logger
+    private let interval: Double
     private let state = Mutex(State())
     private let condition = NSCondition()
-    private let onError: @Sendable (String, SpoolError) -> Void
 
-    public init(writer: StatusWriter, onError: @escaping @Sendable (String, SpoolError) -> Void) {
+    /// - Parameters:
+    ///   - reconciler: finds missing or stale files; nil writes only what is published.
+    ///   - interval: seconds between two reconciliation passes.
+    init(writer: StatusWriter, reconciler: StatusReconciler?, pause: RunnerPause, logger: Logger, interval: Double = 5) {
         self.writer = writer
-        self.onError = onError
+        self.reconciler = reconciler
+        self.pause = pause
+        self.logger = logger
+        self.interval = interval
         let thread = Thread { [self] in self.loop() }
         thread.name = "spoolrunner.status"
         thread.start()
     }
 
-    /// Queues `document`, replacing any older one of the same process not yet written.
+    /// Queues `document`, replacing any older one (or a repair) of the same process not yet written.
     public func publish(_ document: StatusDocument) {
+        enqueue([document.processID]) { _ in .document(document) }
+    }
+
+    /// Starts the reconciliation passes, beginning with a sweep of every process: after a crash
+    /// (or a full disk, or a deleted `outbox/`) any file may be missing or stale.
+    public func startReconciling() {
+        condition.lock()
+        state.withLock { $0.reconciling = true }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns once everything queued so far is written (or `timeout` passed while writes failed).
+    public func drain(timeout: Double = .infinity) {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        while state.withLock({ !$0.pending.isEmpty || $0.writing }) && Date() < deadline {
+            condition.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+        }
+        condition.unlock()
+    }
+
+    /// Writes what is queued (retrying failures for up to `timeout` seconds), then ends the
+    /// thread. What could not be written is logged; the next start's sweep writes it.
+    public func stop(timeout: Double = 10) {
+        condition.lock()
+        state.withLock {
+            $0.stopped = true
+            $0.stopDeadline = Date().addingTimeInterval(timeout)
+        }
+        condition.broadcast()
+        while !state.withLock({ $0.finished }) {
+            condition.wait(until: Date().addingTimeInterval(0.05))
+        }
+        condition.unlock()
+    }
+
+    /// Queues a repair of each of `processIDs` that has nothing queued yet.
+    private func requestRepairs(_ processIDs: [String]) {
+        enqueue(processIDs) { existing in existing ?? .repair }
+    }
+
+    private func enqueue(_ processIDs: [String], _ item: (Item?) -> Item) {
+        guard !processIDs.isEmpty else { return }
         condition.lock()
         state.withLock { state in
-            if state.pending.updateValue(document, forKey: document.processID) == nil {
-                state.order.append(document.processID)
+            for processID in processIDs {
+                let existing = state.pending[processID]
+                state.pending[processID] = item(existing)
+                if existing == nil { state.order.append(processID) }
             }
         }
         condition.signal()
         condition.unlock()
     }
 
-    /// Returns once everything queued so far is written.
-    public func drain() {
-        condition.lock()
-        while state.withLock({ !$0.pending.isEmpty || $0.writing }) {
-            condition.wait(until: Date().addingTimeInterval(0.01))
-        }
-        condition.unlock()
-    }
+    // MARK: - The thread
 
-    /// Writes what is queued, then ends the thread.
-    public func stop() {
-        drain()
-        condition.lock()
-        state.withLock { $0.stopped = true }
-        condition.broadcast()
-        condition.unlock()
+    /// What the thread does next.
+    private enum Work {
+        case write([(String, Item)])
+        case reconcile
+        case finish(unwritten: Int)
     }
 
     private func loop() {
+        var retryAt: Date?
+        var backoff = Backoff(initial: 0.1, maximum: 5)
+        var failing: String?
+        var pass = ReconcilePass()
+        var nextPass = Date.distantPast
         while true {
-            condition.lock()
-            var batch: [StatusDocument] = []
-            while true {
-                let (taken, stopped) = state.withLock { state -> ([StatusDocument], Bool) in
-                    let taken = state.order.compactMap { state.pending[$0] }
+            // A sweep in progress (the start's, or after outbox/ was recreated) is finished before
+            // the thread ends, so that even `serve --once` leaves no stale file behind.
+            let work = nextWork(retryAt: retryAt, sweeping: pass.fast, nextPass: { nextPass })
+            switch work {
+            case .finish(let unwritten):
+                if unwritten > 0 {
+                    logger.warning("stopping with \(unwritten) status file(s) not written (\(failing ?? "writes failing")); the next start writes them from the store")
+                }
+                condition.lock()
+                state.withLock { $0.finished = true; $0.writing = false }
+                condition.broadcast()
+                condition.unlock()
+                return
+            case .reconcile:
+                nextPass = reconcile(&pass)
+            case .write(let batch):
+                var failedAt: Int?
+                for (offset, (processID, item)) in batch.enumerated() {
+                    if let error = write(processID, item) {
+                        if failing != error {
+                            failing = error
+                            logger.error("cannot write status file (retrying with backoff until it works): \(error)", metadata: ["process.id": "\(processID)"])
+                        }
+                        failedAt = offset
+                        break
+                    }
+                    if failing != nil {
+                        failing = nil
+                        backoff.reset()
+                        pause.clear(.statusFiles)
+                        logger.notice("status files are written again")
+                    }
+                }
+                if let failedAt {
+                    // Back in the queue unless a newer document came meanwhile.
+                    let unwritten = Array(batch[failedAt...])
+                    condition.lock()
+                    state.withLock { state in
+                        for (processID, item) in unwritten.reversed() where state.pending[processID] == nil {
+                            state.pending[processID] = item
+                            state.order.insert(processID, at: 0)
+                        }
+                    }
+                    condition.unlock()
+                    retryAt = Date().addingTimeInterval(backoff.next())
+                } else {
+                    retryAt = nil
+                }
+                condition.lock()
+                state.withLock { $0.writing = false }
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Waits for something to do: queued writes (unless backing off), a reconciliation pass
+    /// that is due, or the end.
+    private func nextWork(retryAt: Date?, sweeping: Bool, nextPass: () -> Date) -> Work {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let now = Date()
+            let backingOff = retryAt.map { now < $0 } ?? false
+            let decision = state.withLock { state -> (Work?, reconciling: Bool) in
+                if state.stopped, now >= state.stopDeadline || (state.pending.isEmpty && !(sweeping && state.reconciling)) {
+                    return (.finish(unwritten: state.pending.count), false)
+                }
+                if !backingOff, !state.pending.isEmpty {
+                    let batch = state.order.compactMap { id in state.pending[id].map { (id, $0) } }
                     state.pending.removeAll(keepingCapacity: true)
                     state.order.removeAll(keepingCapacity: true)
-                    state.writing = !taken.isEmpty
-                    return (taken, state.stopped)
+                    state.writing = true
+                    return (.write(batch), true)
                 }
-                if !taken.isEmpty { batch = taken; break }
-                if stopped { condition.unlock(); return }
+                return (nil, state.reconciling && (!state.stopped || sweeping))
+            }
+            if let work = decision.0 { return work }
+            if decision.reconciling, reconciler != nil, !backingOff, now >= nextPass() { return .reconcile }
+            var wake = Date.distantFuture
+            if let retryAt, backingOff { wake = min(wake, retryAt) }
+            if decision.reconciling, reconciler != nil { wake = min(wake, nextPass()) }
+            if wake == .distantFuture {
                 condition.wait()
+            } else {
+                condition.wait(until: wake)
             }
-            condition.unlock()
-            for document in batch {
-                do {
-                    try writer.write(document)
-                } catch {
-                    onError(document.processID, error)
-                }
-            }
-            condition.lock()
-            state.withLock { $0.writing = false }
-            condition.broadcast()
-            condition.unlock()
         }
+    }
+
+    /// Writes one item; returns the error text when it failed (it is then retried).
+    private func write(_ processID: String, _ item: Item) -> String? {
+        let document: StatusDocument
+        switch item {
+        case .document(let published):
+            document = published
+        case .repair:
+            do {
+                guard let stored = try reconciler?.document(processID) else { return nil }
+                document = stored
+            } catch {
+                return "cannot read the history store: \(error)"
+            }
+        }
+        if case .repair = item, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
+           StatusReconciler.updatedAt(in: current) == document.updatedAt {
+            return nil
+        }
+        var failure: SpoolError
+        do {
+            try writer.write(document)
+            noteWritten(item)
+            return nil
+        } catch {
+            failure = error
+        }
+        if failure.systemErrno == ENOENT, restoreDirectories() {
+            do {
+                try writer.write(document)
+                noteWritten(item)
+                return nil
+            } catch {
+                failure = error
+            }
+        }
+        if let code = failure.systemErrno, let reason = PauseReason(errno: code) {
+            pause.raise(.statusFiles, reason, path: failure.path, message: "cannot write status file \(failure.description)")
+        }
+        return failure.description
+    }
+
+    private func noteWritten(_ item: Item) {
+        if case .repair = item { repairsWritten.add(1, ordering: .relaxed) }
+    }
+
+    /// Recreates missing spool directories; returns whether any was.
+    private func restoreDirectories() -> Bool {
+        let (restored, failure) = writer.layout.restoreMissingDirectories()
+        for directory in restored {
+            logger.warning("recreated missing directory \(directory)")
+        }
+        if let failure { logger.error("\(failure)") }
+        if restored.contains(writer.layout.outbox) {
+            // Every status file went with it.
+            outboxRestored.store(true, ordering: .relaxed)
+        }
+        return !restored.isEmpty
+    }
+
+    /// Set when `outbox/` had to be recreated: the next pass sweeps every process at once.
+    private let outboxRestored = Atomic<Bool>(false)
+    /// Repairs written since the last pass logged them.
+    private let repairsWritten = Atomic<Int>(0)
+
+    // MARK: - Reconciliation
+
+    /// Where the passes are.
+    private struct ReconcilePass {
+        var started = false
+        var lastEventID: Int64 = 0
+        /// The sweep's position (a rowid of `processes`).
+        var cursor: Int64 = 0
+        /// Pages back to back (at start, after `outbox/` was recreated) or one page per pass.
+        var fast = true
+        var outboxIdentity: [UInt64]?
+        var failing: String?
+    }
+
+    /// One pass: recreates missing directories, queues a repair of every process changed since
+    /// the last pass and of one page of the sweep whose file is missing or stale.
+    /// - Returns: when the next pass is due.
+    private func reconcile(_ pass: inout ReconcilePass) -> Date {
+        guard let reconciler else { return .distantFuture }
+        let layout = writer.layout
+        do {
+            if !pass.started {
+                pass.lastEventID = try reconciler.lastEventID()
+                pass.started = true
+            }
+            _ = restoreDirectories()
+            var info = stat()
+            let identity = lstat(layout.outbox, &info) == 0 ? [UInt64(info.st_dev), UInt64(info.st_ino)] : nil
+            if outboxRestored.exchange(false, ordering: .relaxed) || (pass.outboxIdentity != nil && identity != pass.outboxIdentity) {
+                logger.warning("outbox/ was replaced: checking every status file against the store")
+                pass.cursor = 0
+                pass.fast = true
+            }
+            pass.outboxIdentity = identity
+            let (changed, last) = try reconciler.changed(after: pass.lastEventID)
+            pass.lastEventID = last
+            var stale = reconciler.stale(notPending(changed))
+            let page = try reconciler.page(after: pass.cursor)
+            stale += reconciler.stale(notPending(page))
+            if let end = page.last {
+                pass.cursor = end.rowID
+            } else {
+                pass.cursor = 0
+                pass.fast = false
+            }
+            requestRepairs(stale)
+            pass.failing = nil
+        } catch {
+            let text = "\(error)"
+            if pass.failing != text {
+                pass.failing = text
+                logger.error("cannot check status files against the history store (trying again later): \(text)")
+            }
+        }
+        let written = repairsWritten.exchange(0, ordering: .relaxed)
+        if written > 0 {
+            logger.notice("rewrote \(written) status file(s) that were missing or older than the history store")
+        }
+        return pass.fast ? Date() : Date().addingTimeInterval(interval)
+    }
+
+    /// The stamps of processes with no write queued (a queued one is about to be written anyway).
+    private func notPending(_ stamps: [StatusReconciler.Stamp]) -> [StatusReconciler.Stamp] {
+        guard !stamps.isEmpty else { return [] }
+        return state.withLock { state in stamps.filter { state.pending[$0.processID] == nil } }
     }
 }

@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+
+/// Finds the status files that are missing or differ from the store (SPEC §4: status files are a
+/// projection of the history store), a bounded amount of work per call, so that the status
+/// writer thread can run it between its writes.
+///
+/// Two ways in, both cheap with 100,000 status files: processes with an event since the last
+/// pass (the events table's primary key, so no clock is trusted), and a sweep over every process
+/// in rowid order, one page at a time. A file is stale when its `updated_at` line differs from
+/// the store's; only that line is compared, so nothing is decoded.
+struct StatusReconciler: Sendable {
+    let store: HistoryStore
+    let layout: SpoolLayout
+    /// Processes looked at per page of a sweep.
+    var pageSize = 1000
+
+    /// One process as the store has it: enough to tell whether its file is current.
+    struct Stamp: Sendable {
+        var rowID: Int64
+        var processID: String
+        var updatedAt: String
+    }
+
+    /// The newest event id; what changes after it is found by `changed(after:)`.
+    func lastEventID() throws -> Int64 {
+        try store.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0 }
+    }
+
+    /// Processes with an event after `eventID`, and the newest event id.
+    func changed(after eventID: Int64) throws -> (stamps: [Stamp], lastEventID: Int64) {
+        try store.read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? eventID
+            guard last > eventID else { return ([], eventID) }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT rowid, process_id, updated_at FROM processes
+                WHERE process_id IN (SELECT DISTINCT process_id FROM events WHERE id > ? AND id <= ?)
+                """, arguments: [eventID, last])
+            return (rows.map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }, last)
+        }
+    }
+
+    /// Up to `pageSize` processes after `rowID`, in rowid order (empty at the end of a sweep).
+    func page(after rowID: Int64) throws -> [Stamp] {
+        try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT rowid, process_id, updated_at FROM processes WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                             arguments: [rowID, pageSize])
+                .map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }
+        }
+    }
+
+    /// Of `stamps`, the processes whose status file is missing, unreadable or not at the store's
+    /// `updated_at`.
+    func stale(_ stamps: [Stamp]) -> [String] {
+        stamps.filter { stamp in
+            guard let data = FileManager.default.contents(atPath: layout.statusFile(stamp.processID)) else { return true }
+            return Self.updatedAt(in: data) != stamp.updatedAt
+        }.map(\.processID)
+    }
+
+    /// The process's document as the store has it now; nil when the process is gone (pruned).
+    func document(_ processID: String) throws -> StatusDocument? {
+        try store.read { db in
+            guard let record = try ProcessRecord.fetchOne(db, key: processID) else { return nil }
+            let rows = try TaskRecord.filter(TaskRecord.Columns.processID == processID).fetchAll(db)
+            return StatusDocument(process: record, tasks: rows)
+        }
+    }
+
+    private static let marker = Array("\n  \"updated_at\": \"".utf8)
+
+    /// The top-level `updated_at` of a status file written by `StatusDocument.jsonData()`: the
+    /// only line that starts with two spaces and that key (inputs are one line, tasks indented
+    /// further), so an input named `updated_at` cannot be mistaken for it.
+    static func updatedAt(in data: Data) -> String? {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> String? in
+            let count = bytes.count
+            guard count > marker.count else { return nil }
+            var index = 0
+            while index + marker.count <= count {
+                if bytes[index] == marker[0], (1..<marker.count).allSatisfy({ bytes[index + $0] == marker[$0] }) {
+                    let start = index + marker.count
+                    var end = start
+                    while end < count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
+                    guard end < count else { return nil }
+                    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+}
