@@ -9,6 +9,7 @@ import Glibc
 /// What a restart after `kill -9` or SIGTERM does (SPEC §6).
 @Suite struct RecoveryTests {
     @Test func interruptedIdempotentTaskRunsAgainAndItsLeftoverIsKilledFirst() throws {
+        // No retry: configured. The runner's death is not the task's failure (SPEC §6).
         let spool = try TemporarySpool()
         try spool.define("resumable.yaml", """
             tasks:
@@ -16,7 +17,6 @@ import Glibc
                 shell: 'echo before >> runs.log'
               - name: slow
                 shell: 'echo "slow $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi'
-                retry: {max_attempts: 2, backoff: 10ms}
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("k1", #"{"process_type": "resumable"}"#)
@@ -174,7 +174,6 @@ import Glibc
             tasks:
               - name: endless
                 shell: 'echo "run $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi'
-                retry: {max_attempts: 2, backoff: 10ms}
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--grace", "300ms"])
         try spool.drop("e1", #"{"process_type": "endless"}"#)
