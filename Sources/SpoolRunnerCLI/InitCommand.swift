@@ -33,7 +33,7 @@ struct InitCommand: ParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
         }
         let definitions = root + "/definitions"
         try? FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)

@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
         }
         let lock: SpoolLock
         do {

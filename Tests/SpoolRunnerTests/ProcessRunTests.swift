@@ -512,6 +512,22 @@ import ProcessDefinitions
         #expect(Self.status(run, "flaky") == .retrying)
     }
 
+    @Test func anAttemptThatEndsResetsTheCrashCount() throws {
+        var run = try Self.restoredWithRunningTasks("""
+            tasks:
+              - {name: a, sleep: 1s}
+              - {name: b, sleep: 1s}
+            """, ["a"])
+        run.record.crashCount = 2
+        run.interrupted(0, at: Self.t0)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["a"])
+        #expect(run.record.crashCount == 2, "no progress yet")
+        try Self.end(&run, "a")
+        #expect(run.record.crashCount == 0, "the process moved on: the crashes were not in a row")
+        #expect(run.dirtyProcess)
+    }
+
     @Test func interruptedTaskThatIsNotIdempotentFails() throws {
         var run = try Self.restoredWithRunningTasks("""
             tasks:

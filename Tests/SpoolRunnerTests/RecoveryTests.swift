@@ -127,7 +127,7 @@ import Glibc
         #expect(spool.status("w2")?.status == .success)
     }
 
-    @Test func processRunningDuringThreeCrashesInARowFailsWithCrashLoop() throws {
+    @Test func processRunningDuringTheCrashLoopLimitOfCrashesInARowFailsWithCrashLoop() throws {
         let spool = try TemporarySpool()
         try spool.define("poison.yaml", """
             tasks:
@@ -137,7 +137,7 @@ import Glibc
             """)
         try spool.define("fine.yaml", "tasks:\n  - name: ok\n    sleep: 10ms\n")
         try spool.drop("poison1", #"{"process_type": "poison"}"#)
-        for crash in 1...3 {
+        for crash in 1...ProcessEngine.crashLoopLimit {
             let runner = try spool.start(["serve", "--rescan", "100ms"])
             #expect(spool.eventually { spool.status("poison1")?.tasks.first.map { $0.status == .running && $0.attempts == crash } ?? false })
             runner.signal(SIGKILL)

@@ -58,6 +58,12 @@ struct RequestIntake: Sendable {
             return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
         }
 
+        if identity.links > 1 {
+            // A client's link(2)-then-unlink drop has two names for a moment; a file hard-linked
+            // from outside the spool keeps them. Never accepted: it is someone else's file.
+            if let until = unsettled(identity) { return .wait(until: until) }
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a hard link (the file has \(identity.links) names), not a file of its own; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
+        }
         let body = String(decoding: data, as: UTF8.self)
         if let existing {
             if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
