@@ -42,7 +42,7 @@ public enum DefinitionLoader {
         } catch {
             return failure(.malformedYAML, file: file, "the YAML cannot be read: \(error)")
         }
-        if let root, let problem = YAMLExpansionBudget.check(root, file: file) {
+        if let root, let problem = YAMLExpansionBudget.check(root, file: file, limit: YAMLExpansionBudget.limit(forBytes: text.utf8.count)) {
             return .failure(DefinitionErrorList(errors: [problem]))
         }
         var reader = DefinitionReader(file: file)

@@ -9,11 +9,15 @@ import Yams
 /// and refused as soon as it passes `maxValues`, before anything walks it.
 enum YAMLExpansionBudget {
     /// The most values (scalars, lists and mappings, each alias counted as what it expands to)
-    /// a definition may hold: far beyond any hand-written one, and counted in milliseconds.
-    static let maxValues = 1_000_000
+    /// a definition may hold: one per byte of the file, and at least `minimumValues`. Without
+    /// aliases a file cannot hold more values than bytes, so only expansion is bounded: a small
+    /// file's aliases add at most 100,000 values, far beyond any hand-written use.
+    static let minimumValues = 100_000
+
+    static func limit(forBytes bytes: Int) -> Int { max(minimumValues, bytes) }
 
     /// The problem with `root`, or nil when it expands within the budget.
-    static func check(_ root: Node, file: String, limit: Int = maxValues) -> DefinitionError? {
+    static func check(_ root: Node, file: String, limit: Int) -> DefinitionError? {
         var remaining = limit
         // The top-level key under which the budget ran out names the place to look.
         var topLevel: [(key: String?, keyNode: Node?, value: Node)] = []
