@@ -24,7 +24,9 @@ let package = Package(
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
         .target(
             name: "ProcessDefinitions",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            // Input patterns are matched with ICU's own API (PatternCache), for its step limit.
+            linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
         // The client side of the spool: layout, ids, safe reads, atomic drops, read-only history
         // queries. What `submit` and the HTTP gateway share; no engine.

@@ -20,7 +20,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, EventsCommand.self,
             CancelCommand.self, RetryCommand.self, ValidateCommand.self, InitCommand.self, PruneCommand.self,
-            SchedulesCommand.self,
+            SchedulesCommand.self, WatchCommand.self,
         ]
     )
 }

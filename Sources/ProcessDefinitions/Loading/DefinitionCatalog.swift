@@ -59,3 +59,24 @@ public struct DefinitionCatalog: Sendable {
         return catalog
     }
 }
+
+extension DefinitionCatalog {
+    /// This catalog, with the previous version of each type whose file no longer loads.
+    ///
+    /// On a reload, a definition being edited (half saved, a typo) must not take its process
+    /// type away from the requests still arriving: the type keeps running on the version that
+    /// last loaded, and the file's errors are reported until it is fixed. A type whose file
+    /// was removed is gone.
+    /// - Returns: the merged catalog and the types that kept their previous version.
+    public func keepingPrevious(_ previous: DefinitionCatalog) -> (catalog: DefinitionCatalog, kept: [String]) {
+        var merged = self
+        var kept: [String] = []
+        let failedTypes = Set(errors.map { DefinitionLoader.processType(ofFile: $0.file) })
+        for type in failedTypes.sorted() where merged.definitions[type] == nil {
+            guard let old = previous.definitions[type] else { continue }
+            merged.definitions[type] = old
+            kept.append(type)
+        }
+        return (merged, kept)
+    }
+}

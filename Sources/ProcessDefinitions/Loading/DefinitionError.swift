@@ -19,6 +19,7 @@ public struct DefinitionError: Error, Sendable, Hashable, CustomStringConvertibl
         case invalidCron
         case invalidPattern        // a pattern that is not a valid regular expression
         case actionCount           // not exactly one of run / shell / sleep
+        case tooLarge              // a file over the size limit, or aliases that expand past the value limit
     }
 
     public var code: Code

@@ -18,8 +18,10 @@ public enum DefinitionLoader {
     /// - Returns: the definition, or every problem of the file (codes `unreadableFile`,
     ///   `malformedYAML`, and all the checks of `DefinitionError.Code`).
     public static func load(file path: String, baseDirectory: String) -> Result<ProcessDefinition, DefinitionErrorList> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return failure(.unreadableFile, file: path, "cannot read the file; check that it exists and is readable")
+        let data: Data
+        switch DefinitionFile.read(path) {
+        case .contents(let contents): data = contents
+        case .problem(let code, let message): return failure(code, file: path, message)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return failure(.unreadableFile, file: path, "the file is not UTF-8 text")
@@ -29,6 +31,9 @@ public enum DefinitionLoader {
 
     /// Checks definition text as if read from `file` (whose name gives the process type).
     public static func parse(yaml text: String, file: String, baseDirectory: String) -> Result<ProcessDefinition, DefinitionErrorList> {
+        guard text.utf8.count <= DefinitionFile.maxBytes else {
+            return failure(.tooLarge, file: file, "the definition is \(text.utf8.count) bytes; a definition is at most \(DefinitionFile.maxBytes) bytes")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -36,6 +41,9 @@ public enum DefinitionLoader {
             return .failure(DefinitionErrorList(errors: [malformed(error, file: file)]))
         } catch {
             return failure(.malformedYAML, file: file, "the YAML cannot be read: \(error)")
+        }
+        if let root, let problem = YAMLExpansionBudget.check(root, file: file) {
+            return .failure(DefinitionErrorList(errors: [problem]))
         }
         var reader = DefinitionReader(file: file)
         let definition = reader.readDefinition(root, processType: processType(ofFile: file), baseDirectory: baseDirectory)

@@ -60,9 +60,19 @@ extension DefinitionReader {
             let names = cycle.map { drafts[$0].name ?? drafts[$0].path }.joined(separator: " -> ")
             report(.cycle, at: first.needsNode ?? first.node, key: "\(first.path).needs", "tasks wait for each other in a cycle: \(names) (each waits for the next); remove one of these needs")
         }
-        for (index, draft) in drafts.enumerated() {
+        // "Does this task wait for task T?": a short walk back answers the usual case (T just
+        // before it); otherwise one walk forward from T, cached per T. Collecting each task's
+        // ancestors instead costs the square of the tasks on a long sync chain.
+        var waitingFor: [String: Set<Int>] = [:]
+        for (index, draft) in drafts.enumerated() where !draft.templates.isEmpty {
             let scope = TemplateScope(
-                inputs: inputs, upstream: Set(graph.ancestors(of: index).compactMap { drafts[$0].name }),
+                inputs: inputs,
+                waitsFor: { name in
+                    guard let target = position[name] else { return false }
+                    if let answer = graph.waits(index, for: target, budget: 64) { return answer }
+                    if waitingFor[name] == nil { waitingFor[name] = graph.descendants(of: target) }
+                    return waitingFor[name]!.contains(index)
+                },
                 allTasks: allTasks, listName: listName)
             for (template, node, path) in draft.templates {
                 for reference in template.references {

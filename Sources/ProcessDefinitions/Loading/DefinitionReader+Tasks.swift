@@ -115,6 +115,10 @@ extension DefinitionReader {
     }
 
     mutating func template(_ text: String, at node: Node, path: String) -> TemplateString? {
+        if text.utf8.contains(0) {
+            report(.invalidValue, at: node, key: path, "the value holds a NUL character (\\0), which no command argument or environment variable can hold; remove it")
+            return nil
+        }
         do {
             return try TemplateString(parsing: text)
         } catch {

@@ -75,7 +75,12 @@ extension TemplateString {
             case .literal(let text):
                 result += text
             case .reference(let reference):
-                result += try Self.value(of: reference, in: context)
+                let value = try Self.value(of: reference, in: context)
+                // No argument or variable can hold a NUL byte: say so instead of failing the spawn.
+                if value.utf8.contains(0) {
+                    throw TemplateRenderError(template: reference.source, message: "the value contains a NUL character (\\u0000), which no command argument or environment variable can hold")
+                }
+                result += value
             }
         }
         return result
@@ -100,6 +105,18 @@ extension TemplateString {
                 throw TemplateRenderError(template: "{{tasks.\(task).output.\(key)}}", message: "the output of task '\(task)' has no key '\(key)'")
             }
             return value.templateText
+        }
+    }
+}
+
+extension TemplateString.Reference {
+    /// The template as written: `{{inputs.NAME}}`, `{{tasks.NAME.output.KEY}}`, ...
+    public var source: String {
+        switch self {
+        case .input(let name): "{{inputs.\(name)}}"
+        case .processID: "{{process_id}}"
+        case .workDir: "{{work_dir}}"
+        case .taskOutput(let task, let key): "{{tasks.\(task).output.\(key)}}"
         }
     }
 }

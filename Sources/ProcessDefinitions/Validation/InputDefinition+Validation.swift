@@ -33,12 +33,22 @@ extension InputDefinition {
         guard let value = type.coerce(value) else {
             return failure("must be \(type.article) \(type.rawValue), got \(value.typeName) \(Self.shortJSON(value))")
         }
+        if case .string(let text) = value, text.utf8.contains(0) {
+            return .failure(InputValidationError(problems: [Self.nulProblem(name)]))
+        }
         if let enumValues, !enumValues.contains(where: { Self.same($0, value) }) {
             let allowed = enumValues.map(\.compactJSON).joined(separator: ", ")
             return failure("must be one of \(allowed); got \(Self.shortJSON(value))")
         }
-        if let pattern, case .string(let text) = value, !Self.matches(text, pattern: pattern) {
-            return failure("does not match the pattern \(pattern); got \(Self.shortJSON(value))")
+        if let pattern, case .string(let text) = value {
+            switch PatternCache.shared.match(text, pattern: pattern) {
+            case .matches:
+                break
+            case .doesNotMatch, .invalidPattern:
+                return failure("does not match the pattern \(pattern); got \(Self.shortJSON(value))")
+            case .tooMuchWork:
+                return failure("could not be checked against the pattern \(pattern): matching this value took more than the matcher's work limit (the pattern backtracks too much, e.g. nested repetition like (.*a){20}); the definition's pattern needs simplifying")
+            }
         }
         if let number = value.doubleValue {
             if let min, number < min {
@@ -54,14 +64,14 @@ extension InputDefinition {
         return .success(value)
     }
 
-    func failure(_ problem: String) -> Result<JSONValue, InputValidationError> {
-        .failure(InputValidationError(problems: ["input '\(name)' \(problem)"]))
+    /// A string input reaches commands as an argument or a variable, and neither can hold a
+    /// NUL byte: such a value would make every task of the process fail to start.
+    static func nulProblem(_ name: String) -> String {
+        "input '\(name)' contains a NUL character (\\u0000), which no command argument or environment variable can hold; remove it (send binary data base64-encoded)"
     }
 
-    /// Whether the whole of `text` matches `pattern` (not just a part of it).
-    static func matches(_ text: String, pattern: String) -> Bool {
-        guard let expression = PatternCache.shared.expression(for: pattern) else { return false }
-        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    func failure(_ problem: String) -> Result<JSONValue, InputValidationError> {
+        .failure(InputValidationError(problems: ["input '\(name)' \(problem)"]))
     }
 
     /// Equality where `1` and `1.0` are the same number, as they are in JSON.

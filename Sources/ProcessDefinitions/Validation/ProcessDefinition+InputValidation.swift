@@ -32,6 +32,10 @@ extension ProcessDefinition {
         let declared = Set(inputs.map(\.name))
         for key in request.keys.sorted() where !declared.contains(key) && key != "process_type" {
             if additionalInputs {
+                if case .string(let text)? = request[key], text.utf8.contains(0) {
+                    problems.append(InputDefinition.nulProblem(key))
+                    continue
+                }
                 accepted[key] = request[key]
             } else if declared.isEmpty {
                 problems.append("unknown input '\(key)'; this process type declares no inputs")

@@ -10,8 +10,8 @@ struct TemplateScope {
     }
 
     var inputs: Inputs
-    /// The tasks this task waits for, directly or transitively.
-    var upstream: Set<String>
+    /// Whether this task waits for the named task, directly or transitively.
+    var waitsFor: (String) -> Bool
     /// Every task name of the definition, to tell "no such task" from "not waited for".
     var allTasks: Set<String>
     /// `tasks` or `on_failure`: the list the task is in, for messages.
@@ -28,7 +28,7 @@ struct TemplateScope {
             return "{{inputs.\(name)}} names an input that is not declared (\(declared)); declare it under inputs: or set additional_inputs: true"
         case .taskOutput(let task, let key):
             let template = "{{tasks.\(task).output.\(key)}}"
-            if upstream.contains(task) { return nil }
+            if waitsFor(task) { return nil }
             guard allTasks.contains(task) else {
                 return "\(template) names no task of this definition; tasks: \(allTasks.sorted().joined(separator: ", "))"
             }

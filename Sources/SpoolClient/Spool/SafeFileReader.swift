@@ -7,13 +7,14 @@ import Glibc
 /// never reads more than a limit.
 public enum SafeFileReader {
     public enum Outcome: Sendable {
-        case contents(Data, modified: Date)
+        case contents(Data, identity: FileIdentity)
         /// A symlink, FIFO, directory, socket or device: not opened for reading.
         case notARegularFile(kind: String)
         case tooLarge(size: Int)
         /// Gone before it could be read (another reader, a client that took it back).
         case missing
-        case unreadable(String)
+        /// Cannot be opened or read; `permissionDenied` when the reason is the file's permissions.
+        case unreadable(String, permissionDenied: Bool)
     }
 
     /// Reads `path` when it is a regular file of at most `limit` bytes.
@@ -21,7 +22,7 @@ public enum SafeFileReader {
         // lstat first: a symlink is refused by name, and a FIFO is never opened at all.
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            return errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno)))
+            return errno == ENOENT ? .missing : unreadable(errno)
         }
         if let kind = kindName(info.st_mode) { return .notARegularFile(kind: kind) }
         // O_NOFOLLOW and O_NONBLOCK close the window between lstat and open: a file swapped for a
@@ -29,10 +30,10 @@ public enum SafeFileReader {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ELOOP { return .notARegularFile(kind: "symlink") }
-            return errno == ENOENT ? .missing : .unreadable(String(cString: strerror(errno)))
+            return errno == ENOENT ? .missing : unreadable(errno)
         }
         defer { close(fd) }
-        guard fstat(fd, &info) == 0 else { return .unreadable(String(cString: strerror(errno))) }
+        guard fstat(fd, &info) == 0 else { return unreadable(errno) }
         if let kind = kindName(info.st_mode) { return .notARegularFile(kind: kind) }
         let size = Int(info.st_size)
         if size > limit { return .tooLarge(size: size) }
@@ -50,12 +51,15 @@ public enum SafeFileReader {
             }
             return true
         }
-        guard ok else { return .unreadable(String(cString: strerror(errno))) }
+        guard ok else { return unreadable(errno) }
         // The file grew after fstat: still bounded by the limit.
         if total > limit { return .tooLarge(size: total) }
         data.count = total
-        let modified = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
-        return .contents(data, modified: modified)
+        return .contents(data, identity: FileIdentity(info))
+    }
+
+    static func unreadable(_ code: Int32) -> Outcome {
+        .unreadable(String(cString: strerror(code)), permissionDenied: code == EACCES || code == EPERM)
     }
 
     static func kindName(_ mode: mode_t) -> String? {

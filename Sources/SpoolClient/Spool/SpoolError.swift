@@ -3,6 +3,9 @@
 public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotCreate, locked, cannotWrite, cannotRead
+        /// The spool is laid out so that another user could make the runner write elsewhere: a
+        /// symlink where a directory belongs, a world-writable directory without the sticky bit.
+        case unsafe
         /// A client's drop found a file of the same name already waiting (`link(2)` gave EEXIST).
         case alreadyWaiting
     }

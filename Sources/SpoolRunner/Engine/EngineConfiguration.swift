@@ -23,6 +23,9 @@ public struct EngineConfiguration: Sendable {
     public var scheduleClock: ScheduleClock = .real
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
+    /// Longest a reload of the definitions may take before the engine gives up on it and keeps
+    /// the definitions it has.
+    public var definitionLoadLimit: Duration = .seconds(30)
 
     public init(layout: SpoolLayout, definitionsDirectory: String) {
         self.layout = layout

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessDefinitions
 
 /// Something the engine must react to. Everything that changes engine state arrives as one of
 /// these, through one queue, so the engine handles one batch at a time and never races itself.
@@ -15,6 +16,9 @@ enum EngineEvent: Sendable {
     case errorReported(String, Date)
     /// SIGHUP: read the definitions directory again.
     case reloadDefinitions
+    /// A reload finished off the engine: the fresh catalog, or nil when it overran its time
+    /// bound (the engine keeps what it has).
+    case definitionsLoaded(DefinitionCatalog?)
     /// SIGTERM/SIGINT: stop taking requests, let running tasks finish.
     case shutdown
     /// The shutdown grace is over: stop what still runs.

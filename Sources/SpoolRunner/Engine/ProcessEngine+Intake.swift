@@ -26,10 +26,26 @@ extension ProcessEngine {
         var taken = 0
         var more = false
         var stillUnsettled: [String: Double] = [:]
+        inboxSettle.keep(only: Set(candidates))
         for fileName in candidates {
-            if let recheck = unsettled[fileName], recheck > clock {
-                stillUnsettled[fileName] = recheck
-                continue
+            if let recheck = unsettled[fileName] {
+                if recheck > clock {
+                    stillUnsettled[fileName] = recheck
+                    continue
+                }
+                // Unchanged and still within --settle: not worth reading again (1,000 big files
+                // being written must not cost a read each every 250 ms).
+                if let identity = FileIdentity.of("\(layout.inbox)/\(fileName)"),
+                   inboxSettle.isWaiting(fileName, identity, settle: configuration.settle.seconds, now: clock) {
+                    stillUnsettled[fileName] = clock + Self.unsettledRecheck
+                    continue
+                }
+            }
+            if let identity = unmovable[fileName] {
+                // Rejected already, but rejected/ would not take it: not judged again while it
+                // is the same file (one rejection, not one per scan).
+                if FileIdentity.of("\(layout.inbox)/\(fileName)") == identity { continue }
+                unmovable.removeValue(forKey: fileName)
             }
             guard taken < configuration.intakeBatch else {
                 more = true
@@ -40,12 +56,14 @@ extension ProcessEngine {
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
-                decision = try intake.examine(fileName: fileName, now: now, catalog: catalog) { id in
+                decision = try intake.examine(fileName: fileName, now: now, catalog: catalog, existingRequest: { id in
                     if let live = processes[id] { return live.record.requestJSON }
                     return try store.read { db in
                         try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = ?", arguments: [id])
                     }
-                }
+                }, firstSeen: { identity in
+                    inboxSettle.firstSeen(fileName, identity, now: clock)
+                })
             } catch {
                 logger.error("cannot look up a request in the history store: \(error)", metadata: ["spool.file": "\(path)"])
                 lastError = (now, "cannot look up \(fileName) in the history store: \(error)")
@@ -73,14 +91,15 @@ extension ProcessEngine {
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
                 logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
-                reject(fileName: fileName, from: layout.inbox,
-                       processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now)
-            case .wait(let until):
-                let recheck = min(until, clock + Self.unsettledRecheck)
-                stillUnsettled[fileName] = recheck
-                if !configuration.once {
-                    timersToArm.append((.seconds(max(0.01, recheck - clock + 0.01)), .scan))
+                let identity = FileIdentity.of(path)
+                inboxSettle.forget(fileName)
+                if !reject(fileName: fileName, from: layout.inbox,
+                           processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now), let identity {
+                    logger.error("cannot move the rejected request to \(layout.rejected)/; it stays in inbox/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
+                    unmovable[fileName] = identity
                 }
+            case .wait(let until):
+                stillUnsettled[fileName] = min(until, clock + Self.unsettledRecheck)
             case .gone:
                 continue
             }
@@ -92,48 +111,73 @@ extension ProcessEngine {
         } else {
             inboxBacklogSince = nil
         }
+        // One timer for the earliest recheck, however many files wait.
+        if !configuration.once, let next = stillUnsettled.values.min() {
+            timersToArm.append((.seconds(max(0.01, next - clock + 0.01)), .scan))
+        }
         return more
     }
 
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
     func scanControl(now: Date) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.control) else { return }
-        for fileName in names.sorted() where !fileName.hasPrefix(".") && fileName.hasSuffix(".json") {
+        let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
+        controlSettle.keep(only: Set(candidates))
+        let clock = now.timeIntervalSince1970
+        for fileName in candidates {
             let path = "\(layout.control)/\(fileName)"
+            if let identity = unmovable["control/" + fileName] {
+                if FileIdentity.of(path) == identity { continue }
+                unmovable.removeValue(forKey: "control/" + fileName)
+            }
             switch ControlMessage.read(path: path) {
             case nil:
                 continue
             case .success(let message)?:
                 if let rejection = apply(message, now: now) {
-                    logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
-                    reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
+                    rejectControl(fileName, rejection, now: now)
                 } else {
                     filesToRemove.append(path)
                 }
             case .failure(let rejection)?:
-                if rejection.code == .invalidJSON, let modified = Self.modificationTime(path), now.timeIntervalSince(modified) < configuration.settle.seconds {
+                // Possibly still being written: judged once unchanged for --settle since first seen.
+                if rejection.code == .invalidJSON || rejection.code == .permissionDenied, let identity = FileIdentity.of(path),
+                   controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock {
                     continue
                 }
-                logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
-                reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
+                rejectControl(fileName, rejection, now: now)
             }
         }
     }
 
     /// Moves a file to `rejected/` and queues its row; on a full disk the file stays where it
     /// is and the runner pauses until there is room.
-    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) {
+    /// - Returns: false when the file could not be moved out of `directory` (the caller keeps
+    ///   it from being judged again while unchanged); true when moved or waiting for room.
+    @discardableResult
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) -> Bool {
         do {
-            pendingRejections.append(try rejector.reject(fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now))
+            let (record, moved) = try rejector.reject(fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
+            pendingRejections.append(record)
+            return moved
         } catch {
             if let code = error.systemErrno, let reason = PauseReason(errno: code) {
                 pause.raise(.spoolFiles, reason, path: error.path, message: "cannot reject \(directory)/\(fileName): \(error.description)")
+                return true
             }
+            return false
         }
     }
 
-    static func modificationTime(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    private func rejectControl(_ fileName: String, _ rejection: RequestRejection, now: Date) {
+        let path = "\(layout.control)/\(fileName)"
+        logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
+        let identity = FileIdentity.of(path)
+        controlSettle.forget(fileName)
+        if !reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now), let identity {
+            logger.error("cannot move the rejected control message to \(layout.rejected)/; it stays in control/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
+            unmovable["control/" + fileName] = identity
+        }
     }
 
     /// Returns a rejection when the message names no process it can act on.

@@ -137,4 +137,8 @@ extension ProcessEngine {
             }
         }
     }
+
+    static func modificationTime(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
 }

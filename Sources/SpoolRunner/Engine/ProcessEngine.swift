@@ -52,6 +52,11 @@ public actor ProcessEngine {
     var initialScanDone = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
+    /// A reload is being read off the engine; `reloadAgain` asks for one more after it (a
+    /// change that came while the files were being read).
+    var reloadInFlight = false
+    var reloadAgain = false
+    var reloadToStart = false
     var sessionID: Int64?
     /// Processes whose changes a failed commit left for the next one.
     var uncommittedIDs: Set<String> = []
@@ -68,6 +73,12 @@ public actor ProcessEngine {
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
+    /// When each unsettled inbox / control file was first seen as it is (SPEC §3 `--settle`).
+    var inboxSettle = SettleTracker()
+    var controlSettle = SettleTracker()
+    /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
+    /// for control messages): not judged again while unchanged.
+    var unmovable: [String: FileIdentity] = [:]
     /// Request files the last inbox scan left for a later batch, and since when there have
     /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
     var inboxBacklog = 0
@@ -187,6 +198,15 @@ public actor ProcessEngine {
                     }
                 }
                 timersToArm.removeAll()
+                if reloadToStart {
+                    reloadToStart = false
+                    let directory = configuration.definitionsDirectory
+                    let limit = configuration.definitionLoadLimit
+                    group.addTask {
+                        let catalog = await DefinitionReloader.load(directory: directory, limit: limit)
+                        if !Task.isCancelled { events.post(.definitionsLoaded(catalog)) }
+                    }
+                }
                 if committed {
                     for (launch, key, handle) in launches {
                         if let reason = handle.reason {
@@ -271,7 +291,20 @@ public actor ProcessEngine {
             logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
             if !running.isEmpty || hasUncommitted { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
-            reloadDefinitions()
+            if reloadInFlight {
+                reloadAgain = true
+            } else {
+                reloadInFlight = true
+                reloadToStart = true
+            }
+        case .definitionsLoaded(let fresh):
+            reloadInFlight = false
+            installReloaded(fresh)
+            if reloadAgain {
+                reloadAgain = false
+                reloadInFlight = true
+                reloadToStart = true
+            }
         case .errorReported(let message, let at):
             lastError = (at, message)
         case .graceExpired:
@@ -297,23 +330,34 @@ public actor ProcessEngine {
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 
-    /// Reads the definitions directory again (SIGHUP, or a change seen by the definitions
-    /// watcher). A file that is now invalid keeps the version loaded before, reported in the log
-    /// and runner.json; a removed file removes its type; live processes keep their definition.
-    func reloadDefinitions() {
-        var fresh = DefinitionCatalog.load(directory: configuration.definitionsDirectory)
+    /// Installs the definitions a reload (SIGHUP, or a change seen by the definitions watcher)
+    /// read off the engine. A file that is now invalid keeps the version loaded before, reported
+    /// in the log and runner.json; a removed file removes its type; live processes keep their
+    /// definition. A reload that overran its time bound, or a definitions directory that cannot
+    /// be read, changes nothing.
+    func installReloaded(_ fresh: DefinitionCatalog?) {
+        guard let fresh else {
+            let message = "reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`"
+            logger.error("\(message)")
+            lastError = (Date(), message)
+            return
+        }
+        if fresh.definitions.isEmpty, let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory }) {
+            logger.error("cannot reload definitions: \(error.description); keeping the definitions already loaded")
+            lastError = (Date(), "cannot reload definitions: \(error.description)")
+            return
+        }
+        let (merged, kept) = fresh.keepingPrevious(catalog)
         for error in fresh.errors {
-            let type = DefinitionLoader.processType(ofFile: error.file)
-            if fresh.definitions[type] == nil, let previous = catalog.definitions[type], FileManager.default.fileExists(atPath: error.file) {
-                fresh.definitions[type] = previous
+            if kept.contains(DefinitionLoader.processType(ofFile: error.file)) {
                 logger.error("invalid definition, the previous version stays in force: \(error.description)")
             } else {
                 logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
             }
             lastError = (Date(), "invalid definition: \(error.description)")
         }
-        catalog = fresh
-        logger.notice("definitions reloaded: \(fresh.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
+        catalog = merged
+        logger.notice("definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
         writeHeartbeat()
     }
 

@@ -98,7 +98,8 @@ struct TaskLaunchBuilder: Sendable {
             standardInput: Data((input.compactJSON + "\n").utf8),
             workDirectory: workDirectory,
             logFile: layout.logFile(processID, task: task.name, attempt: record.attempts),
-            timeout: task.timeout)
+            timeout: task.timeout,
+            layout: layout)
     }
 
     /// Largest value put in one variable: well under the kernel's 128 KiB per string, so that a

@@ -47,20 +47,39 @@ extension TaskExecutor {
         var message: String
     }
 
+    /// In a spool (`launch.layout` set), `work/<id>/` and `logs/<id>/` are opened from the spool
+    /// root without following links: a symlink planted at `logs/<id>` or `work/<id>` is replaced
+    /// by a real directory (its target untouched), and the log and standard-input files are
+    /// created inside the open directory with `O_NOFOLLOW` and explicit modes.
     static func openFiles(_ launch: TaskLaunch) -> Result<(Int32, Int32), FileFailure> {
         func failure(_ path: String, _ what: String, _ code: Int32) -> Result<(Int32, Int32), FileFailure> {
             .failure(FileFailure(path: path, code: code, message: "\(what) \(path): \(String(cString: strerror(code)))"))
         }
-        if let code = makeDirectory(launch.workDirectory) {
-            return failure(launch.workDirectory, "cannot create work directory", code)
+        let logName = (launch.logFile as NSString).lastPathComponent
+        let logFD: Int32
+        var logDirectory: SpoolDirectory?
+        if let layout = launch.layout {
+            do {
+                _ = try layout.processDirectory(.work, launch.processID)
+                logDirectory = try layout.processDirectory(.logs, launch.processID)
+            } catch {
+                return .failure(FileFailure(path: error.path, code: error.systemErrno ?? EPERM, message: "cannot prepare \(error.description)"))
+            }
+            logFD = openat(logDirectory!.descriptor, logName, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        } else {
+            if let code = makeDirectory(launch.workDirectory) {
+                return failure(launch.workDirectory, "cannot create work directory", code)
+            }
+            let directory = (launch.logFile as NSString).deletingLastPathComponent
+            if let code = makeDirectory(directory) {
+                return failure(directory, "cannot create log directory", code)
+            }
+            logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         }
-        let logDirectory = (launch.logFile as NSString).deletingLastPathComponent
-        if let code = makeDirectory(logDirectory) {
-            return failure(logDirectory, "cannot create log directory", code)
-        }
-        let logFD = open(launch.logFile, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { return failure(launch.logFile, "cannot open log file", errno) }
-        guard let inputFD = standardInputDescriptor(launch.standardInput, near: launch.logFile) else {
+        // Explicit, whatever the umask.
+        fchmod(logFD, 0o644)
+        guard let inputFD = standardInputDescriptor(launch.standardInput, in: logDirectory, near: launch.logFile) else {
             let code = errno
             close(logFD)
             return failure(launch.logFile + ".stdin", "cannot prepare standard input near", code)

@@ -201,7 +201,7 @@ public struct TaskExecutor: Sendable {
     /// Standard input, complete before the spawn, so nothing has to keep feeding the child: a
     /// pipe already holding the whole document when it fits in the pipe buffer (the usual case,
     /// and no inode to create), otherwise an unlinked file.
-    static func standardInputDescriptor(_ data: Data, near path: String) -> Int32? {
+    static func standardInputDescriptor(_ data: Data, in directory: SpoolDirectory?, near path: String) -> Int32? {
         if data.count <= 60 * 1024 {
             var ends: [Int32] = [0, 0]
             // pipe2 is not exported to Swift; swift-subprocess closes every descriptor above 2
@@ -215,10 +215,11 @@ public struct TaskExecutor: Sendable {
                 close(ends[0])
             }
         }
-        let name = "\(path).stdin.\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let suffix = ".stdin.\(UInt32.random(in: 0...UInt32.max))"
+        let (base, relative) = directory.map { ($0.descriptor, (path as NSString).lastPathComponent + suffix) } ?? (AT_FDCWD, path + suffix)
+        let fd = openat(base, relative, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
-        unlink(name)
+        unlinkat(base, relative, 0)
         let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         guard ok, lseek(fd, 0, SEEK_SET) == 0 else {
             let code = errno

@@ -20,6 +20,9 @@ public struct TaskLaunch: Sendable {
     public var workDirectory: String
     public var logFile: String
     public var timeout: Duration?
+    /// The spool whose `work/<id>/` and `logs/<id>/` these are: when set, both are opened from
+    /// its root without following a symlink planted in the spool (see `SpoolDirectory`).
+    public var layout: SpoolLayout? = nil
 }
 
 /// How one attempt ended, as the executor saw it.

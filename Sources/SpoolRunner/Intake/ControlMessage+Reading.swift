@@ -8,8 +8,11 @@ extension ControlMessage {
         let name = (path as NSString).lastPathComponent
         switch SafeFileReader.read(path, limit: 64 * 1024) {
         case .contents(let data, _):
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-                return .failure(RequestRejection(.invalidJSON, "\(name) is not valid JSON", writesStatus: false))
+            let value: JSONValue
+            do {
+                value = try StrictJSONParser.parse(data)
+            } catch {
+                return .failure(RequestRejection(.invalidJSON, "\(name) is not valid JSON: \(error.description)", writesStatus: false))
             }
             guard case .object(let fields) = value else {
                 return .failure(RequestRejection(.notAnObject, "\(name) holds a JSON \(value.typeName); expected {\"action\": \"cancel\"|\"retry\", \"process_id\": \"...\"}", writesStatus: false))
@@ -27,7 +30,10 @@ extension ControlMessage {
             return .failure(RequestRejection(.notARegularFile, "\(name) is a \(kind), not a regular file", writesStatus: false))
         case .tooLarge(let size):
             return .failure(RequestRejection(.tooLarge, "\(name) is \(size) bytes; a control message is at most 64 KiB", writesStatus: false))
-        case .unreadable(let reason):
+        case .unreadable(let reason, let permissionDenied):
+            if permissionDenied {
+                return .failure(RequestRejection(.permissionDenied, "\(name) cannot be read by the runner (\(reason)); make it readable by the runner's user or group", writesStatus: false))
+            }
             return .failure(RequestRejection(.notARegularFile, "\(name) cannot be read: \(reason)", writesStatus: false))
         }
     }

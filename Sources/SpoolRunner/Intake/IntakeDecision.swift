@@ -7,7 +7,8 @@ enum IntakeDecision: Sendable {
     /// The same id with byte-identical content: the file is removed, nothing else happens.
     case identicalDuplicate
     case reject(RequestRejection)
-    /// Not parsable yet but younger than `--settle`: a client may still be writing it.
+    /// Not parsable (or not readable) yet, and not unchanged for `--settle` since first seen: a
+    /// client may still be writing it.
     case wait(until: Double)
     /// Gone before it could be read.
     case gone
@@ -24,6 +25,9 @@ public struct RequestRejection: Error, Sendable {
         case invalidInputs = "invalid_inputs"
         case duplicateProcessID = "duplicate_process_id"
         case notARegularFile = "not_a_regular_file"
+        /// The runner may not read the file (its mode or owner): not a malformed request, a
+        /// client's permissions to fix.
+        case permissionDenied = "permission_denied"
         // Control messages only.
         case unknownAction = "unknown_action"
         case unknownProcess = "unknown_process"

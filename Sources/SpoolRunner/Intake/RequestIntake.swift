@@ -8,14 +8,18 @@ import ProcessDefinitions
 struct RequestIntake: Sendable {
     let layout: SpoolLayout
     let maxRequestBytes: Int
-    /// How long an unparsable file may stay untouched before it is rejected.
+    /// How long an unparsable file must stay unchanged, as the runner sees it, before it is
+    /// rejected.
     let settle: Double
 
     /// - Parameters:
     ///   - existingRequest: the stored request body of an existing process with this id, if any.
+    ///   - firstSeen: when the runner first saw the file with this identity (seconds since
+    ///     1970): the start of its `--settle` wait.
     func examine(
         fileName: String, now: Date, catalog: DefinitionCatalog,
-        existingRequest: (String) throws -> String?
+        existingRequest: (String) throws -> String?,
+        firstSeen: (FileIdentity) -> Double
     ) rethrows -> IntakeDecision {
         let processID = String(fileName.dropLast(".json".count))
         guard ProcessID.isValid(processID) else {
@@ -27,19 +31,30 @@ struct RequestIntake: Sendable {
         // Looked up first: a file rejected under the id of an existing process must leave that
         // process's status file alone, whatever is wrong with the file.
         let existing = try existingRequest(processID)
+        let path = "\(layout.inbox)/\(fileName)"
+        /// The end of the settle wait, or nil when the file has been unchanged long enough.
+        func unsettled(_ identity: FileIdentity) -> Double? {
+            let until = firstSeen(identity) + settle
+            return now.timeIntervalSince1970 < until ? until : nil
+        }
         let data: Data
-        let modified: Date
-        switch SafeFileReader.read("\(layout.inbox)/\(fileName)", limit: maxRequestBytes) {
-        case .contents(let contents, let mtime):
+        let identity: FileIdentity
+        switch SafeFileReader.read(path, limit: maxRequestBytes) {
+        case .contents(let contents, let seen):
             data = contents
-            modified = mtime
+            identity = seen
         case .missing:
             return .gone
         case .notARegularFile(let kind):
             return .reject(RequestRejection(.notARegularFile, "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
         case .tooLarge(let size):
             return .reject(RequestRejection(.tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)", writesStatus: existing == nil))
-        case .unreadable(let reason):
+        case .unreadable(let reason, let permissionDenied):
+            // A client may still be setting the mode (write, then chmod): judged after --settle.
+            if let identity = FileIdentity.of(path), let until = unsettled(identity) { return .wait(until: until) }
+            if permissionDenied {
+                return .reject(RequestRejection(.permissionDenied, "\(fileName) cannot be read by the runner (\(reason)); make it readable by the runner's user or group, e.g. chmod 644, before renaming it into inbox/", writesStatus: existing == nil))
+            }
             return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
         }
 
@@ -47,8 +62,8 @@ struct RequestIntake: Sendable {
         if let existing {
             if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
             // Possibly still being written: a slow client's partial file must not be judged yet.
-            if (try? JSONDecoder().decode(JSONValue.self, from: data)) == nil, now.timeIntervalSince(modified) < settle {
-                return .wait(until: modified.timeIntervalSince1970 + settle)
+            if (try? StrictJSONParser.parse(data)) == nil, let until = unsettled(identity) {
+                return .wait(until: until)
             }
             return .reject(RequestRejection(
                 .duplicateProcessID,
@@ -58,12 +73,10 @@ struct RequestIntake: Sendable {
 
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try StrictJSONParser.parse(data)
         } catch {
-            if now.timeIntervalSince(modified) < settle {
-                return .wait(until: modified.timeIntervalSince1970 + settle)
-            }
-            return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(Self.describe(error))"))
+            if let until = unsettled(identity) { return .wait(until: until) }
+            return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(error.description)"))
         }
         guard case .object(var fields) = value else {
             return .reject(RequestRejection(.notAnObject, "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"))
@@ -92,12 +105,5 @@ struct RequestIntake: Sendable {
     static func known(_ catalog: DefinitionCatalog) -> String {
         let names = catalog.definitions.keys.sorted()
         return names.isEmpty ? "(none: check --definitions)" : names.joined(separator: ", ")
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError.map { "\($0)" }) ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }

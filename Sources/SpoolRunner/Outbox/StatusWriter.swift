@@ -12,7 +12,9 @@ public struct StatusWriter: Sendable {
     }
 
     public func write(_ document: StatusDocument) throws(SpoolError) {
-        try AtomicFile.write(document.jsonData(), to: layout.statusFile(document.processID))
+        // outbox/ opened from the spool root without following links, at each write: a planted
+        // symlink is refused, and a deleted outbox/ is made again.
+        try AtomicFile.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
     }
 
     public func read(processID: String) -> StatusDocument? {

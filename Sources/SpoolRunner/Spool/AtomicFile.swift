@@ -10,32 +10,50 @@ public enum AtomicFile {
     /// the inbox scanner pass them over, and the start-up cleanup can find them.
     public static let tempPrefix = ".spoolrunner-tmp-"
 
-    /// Writes `data` to `path` atomically.
+    /// Writes `data` to `path` atomically. The directory of `path` is trusted as given (the
+    /// spool root, a directory of the user's choice); below the spool root, use
+    /// `write(_:named:in:)` with a `SpoolDirectory`.
     /// - Parameter durable: fsync the file before the rename and the directory after it, for a
     ///   write that must survive a power cut.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(_ data: Data, to path: String, durable: Bool = false) throws(SpoolError) {
+    public static func write(_ data: Data, to path: String, durable: Bool = false, mode: mode_t = 0o644) throws(SpoolError) {
         let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temp = "\(directory)/\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(path, "cannot open its directory") }
+        defer { close(fd) }
+        try write(data, named: (path as NSString).lastPathComponent, inDirectory: fd, path: path, durable: durable, mode: mode)
+    }
+
+    /// Writes `data` as `name` inside `directory` atomically: the temp file is created with
+    /// `O_EXCL|O_NOFOLLOW` and renamed with `renameat`, both relative to the open directory, so
+    /// no symlink on the way is followed and one at the target is replaced, never written through.
+    /// - Throws: `SpoolError.cannotWrite` naming the path.
+    public static func write(_ data: Data, named name: String, in directory: SpoolDirectory, durable: Bool = false, mode: mode_t = 0o644) throws(SpoolError) {
+        try write(data, named: name, inDirectory: directory.descriptor, path: "\(directory.path)/\(name)", durable: durable, mode: mode)
+    }
+
+    private static func write(_ data: Data, named name: String, inDirectory directory: Int32, path: String, durable: Bool, mode: mode_t) throws(SpoolError) {
+        let temp = "\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
+        let fd = openat(directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw failure(path, "cannot create temp file") }
+        // Explicit, whatever the umask.
+        fchmod(fd, mode)
         var ok = data.withUnsafeBytes { writeAll(fd, $0) }
         if ok && durable { ok = fsync(fd) == 0 }
         guard ok else {
             let error = failure(path, "cannot write")
             close(fd)
-            unlink(temp)
+            unlinkat(directory, temp, 0)
             throw error
         }
         close(fd)
         CrashPoint.step("rename")
-        guard rename(temp, path) == 0 else {
+        guard renameat(directory, temp, directory, name) == 0 else {
             let error = failure(path, "cannot rename into place")
-            unlink(temp)
+            unlinkat(directory, temp, 0)
             throw error
         }
-        if durable { syncDirectory(directory) }
+        if durable { fsync(directory) }
     }
 
     /// fsync of a directory (see `DurableWrite`, shared with the clients).

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the runner saw of a client's file: which inode, how big, last changed when.
+///
+/// Settling (SPEC §3 `--settle`) is judged on the runner's own observation: a file counts as
+/// settled once its identity has not changed for `--settle` since the runner first saw it. The
+/// file's mtime is part of the identity (a change means someone is writing) but never compared
+/// with the clock, so a future or past mtime cannot make a file wait for ever or skip the wait.
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modifiedSeconds: Int
+    public var modifiedNanoseconds: Int
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedSeconds = Int(info.st_mtim.tv_sec)
+        modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+    }
+
+    /// The identity of `path` itself (a symlink is not followed), or nil when it is gone.
+    public static func of(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return FileIdentity(info)
+    }
+}
