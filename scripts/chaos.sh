@@ -13,7 +13,9 @@
 # appends "<task> <attempt>" to runs.log in its work directory.
 # Checks: every request has exactly one status file, in a final state, and one processes row;
 # inbox/ is empty; no task ran more often than its recorded attempts; the ledger has at most one
-# line per process, exactly one when `charge` succeeded; PRAGMA integrity_check is ok.
+# line per process, exactly one when `charge` succeeded; PRAGMA integrity_check is ok; and, since
+# the runner's death is not a task's failure (SPEC §6), every process of the types whose tasks are
+# all idempotent (chain, flaky) ends `success`, and `interrupted` comes only from `charge`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,7 +86,8 @@ if os.path.exists(ledger_path):
     for line in open(ledger_path):
         line = line.strip()
         if line: ledger[line] = ledger.get(line, 0) + 1
-lost = duplicated = reran = 0
+lost = duplicated = reran = idempotent_not_success = 0
+idempotent_only = {"chain", "flaky"}
 outcomes = {}
 for pid in ids:
     path = os.path.join(spool, "outbox", pid + ".json")
@@ -96,6 +99,10 @@ for pid in ids:
         problems.append(f"{pid}: status {doc['status']}"); lost += 1
     key = (doc.get("error") or {}).get("code") or doc["status"]
     outcomes[key] = outcomes.get(key, 0) + 1
+    if doc["process_type"] in idempotent_only and doc["status"] != "success":
+        problems.append(f"{pid}: {doc['process_type']} (idempotent tasks only) ended {key}"); idempotent_not_success += 1
+    if key == "interrupted" and (doc.get("error") or {}).get("task") != "charge":
+        problems.append(f"{pid}: interrupted by task {(doc.get('error') or {}).get('task')}, which is idempotent")
     if len(rows.get(pid, [])) != 1:
         problems.append(f"{pid}: {len(rows.get(pid, []))} processes rows"); lost += 1
     runs = []
@@ -112,7 +119,7 @@ for pid in ids:
                 problems.append(f"{pid}/charge: {status} with {lines} ledger lines"); duplicated += 1
 inbox = [n for n in os.listdir(os.path.join(spool, "inbox")) if n != ".gitkeep"]
 if inbox: problems.append(f"inbox not empty: {len(inbox)} files")
-print(f"requests={total} kills={killed} seconds={end - start:.1f} lost={lost} duplicated={duplicated} reran_beyond_attempts={reran} inbox_left={len(inbox)} integrity={integrity}")
+print(f"requests={total} kills={killed} seconds={end - start:.1f} lost={lost} duplicated={duplicated} reran_beyond_attempts={reran} idempotent_not_success={idempotent_not_success} inbox_left={len(inbox)} integrity={integrity}")
 print("outcomes: " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
 for problem in problems[:20]: print("PROBLEM " + problem)
 sys.exit(1 if problems else 0)

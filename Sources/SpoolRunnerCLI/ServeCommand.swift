@@ -95,6 +95,17 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error.description, ExitStatus.ioError)
         }
+        // One store per spool: another spool's store holds another runner's live processes.
+        do {
+            let identity = try SpoolIdentity.loadOrCreate(layout)
+            try store.bind(toSpool: identity, path: layout.root)
+        } catch let error as StoreOwnershipError {
+            throw fail(error.description, ExitStatus.foreignStore)
+        } catch let error as SpoolError {
+            throw fail(error.description, ExitStatus.cannotCreate)
+        } catch {
+            throw fail("\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
+        }
         let clock: ScheduleClock
         do {
             clock = try ScheduleClock.fromEnvironment()

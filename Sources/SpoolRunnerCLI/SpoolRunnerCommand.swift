@@ -14,7 +14,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
             Exit status: 0 success; 1 a process that failed or a definition that is invalid; 64 usage;
             65 a bad value or file given to the command; 66 no such process or history store;
             73 the spool cannot be created; 74 the history store cannot be opened or written;
-            75 another runner holds the spool's lock; 124 `submit --wait --timeout` ran out.
+            75 another runner holds the spool's lock; 78 the history store belongs to another spool; 124 `submit --wait --timeout` ran out.
             """,
         version: SpoolRunnerInfo.version,
         subcommands: [

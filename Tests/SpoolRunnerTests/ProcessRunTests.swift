@@ -43,7 +43,7 @@ import ProcessDefinitions
         for name in names {
             let index = try #require(run.index(of: name))
             if run.record.status == .pending { run.markStarted(Timestamp.string(date)) }
-            run.taskStarted(index, Timestamp.string(date))
+            run.taskStarted(index, Timestamp.string(date), at: date)
         }
     }
 
@@ -473,31 +473,68 @@ import ProcessDefinitions
         return ProcessRun.restore(record: run.record, rows: run.tasks, definition: run.definition, sequence: 1)
     }
 
-    @Test func interruptedIdempotentTaskWithAttemptsLeftRunsAgain() throws {
+    @Test func interruptedIdempotentTaskRunsAgainWithoutUsingAnAttempt() throws {
+        // No retry: configured (max_attempts 1). The runner's death is not the task's failure.
         var run = try Self.restoredWithRunningTasks("""
             tasks:
-              - {name: safe, sleep: 1s, retry: {max_attempts: 2, backoff: 1s}}
+              - {name: safe, sleep: 1s}
             """, ["safe"])
-        run.interrupted(0, Timestamp.string(Self.t0))
+        run.interrupted(0, at: Self.t0)
         #expect(Self.status(run, "safe") == .pending)
         #expect(run.record.error == nil)
         #expect(run.newEvents.last?.event == "task_interrupted")
+        #expect(run.tasks[0].retryBase == 1, "the interrupted attempt is not counted")
+        // Interrupted again and again: still not counted (the crash-loop guard bounds this).
+        for round in 2...4 {
+            #expect(Self.advance(&run) == ["safe"])
+            try Self.start(&run, ["safe"])
+            #expect(run.tasks[0].attempts == round)
+            run.interrupted(0, at: Self.t0)
+            #expect(Self.status(run, "safe") == .pending)
+        }
         #expect(Self.advance(&run) == ["safe"])
         try Self.start(&run, ["safe"])
-        #expect(run.tasks[0].attempts == 2)
+        // A real failure of this attempt uses the one attempt it has.
+        #expect(try Self.end(&run, "safe", Self.failure()) == nil)
+        #expect(Self.status(run, "safe") == .failed)
+        #expect(run.tasks[0].attempts == 5)
     }
 
-    @Test(arguments: [
-        "{name: once, sleep: 1s}",
-        "{name: once, sleep: 1s, idempotent: false, retry: {max_attempts: 3, backoff: 1s}}",
-    ])
-    func interruptedTaskWithoutAttemptsLeftOrNotIdempotentFails(task: String) throws {
+    @Test func interruptedIdempotentTaskKeepsItsWholeRetryBudget() throws {
         var run = try Self.restoredWithRunningTasks("""
             tasks:
-              - \(task)
+              - {name: flaky, sleep: 1s, retry: {max_attempts: 2, backoff: 1s}}
+            """, ["flaky"])
+        run.interrupted(0, at: Self.t0)
+        #expect(Self.advance(&run) == ["flaky"])
+        try Self.start(&run, ["flaky"])
+        #expect(try Self.end(&run, "flaky", Self.failure()) != nil, "first counted attempt failed: one more is left")
+        #expect(Self.status(run, "flaky") == .retrying)
+    }
+
+    @Test func anAttemptThatEndsResetsTheCrashCount() throws {
+        var run = try Self.restoredWithRunningTasks("""
+            tasks:
+              - {name: a, sleep: 1s}
+              - {name: b, sleep: 1s}
+            """, ["a"])
+        run.record.crashCount = 2
+        run.interrupted(0, at: Self.t0)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["a"])
+        #expect(run.record.crashCount == 2, "no progress yet")
+        try Self.end(&run, "a")
+        #expect(run.record.crashCount == 0, "the process moved on: the crashes were not in a row")
+        #expect(run.dirtyProcess)
+    }
+
+    @Test func interruptedTaskThatIsNotIdempotentFails() throws {
+        var run = try Self.restoredWithRunningTasks("""
+            tasks:
+              - {name: once, sleep: 1s, idempotent: false, retry: {max_attempts: 3, backoff: 1s}}
               - {name: later, sleep: 1s}
             """, ["once"])
-        run.interrupted(0, Timestamp.string(Self.t0))
+        run.interrupted(0, at: Self.t0)
         #expect(Self.status(run, "once") == .failed)
         #expect(run.tasks[0].error?.code == "interrupted")
         #expect(run.tasks[0].endedAt != nil)
@@ -506,6 +543,70 @@ import ProcessDefinitions
         #expect(Self.advance(&run) == [])
         #expect(Self.status(run, "later") == .skipped)
         #expect(run.record.status == .failed)
+    }
+
+    @Test func interruptedSleepResumesWithTheTimeItHadLeft() throws {
+        var run = try Self.run("""
+            tasks:
+              - {name: nap, sleep: 10s}
+            """)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["nap"])
+        let end = Timestamp.string(Self.t0.addingTimeInterval(10))
+        #expect(run.tasks[0].sleepUntil == end)
+        run = ProcessRun.restore(record: run.record, rows: run.tasks, definition: run.definition, sequence: 1)
+        run.interrupted(0, at: Self.t0.addingTimeInterval(4))
+        #expect(run.tasks[0].sleepUntil == end, "6 s were left; the end stays where it was")
+        // The resumed attempt keeps that end, and so does a second crash during it.
+        #expect(Self.advance(&run, at: Self.t0.addingTimeInterval(4)) == ["nap"])
+        try Self.start(&run, ["nap"], at: Self.t0.addingTimeInterval(4))
+        #expect(run.tasks[0].sleepUntil == end)
+        run.interrupted(0, at: Self.t0.addingTimeInterval(6))
+        #expect(run.tasks[0].sleepUntil == end)
+        // Once it ends, the next start of the task (e.g. after `retry`) sleeps its whole length.
+        _ = Self.advance(&run, at: Self.t0.addingTimeInterval(6))
+        try Self.start(&run, ["nap"], at: Self.t0.addingTimeInterval(6))
+        try Self.end(&run, "nap", at: Self.t0.addingTimeInterval(10))
+        #expect(run.tasks[0].sleepUntil == nil)
+    }
+
+    @Test func interruptedSleepNeverWaitsLongerThanItsLengthAfterAClockStepBack() throws {
+        var run = try Self.restoredWithRunningTasks("""
+            tasks:
+              - {name: nap, sleep: 10s}
+            """, ["nap"])
+        let restart = Self.t0.addingTimeInterval(-365 * 86400)
+        run.interrupted(0, at: restart)
+        #expect(run.tasks[0].sleepUntil == Timestamp.string(restart.addingTimeInterval(10)))
+    }
+
+    @Test func aRetryWhoseTimerFiredIsDueWhateverTheWallClockSays() throws {
+        var run = try Self.run("""
+            tasks:
+              - {name: flaky, sleep: 1s, retry: {max_attempts: 2, backoff: 2s}}
+            """)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["flaky"])
+        #expect(try Self.end(&run, "flaky", Self.failure()) != nil)
+        let stepBack = Self.t0.addingTimeInterval(-365 * 86400)
+        #expect(Self.advance(&run, at: stepBack) == [], "no timer fired yet: not due")
+        run.dueRetries.insert(0)
+        #expect(Self.advance(&run, at: stepBack) == ["flaky"], "its monotonic timer fired")
+    }
+
+    @Test func aProcessTimeoutTimerOfAnEarlierStartIsStaleWhateverTheWallClockSays() throws {
+        var run = try Self.run("""
+            timeout: 1m
+            tasks:
+              - {name: a, sleep: 1h}
+            """)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["a"])
+        let generation = run.startGeneration
+        let stepBack = Timestamp.string(Self.t0.addingTimeInterval(-365 * 86400))
+        #expect(run.timedOut(stepBack, armedFor: generation + 1).isEmpty, "a timer of another start")
+        #expect(run.timedOut(stepBack, armedFor: generation) == [0], "its own timer fires even with the clock stepped back")
+        #expect(run.record.error?.code == "timeout")
     }
 
     @Test func redriveResumesFromUnfinishedTasks() throws {

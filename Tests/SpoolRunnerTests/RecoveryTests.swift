@@ -9,6 +9,7 @@ import Glibc
 /// What a restart after `kill -9` or SIGTERM does (SPEC §6).
 @Suite struct RecoveryTests {
     @Test func interruptedIdempotentTaskRunsAgainAndItsLeftoverIsKilledFirst() throws {
+        // No retry: configured. The runner's death is not the task's failure (SPEC §6).
         let spool = try TemporarySpool()
         try spool.define("resumable.yaml", """
             tasks:
@@ -16,7 +17,6 @@ import Glibc
                 shell: 'echo before >> runs.log'
               - name: slow
                 shell: 'echo "slow $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi'
-                retry: {max_attempts: 2, backoff: 10ms}
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("k1", #"{"process_type": "resumable"}"#)
@@ -127,7 +127,7 @@ import Glibc
         #expect(spool.status("w2")?.status == .success)
     }
 
-    @Test func processRunningDuringThreeCrashesInARowFailsWithCrashLoop() throws {
+    @Test func processRunningDuringTheCrashLoopLimitOfCrashesInARowFailsWithCrashLoop() throws {
         let spool = try TemporarySpool()
         try spool.define("poison.yaml", """
             tasks:
@@ -137,7 +137,7 @@ import Glibc
             """)
         try spool.define("fine.yaml", "tasks:\n  - name: ok\n    sleep: 10ms\n")
         try spool.drop("poison1", #"{"process_type": "poison"}"#)
-        for crash in 1...3 {
+        for crash in 1...ProcessEngine.crashLoopLimit {
             let runner = try spool.start(["serve", "--rescan", "100ms"])
             #expect(spool.eventually { spool.status("poison1")?.tasks.first.map { $0.status == .running && $0.attempts == crash } ?? false })
             runner.signal(SIGKILL)
@@ -174,7 +174,6 @@ import Glibc
             tasks:
               - name: endless
                 shell: 'echo "run $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi'
-                retry: {max_attempts: 2, backoff: 10ms}
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--grace", "300ms"])
         try spool.drop("e1", #"{"process_type": "endless"}"#)

@@ -23,6 +23,8 @@ public struct SpoolLayout: Sendable {
     public var logs: String { root + "/logs" }
     public var lockFile: String { root + "/runner.lock" }
     public var heartbeatFile: String { root + "/runner.json" }
+    /// The spool's identity (`SpoolIdentity`), which its history store records.
+    public var identityFile: String { root + "/runner.id" }
     public var defaultDatabase: String { root + "/history.sqlite" }
 
     public func statusFile(_ processID: String) -> String { "\(outbox)/\(processID).json" }

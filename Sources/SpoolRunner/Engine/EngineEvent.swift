@@ -8,9 +8,11 @@ enum EngineEvent: Sendable {
     case scan
     case taskSpawned(processID: String, index: Int, attempt: Int, pid: Int32, startTicks: Int64?)
     case taskEnded(processID: String, index: Int, attempt: Int, outcome: TaskOutcome)
-    /// A retry's backoff or a process timeout is due: re-evaluate this process.
-    case wake(processID: String)
-    case processTimeout(processID: String)
+    /// The backoff of task `index` is over (a monotonic timer): its next attempt is due.
+    case retryDue(processID: String, index: Int)
+    /// The process's `timeout` is over, for its start number `generation` (a `retry` starts it
+    /// again, and makes the timers of the earlier start stale).
+    case processTimeout(processID: String, generation: Int)
     case heartbeat
     /// An error outside the engine (the schedule loop), for runner.json's `last_error`.
     case errorReported(String, Date)

@@ -73,6 +73,8 @@ public actor ProcessEngine {
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
+    /// How often running children are checked for an exit the watcher missed.
+    static let exitSweepInterval: Duration = .seconds(2)
     /// When each unsettled inbox / control file was first seen as it is (SPEC §3 `--settle`).
     var inboxSettle = SettleTracker()
     var controlSettle = SettleTracker()
@@ -159,6 +161,17 @@ public actor ProcessEngine {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: heartbeat)
                     events.post(.heartbeat)
+                }
+            }
+            // The safety net under the exit watcher: an exit whose event never came is found
+            // by looking at each running child, and logged, since it should not happen.
+            let logger = self.logger
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.exitSweepInterval)
+                    for pid in ProcessExitWatcher.shared.sweep() {
+                        logger.warning("missed exit of task process \(pid): its exit event never came; the periodic sweep ended its wait")
+                    }
                 }
             }
             if !configuration.once {
@@ -269,13 +282,15 @@ public actor ProcessEngine {
                 return
             }
             if let due = processes[processID]?.taskEnded(index, attempt: attempt, outcome: outcome, now: now) {
-                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .wake(processID: processID)))
+                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .retryDue(processID: processID, index: index)))
             }
             touched.insert(processID)
-        case .wake(let processID):
+        case .retryDue(let processID, let index):
+            guard processes[processID]?.tasks[index].status == .retrying else { return }
+            processes[processID]?.dueRetries.insert(index)
             touched.insert(processID)
-        case .processTimeout(let processID):
-            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now)) else { return }
+        case .processTimeout(let processID, let generation):
+            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now), armedFor: generation) else { return }
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
         case .heartbeat:
@@ -402,10 +417,10 @@ public actor ProcessEngine {
                 runningProcessesByType[type, default: 0] += 1
                 run.markStarted(now)
                 if let timeout = run.definition.timeout {
-                    timersToArm.append((timeout, .processTimeout(processID: run.processID)))
+                    timersToArm.append((timeout, .processTimeout(processID: run.processID, generation: run.startGeneration)))
                 }
             }
-            run.taskStarted(entry.index, now)
+            run.taskStarted(entry.index, now, at: date)
             processes[entry.processID] = run
             touched.insert(entry.processID)
             started.append(AttemptKey(processID: entry.processID, index: entry.index))

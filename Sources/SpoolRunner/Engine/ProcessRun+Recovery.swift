@@ -16,23 +16,40 @@ extension ProcessRun {
         return ProcessRun(record: record, tasks: tasks, definition: definition, sequence: sequence)
     }
 
-    /// A task found `running` after a runner stopped without recording its end: run it again
-    /// when that is safe and attempts are left, otherwise it fails with `interrupted`.
-    mutating func interrupted(_ index: Int, _ now: String) {
+    /// A task found `running` after a runner stopped without recording its end (a crash, or the
+    /// end of a shutdown's grace period). The runner's death is not the task's failure (SPEC §6):
+    /// an idempotent task runs again, and the interrupted attempt, recorded, does not count
+    /// against `retry.max_attempts` (the crash-loop guard bounds the reruns); a `sleep:` resumes
+    /// with the time it had left. A task that is not idempotent fails with `interrupted`.
+    mutating func interrupted(_ index: Int, at date: Date) {
+        let now = Timestamp.string(date)
         let definition = taskDefinition(index)
         let name = definition.name
-        let used = tasks[index].attempts - tasks[index].retryBase
         tasks[index].pid = nil
         tasks[index].pidStartTicks = nil
         dirtyTasks.insert(index)
         dirtyProcess = true
         record.updatedAt = now
-        if definition.idempotent, used < definition.retry.maxAttempts, !isFailing {
+        if definition.idempotent, !isFailing {
             tasks[index].status = .pending
-            event("task_interrupted", task: name, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("run again")])
+            tasks[index].retryBase += 1
+            var detail: [String: JSONValue] = ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("run again")]
+            if case .sleep(let duration) = definition.action {
+                // Its stored end, but never more than its whole length from now: the clock may
+                // have been stepped back while no runner ran.
+                let latest = date.addingTimeInterval(duration.seconds)
+                let stored = tasks[index].sleepUntil.flatMap(Timestamp.parse)
+                    ?? tasks[index].startedAt.flatMap(Timestamp.parse).map { $0.addingTimeInterval(duration.seconds) }
+                    ?? latest
+                let until = min(stored, latest)
+                tasks[index].sleepUntil = Timestamp.string(until)
+                detail["sleep_until"] = .string(Timestamp.string(until))
+            }
+            event("task_interrupted", task: name, at: now, detail: detail)
             return
         }
-        let why = definition.idempotent ? "its attempts are spent" : "it is not idempotent"
+        tasks[index].sleepUntil = nil
+        let why = definition.idempotent ? "the process was already failing" : "it is not idempotent"
         let failure = FailureInfo(code: "interrupted", message: "the runner stopped while it ran and \(why), so it is not run again", task: name)
         tasks[index].status = .failed
         tasks[index].endedAt = now
@@ -55,6 +72,7 @@ extension ProcessRun {
                 tasks[index].error = FailureInfo(code: "crash_loop", message: failure.message, task: tasks[index].taskName)
                 tasks[index].pid = nil
                 tasks[index].pidStartTicks = nil
+                tasks[index].sleepUntil = nil
             case .pending, .retrying:
                 tasks[index].status = .skipped
                 tasks[index].nextAttemptAt = nil
@@ -79,6 +97,7 @@ extension ProcessRun {
                 tasks[index].error = nil
                 tasks[index].endedAt = nil
                 tasks[index].nextAttemptAt = nil
+                tasks[index].sleepUntil = nil
                 dirtyTasks.insert(index)
             default:
                 // on_failure tasks that ran belong to the failed run; they may run again.

@@ -18,6 +18,13 @@ struct ProcessRun {
     var queued: Set<Int> = []
     /// Accepted in this batch: its row is inserted, not updated.
     var isNew = false
+    /// Retrying tasks whose backoff timer fired in this run. The timer runs on the monotonic
+    /// clock, so a retry is not held back by a wall clock stepped back after it was armed.
+    var dueRetries: Set<Int> = []
+    /// Counts this process's starts in this run of the runner (a `retry` starts it again): a
+    /// process-timeout timer armed for an earlier start is stale. Not a wall-clock comparison,
+    /// which a clock step would fool.
+    var startGeneration = 0
     var dirtyProcess = false
     var dirtyTasks: Set<Int> = []
     var newEvents: [EventRecord] = []
@@ -74,13 +81,22 @@ struct ProcessRun {
     mutating func markStarted(_ now: String) {
         record.status = .running
         record.startedAt = now
+        startGeneration += 1
         touch(now)
         event("process_started", at: now)
     }
 
-    mutating func taskStarted(_ index: Int, _ now: String) {
+    mutating func taskStarted(_ index: Int, _ now: String, at date: Date = Date()) {
         queued.remove(index)
+        dueRetries.remove(index)
+        // A sleep's end is stored so that a crash resumes it with the time it had left; a
+        // resumed sleep keeps the deadline recovery gave it.
+        var sleepUntil: String?
+        if case .sleep(let duration) = taskDefinition(index).action {
+            sleepUntil = tasks[index].sleepUntil ?? Timestamp.string(date.addingTimeInterval(duration.seconds))
+        }
         update(index, now) { task in
+            task.sleepUntil = sleepUntil
             task.status = .running
             task.attempts += 1
             task.startedAt = now
@@ -113,8 +129,12 @@ struct ProcessRun {
         let definition = taskDefinition(index)
         let name = definition.name
         var retryAt: Date?
+        // An attempt ended under this runner: the process made progress, so the crashes before
+        // were not in a row with the next one (a poison request never gets here).
+        record.crashCount = 0
         // updated_at is when the change is recorded; ended_at when the task really ended.
         update(index, Timestamp.string(now)) { task in
+            task.sleepUntil = nil
             task.endedAt = stamp
             task.exitCode = outcome.exitCode
             task.output = outcome.output
@@ -168,11 +188,14 @@ struct ProcessRun {
     }
 
     /// The process ran past its `timeout`. Returns the running tasks to stop.
-    mutating func timedOut(_ now: String) -> [Int] {
+    /// - Parameter generation: the `startGeneration` the timer was armed for; a timer of an
+    ///   earlier start (before a `retry`) is stale. Without it, the wall clock decides.
+    mutating func timedOut(_ now: String, armedFor generation: Int? = nil) -> [Int] {
         guard record.status == .running, !isFailing, let limit = definition.timeout else { return [] }
-        // A timer armed for an earlier run of a retried process is stale.
-        if let started = record.startedAt.flatMap(Timestamp.parse), let current = Timestamp.parse(now),
-           current.timeIntervalSince(started) < limit.seconds - 0.01 {
+        if let generation {
+            guard generation == startGeneration else { return [] }
+        } else if let started = record.startedAt.flatMap(Timestamp.parse), let current = Timestamp.parse(now),
+                  current.timeIntervalSince(started) < limit.seconds - 0.01 {
             return []
         }
         record.error = FailureInfo(code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
@@ -239,7 +262,8 @@ struct ProcessRun {
             for index in range where !queued.contains(index) {
                 let status = tasks[index].status
                 guard status == .pending || status == .retrying else { continue }
-                if status == .retrying, let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date { continue }
+                if status == .retrying, !dueRetries.contains(index),
+                   let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date { continue }
                 let definition = taskDefinition(index)
                 let dependencies = definition.dependencies.compactMap(index(of:))
                 // `needs:` asks for success. The implicit sync rule is only about order, so a

@@ -35,7 +35,12 @@ struct TaskLaunchBuilder: Sendable {
         let action: TaskLaunch.Action
         switch task.action {
         case .sleep(let duration):
-            action = .sleep(duration)
+            // A sleep resumed after a crash waits only for what it had left.
+            var wait = duration
+            if let until = record.sleepUntil.flatMap(Timestamp.parse) {
+                wait = .seconds(min(max(0, until.timeIntervalSinceNow), duration.seconds))
+            }
+            action = .sleep(wait)
         case .shell(let script):
             action = .command(executable: "/bin/sh", arguments: ["-c", script])
         case .run(let argv):

@@ -22,7 +22,9 @@ public enum ProcessInspector {
     static func hasExited(_ pid: Int32) -> Bool {
         var info = siginfo_t()
         let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
-        if result != 0 { return true }  // ECHILD: already reaped
+        // ECHILD: not (or no longer) our child, so it was reaped: gone, unless /proc still
+        // shows a live process under that pid.
+        if result != 0 { return errno == ECHILD ? !isAlive(pid) : false }
         return info._sifields._sigchld.si_pid == pid
     }
 
@@ -30,33 +32,57 @@ public enum ProcessInspector {
     /// task's processes, children included, even when the runner that started them died before
     /// it could record their pid.
     public static func processes(withEnvironment entries: [String]) -> [Int32] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        let wanted = entries.map { Array($0.utf8) }
-        var found: [Int32] = []
+        processes(matchingAny: [entries]).map(\.pid)
+    }
+
+    /// One pass over /proc: every process whose environment holds all the entries of one of
+    /// `sets`, with the index of the set it matched.
+    static func processes(matchingAny sets: [[String]]) -> [(pid: Int32, set: Int)] {
+        let wanted = sets.map { $0.map { Array($0.utf8) } }.filter { !$0.isEmpty }
+        guard !wanted.isEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var found: [(pid: Int32, set: Int)] = []
         for name in names {
             guard let pid = Int32(name), pid != getpid() else { continue }
             guard let data = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
-            let variables = data.split(separator: 0, omittingEmptySubsequences: true).map { Array($0) }
-            if wanted.allSatisfy({ entry in variables.contains(entry) }) {
-                found.append(pid)
+            let variables = Set(data.split(separator: 0, omittingEmptySubsequences: true).map { Array($0) })
+            if let set = wanted.firstIndex(where: { $0.allSatisfy(variables.contains) }) {
+                found.append((pid, set))
             }
         }
         return found
     }
 
-    /// Kills what is left of a dead runner's task: its recorded process group when the pid still
-    /// belongs to it, and any process that carries the task's environment. Waits (bounded) until
-    /// they are gone, so that a task never runs twice at the same time.
-    public static func killLeftovers(pid: Int32?, startTicks: Int64?, environment: [String]) {
-        var victims: [Int32] = []
-        if let pid, let startTicks, Self.startTicks(of: pid) == startTicks {
-            kill(-pid, SIGKILL)
-            kill(pid, SIGKILL)
-            victims.append(pid)
+    /// What is left of a dead runner's task: its recorded process (group leader) and start
+    /// time, and the environment entries that only its processes carry.
+    public struct Leftover: Sendable {
+        public var pid: Int32?
+        public var startTicks: Int64?
+        public var environment: [String]
+
+        public init(pid: Int32?, startTicks: Int64?, environment: [String]) {
+            self.pid = pid
+            self.startTicks = startTicks
+            self.environment = environment
         }
-        for other in processes(withEnvironment: environment) {
-            kill(other, SIGKILL)
-            victims.append(other)
+    }
+
+    /// Kills what is left of a dead runner's tasks: each recorded process group when the pid
+    /// still belongs to it, and any process that carries a task's environment (which finds
+    /// processes that escaped the group with `setsid`). One pass over /proc for all of them.
+    /// Waits (bounded) until they are gone, so that a task never runs twice at the same time.
+    public static func killLeftovers(_ leftovers: [Leftover]) {
+        guard !leftovers.isEmpty else { return }
+        var victims: [Int32] = []
+        for leftover in leftovers {
+            if let pid = leftover.pid, let startTicks = leftover.startTicks, Self.startTicks(of: pid) == startTicks {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                victims.append(pid)
+            }
+        }
+        for match in processes(matchingAny: leftovers.map(\.environment)) {
+            kill(match.pid, SIGKILL)
+            victims.append(match.pid)
         }
         // SIGKILL is not instant; a process is gone once /proc no longer lists it or it is a zombie.
         let deadline = Date().addingTimeInterval(10)

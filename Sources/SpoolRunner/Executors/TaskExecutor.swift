@@ -75,6 +75,21 @@ public struct TaskExecutor: Sendable {
         }
         defer { close(logFD) }
 
+        // Standard output goes through a pipe of our own, read by an `OutputPump` that can stop
+        // reading once the task's process has exited (see `supervise`).
+        var outputEnds: [Int32] = [0, 0]
+        guard pipe(&outputEnds) == 0 else {
+            close(inputFD)
+            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot create the output pipe: \(String(cString: strerror(errno)))", task: launch.taskName))
+        }
+        _ = fcntl(outputEnds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(outputEnds[1], F_SETFD, FD_CLOEXEC)
+        let pump = OutputPump(descriptor: outputEnds[0], logFD: logFD) { [pause] code in
+            guard let reason = PauseReason(errno: code) else { return }
+            pause?.raise(.taskOutput, reason, path: launch.logFile,
+                         message: "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)")
+        }
+
         var options = PlatformOptions()
         // Its own process group: a timeout or cancel signals the task and everything it started.
         options.processGroupID = 0
@@ -90,19 +105,14 @@ public struct TaskExecutor: Sendable {
                 workingDirectory: FilePath(launch.workDirectory),
                 platformOptions: options,
                 input: .fileDescriptor(FileDescriptor(rawValue: inputFD), closeAfterSpawningProcess: true),
-                output: .sequence,
+                output: .fileDescriptor(FileDescriptor(rawValue: outputEnds[1]), closeAfterSpawningProcess: true),
                 error: .fileDescriptor(FileDescriptor(rawValue: logFD), closeAfterSpawningProcess: false)
             ) { execution -> OutputTail in
                 let pid = execution.processIdentifier.value
                 spawned(pid, ProcessInspector.startTicks(of: pid))
                 return await Self.supervise(
-                    execution.standardOutput, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
-                    logFD: logFD, timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut,
-                    logFull: { [pause] code in
-                        guard let reason = PauseReason(errno: code) else { return }
-                        pause?.raise(.taskOutput, reason, path: launch.logFile,
-                                     message: "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)")
-                    })
+                    pump, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
+                    timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut)
             }
             let output = result.closureResult.outputObject
             switch result.terminationStatus {
@@ -123,45 +133,33 @@ public struct TaskExecutor: Sendable {
                     code: "exit_status", message: "killed by signal \(signal); see \(launch.logFile)", task: launch.taskName))
             }
         } catch {
+            // Nothing was spawned, or the spawn failed half-way: the write end is closed, so
+            // the pump ends at once.
+            pump.stop()
+            _ = await pump.finished()
             Self.note(logFD, "spoolrunner: cannot start \(executable): \(error)")
             return TaskOutcome(failure: FailureInfo(
                 code: "spawn_failed", message: "cannot start \(executable): \(error)", task: launch.taskName))
         }
     }
 
-    /// Follows one running child until its own process exits: copies its standard output to
-    /// the log (keeping the tail for `output`), enforces its timeout, and turns a stop into
-    /// SIGTERM, then SIGKILL after `killGrace`, to its whole process group.
+    /// Follows one running child until its own process exits: its standard output flows to the
+    /// log through `pump`, its timeout is enforced, and a stop becomes SIGTERM, then SIGKILL
+    /// after `killGrace`, to its whole process group.
     ///
     /// It waits for the process, not for its output pipe: a task may close its output early and
-    /// must still time out, and a background child that keeps the pipe open must not hold the
-    /// task. When the process has exited, what is left of its group is killed (like systemd's
-    /// KillMode=control-group); the group id cannot be reused yet, the leader being unreaped.
+    /// must still time out, and a process that escaped the group (`setsid`) and keeps the pipe
+    /// open must not hold the attempt. When the process has exited, what is left of its group is
+    /// killed (like systemd's KillMode=control-group; the group id cannot be reused yet, the
+    /// leader being unreaped), the pipe gets a moment to deliver what was written, and reading
+    /// stops.
     static func supervise(
-        _ output: SubprocessOutputSequence, pid: Int32, pidfd: Int32, logFD: Int32, timeout: Duration?,
-        killGrace: Duration, stop: StopHandle, timedOut: Flag, logFull: @escaping @Sendable (Int32) -> Void = { _ in }
+        _ pump: OutputPump, pid: Int32, pidfd: Int32, timeout: Duration?,
+        killGrace: Duration, stop: StopHandle, timedOut: Flag
     ) async -> OutputTail {
         let (termination, terminate) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         stop.onStop { _ in terminate.yield() }
-        return await withTaskGroup(of: OutputTail?.self) { group in
-            group.addTask {
-                var tail = OutputTail()
-                var reported = false
-                do {
-                    for try await buffer in output {
-                        buffer.withUnsafeBytes { bytes in
-                            if !AtomicFile.writeAll(logFD, bytes), !reported {
-                                reported = true
-                                logFull(errno)
-                            }
-                            tail.append(bytes)
-                        }
-                    }
-                } catch {
-                    note(logFD, "spoolrunner: reading standard output failed: \(error)")
-                }
-                return tail
-            }
+        return await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in termination {
                     kill(-pid, SIGTERM)
@@ -169,7 +167,6 @@ public struct TaskExecutor: Sendable {
                     if !Task.isCancelled { kill(-pid, SIGKILL) }
                     break
                 }
-                return nil
             }
             if let timeout {
                 group.addTask {
@@ -178,23 +175,24 @@ public struct TaskExecutor: Sendable {
                         timedOut.set()
                         terminate.yield()
                     }
-                    return nil
                 }
             }
-            await ProcessExitWatcher.waitForExit(pid: pid, pidfd: pidfd)
+            await ProcessExitWatcher.shared.waitForExit(pid: pid, pidfd: pidfd)
             kill(-pid, SIGKILL)
-            var tail = OutputTail()
-            while let result = await group.next() {
-                if let result {
-                    tail = result
-                    break
-                }
+            group.addTask {
+                try? await Task.sleep(for: outputDrainTime)
+                if !Task.isCancelled { pump.stop() }
             }
+            let tail = await pump.finished()
             group.cancelAll()
             terminate.finish()
             return tail
         }
     }
+
+    /// How long the output pipe may stay open after the task's process exited before reading
+    /// stops: what the task wrote is already in the pipe; a holder still writing escaped it.
+    static let outputDrainTime: Duration = .milliseconds(200)
 
     // MARK: - Helpers
 

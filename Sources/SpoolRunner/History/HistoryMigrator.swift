@@ -78,6 +78,21 @@ enum HistoryMigrator {
                 PRAGMA user_version = 1;
                 """)
         }
+        migrator.registerMigration("v2 spool identity, sleep deadlines") { db in
+            try db.execute(sql: """
+                -- The spool this store belongs to: a runner on another spool refuses it.
+                CREATE TABLE spool_identity (
+                    id          INTEGER PRIMARY KEY CHECK (id = 1),
+                    spool_id    TEXT NOT NULL,
+                    spool_path  TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                );
+                ALTER TABLE tasks ADD COLUMN sleep_until TEXT;
+                """)
+            // The migrations of one round may land in any order: user_version only grows.
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version < 2 { try db.execute(sql: "PRAGMA user_version = 2") }
+        }
         // v2 is another change's (spool identity); this one is numbered after it so the two can
         // land in either order. user_version only ever grows.
         migrator.registerMigration("v3 schedule state") { db in

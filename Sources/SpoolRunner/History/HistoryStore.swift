@@ -8,6 +8,8 @@ import GRDBSQLite
 /// with or without a running runner and can never disturb it.
 public final class HistoryStore: Sendable {
     public let database: any DatabaseWriter
+    /// The database file (`:memory:` for the in-memory store of tests).
+    public let path: String
 
     /// Opens (creating and migrating) the store for the runner.
     /// - Throws: `HistoryError` naming the file.
@@ -29,6 +31,7 @@ public final class HistoryStore: Sendable {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try HistoryMigrator.migrator.migrate(pool)
             database = pool
+            self.path = path
         } catch {
             throw HistoryError(path: path, message: "cannot open or migrate the history store: \(error)")
         }
@@ -57,6 +60,7 @@ public final class HistoryStore: Sendable {
         configuration.label = "spoolrunner.history.readonly"
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
+            self.path = path
         } catch {
             throw HistoryError(path: path, message: "cannot read the history store: \(error)")
         }
@@ -67,6 +71,7 @@ public final class HistoryStore: Sendable {
         let queue = try DatabaseQueue()
         try HistoryMigrator.migrator.migrate(queue)
         database = queue
+        path = ":memory:"
     }
 
     /// One write transaction (`BEGIN IMMEDIATE`); returns once it is durable.
@@ -134,6 +139,28 @@ public final class HistoryStore: Sendable {
         try database.read(body)
     }
 
+    /// Records that this store belongs to the spool `identity` (at `path`), or checks that it
+    /// does: one store per spool.
+    /// - Throws: `StoreOwnershipError` when the store belongs to another spool; `HistoryError`
+    ///   when it cannot be read or written.
+    public func bind(toSpool identity: String, path: String) throws {
+        let outcome: StoreOwnershipError? = try database.write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT spool_id, spool_path, recorded_at FROM spool_identity WHERE id = 1") {
+                let owner: String = row["spool_id"]
+                guard owner == identity else {
+                    return StoreOwnershipError(storePath: self.path, ownerIdentity: owner, ownerPath: row["spool_path"], identity: identity, spoolPath: path)
+                }
+                // A spool moved with its identity file and store is still the same spool.
+                try db.execute(sql: "UPDATE spool_identity SET spool_path = ? WHERE id = 1 AND spool_path <> ?", arguments: [path, path])
+                return nil
+            }
+            try db.execute(sql: "INSERT INTO spool_identity (id, spool_id, spool_path, recorded_at) VALUES (1, ?, ?, ?)",
+                           arguments: [identity, path, Timestamp.now()])
+            return nil
+        }
+        if let outcome { throw outcome }
+    }
+
     /// Runs a passive WAL checkpoint so the WAL stays bounded even while readers come and go.
     public func checkpoint() {
         _ = try? database.writeWithoutTransaction { db in
@@ -156,4 +183,18 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(path): \(message)" }
+}
+
+/// The history store belongs to another spool: its processes are that spool's runner's, and
+/// resuming them here would run their tasks twice at the same time.
+public struct StoreOwnershipError: Error, Sendable, CustomStringConvertible {
+    public var storePath: String
+    public var ownerIdentity: String
+    public var ownerPath: String
+    public var identity: String
+    public var spoolPath: String
+
+    public var description: String {
+        "\(storePath): this history store belongs to the spool at \(ownerPath) (identity \(ownerIdentity)), not to \(spoolPath) (identity \(identity)); give each spool its own --db. If this is the same spool restored or copied without its runner.id, put back \(spoolPath)/runner.id holding \(ownerIdentity)."
+    }
 }

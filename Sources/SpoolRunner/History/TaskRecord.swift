@@ -12,7 +12,8 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
     public var mode: String
     public var status: TaskStatus
     public var attempts: Int
-    /// Attempts used before the last `spoolrunner retry`: the retry budget counts from here.
+    /// Attempts that do not count against `retry.max_attempts`: those used before the last
+    /// `spoolrunner retry`, and attempts interrupted by the runner's own death (SPEC §6).
     public var retryBase: Int
     public var startedAt: String?
     public var endedAt: String?
@@ -25,6 +26,9 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
     /// (field 22 of /proc/PID/stat), so a later runner can tell whether the pid is still ours.
     public var pid: Int?
     public var pidStartTicks: Int64?
+    /// When a running `sleep:` task's wait is over: stored so that after a crash the sleep
+    /// resumes with the time it had left (SPEC §6).
+    public var sleepUntil: String?
     /// Whether this is an `on_failure` task (listed in status files only once it runs).
     public var onFailure: Bool
 
@@ -42,6 +46,7 @@ public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord 
         case pid
         case pidStartTicks = "pid_start_ticks"
         case onFailure = "on_failure"
+        case sleepUntil = "sleep_until"
     }
 
     public enum Columns {

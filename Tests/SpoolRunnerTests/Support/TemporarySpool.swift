@@ -133,7 +133,10 @@ final class RunningCommand: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// Signals the command if it still runs: once it has exited and been reaped, its pid may
+    /// already belong to another process (pid_max is 32768 here).
     func signal(_ signal: Int32) {
+        guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
     }
 

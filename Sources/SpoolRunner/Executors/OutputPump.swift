@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Copies a task's standard output from the read end of its pipe to its log file, keeping the
+/// tail for the task's `output`, until end of file or until told to stop.
+///
+/// The pipe is the runner's own (not swift-subprocess's output sequence) because the read must
+/// be stoppable: a process that escaped the task's process group (`setsid`, a daemon) may keep
+/// the write end open for ever, and the attempt ends when the task's own process has exited,
+/// not when every holder of its output has. The descriptor is non-blocking and read from a
+/// dispatch source, so no thread of the cooperative pool ever blocks on it; it is closed in the
+/// source's cancel handler, as libdispatch requires.
+final class OutputPump: Sendable {
+    private struct State {
+        var tail = OutputTail()
+        var done = false
+        var writeFailed = false
+        var waiter: CheckedContinuation<OutputTail, Never>?
+    }
+
+    private let descriptor: Int32
+    private let logFD: Int32
+    /// Told once, with errno, when the log cannot be written (a full disk): the output is still
+    /// read, so the task never blocks on a full pipe, and its last line is still kept.
+    private let onWriteFailure: @Sendable (Int32) -> Void
+    private let queue: DispatchQueue
+    private let state = Mutex(State())
+    private nonisolated(unsafe) let source: any DispatchSourceRead
+
+    /// Takes ownership of `descriptor` (the pipe's read end).
+    init(descriptor: Int32, logFD: Int32, onWriteFailure: @escaping @Sendable (Int32) -> Void = { _ in }) {
+        self.descriptor = descriptor
+        self.logFD = logFD
+        self.onWriteFailure = onWriteFailure
+        let queue = DispatchQueue(label: "spoolrunner.output")
+        self.queue = queue
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
+        // The cycle through the handler ends with `cancel()`, which drops the handlers.
+        source.setEventHandler { self.drain(stopAfter: false) }
+        source.setCancelHandler { close(descriptor) }
+        source.resume()
+    }
+
+    /// Reads what the pipe holds now, then ends (for a writer that will never close it).
+    func stop() {
+        queue.async { self.drain(stopAfter: true) }
+    }
+
+    /// The output's tail, once the pipe reached end of file or `stop()` was called.
+    func finished() async -> OutputTail {
+        await withCheckedContinuation { (continuation: CheckedContinuation<OutputTail, Never>) in
+            let tail: OutputTail? = state.withLock { state in
+                if state.done { return state.tail }
+                state.waiter = continuation
+                return nil
+            }
+            if let tail { continuation.resume(returning: tail) }
+        }
+    }
+
+    /// Runs on `queue` only.
+    private func drain(stopAfter: Bool) {
+        guard !state.withLock({ $0.done }) else { return }
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var ended = stopAfter
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                buffer.withUnsafeBytes { bytes in
+                    let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                    let written = AtomicFile.writeAll(logFD, chunk)
+                    let code = errno
+                    let firstFailure = state.withLock { state -> Bool in
+                        state.tail.append(chunk)
+                        guard !written, !state.writeFailed else { return false }
+                        state.writeFailed = true
+                        return true
+                    }
+                    if firstFailure { onWriteFailure(code) }
+                }
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+            ended = true  // end of file, or an error that more reading will not fix
+            break
+        }
+        guard ended else { return }
+        let waiter: (CheckedContinuation<OutputTail, Never>, OutputTail)? = state.withLock { state in
+            state.done = true
+            defer { state.waiter = nil }
+            return state.waiter.map { ($0, state.tail) }
+        }
+        source.cancel()
+        waiter.map { $0.0.resume(returning: $0.1) }
+    }
+}
