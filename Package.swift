@@ -1,6 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// `.ci/run` sets SPOOLRUNNER_WARNINGS_AS_ERRORS=1: the project's own targets must build without a
+// single warning. Only these targets get the flag; dependencies build as they are.
+let ownTargetSettings: [SwiftSetting] =
+    Context.environment["SPOOLRUNNER_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
 let package = Package(
     name: "spoolrunner",
     platforms: [.macOS(.v15)],
@@ -25,6 +30,7 @@ let package = Package(
         .target(
             name: "ProcessDefinitions",
             dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: ownTargetSettings,
             // Input patterns are matched with ICU's own API (PatternCache), for its step limit.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
@@ -32,7 +38,8 @@ let package = Package(
         // queries. What `submit` and the HTTP gateway share; no engine.
         .target(
             name: "SpoolClient",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: ownTargetSettings
         ),
         // Intake, engine, executors, status writer, history store, daemon.
         .target(
@@ -43,9 +50,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         // The thin `spoolrunner` executable.
         .executableTarget(
@@ -55,7 +64,8 @@ let package = Package(
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         // The HTTP gateway: the seed's API and the dashboard over a spool. Never the engine.
         .target(
@@ -65,7 +75,8 @@ let package = Package(
                 "SpoolClient",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         // The thin `spoolrunner-http` executable.
         .executableTarget(
@@ -75,12 +86,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: ownTargetSettings
         ),
         .testTarget(
             name: "ProcessDefinitionsTests",
             dependencies: ["ProcessDefinitions"],
-            resources: [.copy("Fixtures")]
+            resources: [.copy("Fixtures")],
+            swiftSettings: ownTargetSettings
         ),
         .testTarget(
             name: "SpoolRunnerTests",
@@ -89,7 +102,10 @@ let package = Package(
                 "SpoolGateway",
                 "ProcessDefinitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: ownTargetSettings
         ),
     ]
 )

@@ -5,23 +5,51 @@ import ProcessDefinitions
 import SpoolRunner
 
 /// `spoolrunner events ID`: the timeline of one process, from the append-only `events` table.
-struct EventsCommand: ParsableCommand {
+struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
-        abstract: "Print every state change of a process, oldest first."
+        abstract: "Print every state change of a process, oldest first.",
+        discussion: "With --follow it keeps printing new events as they are recorded, like tail -f, and exits once the process has ended (or on Ctrl-C); an id the store does not know yet is waited for."
     )
 
-    @Argument(help: "The process id.")
+    @Argument(help: "The process id.", completion: CompletionSource.processIDs)
     var id: String
 
-    @Flag(help: "Print a JSON array.")
+    @Flag(help: "Print a JSON array (with --follow: one JSON object per line).")
     var json = false
+
+    @Flag(name: .shortAndLong, help: "Keep printing new events until the process ends.")
+    var follow = false
 
     @OptionGroup var spool: SpoolOptions
 
-    func run() throws {
+    func run() async throws {
         let store = try spool.openReadOnly()
         let processID = id
+        if follow {
+            var lastID: Int64 = 0
+            while true {
+                let (events, status): ([EventRecord], ProcessStatus?)
+                do {
+                    (events, status) = try store.read { db in
+                        let events = try EventRecord.filter(EventRecord.Columns.processID == processID && EventRecord.Columns.id > lastID)
+                            .order(EventRecord.Columns.id).fetchAll(db)
+                        return (events, try ProcessRecord.fetchOne(db, key: processID)?.status)
+                    }
+                } catch {
+                    throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+                }
+                // Written unbuffered: a reader at the other end of a pipe sees each event at once.
+                for event in events {
+                    let line = json ? Self.object(event).compactJSON : Self.line(event, eventWidth: 20, taskWidth: 16)
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    lastID = max(lastID, event.id ?? lastID)
+                }
+                // Read in the same transaction as the events: nothing recorded before the end is missed.
+                if let status, status.isFinal { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
         let events: [EventRecord]
         do {
             events = try store.read { db in
@@ -34,25 +62,30 @@ struct EventsCommand: ParsableCommand {
             throw fail("no events for '\(id)' in \(spool.databasePath)", ExitStatus.noInput)
         }
         if json {
-            let rows: [JSONValue] = events.map { event in
-                .object([
-                    "id": .integer(event.id ?? 0),
-                    "process_id": .string(event.processID),
-                    "task_name": event.taskName.map(JSONValue.string) ?? .null,
-                    "event": .string(event.event),
-                    "at": .string(event.at),
-                    "detail": event.detail.map(JSONValue.object) ?? .null,
-                ])
-            }
-            print(JSONValue.array(rows).compactJSON)
+            print(JSONValue.array(events.map(Self.object)).compactJSON)
             return
         }
         let eventWidth = events.map(\.event.count).max() ?? 0
         let taskWidth = max(1, events.compactMap(\.taskName?.count).max() ?? 0)
         for event in events {
-            let task = event.taskName ?? "-"
-            let detail = event.detail.map { JSONValue.object($0).compactJSON } ?? ""
-            print("\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)")
+            print(Self.line(event, eventWidth: eventWidth, taskWidth: taskWidth))
         }
+    }
+
+    static func object(_ event: EventRecord) -> JSONValue {
+        .object([
+            "id": .integer(event.id ?? 0),
+            "process_id": .string(event.processID),
+            "task_name": event.taskName.map(JSONValue.string) ?? .null,
+            "event": .string(event.event),
+            "at": .string(event.at),
+            "detail": event.detail.map(JSONValue.object) ?? .null,
+        ])
+    }
+
+    static func line(_ event: EventRecord, eventWidth: Int, taskWidth: Int) -> String {
+        let task = event.taskName ?? "-"
+        let detail = event.detail.map { JSONValue.object($0).compactJSON } ?? ""
+        return "\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)"
     }
 }

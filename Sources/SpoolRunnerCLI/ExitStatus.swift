@@ -8,6 +8,8 @@ enum ExitStatus {
     static let cannotCreate = ExitCode(73)
     static let ioError = ExitCode(74)
     static let locked = ExitCode(75)
+    /// EX_NOPERM: a spool laid out so that another user could redirect the runner's writes.
+    static let unsafeSpool = ExitCode(77)
     /// The history store belongs to another spool (EX_CONFIG).
     static let foreignStore = ExitCode(78)
     static let timedOut = ExitCode(124)

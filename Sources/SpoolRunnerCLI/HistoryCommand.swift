@@ -8,7 +8,8 @@ import SpoolRunner
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "List processes from the history store, newest first."
+        abstract: "List processes from the history store, newest first.",
+        discussion: "On a terminal the columns are aligned; piped, the rows are tab-separated (one field per column); --json prints a JSON array."
     )
 
     @Option(help: "Only this process type.")
@@ -74,11 +75,12 @@ struct HistoryCommand: ParsableCommand {
             print("no processes match")
             return
         }
-        print(["PROCESS", "TYPE", "STATUS", "CREATED", "TOOK", "ERROR"].joined(separator: "\t"))
+        var table = TableOutput("PROCESS", "TYPE", "STATUS", "CREATED", "TOOK", "ERROR")
         for record in records {
             let took = SpoolRunnerTime.elapsed(from: record.startedAt, to: record.endedAt) ?? "-"
             let error = record.error.map { "\($0.code): \($0.message)" } ?? ""
-            print([record.processID, record.processType, record.status.rawValue, record.createdAt, took, error].joined(separator: "\t"))
+            table.append([record.processID, record.processType, record.status.rawValue, record.createdAt, took, error])
         }
+        print(table.render())
     }
 }

@@ -9,10 +9,11 @@ struct InitCommand: ParsableCommand {
         abstract: "Create DIR/spool and DIR/definitions (with an example definition when it is empty)."
     )
 
-    @Argument(help: "Project directory.")
+    @Argument(help: "Project directory.", completion: .directory)
     var directory: String = "."
 
     static let example = """
+        # yaml-language-server: $schema=./definition.schema.json
         # An example process: two tasks, the second one after the first.
         # Try it: spoolrunner submit hello name=world --wait
         description: Say hello, then write it down
@@ -33,7 +34,7 @@ struct InitCommand: ParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
         }
         let definitions = root + "/definitions"
         try? FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)
@@ -44,11 +45,26 @@ struct InitCommand: ParsableCommand {
             }
             print("wrote \(definitions)/hello.yaml")
         }
+        // One command per line: `cd DIR && spoolrunner serve &` would put the `cd` in the
+        // background too, and the next pasted command would run in the wrong directory.
+        // The editor schema the example's first line points at (replaced: it follows the binary).
+        let schema = definitions + "/" + JSONSchema.definition.fileName
+        guard FileManager.default.createFile(atPath: schema, contents: Data(JSONSchema.definition.text.utf8)) else {
+            throw fail("cannot write \(schema)", ExitStatus.cannotCreate)
+        }
+        print("wrote \(schema) (for editors: see `spoolrunner schema --help`)")
         print("""
             spool ready in \(layout.root)
-            next:
-              cd \(root) && spoolrunner serve &
+            next, one line at a time:
+              cd \(Self.shellQuoted(root))
+              spoolrunner serve &
               spoolrunner submit hello name=world --wait
             """)
+    }
+
+    /// `path` as one shell word.
+    static func shellQuoted(_ path: String) -> String {
+        let plain = path.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@%".contains($0) }
+        return plain ? path : "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -14,11 +14,24 @@ struct PruneCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Age of the processes to delete (e.g. 30d).", valueName: "DUR"))
     var olderThan: DurationArgument
 
+    @Flag(help: "Only list what would be deleted; change nothing.")
+    var dryRun = false
+
     @OptionGroup var spool: SpoolOptions
+
+    static let finishedBefore = """
+        SELECT process_id FROM processes
+        WHERE status IN ('success', 'failed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < ?
+        ORDER BY ended_at
+        """
 
     func run() throws {
         let layout = spool.layout
         let cutoff = Timestamp.string(Date().addingTimeInterval(-olderThan.seconds))
+        if dryRun {
+            try preview(cutoff: cutoff)
+            return
+        }
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
@@ -28,10 +41,7 @@ struct PruneCommand: ParsableCommand {
         let ids: [String]
         do {
             ids = try store.write { db in
-                let ids = try String.fetchAll(db, sql: """
-                    SELECT process_id FROM processes
-                    WHERE status IN ('success', 'failed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < ?
-                    """, arguments: [cutoff])
+                let ids = try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff])
                 for chunk in stride(from: 0, to: ids.count, by: 500) {
                     let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
                     let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
@@ -66,5 +76,28 @@ struct PruneCommand: ParsableCommand {
             }
         }
         print("pruned \(ids.count) process(es) that ended before \(cutoff), and \(rejectedFiles) rejected file(s)")
+    }
+
+    /// `--dry-run`: the same selection, read-only, printed.
+    func preview(cutoff: String) throws {
+        let store = try spool.openReadOnly()
+        let (ids, rejections): ([String], Int)
+        do {
+            (ids, rejections) = try store.read { db in
+                (try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff]),
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejections WHERE received_at < ?", arguments: [cutoff]) ?? 0)
+            }
+        } catch {
+            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+        }
+        let cutoffDate = Date().addingTimeInterval(-olderThan.seconds)
+        let files = FileManager.default
+        let rejectedFiles = ((try? files.contentsOfDirectory(atPath: spool.layout.rejected)) ?? []).filter { name in
+            guard name != ".gitkeep",
+                  let modified = (try? files.attributesOfItem(atPath: "\(spool.layout.rejected)/\(name)"))?[.modificationDate] as? Date else { return false }
+            return modified < cutoffDate
+        }
+        for id in ids { print(id) }
+        print("would prune \(ids.count) process(es) that ended before \(cutoff), \(rejections) rejection row(s) and \(rejectedFiles.count) rejected file(s); nothing was changed (--dry-run)")
     }
 }

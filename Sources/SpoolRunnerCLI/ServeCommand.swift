@@ -14,11 +14,19 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the runner: take requests from the inbox and run their processes.",
         discussion: """
-            Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets running
-            tasks finish within --grace, records everything and exits 0. SIGHUP reads the definitions
-            again (running processes keep the definition they started with). With --once it resumes
-            unfinished processes, takes what is in the inbox, runs every process to its end and exits
-            (for cron and systemd timers).
+            Without --once it runs until SIGTERM or SIGINT, then stops taking requests, lets \
+            running tasks finish within --grace, records everything and exits 0; a second SIGINT \
+            or SIGTERM stops the running tasks at once (SIGTERM, then SIGKILL; the next start \
+            resumes them). SIGHUP reads the definitions again (running processes keep the \
+            definition they started with). With --once it resumes unfinished processes, takes \
+            what is in the inbox, runs every process to its end and exits (for cron and systemd \
+            timers); an idle pass prints nothing.
+
+            Logs go to standard error, one line per event, as logfmt (default) or JSON lines, \
+            with process_id and task on every line about a process. Under systemd, when standard \
+            error is the journal ($JOURNAL_STREAM), each line starts with its syslog priority \
+            (<3> error ... <7> debug) instead of a timestamp, so `journalctl -p warning` works. \
+            Colour only on a terminal, with TERM not dumb and NO_COLOR unset or empty.
             """
     )
 
@@ -46,23 +54,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request file, in bytes.")
     var maxRequestBytes: Int = 1 << 20
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    @Option(help: ArgumentHelp("Lowest level logged: trace, debug, info, notice, warning, error (env SPOOLRUNNER_LOG_LEVEL).", valueName: "LEVEL"), completion: .list(["trace", "debug", "info", "notice", "warning", "error"]))
     var logLevel: String = ProcessInfo.processInfo.environment["SPOOLRUNNER_LOG_LEVEL"] ?? "info"
+
+    @Option(help: ArgumentHelp("Log line format: logfmt (key=value) or json (one object per line).", valueName: "FORMAT"))
+    var logFormat: LogFormat = .logfmt
 
     func validate() throws {
         guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level (or SPOOLRUNNER_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error; got '\(logLevel)'")
+        }
     }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let destination = LogDestination.standardError()
+        let format = logFormat
+        LoggingSystem.bootstrap { _ in
+            switch format {
+            case .logfmt: LogfmtLogHandler(destination: destination, logLevel: level)
+            case .json: JSONLogHandler(destination: destination, logLevel: level)
+            }
         }
         let logger = Logger(label: "spoolrunner")
+        // An idle `serve --once` from cron says nothing at info: the start-up lines are debug.
+        let startLevel: Logger.Level = once ? .debug : .info
         if !once {
             // Before anything else: a SIGHUP (reload) in the first milliseconds must not kill us.
             signal(SIGHUP, SIG_IGN)
@@ -71,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
         }
         let lock: SpoolLock
         do {
@@ -88,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.warning("schedule inputs will be rejected: \(problem.description)")
             }
         }
-        logger.info("loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
+        logger.log(level: startLevel, "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
@@ -157,7 +175,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
-        logger.info("runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
+        logger.log(level: startLevel, "runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {

@@ -9,13 +9,13 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show a process's status (one line per task), or its status file with --json."
     )
 
-    @Argument(help: "The process id.")
+    @Argument(help: "The process id.", completion: CompletionSource.processIDs)
     var id: String
 
     @Flag(help: "Print the status file as it is.")
     var json = false
 
-    @OptionGroup var spool: SpoolOptions
+    @OptionGroup var spool: SpoolRootOptions
 
     func run() throws {
         let path = spool.layout.statusFile(id)
@@ -30,6 +30,14 @@ struct StatusCommand: ParsableCommand {
             throw fail("\(path) is not a status document", ExitStatus.dataError)
         }
         print(StatusFormatter.render(document))
+        if !document.status.isFinal {
+            let presence = RunnerPresence.check(spool.layout)
+            if !presence.isRunning {
+                // Without this, RUNNING with a growing duration reads as "still working on it".
+                let seen = presence.lastSeen.map { "; last seen at \($0)" } ?? ""
+                print("  note: no runner is running on \(spool.layout.root)\(seen); the process goes on when `spoolrunner serve` starts")
+            }
+        }
     }
 }
 

@@ -9,19 +9,29 @@ struct SubmitCommand: AsyncParsableCommand {
         commandName: "submit",
         abstract: "Submit a request: write it to tmp/ and rename it into inbox/.",
         discussion: """
-            NAME=VALUE sets an input; its value is typed by the definition's input (an integer input
-            gets 3, not "3"). NAME:=JSON sets a raw JSON value. With --wait it follows the status file
-            and exits 0 only if the process ends in success (1 otherwise, 124 on --timeout).
+            NAME=VALUE sets an input; its value is typed by the definition's input (an integer input \
+            gets 3, not "3"). NAME:=JSON sets a raw JSON value (count:=3, tags:='["a","b"]'), which \
+            needs no definition.
+
+            Before it drops the request, submit checks it against the definitions it finds \
+            (--definitions, SPOOLRUNNER_DEFINITIONS, or ./definitions) exactly as the runner will: an \
+            unknown type or an invalid input exits 65 with the runner's message, and nothing is \
+            dropped. When it finds no definitions it says so on standard error, sends NAME=VALUE as \
+            strings, and leaves the check to the runner.
+
+            With --wait it follows the status file and exits 0 only if the process ends in success \
+            (1 otherwise, 124 on --timeout). While no runner holds the spool's lock it says so on \
+            standard error, every 30 seconds, and keeps waiting.
             """
     )
 
-    @Argument(help: "The process type (a definition's name).")
+    @Argument(help: "The process type (a definition's name).", completion: CompletionSource.processTypes)
     var type: String
 
     @Argument(help: ArgumentHelp("Inputs as NAME=VALUE or NAME:=JSON.", valueName: "NAME=VALUE"))
     var inputs: [String] = []
 
-    @Option(help: ArgumentHelp("Read inputs from a JSON object file ('-' for standard input).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Read inputs from a JSON object file ('-' for standard input).", valueName: "FILE"), completion: .file(extensions: ["json"]))
     var json: String?
 
     @Option(help: "Use this process id instead of a generated one (it is the idempotency key).")
@@ -33,7 +43,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --wait: give up after this long (exit 124).", valueName: "DUR"))
     var timeout: DurationArgument?
 
-    @OptionGroup var spool: SpoolOptions
+    @OptionGroup var spool: SpoolRootOptions
     @OptionGroup var definitions: DefinitionsOptions
 
     func validate() throws {
@@ -57,13 +67,23 @@ struct SubmitCommand: AsyncParsableCommand {
             }
             fields = object
         }
-        let definition = DefinitionCatalog.load(directory: definitions.definitions).definitions[type]
+        let catalog = DefinitionCatalog.load(directory: definitions.definitions)
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: definitions.definitions, isDirectory: &isDirectory) && isDirectory.boolValue
+        let found = exists && (!catalog.definitions.isEmpty || !catalog.errors.isEmpty)
+        if !found {
+            FileHandleOutput.write("spoolrunner: no definitions found in \(definitions.definitions) (--definitions, SPOOLRUNNER_DEFINITIONS): the request is not checked before it is dropped, and NAME=VALUE values are sent as strings (use NAME:=JSON for numbers, booleans, objects)\n")
+        }
+        let definition = catalog.definitions[type]
         for input in inputs {
             let (name, value) = try parse(input, definition: definition)
             fields[name] = value
         }
         fields["process_type"] = .string(type)
         let processID = id ?? ProcessID.generate()
+        if found, case .failure(let rejection) = RequestIntake.judge(fields, fileName: "\(processID).json", catalog: catalog) {
+            throw fail("the runner would reject this request, so it was not dropped: \(rejection.code.rawValue): \(rejection.message)", ExitStatus.dataError)
+        }
         let layout = spool.layout
         // A status file already there belongs to an earlier request with this id: --wait must
         // not read it as this one's answer before the runner has taken this file.
@@ -79,7 +99,9 @@ struct SubmitCommand: AsyncParsableCommand {
         let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
         let writer = StatusWriter(layout: layout)
         var lastStatus: ProcessStatus?
+        var notice = RunnerNotice(layout: layout)
         while true {
+            notice.check()
             let taken = !preexisting || !FileManager.default.fileExists(atPath: "\(layout.inbox)/\(processID).json")
             if taken, let rejection = Self.rejection(of: processID, in: layout, since: dropped) {
                 FileHandleOutput.write("\(processID): rejected: \(rejection)\n")

@@ -140,8 +140,10 @@ import Testing
         let failedID = failed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(spool.status(failedID)?.status == .failed)
 
+        // submit checks the request against the definitions first: nothing is dropped.
         let rejected = try Self.command(spool, ["submit", "greet", "--wait"])
-        #expect(rejected.status == 1, "a rejected request is not a success: \(rejected.standardError)")
+        #expect(rejected.status == 65, "a request the runner would reject is not dropped: \(rejected.standardError)")
+        #expect(rejected.standardError.contains("invalid_inputs: missing required input 'user_id'"), "\(rejected.standardError)")
 
         let gaveUp = try Self.command(spool, ["submit", "slow", "--wait", "--timeout", "200ms"])
         #expect(gaveUp.status == 124, "\(gaveUp.standardError)")

@@ -71,7 +71,7 @@ import Glibc
         #expect(spool.status("r1")?.status == .failed)
         #expect(spool.status("r1")?.tasks.map(\.status) == [.success, .failed, .skipped])
 
-        FileManager.default.createFile(atPath: marker, contents: nil)
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
         #expect(try spool.run(["retry", "r1"]).status == 0)
         let result = try spool.run(["serve", "--once"])
         #expect(result.status == 0, "\(result.standardError)")

@@ -106,7 +106,7 @@ import Testing
         #expect(spool.eventually(timeout: 20) { spool.rejectedFiles().contains("p1.json.error.json") })
         #expect(spool.status("p1")?.status == .running)
 
-        FileManager.default.createFile(atPath: release, contents: nil)
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         #expect(spool.eventually(timeout: 20) { spool.status("p1")?.status == .success })
         runner.signal(SIGTERM)
         let result = runner.wait(timeout: 30)

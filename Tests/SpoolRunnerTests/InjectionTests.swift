@@ -49,6 +49,13 @@ import Testing
         "  leading and trailing spaces MARKER  ",
         "tab\there\\back\\slash MARKER",
         "ünïcødé → 🚀 MARKER",
+        "--output=MARKER",
+        "-o MARKER",
+        "-",
+        "--",
+        "x\nPATH=/nonexistent\nSPOOL_PROCESS_ID=evil MARKER",
+        "$SPOOL_INPUT_V $(touch MARKER) ${V}",
+        "%s%n%x MARKER",
     ]
 
     @Test(arguments: payloads)
@@ -116,5 +123,45 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .rejected)
         #expect(spool.status("p1")?.error?.code == "unknown_process_type")
+    }
+
+    /// An option-like value (`-rf`, `--output=/etc/x`) reaches a program as one element, but a
+    /// program that parses options would still read it as one. Two ways to keep it out, both
+    /// in the README: `--` before the value in `run:`, or a pattern that refuses a leading `-`.
+    @Test(arguments: ["-rf", "--output=/etc/x", "-o/etc/passwd"])
+    func optionLikeValuesStayOperandsAfterDoubleDash(value: String) throws {
+        let spool = try TemporarySpool()
+        try spool.script("opts.sh", """
+            #!/bin/sh
+            # Like most tools: options first (getopts), then operands.
+            out=none; recursive=no
+            while getopts "rfo:-:" opt; do
+              case $opt in r) recursive=yes ;; o) out=$OPTARG ;; -) out=$OPTARG ;; *) ;; esac
+            done
+            shift $((OPTIND - 1))
+            printf '%s|%s|%s' "$recursive" "$out" "$*" > "$SPOOL_WORK_DIR/$SPOOL_TASK_NAME.seen"
+            """)
+        try spool.define("opts.yaml", """
+            inputs:
+              name: {type: string, required: true}
+              safe: {type: string, pattern: "^[^-]"}
+            tasks:
+              - name: unguarded
+                run: ["scripts/opts.sh", "{{inputs.name}}"]
+              - name: guarded
+                run: ["scripts/opts.sh", "--", "{{inputs.name}}"]
+            """)
+        try spool.drop("p1", String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "opts", "name": value]), as: UTF8.self))
+        try spool.drop("p2", String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "opts", "name": "ok", "safe": value]), as: UTF8.self))
+        let result = try spool.serveOnce()
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(spool.status("p1")?.status == .success)
+        // Without `--` the program takes the value for options: the reason for the guidance.
+        #expect(spool.workFile("p1", "unguarded.seen") != "no|none|\(value)")
+        // After `--` it is an operand, whatever it looks like.
+        #expect(spool.workFile("p1", "guarded.seen") == "no|none|\(value)")
+        // A pattern keeps it out of the process altogether.
+        #expect(spool.status("p2")?.status == .rejected)
+        #expect(spool.status("p2")?.error?.code == "invalid_inputs")
     }
 }

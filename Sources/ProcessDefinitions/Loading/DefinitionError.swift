@@ -19,6 +19,8 @@ public struct DefinitionError: Error, Sendable, Hashable, CustomStringConvertibl
         case invalidCron
         case invalidPattern        // a pattern that is not a valid regular expression
         case actionCount           // not exactly one of run / shell / sleep
+        case programNotFound       // a run: program that does not exist (checked by `validate`)
+        case programNotExecutable  // a run: program without execute permission (checked by `validate`)
         case tooLarge              // a file over the size limit, or aliases that expand past the value limit
     }
 

@@ -14,8 +14,12 @@ public struct FileIdentity: Hashable, Sendable {
     public var size: Int64
     public var modifiedSeconds: Int
     public var modifiedNanoseconds: Int
+    /// How many names the file has: more than one while a client's link-then-unlink drop is
+    /// half done, or for good when someone hard-linked a file from elsewhere into the spool.
+    public var links: Int
 
     init(_ info: stat) {
+        links = Int(info.st_nlink)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         size = Int64(info.st_size)

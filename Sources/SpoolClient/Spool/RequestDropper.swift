@@ -18,10 +18,14 @@ public struct RequestDropper: Sendable {
         try drop(body, into: layout.inbox, name: "\(processID).json")
     }
 
-    /// Writes a control message `control/<name>.json`.
-    public func control(_ message: ControlMessage) throws(SpoolError) {
+    /// Writes a control message `control/<name>.json`. - Returns: the file's name (`--wait`
+    /// watches it disappear: the runner has taken the message).
+    @discardableResult
+    public func control(_ message: ControlMessage) throws(SpoolError) -> String {
         let body = "{\"action\":\"\(message.action.rawValue)\",\"process_id\":\"\(message.processID)\"}\n"
-        try drop(Data(body.utf8), into: layout.control, name: "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json")
+        let name = "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json"
+        try drop(Data(body.utf8), into: layout.control, name: name)
+        return name
     }
 
     /// Writes and fsyncs the file in `tmp/`, links it into place, and fsyncs the directory: a

@@ -30,7 +30,7 @@ public struct StatusFileReader: Sendable {
         case .missing: return nil
         case .notARegularFile(let kind): throw SpoolError(.cannotRead, path: path, message: "is a \(kind), not a status file")
         case .tooLarge(let size): throw SpoolError(.cannotRead, path: path, message: "is \(size) bytes, over the \(Self.limit)-byte bound")
-        case .unreadable(let reason): throw SpoolError(.cannotRead, path: path, message: "cannot be read: \(reason)")
+        case .unreadable(let reason, _): throw SpoolError(.cannotRead, path: path, message: "cannot be read: \(reason)")
         }
     }
 

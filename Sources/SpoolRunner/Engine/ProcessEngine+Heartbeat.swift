@@ -44,7 +44,7 @@ extension ProcessEngine {
         }
         let document: JSONValue = .object([
             "pid": .integer(Int64(getpid())),
-            "version": .string(SpoolRunnerInfo.version),
+            "version": .string(Version.current),
             "started_at": .string(Timestamp.string(startedAt)),
             "updated_at": .string(Timestamp.string(now)),
             "state": .string(stopped ? "stopped" : stopping ? "stopping" : "running"),

@@ -130,6 +130,12 @@ extension ProcessEngine {
                 if FileIdentity.of(path) == identity { continue }
                 unmovable.removeValue(forKey: "control/" + fileName)
             }
+            // Two names: a client's link-then-unlink drop not finished yet (or a hard link from
+            // elsewhere, rejected once --settle has passed).
+            if let identity = FileIdentity.of(path), identity.links > 1,
+               controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock {
+                continue
+            }
             switch ControlMessage.read(path: path) {
             case nil:
                 continue

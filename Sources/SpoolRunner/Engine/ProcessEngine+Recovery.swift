@@ -14,7 +14,7 @@ extension ProcessEngine {
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
     /// A busy or full store is waited out here too (until SIGTERM).
     func beginSession() async throws {
-        let session = RunnerSessionRecord(pid: Int(getpid()), version: SpoolRunnerInfo.version, startedAt: Timestamp.string(startedAt))
+        let session = RunnerSessionRecord(pid: Int(getpid()), version: Version.current, startedAt: Timestamp.string(startedAt))
         sessionID = try await writeWaitingOut { db in
             var session = session
             try session.insert(db)

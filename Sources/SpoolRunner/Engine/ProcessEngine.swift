@@ -50,6 +50,8 @@ public actor ProcessEngine {
     var launches: [(TaskLaunch, AttemptKey, StopHandle)] = []
     var stopping = false
     var initialScanDone = false
+    /// Whether any task started: an idle `--once` pass ends without an info line.
+    var startedAnyTask = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
     /// A reload is being read off the engine; `reloadAgain` asks for one more after it (a
@@ -122,6 +124,13 @@ public actor ProcessEngine {
     public nonisolated func requestShutdown() {
         shutdownRequested.store(true, ordering: .relaxed)
         events.post(.shutdown)
+    }
+
+    /// A second SIGINT/SIGTERM during the grace: stop running tasks now, exactly as at the end of
+    /// the grace (SIGTERM, then SIGKILL), and exit once they are recorded.
+    public nonisolated func requestStopNow() {
+        events.post(.shutdown)
+        events.post(.graceExpired)
     }
 
     /// Asks the engine to read the definitions directory again (SIGHUP, `systemctl reload`).
@@ -199,6 +208,7 @@ public actor ProcessEngine {
                 }
                 advanceTouched(now: now)
                 let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
+                if !started.isEmpty { startedAnyTask = true }
                 prepareLaunches(started)
                 // One durable commit for the whole batch: ended tasks, accepted requests, and the
                 // starts above, which are therefore recorded before their spawn.
@@ -253,7 +263,7 @@ public actor ProcessEngine {
         }
         try await endSession()
         writeHeartbeat(stopped: true)
-        logger.info("runner stopped", metadata: ["unfinished": "\(processes.count)"])
+        logger.log(level: configuration.once && !startedAnyTask ? .debug : .info, "runner stopped", metadata: ["unfinished": "\(processes.count)"])
     }
 
     var isDone: Bool {
@@ -323,6 +333,9 @@ public actor ProcessEngine {
         case .errorReported(let message, let at):
             lastError = (at, message)
         case .graceExpired:
+            if !running.isEmpty {
+                logger.notice("stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them")
+            }
             graceOver = true
             for handle in running.values { handle.stop(.shutdown) }
         case .retryCommit:

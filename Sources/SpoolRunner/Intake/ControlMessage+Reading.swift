@@ -7,7 +7,10 @@ extension ControlMessage {
     static func read(path: String) -> Result<ControlMessage, RequestRejection>? {
         let name = (path as NSString).lastPathComponent
         switch SafeFileReader.read(path, limit: 64 * 1024) {
-        case .contents(let data, _):
+        case .contents(let data, let identity):
+            if identity.links > 1 {
+                return .failure(RequestRejection(.notARegularFile, "\(name) is a hard link (the file has \(identity.links) names), not a file of its own", writesStatus: false))
+            }
             let value: JSONValue
             do {
                 value = try StrictJSONParser.parse(data)

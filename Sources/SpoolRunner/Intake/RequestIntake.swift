@@ -5,7 +5,7 @@ import ProcessDefinitions
 ///
 /// It reads and judges; it moves nothing. The engine acts on the decision so that a request
 /// leaves `inbox/` only after the commit that records it.
-struct RequestIntake: Sendable {
+public struct RequestIntake: Sendable {
     let layout: SpoolLayout
     let maxRequestBytes: Int
     /// How long an unparsable file must stay unchanged, as the runner sees it, before it is
@@ -58,6 +58,12 @@ struct RequestIntake: Sendable {
             return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
         }
 
+        if identity.links > 1 {
+            // A client's link(2)-then-unlink drop has two names for a moment; a file hard-linked
+            // from outside the spool keeps them. Never accepted: it is someone else's file.
+            if let until = unsettled(identity) { return .wait(until: until) }
+            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a hard link (the file has \(identity.links) names), not a file of its own; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
+        }
         let body = String(decoding: data, as: UTF8.self)
         if let existing {
             if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
@@ -78,28 +84,41 @@ struct RequestIntake: Sendable {
             if let until = unsettled(identity) { return .wait(until: until) }
             return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(error.description)"))
         }
-        guard case .object(var fields) = value else {
+        guard case .object(let fields) = value else {
             return .reject(RequestRejection(.notAnObject, "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"))
         }
-        guard case .string(let processType)? = fields.removeValue(forKey: "process_type") else {
-            return .reject(RequestRejection(.unknownProcessType, "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
-        }
-        guard let definition = catalog.definitions[processType] else {
-            if let broken = catalog.errors.first(where: { DefinitionLoader.processType(ofFile: $0.file) == processType }) {
-                return .reject(RequestRejection(.unknownProcessType, "the definition of '\(processType)' is invalid (\(broken.description)); fix it, run `spoolrunner validate`, and restart the runner", processType: processType))
-            }
-            return .reject(RequestRejection(.unknownProcessType, "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))", processType: processType))
-        }
-        let inputs: [String: JSONValue]
-        switch definition.validateInputs(fields) {
-        case .success(let valid): inputs = valid
-        case .failure(let error):
-            return .reject(RequestRejection(.invalidInputs, error.message, processType: processType))
+        let processType: String, definition: ProcessDefinition, inputs: [String: JSONValue]
+        switch Self.judge(fields, fileName: fileName, catalog: catalog) {
+        case .success(let judged): (processType, definition, inputs) = judged
+        case .failure(let rejection): return .reject(rejection)
         }
         let stamp = Timestamp.string(now)
         let record = ProcessRecord(processID: processID, processType: processType, status: .pending, inputs: inputs,
                                    requestJSON: body, createdAt: stamp, updatedAt: stamp)
         return .accept(record, definition)
+    }
+
+    /// `process_type` and the inputs of a request object, judged against the definitions: the
+    /// same verdict and message for the runner's intake and for `submit`'s check before it drops.
+    /// - Returns: the type, its definition and the inputs with defaults applied, or the rejection
+    ///   (`unknown_process_type`, `invalid_inputs`).
+    public static func judge(
+        _ request: [String: JSONValue], fileName: String, catalog: DefinitionCatalog
+    ) -> Result<(String, ProcessDefinition, [String: JSONValue]), RequestRejection> {
+        var fields = request
+        guard case .string(let processType)? = fields.removeValue(forKey: "process_type") else {
+            return .failure(RequestRejection(.unknownProcessType, "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
+        }
+        guard let definition = catalog.definitions[processType] else {
+            if let broken = catalog.errors.first(where: { DefinitionLoader.processType(ofFile: $0.file) == processType }) {
+                return .failure(RequestRejection(.unknownProcessType, "the definition of '\(processType)' is invalid (\(broken.description)); fix it, run `spoolrunner validate`, and restart the runner", processType: processType))
+            }
+            return .failure(RequestRejection(.unknownProcessType, "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))", processType: processType))
+        }
+        switch definition.validateInputs(fields) {
+        case .success(let valid): return .success((processType, definition, valid))
+        case .failure(let error): return .failure(RequestRejection(.invalidInputs, error.message, processType: processType))
+        }
     }
 
     static func known(_ catalog: DefinitionCatalog) -> String {

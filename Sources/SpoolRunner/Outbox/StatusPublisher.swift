@@ -84,7 +84,7 @@ public final class StatusPublisher: Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         while state.withLock({ !$0.pending.isEmpty || $0.writing }) && Date() < deadline {
-            condition.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
         }
         condition.unlock()
     }
@@ -99,7 +99,7 @@ public final class StatusPublisher: Sendable {
         }
         condition.broadcast()
         while !state.withLock({ $0.finished }) {
-            condition.wait(until: Date().addingTimeInterval(0.05))
+            _ = condition.wait(until: Date().addingTimeInterval(0.05))
         }
         condition.unlock()
     }
@@ -251,7 +251,7 @@ public final class StatusPublisher: Sendable {
             if wake == .distantFuture {
                 condition.wait()
             } else {
-                condition.wait(until: wake)
+                _ = condition.wait(until: wake)
             }
         }
     }

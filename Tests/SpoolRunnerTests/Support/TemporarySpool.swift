@@ -116,8 +116,8 @@ final class RunningCommand: @unchecked Sendable {
     init(executable: String, arguments: [String], environment: [String: String], directory: String) throws {
         outputPath = NSTemporaryDirectory() + "spoolrunner-out-\(UUID().uuidString)"
         errorPath = NSTemporaryDirectory() + "spoolrunner-err-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment

@@ -1,4 +1,0 @@
-/// Facts about this build.
-public enum SpoolRunnerInfo {
-    public static let version = "0.1.0"
-}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import ProcessDefinitions
+import SpoolRunner
+
+/// `spoolrunner rejections`: the `rejections` table, newest first: what could not be accepted.
+struct RejectionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rejections",
+        abstract: "List rejected request and control files from the history store, newest first.",
+        discussion: "Each rejected file is in SPOOL/rejected/ with <file>.error.json beside it. On a terminal the columns are aligned; piped, the rows are tab-separated; --json prints a JSON array."
+    )
+
+    @Option(help: "Only this error code (invalid_json, not_an_object, too_large, invalid_process_id, unknown_process_type, invalid_inputs, duplicate_process_id, not_a_regular_file, unknown_action, unknown_process).")
+    var code: String?
+
+    @Option(help: ArgumentHelp("Received at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
+    var since: TimeArgument?
+
+    @Option(help: "At most this many rows.")
+    var limit: Int = 50
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    @OptionGroup var spool: SpoolOptions
+
+    func validate() throws {
+        if let code, RequestRejection.Code(rawValue: code) == nil {
+            throw ValidationError("--code must be one of \(RequestRejection.Code.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try spool.openReadOnly()
+        var request = RejectionRecord.all()
+        if let code { request = request.filter(Column("code") == code) }
+        if let since { request = request.filter(Column("received_at") >= Timestamp.string(since.date)) }
+        let finalRequest = request.order(Column("id").desc).limit(limit)
+        let records: [RejectionRecord]
+        do {
+            records = try store.read { db in try finalRequest.fetchAll(db) }
+        } catch {
+            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+        }
+        if json {
+            print(JSONValue.array(records.map { record in
+                .object([
+                    "file": .string(record.fileName),
+                    "received_at": .string(record.receivedAt),
+                    "code": .string(record.code),
+                    "message": .string(record.message),
+                ])
+            }).compactJSON)
+            return
+        }
+        if records.isEmpty {
+            print("no rejections match")
+            return
+        }
+        var table = TableOutput("RECEIVED", "FILE", "CODE", "MESSAGE")
+        for record in records {
+            table.append([record.receivedAt, record.fileName, record.code, record.message])
+        }
+        print(table.render())
+    }
+}
