@@ -195,7 +195,7 @@ extension FullDiskTests {
         }
         let staged = try StatusConvergenceTests.stage("after", in: spool)
         try spool.drop("loud", StatusConvergenceTests.request("loud"))
-        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("pause.source=task_output") },
+        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("task_output") },
                 "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         try StatusConvergenceTests.release(staged, "after", in: spool)
         // The loud task ends (its output kept from the pipe), but nothing new starts or is taken.
