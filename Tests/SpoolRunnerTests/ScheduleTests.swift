@@ -65,7 +65,7 @@ import Glibc
         #expect(try Self.processIDs(spool) == ["tick-20260720T1000"])
 
         try DatabaseQueue(path: spool.layout.defaultDatabase).write { db in try db.execute(sql: "DELETE FROM schedule_state") }
-        let third = try Self.serve(spool, clock: "2026-07-20T10:00:03Z")
+        let third = try Self.serve(spool, clock: "2026-07-20T10:00:00Z")
         let dropped = spool.eventually(timeout: 20) {
             (try? spool.history { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM schedule_state") }) == 1
         }
