@@ -296,3 +296,40 @@ final class Replies: @unchecked Sendable {
         return results
     }
 }
+
+/// The process page's timeline has one bar per attempt, each with its outcome and its own log.
+@Suite struct GatewayTimelineTests {
+    @Test func aRetriedTaskShowsOneBarPerAttempt() throws {
+        let spool = try TemporarySpool()
+        try spool.script("flaky.sh", """
+            #!/bin/sh
+            if [ "$SPOOL_ATTEMPT" -ge 2 ]; then echo "attempt $SPOOL_ATTEMPT works"; exit 0; fi
+            echo "attempt $SPOOL_ATTEMPT fails" >&2
+            exit 1
+            """)
+        try spool.define("flaky.yaml", """
+            tasks:
+              - name: flaky
+                run: ["scripts/flaky.sh"]
+                retry: {max_attempts: 3, backoff: 100ms, max_backoff: 100ms}
+              - name: after
+                sleep: 10ms
+            """)
+        try spool.drop("flaky_1", #"{"process_type": "flaky"}"#)
+        #expect(try spool.serveOnce().status == 0)
+        #expect(spool.status("flaky_1")?.status == .success)
+        let gateway = try GatewayProcess(spool)
+        let page = try gateway.get("/ui/process/flaky_1").text
+        #expect(page.contains(#"<rect class="bar bar-retrying" data-task="flaky" data-attempt="1""#), "\(page)")
+        #expect(page.contains(#"<rect class="bar bar-success" data-task="flaky" data-attempt="2""#))
+        #expect(page.contains(#"<rect class="bar bar-success" data-task="after" data-attempt="1""#))
+        #expect(page.components(separatedBy: "<rect class=\"bar ").count - 1 == 3)
+        #expect(page.contains("flaky.1.log") && page.contains("flaky.2.log"))
+        #expect(try gateway.get("/ui/process/flaky_1/logs/flaky.1.log").text.contains("attempt 1 fails"))
+        // The list keeps the filters it was asked for.
+        let list = try gateway.get("/?since=2h&status=success").text
+        #expect(list.contains(#"name="since" value="2h""#))
+        #expect(list.contains("<option selected>success</option>"))
+        #expect(list.contains(#"data-process-id="flaky_1""#))
+    }
+}

@@ -23,7 +23,7 @@ extension Gateway {
         for status in ProcessQuery.statuses {
             body += "<div class=\"card\" id=\"count-\(status)\"><b>\(counts[status] ?? 0)</b>\(status)</div>\n"
         }
-        body += "</div>\n" + filterForm(filter)
+        body += "</div>\n" + filterForm(filter, query: request.query)
         if page.isEmpty {
             body += "<p class=\"muted\">No process matches.</p>\n"
         } else {
@@ -47,7 +47,8 @@ extension Gateway {
         return .html(HTML.page(title: "Processes", body: body))
     }
 
-    private func filterForm(_ filter: ProcessFilter) -> String {
+    private func filterForm(_ filter: ProcessFilter, query: [HTTPRequest.QueryItem]) -> String {
+        func raw(_ name: String) -> String { HTML.escape(query.last { $0.name == name }?.value ?? "") }
         let types = catalogs.catalog.definitions.keys.sorted()
         var form = "<form class=\"filters\" method=\"get\" action=\"/\">\n<label>Type <select name=\"type\"><option value=\"\">any</option>"
         for type in types {
@@ -58,8 +59,8 @@ extension Gateway {
             form += "<option\(filter.status == status ? " selected" : "")>\(status)</option>"
         }
         form += "</select></label>\n"
-        form += "<label>Since <input name=\"since\" placeholder=\"2h or 2026-07-20\" size=\"14\"></label>\n"
-        form += "<label>Until <input name=\"until\" placeholder=\"2026-07-21\" size=\"14\"></label>\n"
+        form += "<label>Since <input name=\"since\" value=\"\(raw("since"))\" placeholder=\"2h or 2026-07-20\" size=\"14\"></label>\n"
+        form += "<label>Until <input name=\"until\" value=\"\(raw("until"))\" placeholder=\"2026-07-21\" size=\"14\"></label>\n"
         form += "<button type=\"submit\">Filter</button> <a href=\"/\">clear</a>\n</form>\n"
         return form
     }

@@ -4,11 +4,12 @@ import ProcessDefinitions
 
 extension ProcessEngine {
     /// Crashes in a row with a task running after which a process is given up (SPEC §6).
-    /// Counted only while the process makes no progress: any attempt that ends under a runner
-    /// resets it, so a kill storm does not end work that moves on between kills. Four, not
-    /// three: `scripts/chaos.sh` on a loaded machine (20 kills 0.1-1.5 s apart) saw one process
-    /// of 2,000 interrupted three times in a row without a poison task; and four crashes stay
-    /// within systemd's default StartLimitBurst=5 with the shipped RestartSec=2s.
+    /// Counted only for runs that had started one of the process's attempts, and only while the
+    /// process makes no progress: any attempt that ends under a runner resets it, so a kill
+    /// storm does not end work that moves on between kills. Four, not three: `scripts/chaos.sh`
+    /// on a loaded machine (20 kills 0.1-1.5 s apart) saw one process of 2,000 interrupted three
+    /// times in a row without a poison task; and four crashes stay within systemd's default
+    /// StartLimitBurst=5 with the shipped RestartSec=2s.
     static let crashLoopLimit = 4
 
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
@@ -74,7 +75,16 @@ extension ProcessEngine {
             nextSequence += 1
             let interrupted = run.tasks.indices.filter { run.tasks[$0].status == .running }
             run.dirtyProcess = true
-            if crashed && !interrupted.isEmpty {
+            // A crash counts against the process only when the run that crashed had started one
+            // of its attempts: a runner killed during its start or recovery, before it ran the
+            // task again, says nothing about the task (kill storms on a loaded machine did
+            // that, and ended healthy processes with crash_loop).
+            let sessionStart = previous.flatMap { Timestamp.parse($0.startedAt) }
+            let startedByCrashedRun = interrupted.contains { index in
+                guard let started = run.tasks[index].startedAt.flatMap(Timestamp.parse), let sessionStart else { return true }
+                return started >= sessionStart
+            }
+            if crashed && startedByCrashedRun {
                 run.record.crashCount += 1
             }
             if run.record.crashCount >= Self.crashLoopLimit {
