@@ -26,6 +26,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=.build/fuzz
 mkdir -p "$out/yams" "$out/corpus/$target" "$out/artifacts/$target"
+# Only this run's findings are reported (and copied into the fixtures).
+rm -f "$out/artifacts/$target"/*
 
 yams=.build/checkouts/Yams/Sources
 if [ ! -d "$yams" ]; then

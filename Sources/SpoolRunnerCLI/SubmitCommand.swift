@@ -62,7 +62,14 @@ struct SubmitCommand: AsyncParsableCommand {
             let data: Data?
             data = json == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: json)
             guard let data else { throw fail("cannot read \(json)", ExitStatus.noInput) }
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            let value: JSONValue
+            do {
+                // The runner's strict reading, so a file it would reject fails here already.
+                value = try StrictJSONParser.parse(data)
+            } catch {
+                throw fail("\(json) is not valid JSON: \(error.description)", ExitStatus.dataError)
+            }
+            guard case .object(let object) = value else {
                 throw fail("\(json) does not hold a JSON object", ExitStatus.dataError)
             }
             fields = object

@@ -122,4 +122,12 @@ extension DefinitionLimitTests {
         #expect(error.key == "tasks[0].run[1]")
         #expect(error.message.contains("NUL"))
     }
+
+    @Test func theBoundedMatcherMatchesWholeValuesIncludingEmptyOnes() throws {
+        let definition = try #require(parseDefinition("inputs:\n  a: {type: string, pattern: \"a*\"}\n  b: {type: string, pattern: \"b+\"}\ntasks:\n  - name: t\n    sleep: 1ms\n").value)
+        #expect(definition.validateInputs(["a": .string(""), "b": .string("bbb")]).value != nil)
+        #expect(definition.validateInputs(["a": .string("aab")]).error?.message.contains("does not match the pattern a*") == true)
+        #expect(definition.validateInputs(["b": .string("")]).error?.message.contains("does not match the pattern b+") == true)
+        #expect(definition.validateInputs(["b": .string("xbbbx")]).error != nil, "a pattern must match the whole value, not a part")
+    }
 }

@@ -104,6 +104,24 @@ import Glibc
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.control)) ?? []).filter { $0.hasSuffix(".json") }.isEmpty)
     }
 
+    /// A control message with a key twice is refused whole: a client's JSON library and the
+    /// runner could otherwise act on different actions or processes.
+    @Test func controlMessagesWithDuplicateKeysAreInvalidJSON() throws {
+        let spool = try TemporarySpool()
+        try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
+        try spool.drop("ok", #"{"process_type": "nap"}"#)
+        try #"{"action": "retry", "action": "cancel", "process_id": "ok"}"#.write(toFile: spool.layout.control + "/dup.json", atomically: true, encoding: .utf8)
+        try #"{"action": "cancel", "process_id": "ok", "x": {"y": 1, "y": 2}}"#.write(toFile: spool.layout.control + "/nested.json", atomically: true, encoding: .utf8)
+        let result = try spool.run(["serve", "--once", "--settle", "0s"])
+        #expect(result.status == 0)
+        #expect(spool.status("ok")?.status == .success)
+        #expect(spool.rejectedFiles() == ["dup.json", "dup.json.error.json", "nested.json", "nested.json.error.json"])
+        let rows = try spool.rejectionRows()
+        #expect(rows.map(\.code) == ["invalid_json", "invalid_json"])
+        #expect(rows.first { $0.file == "dup.json" }?.message.contains(#"duplicate key "action" at the top level"#) == true, "\(rows)")
+        #expect(rows.first { $0.file == "nested.json" }?.message.contains(#"duplicate key "y" at x.y"#) == true, "\(rows)")
+    }
+
     @Test func pruneDeletesFinishedProcessesAndKeepsUnfinishedOnes() throws {
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", "tasks:\n  - name: quick\n    shell: 'echo hi'\n")

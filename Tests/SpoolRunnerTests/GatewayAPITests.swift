@@ -84,6 +84,10 @@ import Glibc
             #expect(!message.isEmpty, sourceLocation: sourceLocation)
         }
         expectError(try gateway.post("/api/process/", #"{"process_type": "premium_subscription", "#), 400, "invalid_json")
+        // The runner's strict reading: a body it would reject is refused at once, naming the key.
+        let duplicate = try gateway.post("/api/process/", #"{"process_type": "premium_subscription", "user_id": "user_1", "user_id": "admin"}"#)
+        expectError(duplicate, 400, "invalid_json")
+        #expect(((duplicate.object?["error"] as? [String: Any])?["message"] as? String)?.contains(#"duplicate key "user_id""#) == true, "\(duplicate.text)")
         expectError(try gateway.post("/api/process/", "[1, 2]"), 400, "not_an_object")
         expectError(try gateway.post("/api/process/", #"{"user_id": "user_1"}"#), 400, "unknown_process_type")
         expectError(try gateway.post("/api/process/", #"{"process_type": "nope"}"#), 400, "unknown_process_type")

@@ -89,6 +89,35 @@ import Glibc
         #expect(kill(runner.pid, 0) == 0)
     }
 
+    /// inbox/ swapped for a link to a directory of someone else's files: none of them is read as
+    /// a request, rejected, moved or deleted; the runner goes on once inbox/ is a directory again.
+    @Test func anInboxSwappedForALinkIsNotScanned() throws {
+        let spool = try TemporarySpool()
+        try spool.define("hello.yaml", Self.definition)
+        let elsewhere = spool.root.appendingPathComponent("elsewhere").path
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try #"{"process_type": "hello"}"#.write(toFile: "\(elsewhere)/theirs.json", atomically: true, encoding: .utf8)
+        try "[1]".write(toFile: "\(elsewhere)/broken.json", atomically: true, encoding: .utf8)
+        let runner = try spool.start(["serve", "--rescan", "100ms", "--settle", "0s"])
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait()
+        }
+        #expect(spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
+        try FileManager.default.moveItem(atPath: spool.layout.inbox, toPath: spool.root.appendingPathComponent("old-inbox").path)
+        #expect(symlink(elsewhere, spool.layout.inbox) == 0)
+        usleep(1_500_000)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).sorted() == ["broken.json", "theirs.json"])
+        #expect(try spool.rejectionRows().isEmpty)
+        #expect(try spool.processRowCount("theirs") == 0)
+        // Put right: taken again.
+        unlink(spool.layout.inbox)
+        try FileManager.default.moveItem(atPath: spool.root.appendingPathComponent("old-inbox").path, toPath: spool.layout.inbox)
+        try spool.drop("mine", #"{"process_type": "hello"}"#)
+        #expect(spool.eventually { spool.status("mine")?.status == .success })
+        #expect(kill(runner.pid, 0) == 0)
+    }
+
     @Test func aDeletedRejectedDirectoryIsMadeAgainAndAFileRejectedOnce() throws {
         let spool = try TemporarySpool()
         try spool.define("hello.yaml", Self.definition)

@@ -35,9 +35,12 @@ final class PatternCache: @unchecked Sendable {
         guard let matcher = swift_uregex_clone(template, &status), status.rawValue <= U_ZERO_ERROR.rawValue else { return .invalidPattern }
         defer { swift_uregex_close(matcher) }
         swift_uregex_setTimeLimit(matcher, Self.stepLimit, &status)
-        let units = Array(text.utf16)
+        var units = Array(text.utf16)
+        let count = Int32(units.count)
+        // ICU refuses a null text pointer, which is what an empty array gives.
+        if units.isEmpty { units = [0] }
         return units.withUnsafeBufferPointer { buffer -> Outcome in
-            swift_uregex_setText(matcher, buffer.baseAddress, Int32(buffer.count), &status)
+            swift_uregex_setText(matcher, buffer.baseAddress, count, &status)
             // uregex_matches: the whole input, not a part of it.
             let matched = swift_uregex_matches(matcher, 0, &status)
             if status == U_REGEX_TIME_OUT || status == U_REGEX_STACK_OVERFLOW { return .tooMuchWork }

@@ -13,9 +13,11 @@ extension Gateway {
         let body = try await readBody(request)
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: body)
+            // The runner's own strict reading (no duplicate keys, UTF-8 only, ...): a body the
+            // runner would refuse is refused here, not accepted with 202 and rejected later.
+            value = try StrictJSONParser.parse(body)
         } catch {
-            throw APIError(.invalidJSON, "the body is not valid JSON: \(Self.describe(error))")
+            throw APIError(.invalidJSON, "the body is not valid JSON: \(error.description)")
         }
         guard case .object(var fields) = value else {
             throw APIError(.notAnObject, "the body holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}")
@@ -107,12 +109,5 @@ extension Gateway {
     static func known(_ catalog: DefinitionCatalog) -> String {
         let names = catalog.definitions.keys.sorted()
         return names.isEmpty ? "(none: check --definitions)" : names.joined(separator: ", ")
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError.map { "\($0)" }) ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }

@@ -12,6 +12,7 @@ extension ProcessEngine {
     /// most every `unsettledRecheck` seconds and do not count toward the batch, so a crowd of
     /// slow writers cannot starve the requests behind them.
     func scanInbox(now: Date) -> Bool {
+        guard clientDirectoryIsSafe(.inbox, now: now) else { return false }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: layout.inbox)
@@ -120,6 +121,7 @@ extension ProcessEngine {
 
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
     func scanControl(now: Date) {
+        guard clientDirectoryIsSafe(.control, now: now) else { return }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.control) else { return }
         let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
         controlSettle.keep(only: Set(candidates))
@@ -153,6 +155,24 @@ extension ProcessEngine {
                 }
                 rejectControl(fileName, rejection, now: now)
             }
+        }
+    }
+
+    /// Whether `inbox/` or `control/` is a real directory of the spool (made again if missing).
+    /// Files there are read, moved and removed by path: had a client swapped the directory for a
+    /// symlink, the runner would read, reject or delete files elsewhere. Such a scan is skipped,
+    /// reported once until the directory is fixed.
+    func clientDirectoryIsSafe(_ place: SpoolLayout.Place, now: Date) -> Bool {
+        do {
+            _ = try layout.directory(place)
+            refusedDirectories.remove(place.rawValue)
+            return true
+        } catch {
+            if refusedDirectories.insert(place.rawValue).inserted {
+                logger.error("not taking files from \(error.path): \(error.message)")
+                lastError = (now, "\(error.description)")
+            }
+            return false
         }
     }
 

@@ -83,6 +83,8 @@ public actor ProcessEngine {
     /// Files rejected but not moved out (rejected/ refused them), by name (`control/` prefixed
     /// for control messages): not judged again while unchanged.
     var unmovable: [String: FileIdentity] = [:]
+    /// `inbox/` or `control/` found replaced by a symlink: not scanned, reported once.
+    var refusedDirectories: Set<String> = []
     /// Request files the last inbox scan left for a later batch, and since when there have
     /// been some: runner.json's backlog comes from this bookkeeping, not from listing inbox/.
     var inboxBacklog = 0
@@ -323,12 +325,14 @@ public actor ProcessEngine {
                 reloadToStart = true
             }
         case .definitionsLoaded(let fresh):
-            reloadInFlight = false
-            installReloaded(fresh)
             if reloadAgain {
+                // The files changed again while they were read: this result may be stale, and
+                // installing it would announce a reload that missed the change. Read again.
                 reloadAgain = false
-                reloadInFlight = true
                 reloadToStart = true
+            } else {
+                reloadInFlight = false
+                installReloaded(fresh)
             }
         case .errorReported(let message, let at):
             lastError = (at, message)

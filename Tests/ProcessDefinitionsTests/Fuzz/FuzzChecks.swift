@@ -11,10 +11,10 @@ import ProcessDefinitions
 enum FuzzChecks {
     /// The fuzz targets by name, as `scripts/fuzz.sh TARGET` and the fixture folders call them.
     static let targets: [String: @Sendable (Data) -> Void] = [
-        "request": request,
-        "definition": definition,
-        "template": template,
-        "cron": cron,
+        "request": { request($0) },
+        "definition": { definition($0) },
+        "template": { template($0) },
+        "cron": { cron($0) },
     ]
 
     /// Request decoding: the strict parser either refuses the bytes or gives a value whose
