@@ -171,6 +171,55 @@ extension FullDiskTests {
     }
 }
 
+extension FullDiskTests {
+    @Test func aTaskLogThatFillsTheDiskPausesIntakeUntilThereIsRoom() throws {
+        let spool = try TemporarySpool()
+        let disk = try SmallFilesystem(at: spool.layout.root, sizeMiB: 8)
+        defer { disk.unmount() }
+        try spool.layout.create()
+        let database = spool.root.appendingPathComponent("history.sqlite").path
+        // 16 MB of output into an 8 MiB filesystem; its last line is still its output.
+        try spool.define("loud.yaml", """
+            tasks:
+              - name: shout
+                shell: 'head -c 16000000 /dev/zero | tr "\\\\0" a; echo; echo "{\\"done\\": true}"'
+            """)
+        try spool.define("quick.yaml", StatusConvergenceTests.quick)
+        let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "200ms", "--db", database])
+        var stopped = false
+        defer {
+            if !stopped {
+                runner.signal(SIGKILL)
+                _ = runner.wait()
+            }
+        }
+        let staged = try StatusConvergenceTests.stage("after", in: spool)
+        try spool.drop("loud", StatusConvergenceTests.request("loud"))
+        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("task_output") },
+                "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        try StatusConvergenceTests.release(staged, "after", in: spool)
+        // The loud task ends (its output kept from the pipe), but nothing new starts or is taken.
+        #expect(spool.eventually {
+            (try? spool.history(database: database) { db in
+                try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = 'loud'")
+            }) == "success"
+        })
+        usleep(1_500_000)
+        #expect(spool.inboxFiles() == ["after.json"])
+        #expect(runner.process.isRunning)
+
+        try FileManager.default.removeItem(atPath: spool.layout.logDirectory("loud"))
+        try spool.expectStatusFilesConverge(["loud", "after"], database: database)
+        #expect(spool.status("loud")?.tasks.first?.output == ["done": .bool(true)])
+        #expect(spool.status("after")?.status == .success)
+        #expect(TemporarySpool.standardErrorSoFar(runner).contains("resumed"))
+        runner.signal(SIGTERM)
+        let result = runner.wait()
+        stopped = true
+        #expect(result.status == 0, "\(result.standardError.suffix(2000))")
+    }
+}
+
 extension TemporarySpool {
     /// `history` on a store given by path (`--db`).
     func history<T>(database: String, _ body: (Database) throws -> T) throws -> T {

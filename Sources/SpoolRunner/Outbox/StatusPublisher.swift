@@ -26,6 +26,11 @@ public final class StatusPublisher: Sendable {
         case document(StatusDocument)
         /// Rewrite from the store, read at write time.
         case repair
+
+        var isRepair: Bool {
+            if case .repair = self { return true }
+            return false
+        }
     }
 
     private struct State {
@@ -150,37 +155,64 @@ public final class StatusPublisher: Sendable {
             case .reconcile:
                 nextPass = reconcile(&pass)
             case .write(let batch):
-                var failedAt: Int?
-                for (offset, (processID, item)) in batch.enumerated() {
-                    if let error = write(processID, item) {
+                // Repairs are read from the store together, in one transaction, just before
+                // they are written.
+                let repairIDs = batch.compactMap { id, item in item.isRepair ? id : nil }
+                var repairs: [String: StatusDocument] = [:]
+                var readFailed = false
+                var unwritten: [(String, Item)] = []
+                do {
+                    repairs = try reconciler?.documents(repairIDs) ?? [:]
+                } catch {
+                    readFailed = true
+                    unwritten = batch.filter { $0.1.isRepair }
+                    let text = "cannot read the history store: \(error)"
+                    if failing != text {
+                        failing = text
+                        logger.error("cannot rewrite status files from the store (retrying with backoff): \(text)")
+                    }
+                }
+                let writable = readFailed ? batch.filter { !$0.1.isRepair } : batch
+                for (offset, (processID, item)) in writable.enumerated() {
+                    let document: StatusDocument
+                    switch item {
+                    case .document(let published):
+                        document = published
+                    case .repair:
+                        // A process that is gone (pruned) has nothing to write.
+                        guard let stored = repairs[processID] else { continue }
+                        document = stored
+                    }
+                    if let error = write(document, isRepair: item.isRepair) {
                         if failing != error {
                             failing = error
                             logger.error("cannot write status file (retrying with backoff until it works): \(error)", metadata: ["process.id": "\(processID)"])
                         }
-                        failedAt = offset
+                        unwritten += writable[offset...]
                         break
                     }
-                    if failing != nil {
+                    if failing != nil, !readFailed {
                         failing = nil
                         backoff.reset()
                         pause.clear(.statusFiles)
                         logger.notice("status files are written again")
                     }
                 }
-                if let failedAt {
+                if unwritten.isEmpty {
+                    retryAt = nil
+                } else {
                     // Back in the queue unless a newer document came meanwhile.
-                    let unwritten = Array(batch[failedAt...])
                     condition.lock()
                     state.withLock { state in
-                        for (processID, item) in unwritten.reversed() where state.pending[processID] == nil {
+                        var front: [String] = []
+                        for (processID, item) in unwritten where state.pending[processID] == nil {
                             state.pending[processID] = item
-                            state.order.insert(processID, at: 0)
+                            front.append(processID)
                         }
+                        state.order = front + state.order
                     }
                     condition.unlock()
                     retryAt = Date().addingTimeInterval(backoff.next())
-                } else {
-                    retryAt = nil
                 }
                 condition.lock()
                 state.withLock { $0.writing = false }
@@ -224,28 +256,17 @@ public final class StatusPublisher: Sendable {
         }
     }
 
-    /// Writes one item; returns the error text when it failed (it is then retried).
-    private func write(_ processID: String, _ item: Item) -> String? {
-        let document: StatusDocument
-        switch item {
-        case .document(let published):
-            document = published
-        case .repair:
-            do {
-                guard let stored = try reconciler?.document(processID) else { return nil }
-                document = stored
-            } catch {
-                return "cannot read the history store: \(error)"
-            }
-        }
-        if case .repair = item, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
+    /// Writes one document; returns the error text when it failed (it is then retried).
+    private func write(_ document: StatusDocument, isRepair: Bool) -> String? {
+        let processID = document.processID
+        if isRepair, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
            StatusReconciler.updatedAt(in: current) == document.updatedAt {
             return nil
         }
         var failure: SpoolError
         do {
             try writer.write(document)
-            noteWritten(item)
+            noteWritten(isRepair)
             return nil
         } catch {
             failure = error
@@ -253,7 +274,7 @@ public final class StatusPublisher: Sendable {
         if failure.systemErrno == ENOENT, restoreDirectories() {
             do {
                 try writer.write(document)
-                noteWritten(item)
+                noteWritten(isRepair)
                 return nil
             } catch {
                 failure = error
@@ -265,8 +286,8 @@ public final class StatusPublisher: Sendable {
         return failure.description
     }
 
-    private func noteWritten(_ item: Item) {
-        if case .repair = item { repairsWritten.add(1, ordering: .relaxed) }
+    private func noteWritten(_ isRepair: Bool) {
+        if isRepair { repairsWritten.add(1, ordering: .relaxed) }
     }
 
     /// Recreates missing spool directories; returns whether any was.

@@ -58,12 +58,21 @@ struct StatusReconciler: Sendable {
         }.map(\.processID)
     }
 
-    /// The process's document as the store has it now; nil when the process is gone (pruned).
-    func document(_ processID: String) throws -> StatusDocument? {
-        try store.read { db in
-            guard let record = try ProcessRecord.fetchOne(db, key: processID) else { return nil }
-            let rows = try TaskRecord.filter(TaskRecord.Columns.processID == processID).fetchAll(db)
-            return StatusDocument(process: record, tasks: rows)
+    /// The documents of `processIDs` as the store has them now, read in one transaction (a
+    /// process that is gone, pruned, has none).
+    func documents(_ processIDs: [String]) throws -> [String: StatusDocument] {
+        guard !processIDs.isEmpty else { return [:] }
+        return try store.read { db in
+            var documents: [String: StatusDocument] = [:]
+            for start in stride(from: 0, to: processIDs.count, by: 500) {
+                let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
+                let records = try ProcessRecord.filter(keys: chunk).fetchAll(db)
+                let rows = Dictionary(grouping: try TaskRecord.filter(chunk.contains(TaskRecord.Columns.processID)).fetchAll(db), by: \.processID)
+                for record in records {
+                    documents[record.processID] = StatusDocument(process: record, tasks: rows[record.processID] ?? [])
+                }
+            }
+            return documents
         }
     }
 
