@@ -437,10 +437,10 @@ import ProcessDefinitions
         _ = Self.advance(&run)
         try Self.start(&run, ["a"])
         let late = Timestamp.string(Self.t0.addingTimeInterval(61))
-        let toStop = run.timedOut(late).map { run.tasks[$0].taskName }
+        let toStop = run.timedOut(late, armedFor: run.startGeneration).map { run.tasks[$0].taskName }
         #expect(toStop == ["a"])
         #expect(run.record.error?.code == "timeout")
-        #expect(run.timedOut(late).isEmpty, "only once")
+        #expect(run.timedOut(late, armedFor: run.startGeneration).isEmpty, "only once")
         try Self.end(&run, "a", Self.failure("timeout", exit: 143))
         #expect(Self.status(run, "a") == .failed, "a process timeout is not retried")
         #expect(Self.advance(&run) == ["cleanup"])
@@ -459,7 +459,7 @@ import ProcessDefinitions
             """)
         _ = Self.advance(&run)
         try Self.start(&run, ["a"])
-        #expect(run.timedOut(Timestamp.string(Self.t0.addingTimeInterval(3600))).isEmpty)
+        #expect(run.timedOut(Timestamp.string(Self.t0.addingTimeInterval(3600)), armedFor: run.startGeneration).isEmpty)
         #expect(run.record.error == nil)
     }
 

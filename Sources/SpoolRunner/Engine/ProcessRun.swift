@@ -189,15 +189,9 @@ struct ProcessRun {
 
     /// The process ran past its `timeout`. Returns the running tasks to stop.
     /// - Parameter generation: the `startGeneration` the timer was armed for; a timer of an
-    ///   earlier start (before a `retry`) is stale. Without it, the wall clock decides.
-    mutating func timedOut(_ now: String, armedFor generation: Int? = nil) -> [Int] {
-        guard record.status == .running, !isFailing, let limit = definition.timeout else { return [] }
-        if let generation {
-            guard generation == startGeneration else { return [] }
-        } else if let started = record.startedAt.flatMap(Timestamp.parse), let current = Timestamp.parse(now),
-                  current.timeIntervalSince(started) < limit.seconds - 0.01 {
-            return []
-        }
+    ///   earlier start (before a `retry`) is stale.
+    mutating func timedOut(_ now: String, armedFor generation: Int) -> [Int] {
+        guard record.status == .running, !isFailing, let limit = definition.timeout, generation == startGeneration else { return [] }
         record.error = FailureInfo(code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
         touch(now)
         event("process_timeout", at: now)

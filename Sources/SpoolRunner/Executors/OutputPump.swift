@@ -30,6 +30,9 @@ final class OutputPump: Sendable {
     private let queue: DispatchQueue
     private let state = Mutex(State())
     private nonisolated(unsafe) let source: any DispatchSourceRead
+    /// One read buffer for the pump's life, used only on `queue`: a chatty task wakes the pump
+    /// for every small write, and each wake-up must not allocate 64 KiB.
+    private nonisolated(unsafe) let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
 
     /// Takes ownership of `descriptor` (the pipe's read end).
     init(descriptor: Int32, logFD: Int32, onWriteFailure: @escaping @Sendable (Int32) -> Void = { _ in }) {
@@ -44,6 +47,10 @@ final class OutputPump: Sendable {
         source.setEventHandler { self.drain(stopAfter: false) }
         source.setCancelHandler { close(descriptor) }
         source.resume()
+    }
+
+    deinit {
+        buffer.deallocate()
     }
 
     /// Reads what the pipe holds now, then ends (for a writer that will never close it).
@@ -66,23 +73,20 @@ final class OutputPump: Sendable {
     /// Runs on `queue` only.
     private func drain(stopAfter: Bool) {
         guard !state.withLock({ $0.done }) else { return }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var ended = stopAfter
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
-                buffer.withUnsafeBytes { bytes in
-                    let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
-                    let written = AtomicFile.writeAll(logFD, chunk)
-                    let code = errno
-                    let firstFailure = state.withLock { state -> Bool in
-                        state.tail.append(chunk)
-                        guard !written, !state.writeFailed else { return false }
-                        state.writeFailed = true
-                        return true
-                    }
-                    if firstFailure { onWriteFailure(code) }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                let written = AtomicFile.writeAll(logFD, chunk)
+                let code = errno
+                let firstFailure = state.withLock { state -> Bool in
+                    state.tail.append(chunk)
+                    guard !written, !state.writeFailed else { return false }
+                    state.writeFailed = true
+                    return true
                 }
+                if firstFailure { onWriteFailure(code) }
                 continue
             }
             if count < 0 && errno == EINTR { continue }
