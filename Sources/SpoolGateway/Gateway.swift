@@ -36,10 +36,14 @@ public struct Gateway: HTTPHandler, Sendable {
         let response: HTTPResponse
         switch Router.match(method: request.method.rawValue, rawPath: rawPath) {
         case .notFound:
-            response = APIError(.noSuchRoute, "no route for \(request.method.rawValue) \(rawPath); see /openapi.json").response
+            response =
+                APIError(.noSuchRoute, "no route for \(request.method.rawValue) \(rawPath); see /openapi.json").response
         case .methodNotAllowed(let allowed):
             let methods = allowed.map(\.rawValue).joined(separator: ", ")
-            response = APIError(.methodNotAllowed, "\(rawPath) accepts \(methods) only", headers: [HTTPHeader("Allow"): methods]).response
+            response =
+                APIError(
+                    .methodNotAllowed, "\(rawPath) accepts \(methods) only", headers: [HTTPHeader("Allow"): methods]
+                ).response
         case .endpoint(let endpoint, let parameters):
             do {
                 try checkOrigin(of: request, for: endpoint)
@@ -51,13 +55,18 @@ public struct Gateway: HTTPHandler, Sendable {
                 response = HTTPResponse(statusCode: .internalServerError)
             }
         }
-        logger.debug("request", metadata: [
-            "http.method": "\(request.method.rawValue)", "http.path": "\(rawPath)", "http.status": "\(response.statusCode.code)",
-        ])
+        logger.debug(
+            "request",
+            metadata: [
+                "http.method": "\(request.method.rawValue)", "http.path": "\(rawPath)",
+                "http.status": "\(response.statusCode.code)",
+            ])
         return response
     }
 
-    private func respond(to endpoint: Endpoint, parameters: [String: String], request: HTTPRequest) async throws -> HTTPResponse {
+    private func respond(to endpoint: Endpoint, parameters: [String: String], request: HTTPRequest) async throws
+        -> HTTPResponse
+    {
         let processID = parameters["process_id"] ?? ""
         switch endpoint {
         case .submit: return try await submit(request)
@@ -89,7 +98,8 @@ public struct Gateway: HTTPHandler, Sendable {
         if let origin = request.headers[HTTPHeader("Origin")] {
             let host = request.headers[.host] ?? ""
             guard origin == "http://\(host)" || origin == "https://\(host)" else {
-                throw APIError(.forbidden, "cross-origin request refused (Origin \(origin) is not this gateway, \(host))")
+                throw APIError(
+                    .forbidden, "cross-origin request refused (Origin \(origin) is not this gateway, \(host))")
             }
         }
     }
@@ -97,7 +107,8 @@ public struct Gateway: HTTPHandler, Sendable {
     /// A valid process id, or 404: an id that can never exist names nothing.
     func requireValid(_ processID: String) throws(APIError) {
         guard ProcessID.isValid(processID) else {
-            throw APIError(.notFound, "no process '\(processID)': a process id matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+            throw APIError(
+                .notFound, "no process '\(processID)': a process id matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
         }
     }
 
@@ -107,7 +118,8 @@ public struct Gateway: HTTPHandler, Sendable {
             return try query()
         } catch {
             if error.code == .missing { return empty }
-            logger.error("history store unreadable", metadata: ["spool.file": "\(error.path)", "error": "\(error.message)"])
+            logger.error(
+                "history store unreadable", metadata: ["spool.file": "\(error.path)", "error": "\(error.message)"])
             throw APIError(.storeUnavailable, error.description)
         }
     }

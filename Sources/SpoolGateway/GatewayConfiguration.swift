@@ -13,8 +13,10 @@ public struct GatewayConfiguration: Sendable {
     /// `runner.json` older than this is a dead or hung runner for `/healthz` (it is rewritten every 2 s).
     public var heartbeatStaleAfter: Double
 
-    public init(layout: SpoolLayout, definitionsDirectory: String, databasePath: String,
-                maxRequestBytes: Int = 1024 * 1024, maxLogBytes: Int = 1024 * 1024, heartbeatStaleAfter: Double = 15) {
+    public init(
+        layout: SpoolLayout, definitionsDirectory: String, databasePath: String,
+        maxRequestBytes: Int = 1024 * 1024, maxLogBytes: Int = 1024 * 1024, heartbeatStaleAfter: Double = 15
+    ) {
         self.layout = layout
         self.definitionsDirectory = definitionsDirectory
         self.databasePath = databasePath

@@ -13,7 +13,8 @@ public struct GatewayService: Sendable {
     let logger: Logger
 
     public init(gateway: Gateway, listen: ListenAddress, grace: Double = 5, logger: Logger) throws {
-        let configuration = HTTPServer.Configuration(address: try listen.socketAddress(), timeout: 15, logger: .disabled)
+        let configuration = HTTPServer.Configuration(
+            address: try listen.socketAddress(), timeout: 15, logger: .disabled)
         self.server = HTTPServer(config: configuration, handler: gateway)
         self.gateway = gateway
         self.listen = listen
@@ -52,7 +53,9 @@ public struct GatewayService: Sendable {
 
     /// Close the listener (new connections are refused), wait for the requests in flight.
     private func stop() async {
-        logger.notice("stopping: no new connections, finishing \(gateway.inFlight.current) request(s) in flight", metadata: ["grace": "\(grace)"])
+        logger.notice(
+            "stopping: no new connections, finishing \(gateway.inFlight.current) request(s) in flight",
+            metadata: ["grace": "\(grace)"])
         let closing = Task { await server.stop(timeout: grace) }
         let deadline = Date().addingTimeInterval(grace)
         while gateway.inFlight.current > 0 && Date() < deadline {

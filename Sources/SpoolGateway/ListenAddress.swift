@@ -1,4 +1,5 @@
 import FlyingSocks
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ public struct ListenAddress: Sendable, CustomStringConvertible {
     public var port: UInt16
 
     public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            return nil
+        }
         let host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") {
             let inner = String(host.dropFirst().dropLast())

@@ -9,12 +9,15 @@ import Foundation
 /// `--spool`/`--definitions` are taken from the words already typed, then from the environment.
 enum CompletionSource {
     static let processIDs = CompletionKind.custom { words, _, prefix in
-        let spool = option("--spool", in: words) ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_SPOOL"] ?? "./spool"
+        let spool =
+            option("--spool", in: words) ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_SPOOL"] ?? "./spool"
         return names(in: spool + "/outbox", suffixes: [".json"], prefix: prefix)
     }
 
     static let processTypes = CompletionKind.custom { words, _, prefix in
-        let directory = option("--definitions", in: words) ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_DEFINITIONS"] ?? "./definitions"
+        let directory =
+            option("--definitions", in: words) ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_DEFINITIONS"]
+            ?? "./definitions"
         return names(in: directory, suffixes: [".yaml", ".yml"], prefix: prefix)
     }
 

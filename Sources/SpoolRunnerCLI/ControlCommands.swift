@@ -88,15 +88,20 @@ struct ControlTarget: ParsableArguments {
         }
         guard let record else {
             let waiting = FileManager.default.fileExists(atPath: "\(spool.layout.inbox)/\(id).json")
-            let hint = waiting ? "; its request is still waiting in \(spool.layout.inbox)/ (not taken by a runner yet)" : ""
+            let hint =
+                waiting ? "; its request is still waiting in \(spool.layout.inbox)/ (not taken by a runner yet)" : ""
             throw fail("no process '\(id)' in \(spool.databasePath)\(hint)", ExitStatus.noInput)
         }
         switch action {
         case .cancel where record.status.isFinal:
-            throw fail("\(id) already ended \(record.status.rawValue); there is nothing to cancel", ExitStatus.dataError)
+            throw fail(
+                "\(id) already ended \(record.status.rawValue); there is nothing to cancel", ExitStatus.dataError)
         case .retry where record.status != .failed && record.status != .cancelled:
-            let why = record.status.isFinal ? "it ended \(record.status.rawValue)" : "it has not ended (\(record.status.rawValue))"
-            throw fail("\(id) cannot be retried: \(why); only failed or cancelled processes are retried", ExitStatus.dataError)
+            let why =
+                record.status.isFinal
+                ? "it ended \(record.status.rawValue)" : "it has not ended (\(record.status.rawValue))"
+            throw fail(
+                "\(id) cannot be retried: \(why); only failed or cancelled processes are retried", ExitStatus.dataError)
         default:
             return record.updatedAt
         }
@@ -111,8 +116,11 @@ struct ControlTarget: ParsableArguments {
             try await Task.sleep(for: .milliseconds(50))
         }
         if FileManager.default.fileExists(atPath: "\(layout.rejected)/\(controlFile)") {
-            let error = (try? String(contentsOfFile: "\(layout.rejected)/\(controlFile).error.json", encoding: .utf8)) ?? ""
-            throw fail("the runner rejected the \(action.rawValue) message: \(error.trimmingCharacters(in: .whitespacesAndNewlines))", ExitStatus.failed)
+            let error =
+                (try? String(contentsOfFile: "\(layout.rejected)/\(controlFile).error.json", encoding: .utf8)) ?? ""
+            throw fail(
+                "the runner rejected the \(action.rawValue) message: \(error.trimmingCharacters(in: .whitespacesAndNewlines))",
+                ExitStatus.failed)
         }
         let store = try spool.openReadOnly()
         let processID = id
@@ -136,7 +144,9 @@ struct ControlTarget: ParsableArguments {
                 // Taken, yet nothing changed: the runner found nothing to do (the process ended
                 // between the check and the message).
                 if !changed && record.status.isFinal && Date().timeIntervalSince(taken) > 5 {
-                    throw fail("the runner took the \(action.rawValue) message but \(id) stayed \(record.status.rawValue)", ExitStatus.failed)
+                    throw fail(
+                        "the runner took the \(action.rawValue) message but \(id) stayed \(record.status.rawValue)",
+                        ExitStatus.failed)
                 }
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -9,7 +9,8 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Print every state change of a process, oldest first.",
-        discussion: "With --follow it keeps printing new events as they are recorded, like tail -f, and exits once the process has ended (or on Ctrl-C); an id the store does not know yet is waited for."
+        discussion:
+            "With --follow it keeps printing new events as they are recorded, like tail -f, and exits once the process has ended (or on Ctrl-C); an id the store does not know yet is waited for."
     )
 
     @Argument(help: "The process id.", completion: CompletionSource.processIDs)
@@ -32,8 +33,10 @@ struct EventsCommand: AsyncParsableCommand {
                 let (events, status): ([EventRecord], ProcessStatus?)
                 do {
                     (events, status) = try store.read { db in
-                        let events = try EventRecord.filter(EventRecord.Columns.processID == processID && EventRecord.Columns.id > lastID)
-                            .order(EventRecord.Columns.id).fetchAll(db)
+                        let events = try EventRecord.filter(
+                            EventRecord.Columns.processID == processID && EventRecord.Columns.id > lastID
+                        )
+                        .order(EventRecord.Columns.id).fetchAll(db)
                         return (events, try ProcessRecord.fetchOne(db, key: processID)?.status)
                     }
                 } catch {
@@ -53,7 +56,8 @@ struct EventsCommand: AsyncParsableCommand {
         let events: [EventRecord]
         do {
             events = try store.read { db in
-                try EventRecord.filter(EventRecord.Columns.processID == processID).order(EventRecord.Columns.id).fetchAll(db)
+                try EventRecord.filter(EventRecord.Columns.processID == processID).order(EventRecord.Columns.id)
+                    .fetchAll(db)
             }
         } catch {
             throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
@@ -86,6 +90,7 @@ struct EventsCommand: AsyncParsableCommand {
     static func line(_ event: EventRecord, eventWidth: Int, taskWidth: Int) -> String {
         let task = event.taskName ?? "-"
         let detail = event.detail.map { JSONValue.object($0).compactJSON } ?? ""
-        return "\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)"
+        return
+            "\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)"
     }
 }

@@ -9,7 +9,8 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List processes from the history store, newest first.",
-        discussion: "On a terminal the columns are aligned; piped, the rows are tab-separated (one field per column); --json prints a JSON array."
+        discussion:
+            "On a terminal the columns are aligned; piped, the rows are tab-separated (one field per column); --json prints a JSON array."
     )
 
     @Option(help: "Only this process type.")
@@ -18,7 +19,9 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "Only this status (pending, running, success, failed, cancelled).")
     var status: String?
 
-    @Option(help: ArgumentHelp("Created at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
+    @Option(
+        help: ArgumentHelp(
+            "Created at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
     var since: TimeArgument?
 
     @Option(help: ArgumentHelp("Created before TIME.", valueName: "TIME"))
@@ -35,7 +38,9 @@ struct HistoryCommand: ParsableCommand {
     func validate() throws {
         let recorded = ProcessStatus.allCases.filter { $0 != .rejected }
         if let status, !recorded.map(\.rawValue).contains(status) {
-            let hint = status == "rejected" ? " (rejected requests never became processes: see the rejections table or spool/rejected/)" : ""
+            let hint =
+                status == "rejected"
+                ? " (rejected requests never became processes: see the rejections table or spool/rejected/)" : ""
             throw ValidationError("--status must be one of \(recorded.map(\.rawValue).joined(separator: ", "))\(hint)")
         }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
@@ -65,7 +70,12 @@ struct HistoryCommand: ParsableCommand {
                     "created_at": .string(record.createdAt),
                     "started_at": record.startedAt.map(JSONValue.string) ?? .null,
                     "ended_at": record.endedAt.map(JSONValue.string) ?? .null,
-                    "error": record.error.map { .object(["code": .string($0.code), "message": .string($0.message), "task": $0.task.map(JSONValue.string) ?? .null]) } ?? .null,
+                    "error": record.error.map {
+                        .object([
+                            "code": .string($0.code), "message": .string($0.message),
+                            "task": $0.task.map(JSONValue.string) ?? .null,
+                        ])
+                    } ?? .null,
                 ])
             }
             print(JSONValue.array(rows).compactJSON)

@@ -40,7 +40,8 @@ struct InitCommand: ParsableCommand {
         try? FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: definitions)) ?? []
         if !existing.contains(where: { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }) {
-            guard FileManager.default.createFile(atPath: definitions + "/hello.yaml", contents: Data(Self.example.utf8)) else {
+            guard FileManager.default.createFile(atPath: definitions + "/hello.yaml", contents: Data(Self.example.utf8))
+            else {
                 throw fail("cannot write \(definitions)/hello.yaml", ExitStatus.cannotCreate)
             }
             print("wrote \(definitions)/hello.yaml")
@@ -53,7 +54,8 @@ struct InitCommand: ParsableCommand {
             throw fail("cannot write \(schema)", ExitStatus.cannotCreate)
         }
         print("wrote \(schema) (for editors: see `spoolrunner schema --help`)")
-        print("""
+        print(
+            """
             spool ready in \(layout.root)
             next, one line at a time:
               cd \(Self.shellQuoted(root))

@@ -9,13 +9,19 @@ struct RejectionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rejections",
         abstract: "List rejected request and control files from the history store, newest first.",
-        discussion: "Each rejected file is in SPOOL/rejected/ with <file>.error.json beside it. On a terminal the columns are aligned; piped, the rows are tab-separated; --json prints a JSON array."
+        discussion:
+            "Each rejected file is in SPOOL/rejected/ with <file>.error.json beside it. On a terminal the columns are aligned; piped, the rows are tab-separated; --json prints a JSON array."
     )
 
-    @Option(help: "Only this error code (invalid_json, not_an_object, too_large, invalid_process_id, unknown_process_type, invalid_inputs, duplicate_process_id, not_a_regular_file, unknown_action, unknown_process).")
+    @Option(
+        help:
+            "Only this error code (invalid_json, not_an_object, too_large, invalid_process_id, unknown_process_type, invalid_inputs, duplicate_process_id, not_a_regular_file, unknown_action, unknown_process)."
+    )
     var code: String?
 
-    @Option(help: ArgumentHelp("Received at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
+    @Option(
+        help: ArgumentHelp(
+            "Received at or after TIME (ISO 8601, or a duration before now such as 2h).", valueName: "TIME"))
     var since: TimeArgument?
 
     @Option(help: "At most this many rows.")
@@ -28,7 +34,8 @@ struct RejectionsCommand: ParsableCommand {
 
     func validate() throws {
         if let code, RequestRejection.Code(rawValue: code) == nil {
-            throw ValidationError("--code must be one of \(RequestRejection.Code.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--code must be one of \(RequestRejection.Code.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }
@@ -46,14 +53,17 @@ struct RejectionsCommand: ParsableCommand {
             throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
         }
         if json {
-            print(JSONValue.array(records.map { record in
-                .object([
-                    "file": .string(record.fileName),
-                    "received_at": .string(record.receivedAt),
-                    "code": .string(record.code),
-                    "message": .string(record.message),
-                ])
-            }).compactJSON)
+            print(
+                JSONValue.array(
+                    records.map { record in
+                        .object([
+                            "file": .string(record.fileName),
+                            "received_at": .string(record.receivedAt),
+                            "code": .string(record.code),
+                            "message": .string(record.message),
+                        ])
+                    }
+                ).compactJSON)
             return
         }
         if records.isEmpty {

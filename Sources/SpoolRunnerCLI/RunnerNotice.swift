@@ -25,6 +25,8 @@ struct RunnerNotice {
         }
         lastShown = now
         let seen = presence.lastSeen.map { " (a runner was last seen at \($0))" } ?? ""
-        FileHandleOutput.write("spoolrunner: no runner holds the lock of \(layout.root)\(seen); still waiting: start one with `spoolrunner serve --spool \(layout.root)`\n")
+        FileHandleOutput.write(
+            "spoolrunner: no runner holds the lock of \(layout.root)\(seen); still waiting: start one with `spoolrunner serve --spool \(layout.root)`\n"
+        )
     }
 }

@@ -36,9 +36,10 @@ struct SchedulesCommand: ParsableCommand {
                 let last = state.flatMap { Timestamp.parse($0.lastSlot) }
                 let next = entry.nextSlot(after: max(now, last ?? now))
                 let lastID = state?.lastProcessID
-                rows.append(Row(
-                    processType: processType, entry: entry, next: next, lastSlot: last, lastProcessID: lastID,
-                    lastStatus: lastID.map { lastStatus(of: $0, stored: states.statuses[$0]) }))
+                rows.append(
+                    Row(
+                        processType: processType, entry: entry, next: next, lastSlot: last, lastProcessID: lastID,
+                        lastStatus: lastID.map { lastStatus(of: $0, stored: states.statuses[$0]) }))
             }
         }
         if json {
@@ -46,7 +47,8 @@ struct SchedulesCommand: ParsableCommand {
             return
         }
         for error in catalog.errors {
-            FileHandle.standardError.write(Data("spoolrunner: invalid definition, its schedules are not run: \(error.description)\n".utf8))
+            FileHandle.standardError.write(
+                Data("spoolrunner: invalid definition, its schedules are not run: \(error.description)\n".utf8))
         }
         if rows.isEmpty {
             print("no schedule entries in \(definitions.definitions)")
@@ -54,10 +56,11 @@ struct SchedulesCommand: ParsableCommand {
         }
         print(["TYPE", "ENTRY", "CRON", "TIMEZONE", "NEXT", "LAST SUBMITTED", "STATUS"].joined(separator: "\t"))
         for row in rows {
-            print([
-                row.processType, row.entry.name ?? "-", row.entry.cron.source, row.entry.timeZoneName,
-                row.next.map(Timestamp.string) ?? "never", row.lastProcessID ?? "-", row.lastStatus ?? "-",
-            ].joined(separator: "\t"))
+            print(
+                [
+                    row.processType, row.entry.name ?? "-", row.entry.cron.source, row.entry.timeZoneName,
+                    row.next.map(Timestamp.string) ?? "never", row.lastProcessID ?? "-", row.lastStatus ?? "-",
+                ].joined(separator: "\t"))
         }
     }
 
@@ -96,11 +99,14 @@ struct SchedulesCommand: ParsableCommand {
                 let records = try ScheduleStateRecord.fetchAll(db)
                 var statuses: [String: String] = [:]
                 for id in records.compactMap(\.lastProcessID) {
-                    if let status = try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = ?", arguments: [id]) {
+                    if let status = try String.fetchOne(
+                        db, sql: "SELECT status FROM processes WHERE process_id = ?", arguments: [id])
+                    {
                         statuses[id] = status
                     }
                 }
-                let entries = Dictionary(records.map { ($0.processType + "\u{0}" + $0.entry, $0) }, uniquingKeysWith: { a, _ in a })
+                let entries = Dictionary(
+                    records.map { ($0.processType + "\u{0}" + $0.entry, $0) }, uniquingKeysWith: { a, _ in a })
                 return (entries, statuses)
             }
         } catch {

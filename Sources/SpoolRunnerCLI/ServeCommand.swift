@@ -4,6 +4,7 @@ import Logging
 import ProcessDefinitions
 import ServiceLifecycle
 import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,29 +43,40 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Full rescan interval of inbox/ and control/.", valueName: "DUR"))
     var rescan: DurationArgument = DurationArgument(.seconds(1))
 
-    @Option(help: ArgumentHelp("How long an unparsable inbox file may stay untouched before it is rejected.", valueName: "DUR"))
+    @Option(
+        help: ArgumentHelp(
+            "How long an unparsable inbox file may stay untouched before it is rejected.", valueName: "DUR"))
     var settle: DurationArgument = DurationArgument(.seconds(5))
 
     @Option(help: ArgumentHelp("How long running tasks may finish after SIGTERM.", valueName: "DUR"))
     var grace: DurationArgument = DurationArgument(.seconds(30))
 
-    @Flag(help: "Do not use inotify (NFS and other filesystems without it): poll inbox/, control/ and the definitions directory every --rescan.")
+    @Flag(
+        help:
+            "Do not use inotify (NFS and other filesystems without it): poll inbox/, control/ and the definitions directory every --rescan."
+    )
     var noInotify = false
 
     @Option(help: "Largest accepted request file, in bytes.")
     var maxRequestBytes: Int = 1 << 20
 
-    @Option(help: ArgumentHelp("Lowest level logged: trace, debug, info, notice, warning, error (env SPOOLRUNNER_LOG_LEVEL).", valueName: "LEVEL"), completion: .list(["trace", "debug", "info", "notice", "warning", "error"]))
+    @Option(
+        help: ArgumentHelp(
+            "Lowest level logged: trace, debug, info, notice, warning, error (env SPOOLRUNNER_LOG_LEVEL).",
+            valueName: "LEVEL"), completion: .list(["trace", "debug", "info", "notice", "warning", "error"]))
     var logLevel: String = ProcessInfo.processInfo.environment["SPOOLRUNNER_LOG_LEVEL"] ?? "info"
 
-    @Option(help: ArgumentHelp("Log line format: logfmt (key=value) or json (one object per line).", valueName: "FORMAT"))
+    @Option(
+        help: ArgumentHelp("Log line format: logfmt (key=value) or json (one object per line).", valueName: "FORMAT"))
     var logFormat: LogFormat = .logfmt
 
     func validate() throws {
         guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level (or SPOOLRUNNER_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error; got '\(logLevel)'")
+            throw ValidationError(
+                "--log-level (or SPOOLRUNNER_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error; got '\(logLevel)'"
+            )
         }
     }
 
@@ -99,14 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         for error in catalog.errors {
-            logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+            logger.error(
+                "invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
         }
         for definition in catalog.definitions.values {
             for case let problem? in definition.schedule.map(\.inputsProblem) {
                 logger.warning("schedule inputs will be rejected: \(problem.description)")
             }
         }
-        logger.log(level: startLevel, "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))")
+        logger.log(
+            level: startLevel,
+            "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))"
+        )
         let store: HistoryStore
         do {
             store = try HistoryStore(path: spool.databasePath)
@@ -122,7 +138,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as SpoolError {
             throw fail(error.description, ExitStatus.cannotCreate)
         } catch {
-            throw fail("\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
+            throw fail(
+                "\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
         }
         let clock: ScheduleClock
         do {
@@ -156,26 +173,41 @@ struct ServeCommand: AsyncParsableCommand {
         ]
         if !once {
             if noInotify {
-                services.append(.init(service: DefinitionsPoller(directory: definitions.definitions, interval: rescan.duration) {
-                    engine.requestReload()
-                }))
+                services.append(
+                    .init(
+                        service: DefinitionsPoller(directory: definitions.definitions, interval: rescan.duration) {
+                            engine.requestReload()
+                        }))
             } else {
-                services.append(.init(service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
-                    engine.requestScan()
-                }))
+                services.append(
+                    .init(
+                        service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
+                            engine.requestScan()
+                        }))
                 // A changed, added or removed definition file takes effect without SIGHUP.
-                services.append(.init(service: InboxWatcher(directories: [definitions.definitions], mask: InboxWatcher.editEvents, logger: logger) {
-                    engine.requestReload()
-                }))
+                services.append(
+                    .init(
+                        service: InboxWatcher(
+                            directories: [definitions.definitions], mask: InboxWatcher.editEvents, logger: logger
+                        ) {
+                            engine.requestReload()
+                        }))
             }
             services.append(.init(service: ReloadSignal { engine.requestReload() }))
-            services.append(.init(service: ScheduleService(
-                scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() }, onSubmitted: { engine.requestScan() },
-                onError: { engine.reportError($0) })))
+            services.append(
+                .init(
+                    service: ScheduleService(
+                        scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() },
+                        onSubmitted: { engine.requestScan() },
+                        onError: { engine.reportError($0) })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
-        logger.log(level: startLevel, "runner started", metadata: ["spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)"])
+        logger.log(
+            level: startLevel, "runner started",
+            metadata: [
+                "spool": "\(layout.root)", "pid": "\(ProcessInfo.processInfo.processIdentifier)", "once": "\(once)",
+            ])
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {

@@ -67,7 +67,8 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let unknown = HelpTopic.unknownCommand(in: arguments, root: Self.self) {
-            FileHandleOutput.write("""
+            FileHandleOutput.write(
+                """
                 spoolrunner: no such command '\(unknown.name)'\(unknown.parent.isEmpty ? "" : " under '\(unknown.parent)'"); \
                 commands: \(unknown.known.joined(separator: ", "))
                 Usage: spoolrunner help [<command>]

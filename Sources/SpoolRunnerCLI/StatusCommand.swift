@@ -35,7 +35,9 @@ struct StatusCommand: ParsableCommand {
             if !presence.isRunning {
                 // Without this, RUNNING with a growing duration reads as "still working on it".
                 let seen = presence.lastSeen.map { "; last seen at \($0)" } ?? ""
-                print("  note: no runner is running on \(spool.layout.root)\(seen); the process goes on when `spoolrunner serve` starts")
+                print(
+                    "  note: no runner is running on \(spool.layout.root)\(seen); the process goes on when `spoolrunner serve` starts"
+                )
             }
         }
     }
@@ -46,8 +48,11 @@ enum StatusFormatter {
     static func render(_ document: StatusDocument) -> String {
         var lines: [String] = []
         let elapsed = SpoolRunnerTime.elapsed(from: document.startedAt, to: document.endedAt).map { "  (\($0))" } ?? ""
-        lines.append("\(document.processID)  \(document.processType ?? "-")  \(document.status.rawValue.uppercased())\(elapsed)")
-        lines.append("  created \(document.createdAt ?? "-")  started \(document.startedAt ?? "-")  ended \(document.endedAt ?? "-")")
+        lines.append(
+            "\(document.processID)  \(document.processType ?? "-")  \(document.status.rawValue.uppercased())\(elapsed)")
+        lines.append(
+            "  created \(document.createdAt ?? "-")  started \(document.startedAt ?? "-")  ended \(document.endedAt ?? "-")"
+        )
         let width = max(12, document.tasks.map(\.taskName.count).max() ?? 0)
         for task in document.tasks {
             let name = task.taskName.padding(toLength: width, withPad: " ", startingAt: 0)

@@ -31,7 +31,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Inputs as NAME=VALUE or NAME:=JSON.", valueName: "NAME=VALUE"))
     var inputs: [String] = []
 
-    @Option(help: ArgumentHelp("Read inputs from a JSON object file ('-' for standard input).", valueName: "FILE"), completion: .file(extensions: ["json"]))
+    @Option(
+        help: ArgumentHelp("Read inputs from a JSON object file ('-' for standard input).", valueName: "FILE"),
+        completion: .file(extensions: ["json"]))
     var json: String?
 
     @Option(help: "Use this process id instead of a generated one (it is the idempotency key).")
@@ -60,7 +62,9 @@ struct SubmitCommand: AsyncParsableCommand {
         var fields: [String: JSONValue] = [:]
         if let json {
             let data: Data?
-            data = json == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: json)
+            data =
+                json == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: json)
             guard let data else { throw fail("cannot read \(json)", ExitStatus.noInput) }
             let value: JSONValue
             do {
@@ -76,10 +80,14 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: definitions.definitions, isDirectory: &isDirectory) && isDirectory.boolValue
+        let exists =
+            FileManager.default.fileExists(atPath: definitions.definitions, isDirectory: &isDirectory)
+            && isDirectory.boolValue
         let found = exists && (!catalog.definitions.isEmpty || !catalog.errors.isEmpty)
         if !found {
-            FileHandleOutput.write("spoolrunner: no definitions found in \(definitions.definitions) (--definitions, SPOOLRUNNER_DEFINITIONS): the request is not checked before it is dropped, and NAME=VALUE values are sent as strings (use NAME:=JSON for numbers, booleans, objects)\n")
+            FileHandleOutput.write(
+                "spoolrunner: no definitions found in \(definitions.definitions) (--definitions, SPOOLRUNNER_DEFINITIONS): the request is not checked before it is dropped, and NAME=VALUE values are sent as strings (use NAME:=JSON for numbers, booleans, objects)\n"
+            )
         }
         let definition = catalog.definitions[type]
         for input in inputs {
@@ -88,8 +96,12 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         fields["process_type"] = .string(type)
         let processID = id ?? ProcessID.generate()
-        if found, case .failure(let rejection) = RequestIntake.judge(fields, fileName: "\(processID).json", catalog: catalog) {
-            throw fail("the runner would reject this request, so it was not dropped: \(rejection.code.rawValue): \(rejection.message)", ExitStatus.dataError)
+        if found,
+            case .failure(let rejection) = RequestIntake.judge(fields, fileName: "\(processID).json", catalog: catalog)
+        {
+            throw fail(
+                "the runner would reject this request, so it was not dropped: \(rejection.code.rawValue): \(rejection.message)",
+                ExitStatus.dataError)
         }
         let layout = spool.layout
         // A status file already there belongs to an earlier request with this id: --wait must
@@ -97,7 +109,8 @@ struct SubmitCommand: AsyncParsableCommand {
         let preexisting = StatusWriter(layout: layout).read(processID: processID) != nil
         let dropped = Date().addingTimeInterval(-0.01)
         do {
-            try RequestDropper(layout: layout).drop(processID: processID, body: Data((JSONValue.object(fields).compactJSON + "\n").utf8))
+            try RequestDropper(layout: layout).drop(
+                processID: processID, body: Data((JSONValue.object(fields).compactJSON + "\n").utf8))
         } catch {
             throw fail(error.description, ExitStatus.cannotCreate)
         }
@@ -128,7 +141,9 @@ struct SubmitCommand: AsyncParsableCommand {
                 }
             }
             if let deadline, Date() >= deadline {
-                throw fail("\(processID) has not ended after --timeout; it goes on (see `spoolrunner status \(processID)`)", ExitStatus.timedOut)
+                throw fail(
+                    "\(processID) has not ended after --timeout; it goes on (see `spoolrunner status \(processID)`)",
+                    ExitStatus.timedOut)
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -142,10 +157,11 @@ struct SubmitCommand: AsyncParsableCommand {
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".error.json") {
             let path = "\(layout.rejected)/\(name)"
             guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                  modified >= since,
-                  let data = FileManager.default.contents(atPath: path),
-                  case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data),
-                  case .object(let error)? = document["error"] else { continue }
+                modified >= since,
+                let data = FileManager.default.contents(atPath: path),
+                case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data),
+                case .object(let error)? = document["error"]
+            else { continue }
             return "\(error["code"]?.templateText ?? "?"): \(error["message"]?.templateText ?? "")"
         }
         return nil

@@ -34,19 +34,25 @@ struct ValidateCommand: ParsableCommand {
         // request with those inputs would be.
         for definition in catalog.definitions.values.sorted(by: { $0.processType < $1.processType }) {
             for case let problem? in definition.schedule.map(\.inputsProblem) {
-                print("\(problem.file):\(problem.line ?? 0):\(problem.column ?? 0): warning: \(problem.key.map { "\($0): " } ?? "")\(problem.message)")
+                print(
+                    "\(problem.file):\(problem.line ?? 0):\(problem.column ?? 0): warning: \(problem.key.map { "\($0): " } ?? "")\(problem.message)"
+                )
             }
         }
         let names = catalog.definitions.keys.sorted()
         guard !names.isEmpty else {
             // An empty directory is almost always the wrong --definitions: say so, fail.
-            print("\(definitions.definitions): no definitions (*.yaml, *.yml) found; point --definitions at the right directory")
+            print(
+                "\(definitions.definitions): no definitions (*.yaml, *.yml) found; point --definitions at the right directory"
+            )
             throw ExitStatus.failed
         }
         let schema = (definitions.definitions as NSString).appendingPathComponent(JSONSchema.definition.fileName)
         if let copy = FileManager.default.contents(atPath: schema), copy != Data(JSONSchema.definition.text.utf8) {
             // A warning, not a failure: the definitions are fine, only the editor help is stale.
-            FileHandleOutput.write("spoolrunner: warning: \(schema) differs from this binary's schema; refresh it: spoolrunner schema definition > \(schema)\n")
+            FileHandleOutput.write(
+                "spoolrunner: warning: \(schema) differs from this binary's schema; refresh it: spoolrunner schema definition > \(schema)\n"
+            )
         }
         print("\(names.count) definition(s) valid in \(definitions.definitions): \(names.joined(separator: ", "))")
     }

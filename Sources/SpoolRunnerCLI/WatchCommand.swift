@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif

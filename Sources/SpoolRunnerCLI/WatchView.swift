@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,8 @@ struct WatchView {
             Self.write("\u{1B}[?25h\u{1B}[?1049l")
         }
         signal(SIGTERM, SIG_IGN)
-        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: DispatchQueue(label: "spoolrunner.watch"))
+        let terminate = DispatchSource.makeSignalSource(
+            signal: SIGTERM, queue: DispatchQueue(label: "spoolrunner.watch"))
         terminate.setEventHandler {
             restore()
             exit(0)
@@ -70,7 +72,8 @@ struct WatchView {
     /// Plain lines: a line per process whenever what it shows changes, and the counts when they
     /// change; for logs, pipes and NO_COLOR.
     mutating func plain() {
-        Self.write("spoolrunner watch \(layout.root): plain lines (standard output is not a terminal or NO_COLOR is set)\n")
+        Self.write(
+            "spoolrunner watch \(layout.root): plain lines (standard output is not a terminal or NO_COLOR is set)\n")
         let watcher = Self.outboxWatch(layout.outbox)
         let screen = WatchScreen(color: false, width: 200)
         var shown: [String: String] = [:]
@@ -79,7 +82,8 @@ struct WatchView {
             if let snapshot = snapshot() {
                 let now = Date()
                 let stamp = Timestamp.string(now)
-                let counts = "inbox \(snapshot.inboxWaiting) waiting · \(snapshot.running) running · \(snapshot.pending) pending"
+                let counts =
+                    "inbox \(snapshot.inboxWaiting) waiting · \(snapshot.running) running · \(snapshot.pending) pending"
                 var out = ""
                 if counts != lastCounts {
                     out += "\(stamp)  \(counts)\n"
@@ -87,7 +91,8 @@ struct WatchView {
                 }
                 for process in snapshot.processes {
                     // What changes the line: status, progress, running task (not the ticking time).
-                    let key = "\(process.status.rawValue) \(process.tasksEnded)/\(process.tasksTotal) \(process.runningTask ?? "")"
+                    let key =
+                        "\(process.status.rawValue) \(process.tasksEnded)/\(process.tasksTotal) \(process.runningTask ?? "")"
                     guard shown[process.processID] != key else { continue }
                     shown[process.processID] = key
                     out += "\(stamp)  \(screen.line(process, idWidth: 24, typeWidth: 16, now: now))\n"
@@ -103,12 +108,15 @@ struct WatchView {
         var fds: [pollfd] = []
         if keyboard { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
         if watcher >= 0 { fds.append(pollfd(fd: watcher, events: Int16(POLLIN), revents: 0)) }
-        let milliseconds = Int32(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
         guard poll(&fds, nfds_t(fds.count), max(10, milliseconds)) > 0 else { return false }
         var buffer = [UInt8](repeating: 0, count: 4096)
         for entry in fds where entry.revents & Int16(POLLIN) != 0 {
             let count = read(entry.fd, &buffer, buffer.count)
-            if entry.fd == STDIN_FILENO, count > 0, buffer[0..<count].contains(where: { $0 == UInt8(ascii: "q") || $0 == UInt8(ascii: "Q") || $0 == 3 }) {
+            if entry.fd == STDIN_FILENO, count > 0,
+                buffer[0..<count].contains(where: { $0 == UInt8(ascii: "q") || $0 == UInt8(ascii: "Q") || $0 == 3 })
+            {
                 return true
             }
         }

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import SpoolGateway
 import SpoolClient
+import SpoolGateway
 
 /// `spoolrunner-http`: the seed's HTTP API and a web dashboard over one spool.
 @main
@@ -21,7 +21,9 @@ struct SpoolRunnerHTTPCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Address to listen on: HOST:PORT or [IPv6]:PORT; port 0 picks a free one.", valueName: "ADDR:PORT"))
+    @Option(
+        help: ArgumentHelp(
+            "Address to listen on: HOST:PORT or [IPv6]:PORT; port 0 picks a free one.", valueName: "ADDR:PORT"))
     var listen: String = "127.0.0.1:8080"
 
     @Option(help: ArgumentHelp("Spool root (env SPOOLRUNNER_SPOOL).", valueName: "DIR"))
@@ -38,9 +40,13 @@ struct SpoolRunnerHTTPCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ListenAddress(listen) != nil else {
-            throw ValidationError("--listen must be HOST:PORT with an IPv4 address or [IPv6]:PORT (e.g. 127.0.0.1:8080, [::1]:0); got '\(listen)'")
+            throw ValidationError(
+                "--listen must be HOST:PORT with an IPv4 address or [IPv6]:PORT (e.g. 127.0.0.1:8080, [::1]:0); got '\(listen)'"
+            )
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
+        }
     }
 
     func run() async throws {
@@ -56,10 +62,17 @@ struct SpoolRunnerHTTPCommand: AsyncParsableCommand {
             layout: layout,
             definitionsDirectory: URL(fileURLWithPath: definitions).standardizedFileURL.path,
             databasePath: db ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_DB"] ?? layout.defaultDatabase)
-        let service = try GatewayService(gateway: Gateway(configuration: configuration, logger: logger), listen: ListenAddress(listen)!, logger: logger)
+        let service = try GatewayService(
+            gateway: Gateway(configuration: configuration, logger: logger), listen: ListenAddress(listen)!,
+            logger: logger)
         var group = ServiceGroupConfiguration(services: [HTTPGatewayService(service: service)], logger: logger)
         group.gracefulShutdownSignals = [.sigterm, .sigint]
-        logger.info("starting", metadata: ["spool": "\(layout.root)", "definitions": "\(configuration.definitionsDirectory)", "db": "\(configuration.databasePath)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "spool": "\(layout.root)", "definitions": "\(configuration.definitionsDirectory)",
+                "db": "\(configuration.databasePath)",
+            ])
         do {
             try await ServiceGroup(configuration: group).run()
         } catch {

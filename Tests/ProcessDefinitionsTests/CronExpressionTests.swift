@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Cron expressions")
 struct CronExpressionTests {

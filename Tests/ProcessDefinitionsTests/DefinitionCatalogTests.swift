@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Definition catalog")
 struct DefinitionCatalogTests {
@@ -13,7 +13,9 @@ struct DefinitionCatalogTests {
     @Test func loadsTheValidFixturesDirectory() {
         let catalog = DefinitionCatalog.load(directory: "\(Fixtures.directory)/valid")
         #expect(catalog.errors.isEmpty, "\(catalog.errors)")
-        #expect(catalog.definitions.keys.sorted() == Fixtures.files("valid").map(DefinitionLoader.processType(ofFile:)).sorted())
+        #expect(
+            catalog.definitions.keys.sorted()
+                == Fixtures.files("valid").map(DefinitionLoader.processType(ofFile:)).sorted())
     }
 
     @Test func loadsOnlyDefinitionFilesOfTheDirectoryItself() throws {
@@ -40,7 +42,8 @@ struct DefinitionCatalogTests {
             let catalog = DefinitionCatalog.load(directory: directory)
             #expect(catalog.definitions.keys.sorted() == ["b_good"])
             #expect(catalog.errors.map(\.code) == [.invalidDuration, .invalidValue])
-            #expect(catalog.errors.map { ($0.file as NSString).lastPathComponent } == ["a_broken.yaml", "c_broken.yaml"])
+            #expect(
+                catalog.errors.map { ($0.file as NSString).lastPathComponent } == ["a_broken.yaml", "c_broken.yaml"])
         }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import ProcessDefinitions
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +12,8 @@ import Glibc
 @Suite struct DefinitionLimitTests {
     /// Ten levels of ten aliases: 10^10 values from a 600-byte file.
     static var aliasBomb: String {
-        var text = "inputs:\n  x:\n    type: array\n    default:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+        var text =
+            "inputs:\n  x:\n    type: array\n    default:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
         for level in 1..<10 {
             let previous = Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",")
             text += "      - &a\(level) [\(previous)]\n"
@@ -34,19 +37,24 @@ import Glibc
     }
 
     @Test func deepNestingIsAYAMLErrorNotACrash() throws {
-        let text = "tasks:\n  - name: t\n    sleep: 1ms\ndescription: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        let text =
+            "tasks:\n  - name: t\n    sleep: 1ms\ndescription: " + String(repeating: "[", count: 100_000)
+            + String(repeating: "]", count: 100_000) + "\n"
         let error = try #require(parseDefinition(text).error?.errors.first)
         #expect(error.code == .malformedYAML)
         #expect(error.line == 4)
     }
 
     @Test func oversizedDefinitionIsRefused() throws {
-        let text = "description: \"" + String(repeating: "x", count: DefinitionFile.maxBytes) + "\"\ntasks:\n  - name: t\n    sleep: 1ms\n"
+        let text =
+            "description: \"" + String(repeating: "x", count: DefinitionFile.maxBytes)
+            + "\"\ntasks:\n  - name: t\n    sleep: 1ms\n"
         let error = try #require(parseDefinition(text).error?.errors.first)
         #expect(error.code == .tooLarge)
         try withTemporaryDirectory { directory in
             try text.write(toFile: "\(directory)/big.yaml", atomically: true, encoding: .utf8)
-            let error = try #require(DefinitionLoader.load(file: "\(directory)/big.yaml", baseDirectory: directory).error?.errors.first)
+            let error = try #require(
+                DefinitionLoader.load(file: "\(directory)/big.yaml", baseDirectory: directory).error?.errors.first)
             #expect(error.code == .tooLarge)
             #expect(error.message.contains("a definition is at most \(DefinitionFile.maxBytes) bytes"))
         }
@@ -56,11 +64,13 @@ import Glibc
         try withTemporaryDirectory { directory in
             #expect(mkfifo("\(directory)/pipe.yaml", 0o644) == 0)
             #expect(symlink("/dev/zero", "\(directory)/zero.yaml") == 0)
-            try "tasks:\n  - name: t\n    sleep: 1ms\n".write(toFile: "\(directory)/real.yaml", atomically: true, encoding: .utf8)
+            try "tasks:\n  - name: t\n    sleep: 1ms\n".write(
+                toFile: "\(directory)/real.yaml", atomically: true, encoding: .utf8)
             #expect(symlink("\(directory)/real.yaml", "\(directory)/linked.yaml") == 0)
             let catalog = DefinitionCatalog.load(directory: directory)
             #expect(catalog.definitions.keys.sorted() == ["linked", "real"])
-            let messages = Dictionary(uniqueKeysWithValues: catalog.errors.map { (($0.file as NSString).lastPathComponent, $0.message) })
+            let messages = Dictionary(
+                uniqueKeysWithValues: catalog.errors.map { (($0.file as NSString).lastPathComponent, $0.message) })
             #expect(messages["pipe.yaml"]?.contains("a FIFO (named pipe), not a regular file") == true, "\(messages)")
             #expect(messages["zero.yaml"]?.contains("a device, not a regular file") == true, "\(messages)")
         }
@@ -71,7 +81,8 @@ import Glibc
     @Test func longTaskChainsLoadAndCyclesAreStillFound() throws {
         var text = "tasks:\n  - name: t0\n    run: [\"/bin/echo\"]\n"
         for index in 1..<3_000 {
-            text += "  - name: t\(index)\n    run: [\"/bin/echo\", \"{{tasks.t\(index - 1).output.x}}\", \"{{tasks.t0.output.y}}\"]\n"
+            text +=
+                "  - name: t\(index)\n    run: [\"/bin/echo\", \"{{tasks.t\(index - 1).output.x}}\", \"{{tasks.t0.output.y}}\"]\n"
         }
         let definition = try #require(parseDefinition(text).value)
         #expect(definition.tasks.count == 3_000)
@@ -95,9 +106,14 @@ import Glibc
         #expect(message.contains("work limit"))
         #expect(!message.contains("does not match"))
         // A value too short to match is refused at once as not matching.
-        #expect(definition.validateInputs(["s": .string("b")]).error?.message.contains("does not match the pattern") == true)
+        #expect(
+            definition.validateInputs(["s": .string("b")]).error?.message.contains("does not match the pattern") == true
+        )
         // A sane pattern on a long value stays well within the limit.
-        let sane = try #require(parseDefinition("inputs:\n  s: {type: string, pattern: \"^[a-z]+(-[a-z]+)*$\"}\ntasks:\n  - name: t\n    sleep: 1ms\n").value)
+        let sane = try #require(
+            parseDefinition(
+                "inputs:\n  s: {type: string, pattern: \"^[a-z]+(-[a-z]+)*$\"}\ntasks:\n  - name: t\n    sleep: 1ms\n"
+            ).value)
         #expect(sane.validateInputs(["s": .string(String(repeating: "abc-", count: 10_000) + "z")]).value != nil)
     }
 
@@ -117,18 +133,28 @@ extension DefinitionLimitTests {
     /// Found by the template fuzzer: a NUL written in the definition itself (YAML's "\0") would
     /// make every spawn of the task fail; it is a load-time error instead.
     @Test func nulWrittenInADefinitionIsALoadError() throws {
-        let error = try #require(parseDefinition("tasks:\n  - name: t\n    run: [\"/bin/echo\", \"a\\0b\"]\n").error?.errors.first)
+        let error = try #require(
+            parseDefinition("tasks:\n  - name: t\n    run: [\"/bin/echo\", \"a\\0b\"]\n").error?.errors.first)
         #expect(error.code == .invalidValue)
         #expect(error.key == "tasks[0].run[1]")
         #expect(error.message.contains("NUL"))
     }
 
     @Test func theBoundedMatcherMatchesWholeValuesIncludingEmptyOnes() throws {
-        let definition = try #require(parseDefinition("inputs:\n  a: {type: string, pattern: \"a*\"}\n  b: {type: string, pattern: \"b+\"}\ntasks:\n  - name: t\n    sleep: 1ms\n").value)
+        let definition = try #require(
+            parseDefinition(
+                "inputs:\n  a: {type: string, pattern: \"a*\"}\n  b: {type: string, pattern: \"b+\"}\ntasks:\n  - name: t\n    sleep: 1ms\n"
+            ).value)
         #expect(definition.validateInputs(["a": .string(""), "b": .string("bbb")]).value != nil)
-        #expect(definition.validateInputs(["a": .string("aab")]).error?.message.contains("does not match the pattern a*") == true)
-        #expect(definition.validateInputs(["b": .string("")]).error?.message.contains("does not match the pattern b+") == true)
-        #expect(definition.validateInputs(["b": .string("xbbbx")]).error != nil, "a pattern must match the whole value, not a part")
+        #expect(
+            definition.validateInputs(["a": .string("aab")]).error?.message.contains("does not match the pattern a*")
+                == true)
+        #expect(
+            definition.validateInputs(["b": .string("")]).error?.message.contains("does not match the pattern b+")
+                == true)
+        #expect(
+            definition.validateInputs(["b": .string("xbbbx")]).error != nil,
+            "a pattern must match the whole value, not a part")
     }
 }
 

@@ -1,5 +1,5 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Durations")
 struct DurationParserTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ProcessDefinitions
 
 /// Replays every input in `Fixtures/fuzz/<target>/` through the fuzz target's checks: the

@@ -1,13 +1,16 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Input validation")
 struct InputValidationTests {
     static let definition = ProcessDefinition(
         processType: "signup",
         inputs: [
-            InputDefinition(name: "user_id", type: .string, required: true, pattern: "^user_[A-Za-z0-9]+$", maxLength: 12),
-            InputDefinition(name: "plan", type: .string, defaultValue: .string("monthly"), enumValues: [.string("monthly"), .string("yearly")]),
+            InputDefinition(
+                name: "user_id", type: .string, required: true, pattern: "^user_[A-Za-z0-9]+$", maxLength: 12),
+            InputDefinition(
+                name: "plan", type: .string, defaultValue: .string("monthly"),
+                enumValues: [.string("monthly"), .string("yearly")]),
             InputDefinition(name: "seats", type: .integer, defaultValue: .integer(1), min: 1, max: 50),
             InputDefinition(name: "discount", type: .number, min: 0, max: 0.5),
             InputDefinition(name: "trial", type: .boolean),
@@ -39,7 +42,8 @@ struct InputValidationTests {
 
     @Test func nullCountsAsAbsent() throws {
         #expect(Self.problems(["user_id": .null]) == ["missing required input 'user_id' (string)"])
-        let inputs = try #require(Self.definition.validateInputs(["user_id": "user_1", "plan": .null, "trial": .null]).value)
+        let inputs = try #require(
+            Self.definition.validateInputs(["user_id": "user_1", "plan": .null, "trial": .null]).value)
         #expect(inputs["plan"] == "monthly")
         #expect(inputs["trial"] == nil)
     }
@@ -60,17 +64,24 @@ struct InputValidationTests {
     }
 
     @Test func integersAreNumbersAndIntegralFloatsAreIntegers() throws {
-        let inputs = try #require(Self.definition.validateInputs(["user_id": "user_1", "discount": 0, "seats": .number(4)]).value)
+        let inputs = try #require(
+            Self.definition.validateInputs(["user_id": "user_1", "discount": 0, "seats": .number(4)]).value)
         #expect(inputs["discount"] == .integer(0))
         #expect(inputs["seats"] == .integer(4))
     }
 
     @Test func notInEnumListsTheAllowedValues() {
-        #expect(Self.problems(["user_id": "user_1", "plan": "weekly"]) == [#"input 'plan' must be one of "monthly", "yearly"; got "weekly""#])
+        #expect(
+            Self.problems(["user_id": "user_1", "plan": "weekly"]) == [
+                #"input 'plan' must be one of "monthly", "yearly"; got "weekly""#
+            ])
     }
 
     @Test func patternMismatchShowsThePattern() {
-        #expect(Self.problems(["user_id": "bob"]) == [#"input 'user_id' does not match the pattern ^user_[A-Za-z0-9]+$; got "bob""#])
+        #expect(
+            Self.problems(["user_id": "bob"]) == [
+                #"input 'user_id' does not match the pattern ^user_[A-Za-z0-9]+$; got "bob""#
+            ])
     }
 
     @Test func patternMustMatchTheWholeValue() {
@@ -86,12 +97,16 @@ struct InputValidationTests {
     @Test func bounds() {
         #expect(Self.problems(["user_id": "user_1", "seats": 0]) == ["input 'seats' is below the minimum 1; got 0"])
         #expect(Self.problems(["user_id": "user_1", "seats": 51]) == ["input 'seats' is above the maximum 50; got 51"])
-        #expect(Self.problems(["user_id": "user_1", "discount": .number(0.75)]) == ["input 'discount' is above the maximum 0.5; got 0.75"])
+        #expect(
+            Self.problems(["user_id": "user_1", "discount": .number(0.75)]) == [
+                "input 'discount' is above the maximum 0.5; got 0.75"
+            ])
         #expect(Self.problems(["user_id": "user_1", "seats": 50, "discount": .number(0.5)]).isEmpty)
     }
 
     @Test func maxLengthCountsCharacters() {
-        #expect(Self.problems(["user_id": "user_abcdefgh"]) == ["input 'user_id' is longer than 12 characters (got 13)"])
+        #expect(
+            Self.problems(["user_id": "user_abcdefgh"]) == ["input 'user_id' is longer than 12 characters (got 13)"])
         let definition = ProcessDefinition(
             processType: "p", inputs: [InputDefinition(name: "name", type: .string, maxLength: 3)],
             tasks: [], file: "p.yaml", baseDirectory: "/")
@@ -100,9 +115,10 @@ struct InputValidationTests {
     }
 
     @Test func unknownInputsListTheDeclaredOnes() {
-        #expect(Self.problems(["user_id": "user_1", "colour": "red"]) == [
-            "unknown input 'colour'; declared inputs: user_id, plan, seats, discount, trial, profile, tags",
-        ])
+        #expect(
+            Self.problems(["user_id": "user_1", "colour": "red"]) == [
+                "unknown input 'colour'; declared inputs: user_id, plan, seats, discount, trial, profile, tags"
+            ])
         let bare = ProcessDefinition(processType: "bare", tasks: [], file: "bare.yaml", baseDirectory: "/")
         #expect(Self.problems(["x": 1], bare) == ["unknown input 'x'; this process type declares no inputs"])
     }
@@ -120,12 +136,13 @@ struct InputValidationTests {
 
     @Test func everyProblemIsReportedAndJoined() throws {
         let error = try #require(Self.definition.validateInputs(["plan": "weekly", "seats": "many", "zzz": 1]).error)
-        #expect(error.problems == [
-            "missing required input 'user_id' (string)",
-            #"input 'plan' must be one of "monthly", "yearly"; got "weekly""#,
-            #"input 'seats' must be an integer, got string "many""#,
-            "unknown input 'zzz'; declared inputs: user_id, plan, seats, discount, trial, profile, tags",
-        ])
+        #expect(
+            error.problems == [
+                "missing required input 'user_id' (string)",
+                #"input 'plan' must be one of "monthly", "yearly"; got "weekly""#,
+                #"input 'seats' must be an integer, got string "many""#,
+                "unknown input 'zzz'; declared inputs: user_id, plan, seats, discount, trial, profile, tags",
+            ])
         #expect(error.message == error.problems.joined(separator: "; "))
     }
 

@@ -1,5 +1,5 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 /// One invalid fixture and the single error it must produce.
 struct InvalidFixture: Sendable, CustomTestStringConvertible {
@@ -107,16 +107,17 @@ struct InvalidFixtureTests {
     @Test func allErrorsOfAFileAreReported() throws {
         let errors = try #require(Fixtures.load("invalid", "several_errors.yaml").error).errors
         let found = errors.map { "\($0.code) \($0.line ?? 0):\($0.column ?? 0)" }
-        #expect(found == [
-            "unknownField 2:1",
-            "invalidDuration 3:10",
-            "typeMismatch 5:35",
-            "invalidTemplate 8:17",
-            "duplicateName 9:11",
-            "actionCount 13:5",
-            "invalidValue 14:27",
-            "unknownDependency 15:13",
-        ])
+        #expect(
+            found == [
+                "unknownField 2:1",
+                "invalidDuration 3:10",
+                "typeMismatch 5:35",
+                "invalidTemplate 8:17",
+                "duplicateName 9:11",
+                "actionCount 13:5",
+                "invalidValue 14:27",
+                "unknownDependency 15:13",
+            ])
     }
 
     @Test func messagesSayWhatIsValid() throws {
@@ -141,31 +142,41 @@ struct InvalidFixtureTests {
 
     @Test func descriptionIsFileLineColumnKeyMessage() throws {
         let error = try #require(Fixtures.load("invalid", "bad_mode.yaml").error?.errors.first)
-        #expect(error.description.hasSuffix("bad_mode.yaml:3:11: tasks[0].mode: expected sync or async, got the string \"parallel\""))
+        #expect(
+            error.description.hasSuffix(
+                "bad_mode.yaml:3:11: tasks[0].mode: expected sync or async, got the string \"parallel\""))
     }
 
     @Test func aBadNameIsReportedOnceNotAgainByTheTasksThatNeedIt() throws {
-        let errors = try #require(parseDefinition("""
-            tasks:
-              - name: "bad name"
-                run: [echo]
-              - name: b
-                needs: ["bad name"]
-                run: [echo]
-            """).error).errors
+        let errors = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: "bad name"
+                    run: [echo]
+                  - name: b
+                    needs: ["bad name"]
+                    run: [echo]
+                """
+            ).error
+        ).errors
         #expect(errors.map(\.code) == [.invalidValue])
     }
 
     @Test func unknownKeysInMergedMappingsAreReportedWhereWritten() throws {
-        let errors = try #require(parseDefinition("""
-            tasks:
-              - &base
-                name: a
-                run: [echo]
-                retires: 2
-              - <<: *base
-                name: b
-            """).error).errors
+        let errors = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - &base
+                    name: a
+                    run: [echo]
+                    retires: 2
+                  - <<: *base
+                    name: b
+                """
+            ).error
+        ).errors
         // Once for the task that writes the typo, once for the task that merges it in.
         #expect(errors.map(\.code) == [.unknownField, .unknownField])
         #expect(errors.map(\.line) == [5, 5])
@@ -173,7 +184,8 @@ struct InvalidFixtureTests {
     }
 
     @Test func unreadableFile() throws {
-        let error = try #require(DefinitionLoader.load(file: "/nonexistent/x.yaml", baseDirectory: "/").error?.errors.first)
+        let error = try #require(
+            DefinitionLoader.load(file: "/nonexistent/x.yaml", baseDirectory: "/").error?.errors.first)
         #expect(error.code == .unreadableFile)
         #expect(error.file == "/nonexistent/x.yaml")
     }

@@ -1,12 +1,15 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Retry policy")
 struct RetryPolicyTests {
     static let policy = RetryPolicy(maxAttempts: 5, backoff: .seconds(1), maxBackoff: .seconds(10))
 
     /// attempt -> the capped exponential wait before jitter.
-    @Test(arguments: [(1, Duration.seconds(1)), (2, .seconds(2)), (3, .seconds(4)), (4, .seconds(8)), (5, .seconds(10)), (60, .seconds(10)), (10_000, .seconds(10))])
+    @Test(arguments: [
+        (1, Duration.seconds(1)), (2, .seconds(2)), (3, .seconds(4)), (4, .seconds(8)), (5, .seconds(10)),
+        (60, .seconds(10)), (10_000, .seconds(10)),
+    ])
     func delayStaysWithinHalfAndAllOfTheCappedBackoff(attempt: Int, capped: Duration) {
         for random in [0.0, 0.25, 0.5, 0.999_999] {
             let delay = Self.policy.delay(afterAttempt: attempt, random: random)
@@ -40,12 +43,16 @@ struct RetryPolicyTests {
     }
 
     @Test func retryKeysDefaultIndividually() throws {
-        let definition = try #require(parseDefinition("""
-            tasks:
-              - name: a
-                run: [scripts/flaky.sh]
-                retry: {max_attempts: 4}
-            """).value)
-        #expect(definition.tasks[0].retry == RetryPolicy(maxAttempts: 4, backoff: .seconds(1), maxBackoff: .seconds(60)))
+        let definition = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: a
+                    run: [scripts/flaky.sh]
+                    retry: {max_attempts: 4}
+                """
+            ).value)
+        #expect(
+            definition.tasks[0].retry == RetryPolicy(maxAttempts: 4, backoff: .seconds(1), maxBackoff: .seconds(60)))
     }
 }

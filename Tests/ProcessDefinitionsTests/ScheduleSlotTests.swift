@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
 
 /// Slots of a schedule entry: cron on the wall clock of its time zone, with SPEC §5's DST rules.
 @Suite struct ScheduleSlotTests {
@@ -9,7 +9,8 @@ import ProcessDefinitions
     }
 
     static func entry(_ cron: String, zone: String? = nil, name: String? = nil) throws -> ScheduleDefinition {
-        ScheduleDefinition(name: name, cron: try CronExpression(parsing: cron), timeZone: zone.flatMap(TimeZone.init(identifier:)))
+        ScheduleDefinition(
+            name: name, cron: try CronExpression(parsing: cron), timeZone: zone.flatMap(TimeZone.init(identifier:)))
     }
 
     @Test func utcByDefault() throws {
@@ -37,7 +38,8 @@ import ProcessDefinitions
     /// Every minute of the gap maps to the same instant, so to one slot id: one run.
     @Test func severalSlotsInTheGapRunOnce() throws {
         let entry = try Self.entry("*/15 2 * * *", zone: "Europe/Berlin")
-        let (slots, dropped) = entry.slots(after: Self.instant("2026-03-28T23:00:00Z"), through: Self.instant("2026-03-29T23:00:00Z"), limit: 100)
+        let (slots, dropped) = entry.slots(
+            after: Self.instant("2026-03-28T23:00:00Z"), through: Self.instant("2026-03-29T23:00:00Z"), limit: 100)
         #expect(slots == [Self.instant("2026-03-29T01:00:00Z")])
         #expect(dropped == 0)
         #expect(entry.processID(processType: "report", slot: slots[0]) == "report-20260329T0100")
@@ -54,20 +56,24 @@ import ProcessDefinitions
         #expect(entry.nextSlot(after: Self.instant("2026-11-01T06:10:00Z")) == Self.instant("2026-11-02T06:30:00Z"))
         // Every-minute entries: the repeated hour's minutes are not run twice.
         let minutely = try Self.entry("* 1 * * *", zone: "America/New_York")
-        let (slots, _) = minutely.slots(after: Self.instant("2026-11-01T05:00:00Z"), through: Self.instant("2026-11-01T07:30:00Z"), limit: 500)
+        let (slots, _) = minutely.slots(
+            after: Self.instant("2026-11-01T05:00:00Z"), through: Self.instant("2026-11-01T07:30:00Z"), limit: 500)
         #expect(slots.count == 59)
         #expect(Set(slots).count == slots.count)
     }
 
     @Test func namedEntryIDs() throws {
         let entry = try Self.entry("0 * * * *", name: "eu-west")
-        #expect(entry.processID(processType: "sync", slot: Self.instant("2026-07-20T15:00:00Z")) == "sync-eu-west-20260720T1500")
+        #expect(
+            entry.processID(processType: "sync", slot: Self.instant("2026-07-20T15:00:00Z"))
+                == "sync-eu-west-20260720T1500")
         #expect(entry.requestJSON(processType: "sync") == #"{"process_type":"sync"}"#)
     }
 
     @Test func slotsKeepTheMostRecentUpToTheLimit() throws {
         let entry = try Self.entry("* * * * *")
-        let (slots, dropped) = entry.slots(after: Self.instant("2026-07-20T07:00:00Z"), through: Self.instant("2026-07-20T10:00:00Z"), limit: 100)
+        let (slots, dropped) = entry.slots(
+            after: Self.instant("2026-07-20T07:00:00Z"), through: Self.instant("2026-07-20T10:00:00Z"), limit: 100)
         #expect(slots.count == 100 && dropped == 80)
         #expect(slots.first == Self.instant("2026-07-20T08:21:00Z"))
         #expect(slots.last == Self.instant("2026-07-20T10:00:00Z"))

@@ -1,18 +1,23 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
 
 /// The request parser (RFC 8259, strictly): what it accepts, and the message for what it refuses.
 @Suite struct StrictJSONParserTests {
     @Test func parsesEveryKindOfValue() throws {
-        let value = try StrictJSONParser.parse(#" {"s": "a\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00", "i": -42, "d": 1.5e3, "z": -0, "t": true, "f": false, "n": null, "a": [1, [], {}]} "#)
-        #expect(value == .object([
-            "s": .string("a\"\\/\u{8}\u{c}\n\r\té😀"), "i": .integer(-42), "d": .number(1500), "z": .integer(0),
-            "t": .bool(true), "f": .bool(false), "n": .null, "a": .array([.integer(1), .array([]), .object([:])]),
-        ]))
+        let value = try StrictJSONParser.parse(
+            #" {"s": "a\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00", "i": -42, "d": 1.5e3, "z": -0, "t": true, "f": false, "n": null, "a": [1, [], {}]} "#
+        )
+        #expect(
+            value
+                == .object([
+                    "s": .string("a\"\\/\u{8}\u{c}\n\r\té😀"), "i": .integer(-42), "d": .number(1500), "z": .integer(0),
+                    "t": .bool(true), "f": .bool(false), "n": .null,
+                    "a": .array([.integer(1), .array([]), .object([:])]),
+                ]))
         #expect(try StrictJSONParser.parse("\"x\"") == .string("x"))
         #expect(try StrictJSONParser.parse("9223372036854775807") == .integer(.max))
-        #expect(try StrictJSONParser.parse("9223372036854775808") == .number(9223372036854775808))
+        #expect(try StrictJSONParser.parse("9223372036854775808") == .number(9_223_372_036_854_775_808))
         #expect(try StrictJSONParser.parse("1e308") == .number(1e308))
         #expect(try StrictJSONParser.parse(Data("{\"k\": \"\u{00e9}\"}".utf8)) == .object(["k": .string("é")]))
     }
@@ -37,7 +42,9 @@ import ProcessDefinitions
     }
 
     static let refusals: [Refusal] = [
-        Refusal(#"{"process_type": "echoer", "process_type": "nope"}"#, .duplicateKey, #"duplicate key "process_type" at the top level"#),
+        Refusal(
+            #"{"process_type": "echoer", "process_type": "nope"}"#, .duplicateKey,
+            #"duplicate key "process_type" at the top level"#),
         Refusal(#"{"a": {"b": [1, {"c": 1, "c": 2}]}}"#, .duplicateKey, #"duplicate key "c" at a.b[1].c"#),
         Refusal(#"{"a b": {"x": 1, "x": 1}}"#, .duplicateKey, #"at ["a b"].x"#),
         Refusal("", .empty, "empty"),
@@ -63,15 +70,21 @@ import ProcessDefinitions
         Refusal(#"{"a": "\uDC00x"}"#, .loneSurrogate, #"\uDC00 is a lone surrogate"#),
         Refusal(#"{"a": 1e999}"#, .numberOutOfRange, "1e999 is out of range"),
         Refusal(#"{"a": -1E+400}"#, .numberOutOfRange, "out of range"),
-        Refusal(String(repeating: "[", count: 513) + String(repeating: "]", count: 513), .tooDeep, "nested more than 512 levels"),
+        Refusal(
+            String(repeating: "[", count: 513) + String(repeating: "]", count: 513), .tooDeep,
+            "nested more than 512 levels"),
         Refusal(bytes: [0xEF, 0xBB, 0xBF] + Array("{}".utf8), .notUTF8, "UTF-8 byte order mark"),
-        Refusal(bytes: [0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00], .notUTF8, "UTF-16 (little-endian, with a byte order mark)", "iconv"),
+        Refusal(
+            bytes: [0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00], .notUTF8, "UTF-16 (little-endian, with a byte order mark)",
+            "iconv"),
         Refusal(bytes: [0xFE, 0xFF, 0x00, 0x7B, 0x00, 0x7D], .notUTF8, "UTF-16 (big-endian, with a byte order mark)"),
         Refusal(bytes: [0x7B, 0x00, 0x7D, 0x00], .notUTF8, "UTF-16 (little-endian)"),
         Refusal(bytes: [0x00, 0x7B, 0x00, 0x7D], .notUTF8, "UTF-16 (big-endian)"),
         Refusal(bytes: [0x7B, 0x00, 0x00, 0x00, 0x7D, 0x00, 0x00, 0x00], .notUTF8, "UTF-32 (little-endian)"),
-        Refusal(bytes: Array(#"{"a": ""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8), .notUTF8, "invalid UTF-8 (byte 0xC3)"),
-        Refusal(bytes: Array(#"{"a": "\n"#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8), .notUTF8, "not valid UTF-8"),
+        Refusal(
+            bytes: Array(#"{"a": ""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8), .notUTF8, "invalid UTF-8 (byte 0xC3)"),
+        Refusal(
+            bytes: Array(#"{"a": "\n"#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8), .notUTF8, "not valid UTF-8"),
         Refusal(bytes: [0xC3, 0xA9], .syntax, "non-ASCII byte 0xC3"),
     ]
 
@@ -100,7 +113,9 @@ import ProcessDefinitions
     }
 
     @Test func aMegabyteRequestParses() throws {
-        let big = "{\"process_type\": \"x\", \"blob\": \"" + String(repeating: "abcdefgh", count: 128 * 1024) + "\", \"list\": [" + (0..<10_000).map(String.init).joined(separator: ",") + "]}"
+        let big =
+            "{\"process_type\": \"x\", \"blob\": \"" + String(repeating: "abcdefgh", count: 128 * 1024)
+            + "\", \"list\": [" + (0..<10_000).map(String.init).joined(separator: ",") + "]}"
         guard case .object(let fields) = try StrictJSONParser.parse(big) else {
             Issue.record("not an object")
             return

@@ -1,5 +1,5 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 /// The ordering rule: `needs` when given, else the nearest sync task listed before.
 @Suite("Task ordering")
@@ -13,7 +13,8 @@ struct TaskOrderingTests {
                 for part in parts.dropFirst() {
                     if part == "async" { lines.append("    mode: async") }
                     if part.hasPrefix("needs=") {
-                        let names = part.dropFirst("needs=".count).split(separator: "+", omittingEmptySubsequences: true)
+                        let names = part.dropFirst("needs=".count).split(
+                            separator: "+", omittingEmptySubsequences: true)
                         lines.append("    needs: [\(names.joined(separator: ", "))]")
                     }
                 }
@@ -37,9 +38,10 @@ struct TaskOrderingTests {
 
     @Test func asyncFanOutAfterASyncTask() throws {
         let definition = try Self.definition(["start", "x:async", "y:async", "z:async", "after"])
-        #expect(Self.dependencies(definition) == [
-            "start": [], "x": ["start"], "y": ["start"], "z": ["start"], "after": ["start"],
-        ])
+        #expect(
+            Self.dependencies(definition) == [
+                "start": [], "x": ["start"], "y": ["start"], "z": ["start"], "after": ["start"],
+            ])
     }
 
     @Test func asyncAfterAsyncHoldsNothingUp() throws {
@@ -85,11 +87,16 @@ struct TaskOrderingTests {
         (["a:needs=b", "b:needs=a", "c:needs=d", "d:needs=c"], ["a -> b -> a", "c -> d -> c"]),
     ])
     func cyclesAreNamed(tasks: [String], cycles: [String]) throws {
-        let text = "tasks:\n" + tasks.map { spec in
-            let parts = spec.split(separator: ":")
-            let needs = parts.count > 1 ? "\n    needs: [\(parts[1].dropFirst("needs=".count).split(separator: "+").joined(separator: ", "))]" : ""
-            return "  - name: \(parts[0])\n    sleep: 1s\(needs)"
-        }.joined(separator: "\n")
+        let text =
+            "tasks:\n"
+            + tasks.map { spec in
+                let parts = spec.split(separator: ":")
+                let needs =
+                    parts.count > 1
+                    ? "\n    needs: [\(parts[1].dropFirst("needs=".count).split(separator: "+").joined(separator: ", "))]"
+                    : ""
+                return "  - name: \(parts[0])\n    sleep: 1s\(needs)"
+            }.joined(separator: "\n")
         let errors = try #require(parseDefinition(text).error).errors
         #expect(errors.allSatisfy { $0.code == .cycle })
         #expect(errors.count == cycles.count)

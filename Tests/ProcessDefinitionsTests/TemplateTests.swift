@@ -1,5 +1,5 @@
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Templates")
 struct TemplateTests {
@@ -90,7 +90,8 @@ struct TemplateTests {
     // MARK: Load-time checks
 
     @Test func outputsOfTransitiveDependenciesMayBeUsed() throws {
-        let result = parseDefinition("""
+        let result = parseDefinition(
+            """
             tasks:
               - name: a
                 run: [scripts/a.sh]
@@ -105,30 +106,38 @@ struct TemplateTests {
     }
 
     @Test func onFailureTasksCannotUseMainTaskOutputs() throws {
-        let errors = try #require(parseDefinition("""
-            tasks:
-              - name: a
-                run: [scripts/a.sh]
-            on_failure:
-              - name: f
-                run: [echo, "{{tasks.a.output.x}}"]
-            """).error).errors
+        let errors = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: a
+                    run: [scripts/a.sh]
+                on_failure:
+                  - name: f
+                    run: [echo, "{{tasks.a.output.x}}"]
+                """
+            ).error
+        ).errors
         #expect(errors.map(\.code) == [.invalidTemplate])
         #expect(errors.first?.key == "on_failure[0].run[1]")
     }
 
     @Test func unknownTaskInTemplate() throws {
-        let error = try #require(parseDefinition("""
-            tasks:
-              - name: a
-                run: [echo, "{{tasks.nope.output.x}}"]
-            """).error?.errors.first)
+        let error = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: a
+                    run: [echo, "{{tasks.nope.output.x}}"]
+                """
+            ).error?.errors.first)
         #expect(error.code == .invalidTemplate)
         #expect(error.message.contains("names no task"))
     }
 
     @Test func additionalInputsAllowAnyInputName() throws {
-        let result = parseDefinition("""
+        let result = parseDefinition(
+            """
             additional_inputs: true
             tasks:
               - name: a
@@ -138,36 +147,45 @@ struct TemplateTests {
     }
 
     @Test func templatesOutsideRunAndEnvStayLiteral() throws {
-        let definition = try #require(parseDefinition("""
-            description: "uses {{ braces }} and an unclosed {{"
-            inputs:
-              greeting: {type: string, default: "{{process_id}}"}
-            tasks:
-              - name: a
-                sleep: 1s
-            """).value)
+        let definition = try #require(
+            parseDefinition(
+                """
+                description: "uses {{ braces }} and an unclosed {{"
+                inputs:
+                  greeting: {type: string, default: "{{process_id}}"}
+                tasks:
+                  - name: a
+                    sleep: 1s
+                """
+            ).value)
         #expect(definition.description == "uses {{ braces }} and an unclosed {{")
         #expect(definition.inputs[0].defaultValue == .string("{{process_id}}"))
     }
 
     @Test func anyBracesInShellAreRefusedEvenIfNotATemplate() throws {
-        let error = try #require(parseDefinition("""
-            tasks:
-              - name: a
-                shell: echo '{{ not even valid'
-            """).error?.errors.first)
+        let error = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: a
+                    shell: echo '{{ not even valid'
+                """
+            ).error?.errors.first)
         #expect(error.code == .templateInShell)
         #expect(error.message.contains("$SPOOL_INPUT_USER_ID"))
     }
 
     @Test func templatesInEnvValuesAreChecked() throws {
-        let error = try #require(parseDefinition("""
-            tasks:
-              - name: a
-                run: [env]
-                env:
-                  USER_ID: "{{inputs.user_id}}"
-            """).error?.errors.first)
+        let error = try #require(
+            parseDefinition(
+                """
+                tasks:
+                  - name: a
+                    run: [env]
+                    env:
+                      USER_ID: "{{inputs.user_id}}"
+                """
+            ).error?.errors.first)
         #expect(error.code == .invalidTemplate)
         #expect(error.key == "tasks[0].env.USER_ID")
         #expect(error.message.contains("no inputs are declared"))

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
 
 @Suite("Valid definition fixtures")
 struct ValidFixtureTests {
@@ -28,7 +28,8 @@ struct ValidFixtureTests {
         #expect(definition.tasks.map(\.dependencies) == [[], ["validate_user"], ["validate_user"]])
         #expect(definition.tasks.map(\.mode) == [.sync, .async, .sync])
         #expect(definition.tasks[0].timeout == .seconds(30))
-        #expect(definition.tasks[1].retry == RetryPolicy(maxAttempts: 5, backoff: .seconds(1), maxBackoff: .seconds(60)))
+        #expect(
+            definition.tasks[1].retry == RetryPolicy(maxAttempts: 5, backoff: .seconds(1), maxBackoff: .seconds(60)))
         #expect(definition.tasks[1].retry.maxAttempts == 5)
         let register = definition.tasks[2]
         #expect(register.needs == ["validate_user"])
@@ -64,7 +65,9 @@ struct ValidFixtureTests {
         #expect(dependencies["tell_support"] == ["cancel_order"])
         #expect(definition.task(named: "ship_order")?.continueOnFailure == true)
         #expect(definition.task(named: "charge_payment")?.idempotent == false)
-        #expect(definition.task(named: "notify_warehouse")?.retry == RetryPolicy(maxAttempts: 3, backoff: .milliseconds(500), maxBackoff: .seconds(2)))
+        #expect(
+            definition.task(named: "notify_warehouse")?.retry
+                == RetryPolicy(maxAttempts: 3, backoff: .milliseconds(500), maxBackoff: .seconds(2)))
         guard case .sleep(let wait) = definition.task(named: "wait_for_courier")?.action else {
             Issue.record("wait_for_courier should sleep")
             return
@@ -151,7 +154,8 @@ struct ValidFixtureTests {
 
     @Test func theShippedDefinitionsLoad() throws {
         // Tests/ProcessDefinitionsTests/ValidFixtureTests.swift -> definitions/
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let directory = root.appendingPathComponent("definitions").path
         try #require(FileManager.default.fileExists(atPath: directory))
         let catalog = DefinitionCatalog.load(directory: directory)

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,16 +20,20 @@ import Glibc
         var bytes: Data?
     }
 
-    static let corpusDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Corpus")
+    static let corpusDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Corpus")
 
     static func loadCases() throws -> (definition: String, cases: [Case]) {
         let data = try Data(contentsOf: corpusDirectory.appendingPathComponent("bad-requests.json"))
         let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        let definition = try String(contentsOf: corpusDirectory.appendingPathComponent(try #require(document["definition"] as? String)), encoding: .utf8)
+        let definition = try String(
+            contentsOf: corpusDirectory.appendingPathComponent(try #require(document["definition"] as? String)),
+            encoding: .utf8)
         var cases: [Case] = []
         for entry in try #require(document["cases"] as? [[String: Any]]) {
-            var item = Case(name: try #require(entry["name"] as? String), code: try #require(entry["code"] as? String),
-                            kind: entry["kind"] as? String ?? "regular")
+            var item = Case(
+                name: try #require(entry["name"] as? String), code: try #require(entry["code"] as? String),
+                kind: entry["kind"] as? String ?? "regular")
             if let body = entry["body"] as? String { item.bytes = Data(body.utf8) }
             if let hex = entry["hex"] as? String { item.bytes = Data(hexString: hex) }
             if let generate = entry["generate"] as? [String: Any] {
@@ -50,7 +56,8 @@ import Glibc
         #expect(cases.count >= 40)
         #expect(Set(cases.map(\.name)).count == cases.count, "case names must be unique")
         let codes = Set(cases.map(\.code))
-        for code in RequestRejection.Code.allCases where ![.duplicateProcessID, .unknownAction, .unknownProcess].contains(code) {
+        for code in RequestRejection.Code.allCases
+        where ![.duplicateProcessID, .unknownAction, .unknownProcess].contains(code) {
             #expect(codes.contains(code.rawValue), "no corpus case for \(code.rawValue)")
         }
     }
@@ -75,11 +82,16 @@ import Glibc
             chmod(spool.root.path, 0o755)
         }
         let binary = TemporarySpool.binary
-        let serve = ["serve", "--spool", spool.layout.root, "--definitions", spool.definitions.path,
-                     "--settle", "2s", "--rescan", "200ms"]
-        let runner = asRoot
-            ? try RunningCommand(executable: "/usr/bin/setpriv", arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", binary] + serve,
-                                 environment: ["HOME": "/"], directory: spool.root.path)
+        let serve = [
+            "serve", "--spool", spool.layout.root, "--definitions", spool.definitions.path,
+            "--settle", "2s", "--rescan", "200ms",
+        ]
+        let runner =
+            asRoot
+            ? try RunningCommand(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", binary] + serve,
+                environment: ["HOME": "/"], directory: spool.root.path)
             : try RunningCommand(executable: binary, arguments: serve, environment: [:], directory: spool.root.path)
         let runnerPID = runner.pid
         defer {
@@ -97,7 +109,9 @@ import Glibc
         Thread {
             let fd = open(slowPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
             for start in stride(from: 0, to: slowBody.count, by: 16) {
-                _ = slowBody[start..<min(start + 16, slowBody.count)].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                _ = slowBody[start..<min(start + 16, slowBody.count)].withUnsafeBytes {
+                    write(fd, $0.baseAddress, $0.count)
+                }
                 usleep(500_000)
             }
             close(fd)
@@ -115,11 +129,12 @@ import Glibc
         slowDone.wait()
 
         let expected = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0.code) })
-        #expect(spool.eventually(timeout: 120) {
-            ((try? spool.rejectionRows().count) ?? 0) >= cases.count
-                && valid.allSatisfy { spool.status($0)?.status == .success }
-                && spool.status("slow-writer")?.status == .success
-        }, "rejected: \((try? spool.rejectionRows().map(\.file)) ?? [])")
+        #expect(
+            spool.eventually(timeout: 120) {
+                ((try? spool.rejectionRows().count) ?? 0) >= cases.count
+                    && valid.allSatisfy { spool.status($0)?.status == .success }
+                    && spool.status("slow-writer")?.status == .success
+            }, "rejected: \((try? spool.rejectionRows().map(\.file)) ?? [])")
         // Longer than --settle again: nothing is judged a second time.
         usleep(3_000_000)
 
@@ -131,7 +146,10 @@ import Glibc
         var byFile: [String: [String]] = [:]
         for row in rows { byFile[row.file, default: []].append(row.code) }
         for item in cases {
-            #expect(byFile[item.name] == [item.code], "\(item.name): rejections \(byFile[item.name] ?? []), expected one \(item.code); \(rows.first { $0.file == item.name }?.message ?? "")")
+            #expect(
+                byFile[item.name] == [item.code],
+                "\(item.name): rejections \(byFile[item.name] ?? []), expected one \(item.code); \(rows.first { $0.file == item.name }?.message ?? "")"
+            )
         }
         #expect(rows.count == cases.count, "unexpected rejections: \(Set(byFile.keys).subtracting(expected.keys))")
         for id in valid { #expect(spool.status(id)?.status == .success, "\(id) did not succeed") }
@@ -145,7 +163,8 @@ import Glibc
             #expect(lstat(path, &info) == 0, "\(item.name) is not in rejected/")
             #expect(FileManager.default.fileExists(atPath: path + ".error.json"), "\(item.name) has no error file")
             if item.kind == "regular" || item.kind == "future_mtime", let bytes = item.bytes {
-                #expect(FileManager.default.contents(atPath: path) == bytes, "\(item.name) changed on its way to rejected/")
+                #expect(
+                    FileManager.default.contents(atPath: path) == bytes, "\(item.name) changed on its way to rejected/")
             }
         }
         // Outside the spool, untouched.

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +15,9 @@ import Glibc
         try Requirement.tool("sqlite3")
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", StatusConvergenceTests.quick)
-        try spool.define("slow.yaml", """
+        try spool.define(
+            "slow.yaml",
+            """
             tasks:
               - name: nap
                 sleep: 4s
@@ -42,23 +46,28 @@ import Glibc
             if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
             holder.waitUntilExit()
         }
-        script.fileHandleForWriting.write(Data("""
-            .timeout 20000
-            BEGIN EXCLUSIVE;
-            .shell touch '\(marker)'
-            .shell sleep 30
-            COMMIT;
+        script.fileHandleForWriting.write(
+            Data(
+                """
+                .timeout 20000
+                BEGIN EXCLUSIVE;
+                .shell touch '\(marker)'
+                .shell sleep 30
+                COMMIT;
 
-            """.utf8))
+                """.utf8))
         try script.fileHandleForWriting.close()
-        try #require(spool.eventually(timeout: 30) { FileManager.default.fileExists(atPath: marker) }, "sqlite3 never took the lock")
+        try #require(
+            spool.eventually(timeout: 30) { FileManager.default.fileExists(atPath: marker) },
+            "sqlite3 never took the lock")
 
         let ids = (0..<10).map { "busy\($0)" }
         for id in ids { try spool.drop(id, StatusConvergenceTests.request()) }
         // Past the 10 s busy timeout, the runner reports the pause instead of exiting.
-        #expect(spool.eventually(timeout: 25) {
-            (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_busy"
-        }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        #expect(
+            spool.eventually(timeout: 25) {
+                (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_busy"
+            }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         #expect(runner.process.isRunning)
         #expect(Set(spool.inboxFiles()) == Set(ids.map { "\($0).json" }))
         #expect(ids.allSatisfy { spool.status($0) == nil })
@@ -70,7 +79,9 @@ import Glibc
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.eventually { spool.heartbeat?["paused"] is NSNull })
         let log = TemporarySpool.standardErrorSoFar(runner)
-        #expect(log.components(separatedBy: "paused (store_busy)").count - 1 == 1, "logged once per change, not per retry: \(log.suffix(3000))")
+        #expect(
+            log.components(separatedBy: "paused (store_busy)").count - 1 == 1,
+            "logged once per change, not per retry: \(log.suffix(3000))")
         #expect(log.contains("resumed: store_busy is over"))
         runner.signal(SIGTERM)
         let result = runner.wait()

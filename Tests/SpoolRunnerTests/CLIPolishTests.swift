@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// Issue 11 part 1: exit statuses of the parser, help and version, `help NAME`, help text that
@@ -14,14 +15,18 @@ import Testing
     /// are held to the same rules.
     static let subcommands: [String] = {
         guard let result = try? spoolrunner(["--experimental-dump-help"]),
-              let object = try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any],
-              let command = object["command"] as? [String: Any],
-              let children = command["subcommands"] as? [[String: Any]] else { return [] }
+            let object = try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any],
+            let command = object["command"] as? [String: Any],
+            let children = command["subcommands"] as? [[String: Any]]
+        else { return [] }
         return children.compactMap { $0["commandName"] as? String }.filter { $0 != "help" }
     }()
 
     @Test func theSubcommandsAreKnown() {
-        for name in ["serve", "submit", "status", "history", "events", "cancel", "retry", "validate", "init", "prune", "rejections", "schema"] {
+        for name in [
+            "serve", "submit", "status", "history", "events", "cancel", "retry", "validate", "init", "prune",
+            "rejections", "schema",
+        ] {
             #expect(Self.subcommands.contains(name), "\(Self.subcommands)")
         }
     }
@@ -51,14 +56,19 @@ import Testing
         let version = try Self.spoolrunner(["--version"])
         #expect(version.status == 0)
         #expect(version.standardOutput == Version.current + "\n")
-        for arguments in [["--help"], ["help"], ["help", "submit"], ["submit", "--help"]] + Self.subcommands.map({ [$0, "--help"] }) {
+        for arguments in [["--help"], ["help"], ["help", "submit"], ["submit", "--help"]]
+            + Self.subcommands.map({ [$0, "--help"] })
+        {
             let help = try Self.spoolrunner(arguments)
             #expect(help.status == 0, "\(arguments): \(help.standardError)")
             #expect(help.standardOutput.contains("USAGE: spoolrunner"), "\(arguments)")
             #expect(help.standardError.isEmpty, "\(arguments): \(help.standardError)")
         }
         let root = try Self.spoolrunner(["--help"]).standardOutput
-        for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SPOOLRUNNER_SPOOL", "SPOOLRUNNER_DEFINITIONS", "NO_COLOR", "75   another runner"] {
+        for section in [
+            "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SPOOLRUNNER_SPOOL", "SPOOLRUNNER_DEFINITIONS",
+            "NO_COLOR", "75   another runner",
+        ] {
             #expect(root.contains(section), "root help lacks \(section)")
         }
     }
@@ -76,14 +86,25 @@ import Testing
                 var lines: [String] = []
                 var line = ""
                 for word in words {
-                    if line.isEmpty { line = word } else if line.count + 1 + word.count < 80 { line += " " + word } else { lines.append(line); line = word }
+                    if line.isEmpty {
+                        line = word
+                    } else if line.count + 1 + word.count < 80 {
+                        line += " " + word
+                    } else {
+                        lines.append(line)
+                        line = word
+                    }
                 }
                 lines.append(line)
                 #expect(lines == paragraph, "\(arguments): ragged paragraph:\n\(paragraph.joined(separator: "\n"))")
             }
             // Only the discussion's prose: unindented lines before the USAGE line.
             for line in help.components(separatedBy: "\n").prefix(while: { !$0.hasPrefix("USAGE:") }) {
-                if line.isEmpty || line.hasPrefix(" ") || line.hasPrefix("OVERVIEW:") || line == line.uppercased() { check() } else { paragraph.append(line) }
+                if line.isEmpty || line.hasPrefix(" ") || line.hasPrefix("OVERVIEW:") || line == line.uppercased() {
+                    check()
+                } else {
+                    paragraph.append(line)
+                }
             }
             check()
         }
@@ -130,13 +151,16 @@ import Testing
         // A temp file of the status writer is not an id.
         _ = FileManager.default.createFile(atPath: spool.layout.outbox + "/.proc_cccccccccccc.json.tmp", contents: nil)
         for command in ["status", "events", "cancel", "retry"] {
-            guard let all = try Self.bashComplete(["spoolrunner", command, "--spool", spool.layout.root, ""]) else { return }
+            guard let all = try Self.bashComplete(["spoolrunner", command, "--spool", spool.layout.root, ""]) else {
+                return
+            }
             #expect(all == ["nightly-20260101T0300", "proc_aaaaaaaaaaaa", "proc_bbbbbbbbbbbb"], "\(command): \(all)")
         }
         let prefixed = try Self.bashComplete(["spoolrunner", "status", "--spool", spool.layout.root, "proc_a"])
         #expect(prefixed == ["proc_aaaaaaaaaaaa"])
         // From the environment when --spool is not typed.
-        let fromEnvironment = try Self.bashComplete(["spoolrunner", "status", "n"], environment: ["SPOOLRUNNER_SPOOL": spool.layout.root])
+        let fromEnvironment = try Self.bashComplete(
+            ["spoolrunner", "status", "n"], environment: ["SPOOLRUNNER_SPOOL": spool.layout.root])
         #expect(fromEnvironment == ["nightly-20260101T0300"])
     }
 
@@ -163,7 +187,9 @@ import Testing
     @Test func committedCompletionScriptsEqualTheBinarys() throws {
         for (shell, file) in [("bash", "spoolrunner.bash"), ("zsh", "_spoolrunner"), ("fish", "spoolrunner.fish")] {
             let committed = try String(contentsOfFile: Repository.path("contrib/completions/\(file)"), encoding: .utf8)
-            #expect(committed == (try Self.completionScript(shell)), "contrib/completions/\(file) is out of date: run scripts/gen-docs.sh and commit the result")
+            #expect(
+                committed == (try Self.completionScript(shell)),
+                "contrib/completions/\(file) is out of date: run scripts/gen-docs.sh and commit the result")
         }
     }
 
@@ -172,9 +198,12 @@ import Testing
     @Test func dumpHelpSnapshotEqualsTheBinarys() throws {
         let result = try Self.spoolrunner(["--experimental-dump-help"])
         #expect(result.status == 0)
-        let committed = try String(contentsOfFile: Repository.path("docs/man/spoolrunner.dump-help.json"), encoding: .utf8)
-        #expect(committed == result.standardOutput,
-                "docs/man/spoolrunner.dump-help.json differs from `spoolrunner --experimental-dump-help`: the CLI changed; run scripts/gen-docs.sh and commit docs/man and contrib/completions")
+        let committed = try String(
+            contentsOfFile: Repository.path("docs/man/spoolrunner.dump-help.json"), encoding: .utf8)
+        #expect(
+            committed == result.standardOutput,
+            "docs/man/spoolrunner.dump-help.json differs from `spoolrunner --experimental-dump-help`: the CLI changed; run scripts/gen-docs.sh and commit docs/man and contrib/completions"
+        )
     }
 
     @Test func everyManPagePassesGroffWithoutWarnings() throws {
@@ -184,7 +213,8 @@ import Testing
         #expect(pages.contains("spoolrunner.1"))
         #expect(pages.contains("spoolrunner.5"))
         for subcommand in Self.subcommands {
-            #expect(pages.contains("spoolrunner.\(subcommand).1"), "no man page for \(subcommand): run scripts/gen-docs.sh")
+            #expect(
+                pages.contains("spoolrunner.\(subcommand).1"), "no man page for \(subcommand): run scripts/gen-docs.sh")
         }
         for page in pages {
             let result = try Shell.run(groff, ["-mandoc", "-ww", "-z", Repository.path("docs/man/\(page)")])

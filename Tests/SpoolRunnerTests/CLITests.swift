@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §8, each subcommand as a user runs it: submit, status, history, events, validate, init,
@@ -63,7 +64,8 @@ import Testing
         #expect(lines.first?.contains("greet") == true)
         #expect(human.standardOutput.contains("SUCCESS") || human.standardOutput.contains("success"))
         for task in ["hello", "bye"] {
-            let line = try #require(lines.first { $0.contains(task) }, "no line for \(task) in:\n\(human.standardOutput)")
+            let line = try #require(
+                lines.first { $0.contains(task) }, "no line for \(task) in:\n\(human.standardOutput)")
             #expect(line.contains("success"))
             let status = try #require(spool.status(id))
             #expect(line.contains(try status.task(task).startedAt ?? "?"), "no start time in: \(line)")
@@ -121,13 +123,20 @@ import Testing
 
     @Test func submitWaitFollowsARunningServe() throws {
         let spool = try Self.spool()
-        try spool.define("slow.yaml", """
+        try spool.define(
+            "slow.yaml",
+            """
             tasks:
               - name: nap
                 sleep: 3s
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--grace", "10s"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
 
         let ok = try Self.command(spool, ["submit", "greet", "user_id=user_1", "--wait"])
         #expect(ok.status == 0, "\(ok.standardError)")
@@ -143,7 +152,9 @@ import Testing
         // submit checks the request against the definitions first: nothing is dropped.
         let rejected = try Self.command(spool, ["submit", "greet", "--wait"])
         #expect(rejected.status == 65, "a request the runner would reject is not dropped: \(rejected.standardError)")
-        #expect(rejected.standardError.contains("invalid_inputs: missing required input 'user_id'"), "\(rejected.standardError)")
+        #expect(
+            rejected.standardError.contains("invalid_inputs: missing required input 'user_id'"),
+            "\(rejected.standardError)")
 
         let gaveUp = try Self.command(spool, ["submit", "slow", "--wait", "--timeout", "200ms"])
         #expect(gaveUp.status == 124, "\(gaveUp.standardError)")
@@ -171,9 +182,13 @@ import Testing
         func rows(_ arguments: [String]) throws -> [[String: Any]] {
             let result = try Self.command(spool, ["history", "--json"] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.standardError)")
-            return try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]], "\(result.standardOutput)")
+            return try #require(
+                try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]],
+                "\(result.standardOutput)")
         }
-        func ids(_ arguments: [String]) throws -> [String] { try rows(arguments).compactMap { $0["process_id"] as? String } }
+        func ids(_ arguments: [String]) throws -> [String] {
+            try rows(arguments).compactMap { $0["process_id"] as? String }
+        }
 
         let all = try rows([])
         #expect(Set(all.compactMap { $0["process_id"] as? String }) == ["g1", "f1", "g2"])
@@ -238,7 +253,9 @@ import Testing
         let valid = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(valid.status == 0, "\(valid.standardOutput)\(valid.standardError)")
 
-        try spool.define("broken.yaml", """
+        try spool.define(
+            "broken.yaml",
+            """
             tasks:
               - name: a
                 sleep: soon
@@ -277,7 +294,9 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         for directory in ["tmp", "inbox", "control", "outbox", "rejected", "work", "logs"] {
             var isDirectory: ObjCBool = false
-            #expect(FileManager.default.fileExists(atPath: "\(project)/spool/\(directory)", isDirectory: &isDirectory) && isDirectory.boolValue, "\(directory)")
+            #expect(
+                FileManager.default.fileExists(atPath: "\(project)/spool/\(directory)", isDirectory: &isDirectory)
+                    && isDirectory.boolValue, "\(directory)")
         }
         let definitions = "\(project)/definitions"
         let names = try FileManager.default.contentsOfDirectory(atPath: definitions)
@@ -305,7 +324,12 @@ import Testing
     @Test func secondServeOnTheSameSpoolExitsAtOnce() throws {
         let spool = try Self.spool()
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         #expect(spool.eventually(timeout: 20) { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
 
         let began = Date()
@@ -328,7 +352,9 @@ import Testing
 
     @Test func serveStopsCleanlyOnSIGINTLettingRunningTasksFinish() throws {
         let spool = try Self.spool()
-        try spool.define("nap.yaml", """
+        try spool.define(
+            "nap.yaml",
+            """
             tasks:
               - name: nap
                 shell: 'touch started; sleep 0.5; echo "{\\"slept\\": true}"'
@@ -336,7 +362,12 @@ import Testing
                 shell: 'touch after.ran'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--grace", "20s"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         try spool.drop("n1", #"{"process_type": "nap"}"#)
         #expect(spool.eventually(timeout: 20) { spool.workFile("n1", "started") != nil })
         runner.signal(SIGINT)

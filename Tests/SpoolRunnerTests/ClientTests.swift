@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,18 +46,27 @@ import Glibc
         let path = Repository.path("examples/clients/\(client.file)")
         guard let (executable, arguments) = client.command(path, []) else { return }
         let (spool, runner) = try Self.servedSpool()
-        defer { runner.signal(SIGTERM); _ = runner.wait(timeout: 30) }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait(timeout: 30)
+        }
         let environment = ["GOCACHE": NSTemporaryDirectory() + "spoolrunner-go-cache", "GOFLAGS": "-mod=mod"]
-        let ok = try Shell.run(executable, arguments + [spool.layout.root, "premium_subscription", "user_id=user_123"], environment: environment, timeout: 180)
+        let ok = try Shell.run(
+            executable, arguments + [spool.layout.root, "premium_subscription", "user_id=user_123"],
+            environment: environment, timeout: 180)
         #expect(ok.status == 0, "\(client.file): \(ok.standardOutput)\(ok.standardError)")
         let words = ok.standardOutput.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         #expect(words.count == 2 && words[1] == "success", "\(client.file): \(ok.standardOutput)")
         let id = words.first ?? ""
         #expect(id.range(of: "^proc_[0-9a-f]{12}$", options: .regularExpression) != nil, "\(id)")
         #expect(spool.status(id)?.status == .success)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.tmp)) ?? []).filter { $0 != ".gitkeep" }.isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.tmp)) ?? []).filter { $0 != ".gitkeep" }
+                .isEmpty)
         // validate_user fails this one: a non-zero exit.
-        let bad = try Shell.run(executable, arguments + [spool.layout.root, "premium_subscription", "user_id=nobody"], environment: environment, timeout: 180)
+        let bad = try Shell.run(
+            executable, arguments + [spool.layout.root, "premium_subscription", "user_id=nobody"],
+            environment: environment, timeout: 180)
         #expect(bad.status == 1, "\(client.file): \(bad.standardOutput)\(bad.standardError)")
         #expect(bad.standardOutput.hasSuffix(" failed\n"), "\(client.file): \(bad.standardOutput)")
     }
@@ -68,6 +78,8 @@ import Glibc
         let marker = "<!-- examples/clients/\(client.file) -->\n```\(client.language)\n"
         let start = try #require(readme.range(of: marker), "README has no block for \(client.file)")
         let end = try #require(readme.range(of: "\n```\n", range: start.upperBound..<readme.endIndex))
-        #expect(String(readme[start.upperBound..<end.lowerBound]) + "\n" == file, "README block of \(client.file) differs from the file")
+        #expect(
+            String(readme[start.upperBound..<end.lowerBound]) + "\n" == file,
+            "README block of \(client.file) differs from the file")
     }
 }

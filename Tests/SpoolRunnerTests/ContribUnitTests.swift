@@ -11,7 +11,8 @@ import Testing
     /// Runs `systemd-analyze verify` on `files` copied into a temporary directory, with the
     /// installed binary path replaced by the freshly built one (verify checks that ExecStart exists).
     static func verify(_ files: [String: String]) throws -> CommandResult {
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("units-\(UUID().uuidString.prefix(8))")
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "units-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         for (name, text) in files {
@@ -19,7 +20,8 @@ import Testing
                 .write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         let command = try RunningCommand(
-            executable: "/usr/bin/env", arguments: ["systemd-analyze", "verify", "--man=no"] + files.keys.sorted().map { "./\($0)" },
+            executable: "/usr/bin/env",
+            arguments: ["systemd-analyze", "verify", "--man=no"] + files.keys.sorted().map { "./\($0)" },
             environment: ["SYSTEMD_LOG_COLOR": "0"], directory: directory.path)
         return command.wait()
     }
@@ -37,13 +39,16 @@ import Testing
         }
         let result = try Self.verify(files)
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardError.isEmpty && result.standardOutput.isEmpty, "\(result.standardError)\(result.standardOutput)")
+        #expect(
+            result.standardError.isEmpty && result.standardOutput.isEmpty,
+            "\(result.standardError)\(result.standardOutput)")
     }
 
     /// The check above can fail: a misspelt key is reported.
     @Test func verifyReportsAMisspeltKey() throws {
         try Requirement.tool("systemd-analyze")
-        let broken = try Self.contents("spoolrunner.service").replacingOccurrences(of: "KillMode=mixed", with: "KillMod=mixed")
+        let broken = try Self.contents("spoolrunner.service").replacingOccurrences(
+            of: "KillMode=mixed", with: "KillMod=mixed")
         let result = try Self.verify(["spoolrunner.service": broken])
         #expect(result.standardError.contains("Unknown key"), "\(result.standardError)")
     }
@@ -59,7 +64,8 @@ import Testing
     }
 
     @Test func cronLineRunsServeOnce() throws {
-        let cron = try String(contentsOf: Self.repository.appendingPathComponent("contrib/cron/spoolrunner"), encoding: .utf8)
+        let cron = try String(
+            contentsOf: Self.repository.appendingPathComponent("contrib/cron/spoolrunner"), encoding: .utf8)
         let jobs = cron.split(separator: "\n").filter { $0.hasPrefix("* * * * *") }
         #expect(jobs.count == 1)
         #expect(jobs.first?.contains("spoolrunner serve --once") == true)
@@ -72,14 +78,19 @@ import Testing
 @Suite struct GatewayUnitTests {
     @Test func gatewayUnitVerifiesCleanAndIsHardened() throws {
         let unit = try ContribUnitTests.contents("spoolrunner-http.service")
-        for line in ["NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/spool/spoolrunner", "PrivateTmp=yes",
-                     "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet=", "SystemCallFilter=@system-service",
-                     "--listen 127.0.0.1:8080", "KillSignal=SIGTERM"] {
+        for line in [
+            "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/spool/spoolrunner", "PrivateTmp=yes",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet=",
+            "SystemCallFilter=@system-service",
+            "--listen 127.0.0.1:8080", "KillSignal=SIGTERM",
+        ] {
             #expect(unit.contains(line), "spoolrunner-http.service lacks \(line)")
         }
         try Requirement.tool("systemd-analyze")
         let result = try ContribUnitTests.verify(["spoolrunner-http.service": unit])
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardError.isEmpty && result.standardOutput.isEmpty, "\(result.standardError)\(result.standardOutput)")
+        #expect(
+            result.standardError.isEmpty && result.standardOutput.isEmpty,
+            "\(result.standardError)\(result.standardOutput)")
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +12,9 @@ import Glibc
 @Suite struct ControlTests {
     @Test func cancelStopsRunningTasksAndSkipsPendingOnes() throws {
         let spool = try TemporarySpool()
-        try spool.define("slow.yaml", """
+        try spool.define(
+            "slow.yaml",
+            """
             tasks:
               - name: first
                 shell: 'sleep 30'
@@ -28,14 +32,17 @@ import Glibc
         #expect(status.error?.code == "cancelled")
         #expect(status.tasks[0].error?.code == "cancelled")
         // The task's process group is gone.
-        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("c1"))"]).isEmpty)
+        #expect(
+            ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("c1"))"]).isEmpty)
         runner.signal(SIGTERM)
         #expect(runner.wait().status == 0)
     }
 
     @Test func cancelEscalatesToSIGKILLWhenSIGTERMIsIgnored() throws {
         let spool = try TemporarySpool()
-        try spool.define("stubborn.yaml", """
+        try spool.define(
+            "stubborn.yaml",
+            """
             tasks:
               - name: ignore_term
                 shell: 'trap "" TERM; sleep 30 & wait; sleep 30'
@@ -56,7 +63,9 @@ import Glibc
     @Test func retryResumesAFailedProcessFromItsUnfinishedTasks() throws {
         let spool = try TemporarySpool()
         let marker = spool.root.appendingPathComponent("fixed").path
-        try spool.define("fixable.yaml", """
+        try spool.define(
+            "fixable.yaml",
+            """
             tasks:
               - name: setup
                 shell: 'echo setup >> runs.log'
@@ -90,8 +99,10 @@ import Glibc
     @Test func controlMessagesForUnknownProcessesOrActionsAreRejected() throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
-        try #"{"action": "cancel", "process_id": "nobody"}"#.write(toFile: spool.layout.control + "/a.json", atomically: true, encoding: .utf8)
-        try #"{"action": "explode", "process_id": "nobody"}"#.write(toFile: spool.layout.control + "/b.json", atomically: true, encoding: .utf8)
+        try #"{"action": "cancel", "process_id": "nobody"}"#.write(
+            toFile: spool.layout.control + "/a.json", atomically: true, encoding: .utf8)
+        try #"{"action": "explode", "process_id": "nobody"}"#.write(
+            toFile: spool.layout.control + "/b.json", atomically: true, encoding: .utf8)
         try spool.drop("ok", #"{"process_type": "nap"}"#)
         let result = try spool.run(["serve", "--once"])
         #expect(result.status == 0)
@@ -101,7 +112,10 @@ import Glibc
         #expect(errorA.contains("unknown_process"))
         let errorB = try String(contentsOfFile: spool.layout.rejected + "/b.json.error.json", encoding: .utf8)
         #expect(errorB.contains("unknown_action"))
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.control)) ?? []).filter { $0.hasSuffix(".json") }.isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.control)) ?? []).filter {
+                $0.hasSuffix(".json")
+            }.isEmpty)
     }
 
     /// A control message with a key twice is refused whole: a client's JSON library and the
@@ -110,16 +124,21 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
         try spool.drop("ok", #"{"process_type": "nap"}"#)
-        try #"{"action": "retry", "action": "cancel", "process_id": "ok"}"#.write(toFile: spool.layout.control + "/dup.json", atomically: true, encoding: .utf8)
-        try #"{"action": "cancel", "process_id": "ok", "x": {"y": 1, "y": 2}}"#.write(toFile: spool.layout.control + "/nested.json", atomically: true, encoding: .utf8)
+        try #"{"action": "retry", "action": "cancel", "process_id": "ok"}"#.write(
+            toFile: spool.layout.control + "/dup.json", atomically: true, encoding: .utf8)
+        try #"{"action": "cancel", "process_id": "ok", "x": {"y": 1, "y": 2}}"#.write(
+            toFile: spool.layout.control + "/nested.json", atomically: true, encoding: .utf8)
         let result = try spool.run(["serve", "--once", "--settle", "0s"])
         #expect(result.status == 0)
         #expect(spool.status("ok")?.status == .success)
         #expect(spool.rejectedFiles() == ["dup.json", "dup.json.error.json", "nested.json", "nested.json.error.json"])
         let rows = try spool.rejectionRows()
         #expect(rows.map(\.code) == ["invalid_json", "invalid_json"])
-        #expect(rows.first { $0.file == "dup.json" }?.message.contains(#"duplicate key "action" at the top level"#) == true, "\(rows)")
-        #expect(rows.first { $0.file == "nested.json" }?.message.contains(#"duplicate key "y" at x.y"#) == true, "\(rows)")
+        #expect(
+            rows.first { $0.file == "dup.json" }?.message.contains(#"duplicate key "action" at the top level"#) == true,
+            "\(rows)")
+        #expect(
+            rows.first { $0.file == "nested.json" }?.message.contains(#"duplicate key "y" at x.y"#) == true, "\(rows)")
     }
 
     @Test func pruneDeletesFinishedProcessesAndKeepsUnfinishedOnes() throws {
@@ -147,11 +166,15 @@ import Glibc
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
         let ids = try queue.read { db in try String.fetchAll(db, sql: "SELECT process_id FROM processes") }
         #expect(ids == ["live1"])
-        let orphanEvents = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE process_id = 'done1'") }
+        let orphanEvents = try queue.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE process_id = 'done1'")
+        }
         #expect(orphanEvents == 0)
         // The next start kills the dead runner's task and ends the process.
         try spool.run(["serve", "--once"])
         #expect(spool.status("live1")?.status == .failed)
-        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("live1"))"]).isEmpty)
+        #expect(
+            ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("live1"))"])
+                .isEmpty)
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,7 +52,9 @@ import Glibc
         var codes: [String: Int] = [:]
         for status in statuses { codes[status.error?.code ?? status.status.rawValue, default: 0] += 1 }
         print("kill loop outcomes: \(codes)")
-        print("kill loop: \(kills) kills, \(requests.count) requests, \(succeeded) succeeded, \(recovered) process recoveries")
+        print(
+            "kill loop: \(kills) kills, \(requests.count) requests, \(succeeded) succeeded, \(recovered) process recoveries"
+        )
         // Proof that the kills hit work in progress (else this test would prove nothing).
         #expect(recovered > 0)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPOOLRUNNER_CRASH_AT=N makes the runner SIGKILL itself just before its N-th durable step
@@ -14,13 +15,16 @@ import Testing
             try CrashWorkload.install(in: spool)
             let requests = (0..<4).map(CrashWorkload.request)
             for request in requests { try spool.drop(request.id, request.body) }
-            let crashed = try spool.run(["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "\(step)"])
+            let crashed = try spool.run(
+                ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "\(step)"])
             if crashed.status == 0 {
                 completed = true
                 try CrashWorkload.check(spool, requests: requests.map(\.id))
                 break
             }
-            #expect(crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=\(step)"), "step \(step): \(crashed.standardError.suffix(400))")
+            #expect(
+                crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=\(step)"),
+                "step \(step): \(crashed.standardError.suffix(400))")
             crashes += 1
             let recovered = try spool.run(["serve", "--once", "--settle", "0s"])
             #expect(recovered.status == 0, "step \(step): \(recovered.standardError.suffix(600))")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,11 +44,12 @@ import Glibc
         // An invalid change: the previous version stays, the error is in runner.json.
         seen = Self.reloads(runner)
         try spool.define("job.yaml", "tasks: [\n")
-        #expect(spool.eventually(timeout: 20) {
-            let heartbeat = TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)
-            let errors = heartbeat?["definition_errors"] as? [String] ?? []
-            return Self.reloads(runner) > seen && errors.contains { $0.contains("job.yaml") }
-        })
+        #expect(
+            spool.eventually(timeout: 20) {
+                let heartbeat = TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)
+                let errors = heartbeat?["definition_errors"] as? [String] ?? []
+                return Self.reloads(runner) > seen && errors.contains { $0.contains("job.yaml") }
+            })
         let heartbeat = TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)
         #expect((heartbeat?["last_error"] as? [String: String])?["message"]?.contains("job.yaml") == true)
         #expect(heartbeat?["definitions"] as? [String] == ["job"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// A task inherits standard input, output and error, and nothing else of the runner: no
@@ -7,7 +8,9 @@ import Testing
 @Suite struct DescriptorTests {
     @Test func tasksInheritOnlyTheStandardDescriptors() throws {
         let spool = try TemporarySpool()
-        try spool.define("fds.yaml", """
+        try spool.define(
+            "fds.yaml",
+            """
             tasks:
               - name: list
                 shell: 'for fd in /proc/$$/fd/*; do printf "%s -> %s\\n" "${fd##*/}" "$(readlink "$fd")"; done'

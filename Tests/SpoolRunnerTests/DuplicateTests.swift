@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §3: the file name is the idempotency key. The same bytes again are the same request;
@@ -63,7 +64,9 @@ import Testing
         #expect(try spool.rejectionRows().map(\.code) == ["duplicate_process_id"])
         #expect(spool.statusBytes("p1") == before)
         #expect(try spool.processRowCount("p1") == 1)
-        let stored = try spool.history { db in try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = 'p1'") }
+        let stored = try spool.history { db in
+            try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = 'p1'")
+        }
         #expect(stored == Self.request)
         #expect(spool.workFile("p1", "runs.log") == "1\n")
     }
@@ -87,13 +90,20 @@ import Testing
     @Test func reDropsWhileTheProcessRunsAreHandledOnce() throws {
         let spool = try TemporarySpool()
         let release = spool.root.appendingPathComponent("release").path
-        try spool.define("hold.yaml", """
+        try spool.define(
+            "hold.yaml",
+            """
             tasks:
               - name: hold
                 shell: 'echo run >> runs.log; \(waitForMarker(release))'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--settle", "0s", "--grace", "5s"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         let body = #"{"process_type": "hold"}"#
         try spool.drop("p1", body)
         #expect(spool.eventually(timeout: 20) { spool.status("p1")?.status == .running })

@@ -1,16 +1,20 @@
 import Foundation
 import Testing
+
+@testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import SpoolRunner
 
 /// Tasks that close their standard output early or leave children behind: the runner follows
 /// the task's own process, not its output pipe.
 @Suite struct ExecutorEdgeTests {
     @Test func timeoutHoldsForATaskThatClosedItsOutput() throws {
         let spool = try TemporarySpool()
-        try spool.define("quiet.yaml", """
+        try spool.define(
+            "quiet.yaml",
+            """
             tasks:
               - name: quiet
                 shell: 'exec >/dev/null; sleep 30'
@@ -27,7 +31,9 @@ import Glibc
 
     @Test func cancelStopsATaskThatClosedItsOutput() throws {
         let spool = try TemporarySpool()
-        try spool.define("quiet.yaml", """
+        try spool.define(
+            "quiet.yaml",
+            """
             tasks:
               - name: quiet
                 shell: 'exec >/dev/null 2>&1; sleep 30'
@@ -45,7 +51,9 @@ import Glibc
 
     @Test func aBackgroundChildHoldingOutputDoesNotHoldTheTask() throws {
         let spool = try TemporarySpool()
-        try spool.define("bg.yaml", """
+        try spool.define(
+            "bg.yaml",
+            """
             tasks:
               - name: leaves_child
                 shell: 'sleep 30 & echo "{\\"left\\": true}"'
@@ -59,6 +67,7 @@ import Glibc
         #expect(status.status == .success)
         #expect(status.tasks.first?.output == ["left": .bool(true)])
         // The child left in the task's process group is gone.
-        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("b1"))"]).isEmpty)
+        #expect(
+            ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("b1"))"]).isEmpty)
     }
 }

@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §5: a task that fails for good stops new tasks, lets running ones finish, skips the rest,
 /// runs `on_failure` and fails the process; `retry:` and `continue_on_failure`; task and process
 /// timeouts.
 @Suite struct FailureAndRetryTests {
-    static func run(_ yaml: String, id: String = "p1", timeout: Double = 60) throws -> (TemporarySpool, StatusDocument, elapsed: Double) {
+    static func run(_ yaml: String, id: String = "p1", timeout: Double = 60) throws -> (
+        TemporarySpool, StatusDocument, elapsed: Double
+    ) {
         let spool = try TemporarySpool()
         try spool.define("flow.yaml", yaml)
         try spool.drop(id, #"{"process_type": "flow"}"#)
@@ -20,7 +23,8 @@ import Testing
     // MARK: - Failure
 
     @Test func failureSkipsWhatIsLeftLetsRunningTasksFinishAndRunsOnFailure() throws {
-        let (spool, status, _) = try Self.run("""
+        let (spool, status, _) = try Self.run(
+            """
             tasks:
               - name: slow
                 mode: async
@@ -85,7 +89,8 @@ import Testing
     }
 
     @Test func syncFailureSkipsEverythingAfterIt() throws {
-        let (_, status, _) = try Self.run("""
+        let (_, status, _) = try Self.run(
+            """
             tasks:
               - name: ok
                 shell: 'true'
@@ -104,7 +109,8 @@ import Testing
     }
 
     @Test func onFailureTasksAreNotListedWhenNothingFails() throws {
-        let (spool, status, _) = try Self.run("""
+        let (spool, status, _) = try Self.run(
+            """
             tasks:
               - name: fine
                 shell: 'true'
@@ -118,7 +124,8 @@ import Testing
     }
 
     @Test func continueOnFailureKeepsTheProcessGoing() throws {
-        let (spool, status, _) = try Self.run("""
+        let (spool, status, _) = try Self.run(
+            """
             tasks:
               - name: first
                 shell: 'true'
@@ -160,7 +167,8 @@ import Testing
     // MARK: - Retry
 
     @Test func taskFailingOnceSucceedsOnItsSecondAttempt() throws {
-        let (spool, status, _) = try Self.run("""
+        let (spool, status, _) = try Self.run(
+            """
             tasks:
               - name: flaky
                 shell: 'echo "attempt $SPOOL_ATTEMPT"; if [ "$SPOOL_ATTEMPT" -lt 2 ]; then echo "not yet" >&2; exit 1; fi; echo "{\\"attempt\\": $SPOOL_ATTEMPT}"'
@@ -194,7 +202,8 @@ import Testing
     }
 
     @Test func retriesSpentFailTheTask() throws {
-        let (spool, status, _) = try Self.run("""
+        let (spool, status, _) = try Self.run(
+            """
             tasks:
               - name: hopeless
                 shell: 'echo "try $SPOOL_ATTEMPT" >> tries.txt; exit 1'
@@ -211,7 +220,8 @@ import Testing
     }
 
     @Test func missingProgramFailsWithSpawnFailed() throws {
-        let (_, status, _) = try Self.run("""
+        let (_, status, _) = try Self.run(
+            """
             tasks:
               - name: ghost
                 run: ["scripts/does_not_exist.sh"]
@@ -232,7 +242,8 @@ import Testing
         "shell: 'sleep 30 & wait'",
     ])
     func taskTimeoutStopsTheTask(action: String) throws {
-        let (_, status, elapsed) = try Self.run("""
+        let (_, status, elapsed) = try Self.run(
+            """
             tasks:
               - name: stuck
                 \(action)
@@ -252,7 +263,8 @@ import Testing
 
     @Test func taskIgnoringSIGTERMIsKilled() throws {
         // SIGTERM first, SIGKILL after 5 s.
-        let (_, status, elapsed) = try Self.run("""
+        let (_, status, elapsed) = try Self.run(
+            """
             tasks:
               - name: stubborn
                 shell: 'trap "" TERM; sleep 30'
@@ -264,7 +276,8 @@ import Testing
     }
 
     @Test func timedOutAttemptIsRetried() throws {
-        let (_, status, _) = try Self.run("""
+        let (_, status, _) = try Self.run(
+            """
             tasks:
               - name: slow_first
                 shell: 'if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi; echo "{\\"attempt\\": $SPOOL_ATTEMPT}"'
@@ -278,7 +291,8 @@ import Testing
     }
 
     @Test func processTimeoutStopsRunningTasksAndFailsTheProcess() throws {
-        let (spool, status, elapsed) = try Self.run("""
+        let (spool, status, elapsed) = try Self.run(
+            """
             timeout: 500ms
             tasks:
               - name: long

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +18,9 @@ import Glibc
         let disk = try SmallFilesystem(at: spool.root.appendingPathComponent("db").path, sizeMiB: 16)
         defer { disk.unmount() }
         let database = "\(disk.path)/history.sqlite"
-        try spool.define("padded.yaml", """
+        try spool.define(
+            "padded.yaml",
+            """
             inputs:
               pad: {type: string}
             tasks:
@@ -40,9 +44,10 @@ import Glibc
         let ids = (0..<20).map { "big\($0)" }
         for id in ids { try spool.drop(id, #"{"process_type": "padded", "pad": "\#(pad)"}"#) }
 
-        #expect(spool.eventually {
-            (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_full"
-        }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        #expect(
+            spool.eventually {
+                (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_full"
+            }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         let paused = try #require(spool.heartbeat?["paused"] as? [String: Any])
         #expect(paused["source"] as? String == "store")
         _ = try instant(paused["since"] as? String)
@@ -53,12 +58,16 @@ import Glibc
         let inbox = Set(spool.inboxFiles())
         let stored = Set(try spool.storeDocuments(database: database).keys)
         for id in ids {
-            #expect(inbox.contains("\(id).json") != stored.contains(id), "\(id): in inbox \(inbox.contains("\(id).json")), in store \(stored.contains(id))")
+            #expect(
+                inbox.contains("\(id).json") != stored.contains(id),
+                "\(id): in inbox \(inbox.contains("\(id).json")), in store \(stored.contains(id))")
             if inbox.contains("\(id).json") { #expect(spool.status(id) == nil) }
         }
         #expect(!inbox.isEmpty)
         let log = TemporarySpool.standardErrorSoFar(runner)
-        #expect(log.components(separatedBy: "paused (store_full)").count - 1 == 1, "logged once per change, not per retry: \(log.suffix(3000))")
+        #expect(
+            log.components(separatedBy: "paused (store_full)").count - 1 == 1,
+            "logged once per change, not per retry: \(log.suffix(3000))")
 
         disk.free()
         try spool.expectStatusFilesConverge(ids + ["warmup"], database: database)
@@ -83,7 +92,9 @@ import Glibc
         try spool.layout.create()
         let database = spool.root.appendingPathComponent("history.sqlite").path
         // Tasks that create no file of their own: only the runner's files need inodes.
-        try spool.define("command.yaml", """
+        try spool.define(
+            "command.yaml",
+            """
             tasks:
               - name: first
                 run: ["/bin/echo", "{\\"step\\": 1}"]
@@ -102,18 +113,25 @@ import Glibc
         #expect(spool.eventually { spool.status("warmup")?.status == .success })
 
         let ids = (0..<8).map { "inode\($0)" }
-        let staged = try ids.map { try StatusConvergenceTests.stage($0, in: spool, body: #"{"process_type": "command"}"#) }
+        let staged = try ids.map {
+            try StatusConvergenceTests.stage($0, in: spool, body: #"{"process_type": "command"}"#)
+        }
         let used = disk.fillInodes()
         #expect(used > 0)
         for (id, path) in zip(ids, staged) { try StatusConvergenceTests.release(path, id, in: spool) }
 
-        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
-                "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        #expect(
+            spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
+            "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         usleep(2_000_000)
         #expect(runner.process.isRunning)
         // No task failed for want of an inode, and the errors say what really happened.
         let failed = try spool.history(database: database) { db in
-            try String.fetchAll(db, sql: "SELECT process_id || ':' || task_name || ':' || coalesce(error_json, '') FROM tasks WHERE status = 'failed'")
+            try String.fetchAll(
+                db,
+                sql:
+                    "SELECT process_id || ':' || task_name || ':' || coalesce(error_json, '') FROM tasks WHERE status = 'failed'"
+            )
         }
         #expect(failed.isEmpty)
         let log = TemporarySpool.standardErrorSoFar(runner)
@@ -124,7 +142,9 @@ import Glibc
         try spool.expectStatusFilesConverge(ids + ["warmup"], database: database)
         for id in ids {
             let status = spool.status(id)
-            #expect(status?.status == .success, "\(id): \(String(data: spool.statusBytes(id) ?? Data(), encoding: .utf8) ?? "")")
+            #expect(
+                status?.status == .success,
+                "\(id): \(String(data: spool.statusBytes(id) ?? Data(), encoding: .utf8) ?? "")")
             #expect(status?.tasks.map { $0.output?["step"] } == [.integer(1), .integer(2)])
         }
         runner.signal(SIGTERM)
@@ -146,7 +166,8 @@ extension FullDiskTests {
         #expect(used > 0)
         let pause = RunnerPause(logger: .init(label: "test"))
         let launch = TaskLaunch(
-            processID: "p1", taskName: "greet", attempt: 1, action: .command(executable: "/bin/echo", arguments: [#"{"hello": "world"}"#]),
+            processID: "p1", taskName: "greet", attempt: 1,
+            action: .command(executable: "/bin/echo", arguments: [#"{"hello": "world"}"#]),
             environment: ["PATH=/usr/bin:/bin"], standardInput: Data("{}\n".utf8),
             workDirectory: "\(directory)/work/p1", logFile: "\(directory)/logs/p1/greet.1.log", timeout: nil)
         let run = Task { await TaskExecutor(pause: pause).run(launch, stop: StopHandle()) { _, _ in } }
@@ -179,7 +200,9 @@ extension FullDiskTests {
         try spool.layout.create()
         let database = spool.root.appendingPathComponent("history.sqlite").path
         // 16 MB of output into an 8 MiB filesystem; its last line is still its output.
-        try spool.define("loud.yaml", """
+        try spool.define(
+            "loud.yaml",
+            """
             tasks:
               - name: shout
                 shell: 'head -c 16000000 /dev/zero | tr "\\\\0" a; echo; echo "{\\"done\\": true}"'
@@ -195,15 +218,17 @@ extension FullDiskTests {
         }
         let staged = try StatusConvergenceTests.stage("after", in: spool)
         try spool.drop("loud", StatusConvergenceTests.request("loud"))
-        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("task_output") },
-                "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        #expect(
+            spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("task_output") },
+            "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         try StatusConvergenceTests.release(staged, "after", in: spool)
         // The loud task ends (its output kept from the pipe), but nothing new starts or is taken.
-        #expect(spool.eventually {
-            (try? spool.history(database: database) { db in
-                try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = 'loud'")
-            }) == "success"
-        })
+        #expect(
+            spool.eventually {
+                (try? spool.history(database: database) { db in
+                    try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = 'loud'")
+                }) == "success"
+            })
         usleep(1_500_000)
         #expect(spool.inboxFiles() == ["after.json"])
         #expect(runner.process.isRunning)

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +17,8 @@ import Glibc
         while Date() < deadline {
             let reply = try gateway.get("/process/\(id)/status")
             if reply.status == 200, let status = reply.object?["status"] as? String,
-               ["success", "failed", "cancelled", "rejected"].contains(status) {
+                ["success", "failed", "cancelled", "rejected"].contains(status)
+            {
                 return reply.object!
             }
             usleep(50_000)
@@ -27,7 +30,10 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait() }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait()
+        }
         let gateway = try GatewayProcess(spool)
 
         let reply = try gateway.post("/api/process/", Self.seedRequest)
@@ -42,7 +48,8 @@ import Glibc
         #expect(status["status"] as? String == "success")
         #expect(status["process_id"] as? String == id)
         let tasks = try #require(status["tasks"] as? [[String: Any]])
-        #expect(tasks.map { $0["task_name"] as? String } == ["validate_user", "send_email", "register_external_service"])
+        #expect(
+            tasks.map { $0["task_name"] as? String } == ["validate_user", "send_email", "register_external_service"])
         for task in tasks {
             #expect(task["status"] as? String == "success")
             #expect(task["started_at"] is String && task["ended_at"] is String)
@@ -77,17 +84,23 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         let gateway = try GatewayProcess(spool)
-        func expectError(_ reply: HTTPReply, _ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        func expectError(
+            _ reply: HTTPReply, _ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(reply.status == status, "\(reply.text)", sourceLocation: sourceLocation)
             #expect(reply.errorCode == code, "\(reply.text)", sourceLocation: sourceLocation)
             let message = (reply.object?["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(!message.isEmpty, sourceLocation: sourceLocation)
         }
-        expectError(try gateway.post("/api/process/", #"{"process_type": "premium_subscription", "#), 400, "invalid_json")
+        expectError(
+            try gateway.post("/api/process/", #"{"process_type": "premium_subscription", "#), 400, "invalid_json")
         // The runner's strict reading: a body it would reject is refused at once, naming the key.
-        let duplicate = try gateway.post("/api/process/", #"{"process_type": "premium_subscription", "user_id": "user_1", "user_id": "admin"}"#)
+        let duplicate = try gateway.post(
+            "/api/process/", #"{"process_type": "premium_subscription", "user_id": "user_1", "user_id": "admin"}"#)
         expectError(duplicate, 400, "invalid_json")
-        #expect(((duplicate.object?["error"] as? [String: Any])?["message"] as? String)?.contains(#"duplicate key "user_id""#) == true, "\(duplicate.text)")
+        #expect(
+            ((duplicate.object?["error"] as? [String: Any])?["message"] as? String)?.contains(
+                #"duplicate key "user_id""#) == true, "\(duplicate.text)")
         expectError(try gateway.post("/api/process/", "[1, 2]"), 400, "not_an_object")
         expectError(try gateway.post("/api/process/", #"{"user_id": "user_1"}"#), 400, "unknown_process_type")
         expectError(try gateway.post("/api/process/", #"{"process_type": "nope"}"#), 400, "unknown_process_type")
@@ -95,11 +108,22 @@ import Glibc
         expectError(invalid, 400, "invalid_inputs")
         let message = (invalid.object?["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("user_id") && message.contains("plan"), "\(message)")
-        expectError(try gateway.send("POST", "/api/process/", headers: ["Content-Type": "text/plain"], body: Data(Self.seedRequest.utf8)), 415, "unsupported_media_type")
-        let big = Data(("{\"process_type\": \"premium_subscription\", \"user_id\": \"" + String(repeating: "x", count: 2 * 1024 * 1024) + "\"}").utf8)
-        expectError(try gateway.send("POST", "/api/process/", headers: ["Content-Type": "application/json"], body: big), 413, "too_large")
-        expectError(try gateway.post("/api/process/", Self.seedRequest, headers: ["Idempotency-Key": "../escape"]), 400, "invalid_process_id")
-        expectError(try gateway.post("/api/process/", Self.seedRequest, headers: ["Origin": "http://evil.example"]), 403, "forbidden")
+        expectError(
+            try gateway.send(
+                "POST", "/api/process/", headers: ["Content-Type": "text/plain"], body: Data(Self.seedRequest.utf8)),
+            415, "unsupported_media_type")
+        let big = Data(
+            ("{\"process_type\": \"premium_subscription\", \"user_id\": \""
+                + String(repeating: "x", count: 2 * 1024 * 1024) + "\"}").utf8)
+        expectError(
+            try gateway.send("POST", "/api/process/", headers: ["Content-Type": "application/json"], body: big), 413,
+            "too_large")
+        expectError(
+            try gateway.post("/api/process/", Self.seedRequest, headers: ["Idempotency-Key": "../escape"]), 400,
+            "invalid_process_id")
+        expectError(
+            try gateway.post("/api/process/", Self.seedRequest, headers: ["Origin": "http://evil.example"]), 403,
+            "forbidden")
         expectError(try gateway.get("/process/proc_000000000000/status"), 404, "not_found")
         expectError(try gateway.get("/api/process/proc_000000000000/events"), 404, "not_found")
         expectError(try gateway.send("POST", "/api/process/proc_000000000000/cancel"), 404, "not_found")
@@ -112,7 +136,9 @@ import Glibc
         expectError(try gateway.send("GET", "/api/process/proc_000000000000/cancel"), 405, "method_not_allowed")
         // Nothing refused reached the spool.
         #expect(spool.inboxFiles().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter { $0 != ".gitkeep" }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter { $0 != ".gitkeep" }
+                .isEmpty)
         // The gateway is still up after all that.
         #expect(try gateway.get("/openapi.json").status == 200)
     }
@@ -150,7 +176,9 @@ import Glibc
 
     @Test func hundredConcurrentPostsAllSucceed() throws {
         let spool = try TemporarySpool()
-        try spool.define("quick.yaml", """
+        try spool.define(
+            "quick.yaml",
+            """
             inputs:
               n: {type: integer, required: true}
             tasks:
@@ -163,7 +191,10 @@ import Glibc
                 sleep: 10ms
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait() }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait()
+        }
         let gateway = try GatewayProcess(spool)
 
         let count = 100
@@ -191,21 +222,28 @@ import Glibc
         }
         #expect(ended)
         #expect(ids.allSatisfy { spool.status($0)?.status == .success })
-        let listed = try gateway.get("/api/processes?type=quick&status=success&limit=1000").object?["processes"] as? [Any]
+        let listed =
+            try gateway.get("/api/processes?type=quick&status=success&limit=1000").object?["processes"] as? [Any]
         #expect(listed?.count == count)
     }
 
     @Test func cancelThroughTheAPIReachesTheRunner() throws {
         let spool = try TemporarySpool()
-        try spool.define("slow.yaml", """
+        try spool.define(
+            "slow.yaml",
+            """
             tasks:
               - name: wait
                 sleep: 60s
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait() }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait()
+        }
         let gateway = try GatewayProcess(spool)
-        let id = try #require(try gateway.post("/api/process/", #"{"process_type": "slow"}"#).object?["process_id"] as? String)
+        let id = try #require(
+            try gateway.post("/api/process/", #"{"process_type": "slow"}"#).object?["process_id"] as? String)
         #expect(spool.eventually { spool.status(id)?.status == .running })
         let reply = try gateway.send("POST", "/api/process/\(id)/cancel")
         #expect(reply.status == 202, "\(reply.text)")
@@ -305,13 +343,17 @@ final class Replies: @unchecked Sendable {
 @Suite struct GatewayTimelineTests {
     @Test func aRetriedTaskShowsOneBarPerAttempt() throws {
         let spool = try TemporarySpool()
-        try spool.script("flaky.sh", """
+        try spool.script(
+            "flaky.sh",
+            """
             #!/bin/sh
             if [ "$SPOOL_ATTEMPT" -ge 2 ]; then echo "attempt $SPOOL_ATTEMPT works"; exit 0; fi
             echo "attempt $SPOOL_ATTEMPT fails" >&2
             exit 1
             """)
-        try spool.define("flaky.yaml", """
+        try spool.define(
+            "flaky.yaml",
+            """
             tasks:
               - name: flaky
                 run: ["scripts/flaky.sh"]

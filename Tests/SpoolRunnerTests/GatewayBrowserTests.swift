@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// The dashboard in a real browser: headless Chromium loads the pages of a real gateway over a
@@ -12,8 +13,10 @@ import Testing
         let profile = spool.root.appendingPathComponent("chromium-profile-\(UUID().uuidString.prefix(6))").path
         let command = try RunningCommand(
             executable: "/usr/bin/env",
-            arguments: ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                        "--user-data-dir=\(profile)", "--window-size=1280,1100"] + arguments + [url],
+            arguments: [
+                "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--user-data-dir=\(profile)", "--window-size=1280,1100",
+            ] + arguments + [url],
             environment: [:], directory: spool.root.path)
         return command.wait(timeout: 120)
     }
@@ -23,7 +26,9 @@ import Testing
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         try spool.drop("seed_browser", #"{"process_type": "premium_subscription", "user_id": "user_123"}"#)
-        let hostileBody = try JSONSerialization.data(withJSONObject: ["process_type": "premium_subscription", "user_id": Self.hostile])
+        let hostileBody = try JSONSerialization.data(withJSONObject: [
+            "process_type": "premium_subscription", "user_id": Self.hostile,
+        ])
         try spool.drop("hostile_1", String(decoding: hostileBody, as: UTF8.self))
         #expect(try spool.serveOnce().status == 0)
         #expect(spool.status("seed_browser")?.status == .success)
@@ -32,7 +37,9 @@ import Testing
 
         let index = try Self.chromium("\(base)/", ["--dump-dom"], in: spool)
         #expect(index.status == 0, "\(index.standardError.suffix(500))")
-        #expect(index.standardOutput.contains(#"<tr class="process" data-process-id="seed_browser">"#), "\(index.standardOutput.prefix(3000))")
+        #expect(
+            index.standardOutput.contains(#"<tr class="process" data-process-id="seed_browser">"#),
+            "\(index.standardOutput.prefix(3000))")
         #expect(index.standardOutput.contains(#"<tr class="process" data-process-id="hostile_1">"#))
 
         let page = try Self.chromium("\(base)/ui/process/seed_browser", ["--dump-dom"], in: spool)
@@ -46,7 +53,9 @@ import Testing
         // The hostile input is text in the DOM Chromium built, never an element.
         let hostile = try Self.chromium("\(base)/ui/process/hostile_1", ["--dump-dom"], in: spool)
         #expect(hostile.status == 0)
-        #expect(hostile.standardOutput.contains("&lt;img src=x onerror=alert(1)&gt;"), "\(hostile.standardOutput.prefix(3000))")
+        #expect(
+            hostile.standardOutput.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "\(hostile.standardOutput.prefix(3000))")
         #expect(!hostile.standardOutput.contains("<img"))
 
         // Screenshots, for the README (kept when SPOOLRUNNER_SCREENSHOT_DIR names a directory).
@@ -74,19 +83,27 @@ import Testing
             #expect(reply.status == 200, "\(path)")
             #expect(reply.headers["content-type"] == "text/html; charset=utf-8")
             let policy = reply.headers["content-security-policy"] ?? ""
-            #expect(policy.contains("default-src 'none'") && policy.contains("form-action 'self'") && !policy.contains("unsafe-inline"), "\(policy)")
+            #expect(
+                policy.contains("default-src 'none'") && policy.contains("form-action 'self'")
+                    && !policy.contains("unsafe-inline"), "\(policy)")
             #expect(!reply.text.contains("<script"))
         }
         let definitions = try gateway.get("/ui/definitions").text
         #expect(definitions.contains("register_external_service") && definitions.contains("async"))
         // GET on a state-changing route is refused; a cross-site post too; the page's own post works.
         #expect(try gateway.get("/ui/process/seed_csp/retry").status == 405)
-        let crossSite = try gateway.send("POST", "/ui/process/seed_csp/cancel", headers: ["Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"])
+        let crossSite = try gateway.send(
+            "POST", "/ui/process/seed_csp/cancel",
+            headers: ["Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"])
         #expect(crossSite.status == 403)
-        let own = try gateway.send("POST", "/ui/process/seed_csp/retry", headers: ["Origin": "http://127.0.0.1:\(gateway.port)", "Sec-Fetch-Site": "same-origin"])
+        let own = try gateway.send(
+            "POST", "/ui/process/seed_csp/retry",
+            headers: ["Origin": "http://127.0.0.1:\(gateway.port)", "Sec-Fetch-Site": "same-origin"])
         #expect(own.status == 303)
         #expect(own.headers["location"] == "/ui/process/seed_csp")
-        let controls = try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter { $0.hasSuffix(".json") }
+        let controls = try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter {
+            $0.hasSuffix(".json")
+        }
         #expect(controls.count == 1 && controls[0].hasPrefix("retry-seed_csp-"), "\(controls)")
     }
 }

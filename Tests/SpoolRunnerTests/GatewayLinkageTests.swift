@@ -4,7 +4,9 @@ import Testing
 /// The two programs stay apart: `spoolrunner` links no HTTP server, `spoolrunner-http` no engine.
 @Suite struct GatewayLinkageTests {
     static func symbols(_ binary: String) throws -> String {
-        let result = try RunningCommand(executable: "/usr/bin/env", arguments: ["nm", binary], environment: [:], directory: NSTemporaryDirectory()).wait()
+        let result = try RunningCommand(
+            executable: "/usr/bin/env", arguments: ["nm", binary], environment: [:], directory: NSTemporaryDirectory()
+        ).wait()
         #expect(result.status == 0, "\(result.standardError)")
         return result.standardOutput
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolGateway
 
 /// `/openapi.json` is the checked-in `docs/openapi.json`, a valid OpenAPI 3.1 document, and lists
@@ -24,7 +25,8 @@ import Testing
     }
 
     @Test func documentListsExactlyTheRouteTable() throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.file)) as? [String: Any])
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Self.file)) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")
         let served = Set(Endpoint.allCases.map { "\($0.method.rawValue) \($0.path)" })
         #expect(Self.operations(document) == served)
@@ -43,10 +45,17 @@ import Testing
             let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
             let path = parts[1].replacingOccurrences(of: "{process_id}", with: "proc_000000000000")
                 .replacingOccurrences(of: "{file}", with: "task.1.log")
-            let reply = try gateway.send(parts[0], path, headers: ["Content-Type": "application/json"], body: parts[0] == "POST" ? Data("{}".utf8) : nil)
-            #expect(reply.errorCode != "no_such_route" && reply.status != 405, "\(operation) → \(reply.status) \(reply.text.prefix(200))")
+            let reply = try gateway.send(
+                parts[0], path, headers: ["Content-Type": "application/json"],
+                body: parts[0] == "POST" ? Data("{}".utf8) : nil)
+            #expect(
+                reply.errorCode != "no_such_route" && reply.status != 405,
+                "\(operation) → \(reply.status) \(reply.text.prefix(200))")
         }
-        for undocumented in ["GET /api/process", "DELETE /api/process/proc_000000000000", "GET /ui/process/x/logs", "GET /api/processes/extra"] {
+        for undocumented in [
+            "GET /api/process", "DELETE /api/process/proc_000000000000", "GET /ui/process/x/logs",
+            "GET /api/processes/extra",
+        ] {
             let parts = undocumented.split(separator: " ").map(String.init)
             let reply = try gateway.send(parts[0], parts[1])
             #expect(reply.errorCode == "no_such_route" || reply.status == 405, "\(undocumented) → \(reply.status)")
@@ -55,17 +64,23 @@ import Testing
 
     /// Python's openapi-spec-validator accepts the document and rejects a broken copy.
     @Test func documentValidatesWithOpenAPISpecValidator() throws {
-        let probe = try RunningCommand(executable: "/usr/bin/env", arguments: ["python3", "-c", "import openapi_spec_validator"],
-                                       environment: [:], directory: NSTemporaryDirectory()).wait()
-        try Requirement.check(probe.status == 0, "needs the Python package openapi-spec-validator (pip install openapi-spec-validator); .ci/run installs it")
+        let probe = try RunningCommand(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", "import openapi_spec_validator"],
+            environment: [:], directory: NSTemporaryDirectory()
+        ).wait()
+        try Requirement.check(
+            probe.status == 0,
+            "needs the Python package openapi-spec-validator (pip install openapi-spec-validator); .ci/run installs it")
         let script = """
             import json, sys
             from openapi_spec_validator import validate
             validate(json.load(open(sys.argv[1])))
             print("valid")
             """
-        let valid = try RunningCommand(executable: "/usr/bin/env", arguments: ["python3", "-c", script, Self.file.path],
-                                       environment: [:], directory: NSTemporaryDirectory()).wait()
+        let valid = try RunningCommand(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", script, Self.file.path],
+            environment: [:], directory: NSTemporaryDirectory()
+        ).wait()
         #expect(valid.status == 0, "\(valid.standardError)")
         #expect(valid.standardOutput.contains("valid"))
 
@@ -76,8 +91,10 @@ import Testing
         let brokenFile = NSTemporaryDirectory() + "openapi-broken-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: broken).write(to: URL(fileURLWithPath: brokenFile))
         defer { try? FileManager.default.removeItem(atPath: brokenFile) }
-        let invalid = try RunningCommand(executable: "/usr/bin/env", arguments: ["python3", "-c", script, brokenFile],
-                                         environment: [:], directory: NSTemporaryDirectory()).wait()
+        let invalid = try RunningCommand(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", script, brokenFile],
+            environment: [:], directory: NSTemporaryDirectory()
+        ).wait()
         #expect(invalid.status != 0, "a path parameter without its definition must not validate")
     }
 }

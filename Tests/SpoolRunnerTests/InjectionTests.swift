@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §5: a template value is one argv element, never split, never passed through a shell,
@@ -64,7 +65,8 @@ import Testing
         let marker = spool.root.appendingPathComponent("pwned-marker").path
         let canary = spool.root.appendingPathComponent("canary").path
         try FileManager.default.createDirectory(atPath: canary, withIntermediateDirectories: true)
-        let value = payload.replacingOccurrences(of: "MARKER", with: marker).replacingOccurrences(of: "CANARY", with: canary)
+        let value = payload.replacingOccurrences(of: "MARKER", with: marker).replacingOccurrences(
+            of: "CANARY", with: canary)
 
         try spool.script("argv.sh", Self.argvScript)
         try spool.define("echo.yaml", Self.definition)
@@ -74,7 +76,9 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
 
         let status = try #require(spool.status("p1"))
-        #expect(status.status == .success, "\(status.tasks.map { "\($0.taskName): \($0.status) \(String(describing: $0.error))" })")
+        #expect(
+            status.status == .success,
+            "\(status.tasks.map { "\($0.taskName): \($0.status) \(String(describing: $0.error))" })")
         #expect(status.inputs?["v"] == .string(value))
 
         // One argv element each, exactly the value.
@@ -89,7 +93,10 @@ import Testing
         // Nothing was executed.
         #expect(!FileManager.default.fileExists(atPath: marker), "the payload ran: \(marker) exists")
         #expect(FileManager.default.fileExists(atPath: canary), "the payload ran: \(canary) was removed")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.layout.workDirectory("p1")).allSatisfy { !$0.contains("MARKER") && !$0.hasPrefix(">") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: spool.layout.workDirectory("p1")).allSatisfy {
+                !$0.contains("MARKER") && !$0.hasPrefix(">")
+            })
     }
 
     @Test func processIDAndTypeCannotCarryShellSyntax() throws {
@@ -97,7 +104,8 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("echo.yaml", Self.definition)
         let marker = spool.root.appendingPathComponent("pwned-by-name").path
-        try spool.writeInbox("x;touch \(marker.replacingOccurrences(of: "/", with: "_")).json", #"{"process_type": "echo", "v": "a"}"#)
+        try spool.writeInbox(
+            "x;touch \(marker.replacingOccurrences(of: "/", with: "_")).json", #"{"process_type": "echo", "v": "a"}"#)
         try spool.drop("p2", #"{"process_type": "$(touch \#(marker))", "v": "a"}"#)
         let result = try spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
@@ -107,7 +115,9 @@ import Testing
 
     @Test func templatesInsideShellAreRefusedAtLoad() throws {
         let spool = try TemporarySpool()
-        try spool.define("unsafe.yaml", """
+        try spool.define(
+            "unsafe.yaml",
+            """
             inputs:
               v: {type: string, required: true}
             tasks:
@@ -131,7 +141,9 @@ import Testing
     @Test(arguments: ["-rf", "--output=/etc/x", "-o/etc/passwd"])
     func optionLikeValuesStayOperandsAfterDoubleDash(value: String) throws {
         let spool = try TemporarySpool()
-        try spool.script("opts.sh", """
+        try spool.script(
+            "opts.sh",
+            """
             #!/bin/sh
             # Like most tools: options first (getopts), then operands.
             out=none; recursive=no
@@ -141,7 +153,9 @@ import Testing
             shift $((OPTIND - 1))
             printf '%s|%s|%s' "$recursive" "$out" "$*" > "$SPOOL_WORK_DIR/$SPOOL_TASK_NAME.seen"
             """)
-        try spool.define("opts.yaml", """
+        try spool.define(
+            "opts.yaml",
+            """
             inputs:
               name: {type: string, required: true}
               safe: {type: string, pattern: "^[^-]"}
@@ -151,8 +165,17 @@ import Testing
               - name: guarded
                 run: ["scripts/opts.sh", "--", "{{inputs.name}}"]
             """)
-        try spool.drop("p1", String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "opts", "name": value]), as: UTF8.self))
-        try spool.drop("p2", String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "opts", "name": "ok", "safe": value]), as: UTF8.self))
+        try spool.drop(
+            "p1",
+            String(
+                decoding: try JSONSerialization.data(withJSONObject: ["process_type": "opts", "name": value]),
+                as: UTF8.self))
+        try spool.drop(
+            "p2",
+            String(
+                decoding: try JSONSerialization.data(withJSONObject: [
+                    "process_type": "opts", "name": "ok", "safe": value,
+                ]), as: UTF8.self))
         let result = try spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .success)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+
 @testable import SpoolRunner
 
 /// Status files are always whole, valid JSON (SPEC §4) and a projection of the history store;
@@ -38,7 +39,8 @@ import Testing
         init(outbox: String) {
             Thread { [self] in
                 while !stop.load(ordering: .sequentiallyConsistent) {
-                    for name in (try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? [] where name.hasSuffix(".json") {
+                    for name in (try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []
+                    where name.hasSuffix(".json") {
                         guard let data = FileManager.default.contents(atPath: "\(outbox)/\(name)") else { continue }
                         reads.add(1, ordering: .relaxed)
                         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -61,7 +63,9 @@ import Testing
     @Test func statusFilesAreAlwaysValidJSONAndMatchTheStore() throws {
         let spool = try TemporarySpool()
         try spool.define("busy.yaml", Self.busy)
-        try spool.define("doomed.yaml", """
+        try spool.define(
+            "doomed.yaml",
+            """
             tasks:
               - name: fall
                 shell: 'sleep 0.05; exit 2'
@@ -73,7 +77,12 @@ import Testing
             """)
         let reader = Reader(outbox: spool.layout.outbox)
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         let ids = (1...12).map { String(format: "i%02d", $0) }
         for (index, id) in ids.enumerated() {
             try spool.drop(id, index % 4 == 3 ? #"{"process_type": "doomed"}"# : #"{"process_type": "busy"}"#)
@@ -89,16 +98,28 @@ import Testing
         #expect(reader.reads.load(ordering: .relaxed) > ids.count)
 
         // Only status files in outbox/: no temp file left behind.
-        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter { $0 != ".gitkeep" }.sorted()
+        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter {
+            $0 != ".gitkeep"
+        }.sorted()
         #expect(outbox == ids.map { "\($0).json" })
 
         // Each status file is the store's rows.
         for id in ids {
             let status = try #require(spool.status(id))
-            #expect(status.status == (id.hasSuffix("4") || id.hasSuffix("8") || id.hasSuffix("12") ? .failed : .success), "\(id)")
+            #expect(
+                status.status == (id.hasSuffix("4") || id.hasSuffix("8") || id.hasSuffix("12") ? .failed : .success),
+                "\(id)")
             let (process, tasks) = try spool.history { db in
-                (try Row.fetchOne(db, sql: "SELECT status, created_at, started_at, ended_at FROM processes WHERE process_id = ?", arguments: [id]),
-                 try Row.fetchAll(db, sql: "SELECT task_name, status, attempts, started_at, ended_at FROM tasks WHERE process_id = ? ORDER BY position", arguments: [id]))
+                (
+                    try Row.fetchOne(
+                        db, sql: "SELECT status, created_at, started_at, ended_at FROM processes WHERE process_id = ?",
+                        arguments: [id]),
+                    try Row.fetchAll(
+                        db,
+                        sql:
+                            "SELECT task_name, status, attempts, started_at, ended_at FROM tasks WHERE process_id = ? ORDER BY position",
+                        arguments: [id])
+                )
             }
             let row = try #require(process)
             #expect(row["status"] == status.status.rawValue)
@@ -126,12 +147,14 @@ import Testing
             #expect(try spool.serveOnce().status == 0)
         }
         let (integrity, foreignKeys, journal, version, processes, events) = try spool.history { db in
-            (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-             try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
-             try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-             try Int.fetchOne(db, sql: "PRAGMA user_version"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE status = 'success'"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE event = 'accepted'"))
+            (
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE status = 'success'"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE event = 'accepted'")
+            )
         }
         #expect(integrity == "ok")
         #expect(foreignKeys.isEmpty)
@@ -141,13 +164,17 @@ import Testing
         #expect(events == 24)
         #expect(try spool.rejectionRows().count == 3)
         // The request body is kept verbatim.
-        let stored = try spool.history { db in try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = 'r0-0'") }
+        let stored = try spool.history { db in
+            try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = 'r0-0'")
+        }
         #expect(stored == #"{"process_type": "busy"}"#)
     }
 
     @Test func onceTakesEveryRequestOfABurst() throws {
         let spool = try TemporarySpool()
-        try spool.define("quick.yaml", """
+        try spool.define(
+            "quick.yaml",
+            """
             tasks:
               - name: a
                 sleep: 1ms
@@ -160,8 +187,10 @@ import Testing
         let unfinished = ids.filter { id in spool.status(id)?.status != .success }
         #expect(unfinished.isEmpty, "\(unfinished.prefix(10))")
         let (processes, accepted) = try spool.history { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE status = 'success'"),
-             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT process_id) FROM events WHERE event = 'accepted'"))
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE status = 'success'"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT process_id) FROM events WHERE event = 'accepted'")
+            )
         }
         #expect(processes == ids.count)
         #expect(accepted == ids.count)
@@ -172,7 +201,12 @@ import Testing
         try spool.define("busy.yaml", Self.busy)
         try spool.define("broken.yaml", "tasks: 5\n")
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         #expect(spool.eventually(timeout: 20) { TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile) != nil })
         let heartbeat = try #require(TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile))
         #expect(heartbeat["pid"] as? Int == Int(runner.pid))
@@ -192,7 +226,9 @@ import Testing
     /// SPEC §4: `tasks` lists the definition's tasks, "then any on_failure tasks that ran".
     @Test func onFailureTasksThatNeverRanAreNotListedAfterACancel() throws {
         let spool = try TemporarySpool()
-        try spool.define("long.yaml", """
+        try spool.define(
+            "long.yaml",
+            """
             tasks:
               - name: wait
                 shell: 'sleep 30'
@@ -203,7 +239,12 @@ import Testing
                 shell: 'touch cleanup.ran'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { if runner.process.isRunning { runner.signal(SIGKILL); _ = runner.wait(timeout: 5) } }
+        defer {
+            if runner.process.isRunning {
+                runner.signal(SIGKILL)
+                _ = runner.wait(timeout: 5)
+            }
+        }
         try spool.drop("c1", #"{"process_type": "long"}"#)
         #expect(spool.eventually(timeout: 20) { spool.status("c1")?.tasks.first?.status == .running })
         let cancel = try spool.run(["cancel", "c1"])
@@ -214,7 +255,8 @@ import Testing
 
         let status = try #require(spool.status("c1"))
         #expect(spool.workFile("c1", "cleanup.ran") == nil, "on_failure does not run on cancel")
-        #expect(status.tasks.map(\.taskName) == ["wait", "next"], "\(status.tasks.map { "\($0.taskName): \($0.status)" })")
+        #expect(
+            status.tasks.map(\.taskName) == ["wait", "next"], "\(status.tasks.map { "\($0.taskName): \($0.status)" })")
         #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
     }
 }

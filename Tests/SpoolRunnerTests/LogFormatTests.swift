@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +37,10 @@ import Glibc
                 while index < line.endIndex {
                     let character = line[index]
                     index = line.index(after: index)
-                    if character == "\"" { closed = true; break }
+                    if character == "\"" {
+                        closed = true
+                        break
+                    }
                     if character == "\\" && index < line.endIndex {
                         let escaped = line[index]
                         index = line.index(after: index)
@@ -106,7 +111,8 @@ import Glibc
         let lines = result.standardError.split(separator: "\n").map(String.init)
         #expect(!lines.isEmpty)
         for line in lines {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
             #expect(object["ts"]?.range(of: Self.millisecondStamp, options: .regularExpression) != nil, "\(line)")
             #expect(object["level"] != nil && object["msg"] != nil)
             #expect(line.hasPrefix(#"{"ts":"#), "stable key order: \(line)")
@@ -115,9 +121,13 @@ import Glibc
         #expect(lines.contains { $0.contains(#""msg":"task_succeeded""#) && $0.contains(#""task":"say""#) })
     }
 
-    @Test(arguments: ["plain", "with space", #"with "quotes""#, "a=b", "line1\nline2", "tab\there", "", "back\\slash", "ctl\u{1}x"])
+    @Test(arguments: [
+        "plain", "with space", #"with "quotes""#, "a=b", "line1\nline2", "tab\there", "", "back\\slash", "ctl\u{1}x",
+    ])
     func logfmtValuesRoundTrip(value: String) throws {
-        let event = LogEvent(level: .info, message: "message \(value)", metadata: ["task.name": .string(value), "process.id": "p1"], source: "test", file: #fileID, function: #function, line: #line)
+        let event = LogEvent(
+            level: .info, message: "message \(value)", metadata: ["task.name": .string(value), "process.id": "p1"],
+            source: "test", file: #fileID, function: #function, line: #line)
         let record = LogRecord(event: event, handlerMetadata: [:], timestamp: true)
         let line = LogfmtLogHandler.render(record, journal: false, color: false)
         #expect(!line.contains("\n"), "one line: \(line)")
@@ -132,11 +142,16 @@ import Glibc
 
     /// Runs `serve --once` with stderr redirected to `file` by a shell, so the test knows the
     /// device and inode behind the runner's fd 2 before it starts.
-    static func serveOnceToFile(_ spool: TemporarySpool, environment: [String: String]) throws -> (CommandResult, String) {
+    static func serveOnceToFile(_ spool: TemporarySpool, environment: [String: String]) throws -> (
+        CommandResult, String
+    ) {
         let file = spool.root.appendingPathComponent("stderr.log").path
         // Kept when it exists: its inode may be what JOURNAL_STREAM names.
-        if !FileManager.default.fileExists(atPath: file) { _ = FileManager.default.createFile(atPath: file, contents: nil) }
-        let command = "exec '\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)' 2>>'\(file)'"
+        if !FileManager.default.fileExists(atPath: file) {
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
+        }
+        let command =
+            "exec '\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)' 2>>'\(file)'"
         let result = try Shell.run("/bin/sh", ["-c", command], environment: environment)
         return (result, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
     }
@@ -147,7 +162,8 @@ import Glibc
         _ = FileManager.default.createFile(atPath: file, contents: nil)
         var info = stat()
         #expect(stat(file, &info) == 0)
-        let (result, output) = try Self.serveOnceToFile(spool, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
+        let (result, output) = try Self.serveOnceToFile(
+            spool, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = output.split(separator: "\n")
         #expect(!lines.isEmpty)
@@ -160,7 +176,8 @@ import Glibc
 
         // Another file's dev:ino: not the journal, no prefix.
         let other = try Self.spool()
-        let (_, plain) = try Self.serveOnceToFile(other, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
+        let (_, plain) = try Self.serveOnceToFile(
+            other, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
         for line in plain.split(separator: "\n") {
             #expect(line.hasPrefix("ts="), "\(line)")
         }
@@ -170,7 +187,8 @@ import Glibc
         guard let script = RequiredTool.find("script", installHint: "apt-get install bsdutils") else { return }
         func underTerminal(_ environment: [String: String]) throws -> String {
             let spool = try Self.spool()
-            let command = "'\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
+            let command =
+                "'\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
             return try Shell.run(script, ["-qec", command, "/dev/null"], environment: environment).standardOutput
         }
         let coloured = try underTerminal(["TERM": "xterm", "NO_COLOR": ""])
@@ -198,7 +216,8 @@ import Glibc
     @Test func logLevelComesFromTheEnvironment() throws {
         let spool = try Self.spool()
         let result = try spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "warning"])
-        let levels = Set(result.standardError.split(separator: "\n").compactMap { Self.parseLogfmt(String($0))?["level"] })
+        let levels = Set(
+            result.standardError.split(separator: "\n").compactMap { Self.parseLogfmt(String($0))?["level"] })
         #expect(levels == ["warning"], "\(result.standardError)")
         let bad = try spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "chatty"])
         #expect(bad.status == 64)
@@ -214,7 +233,10 @@ import Glibc
         let started = Date()
         runner.signal(SIGINT)
         let log = runner.errorPath
-        #expect(spool.eventually { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("shutdown requested") })
+        #expect(
+            spool.eventually {
+                ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("shutdown requested")
+            })
         // Still waiting for the task after the first one.
         usleep(300_000)
         #expect(runner.process.isRunning)

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,7 +61,9 @@ import Glibc
         // cron's working directory: no ./definitions there.
         let elsewhere = spool.root.appendingPathComponent("cron-cwd").path
         try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
-        let result = try Shell.run(TemporarySpool.binary, ["submit", "order", "quantity:=3", "note=hello", "--spool", spool.layout.root], directory: elsewhere)
+        let result = try Shell.run(
+            TemporarySpool.binary, ["submit", "order", "quantity:=3", "note=hello", "--spool", spool.layout.root],
+            directory: elsewhere)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains("no definitions found in ./definitions"), "\(result.standardError)")
         #expect(result.standardError.contains("NAME:=JSON"))
@@ -75,14 +79,19 @@ import Glibc
         let spool = try Self.spool()
         let result = try spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "1s"])
         #expect(result.status == 124, "\(result.standardError)")
-        #expect(result.standardError.contains("no runner holds the lock of \(spool.layout.root)"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("no runner holds the lock of \(spool.layout.root)"), "\(result.standardError)"
+        )
         #expect(result.standardError.contains("still waiting"))
     }
 
     @Test func submitWaitIsQuietWhileARunnerHoldsTheLock() throws {
         let spool = try Self.spool()
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait(timeout: 30) }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait(timeout: 30)
+        }
         #expect(spool.eventually { RunnerPresence.check(spool.layout).isRunning })
         let result = try spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "30s"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -99,7 +108,9 @@ import Glibc
             #expect(result.standardError.contains("no process 'proc_000000000000'"), "\(result.standardError)")
             #expect(!result.standardOutput.contains("requested"))
         }
-        let control = try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter { $0 != ".gitkeep" }
+        let control = try FileManager.default.contentsOfDirectory(atPath: spool.layout.control).filter {
+            $0 != ".gitkeep"
+        }
         #expect(control.isEmpty, "nothing sent: \(control)")
     }
 
@@ -110,10 +121,13 @@ import Glibc
         #expect(spool.status("done1")?.status == .success)
         let cancel = try spool.run(["cancel", "done1"])
         #expect(cancel.status == 65, "\(cancel.standardError)")
-        #expect(cancel.standardError.contains("done1 already ended success; there is nothing to cancel"), "\(cancel.standardError)")
+        #expect(
+            cancel.standardError.contains("done1 already ended success; there is nothing to cancel"),
+            "\(cancel.standardError)")
         let retry = try spool.run(["retry", "done1"])
         #expect(retry.status == 65, "\(retry.standardError)")
-        #expect(retry.standardError.contains("only failed or cancelled processes are retried"), "\(retry.standardError)")
+        #expect(
+            retry.standardError.contains("only failed or cancelled processes are retried"), "\(retry.standardError)")
         // --db is honoured: another (empty) store does not know the id.
         let other = spool.root.appendingPathComponent("other.sqlite").path
         _ = try HistoryStore(path: other)
@@ -125,13 +139,18 @@ import Glibc
     @Test func cancelWaitAndRetryWaitFollowTheResult() throws {
         let spool = try TemporarySpool()
         let marker = spool.root.appendingPathComponent("second-run").path
-        try spool.define("flaky.yaml", """
+        try spool.define(
+            "flaky.yaml",
+            """
             tasks:
               - name: wait_or_fail
                 shell: 'if [ -e "\(marker)" ]; then exit 0; fi; sleep 30'
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait(timeout: 30) }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait(timeout: 30)
+        }
         try spool.drop("c2", #"{"process_type": "flaky"}"#)
         #expect(spool.eventually { spool.status("c2")?.tasks.first?.status == .running })
         let cancel = try spool.run(["cancel", "c2", "--wait"])
@@ -162,7 +181,9 @@ import Glibc
         try spool.script("ok.sh", "#!/bin/sh\nexit 0\n")
         let notExecutable = spool.definitions.appendingPathComponent("scripts/plain.sh").path
         try "#!/bin/sh\nexit 0\n".write(toFile: notExecutable, atomically: true, encoding: .utf8)
-        try spool.define("jobs.yaml", """
+        try spool.define(
+            "jobs.yaml",
+            """
             tasks:
               - name: fine
                 run: ["scripts/ok.sh"]
@@ -178,9 +199,18 @@ import Glibc
         let result = try spool.run(["validate"])
         #expect(result.status == 1, "\(result.standardOutput)")
         let file = spool.definitions.appendingPathComponent("jobs.yaml").path
-        #expect(result.standardOutput.contains("\(file):5:12: tasks[1].run[0]: task 'typo': program 'scripts/missing.sh' does not exist"), "\(result.standardOutput)")
-        #expect(result.standardOutput.contains("\(file):7:12: tasks[2].run[0]: task 'plain': program \(notExecutable) is not executable"), "\(result.standardOutput)")
-        #expect(result.standardOutput.contains("task 'bare': program 'no-such-program-anywhere' does not exist (not found in PATH="), "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains(
+                "\(file):5:12: tasks[1].run[0]: task 'typo': program 'scripts/missing.sh' does not exist"),
+            "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains(
+                "\(file):7:12: tasks[2].run[0]: task 'plain': program \(notExecutable) is not executable"),
+            "\(result.standardOutput)")
+        #expect(
+            result.standardOutput.contains(
+                "task 'bare': program 'no-such-program-anywhere' does not exist (not found in PATH="),
+            "\(result.standardOutput)")
         #expect(!result.standardOutput.contains("'fine'"))
         #expect(!result.standardOutput.contains("'system'"))
     }
@@ -208,7 +238,9 @@ import Glibc
         let stale = try spool.run(["status", "s1"])
         #expect(stale.status == 0)
         #expect(stale.standardOutput.contains("RUNNING"))
-        #expect(stale.standardOutput.contains("note: no runner is running on \(spool.layout.root); last seen at "), "\(stale.standardOutput)")
+        #expect(
+            stale.standardOutput.contains("note: no runner is running on \(spool.layout.root); last seen at "),
+            "\(stale.standardOutput)")
         // Leftover task processes of the killed runner end with the test's spool.
         _ = try spool.serveOnce(["--grace", "1s"], timeout: 5)
     }
@@ -234,7 +266,8 @@ import Glibc
         #expect(lines.last?[1] == "bad1.json")
         #expect(lines.last?[2] == "invalid_inputs")
         let json = try spool.run(["rejections", "--json", "--code", "invalid_inputs"])
-        let array = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
+        let array = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
         #expect(array.map { $0["file"] as? String } == ["bad1.json"])
         let none = try spool.run(["rejections", "--code", "too_large"])
         #expect(none.standardOutput == "no rejections match\n")
@@ -246,7 +279,10 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("two.yaml", "tasks:\n  - name: a\n    sleep: 300ms\n  - name: b\n    sleep: 300ms\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait(timeout: 30) }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait(timeout: 30)
+        }
         try spool.drop("f1", #"{"process_type": "two"}"#)
         #expect(spool.eventually { spool.status("f1") != nil })
         let follow = try spool.start(["events", "f1", "--follow"]).wait(timeout: 30)

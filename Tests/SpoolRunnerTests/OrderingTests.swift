@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §5 "Ordering": sync holds up what follows, async holds up nothing, `needs` replaces the
@@ -8,7 +9,9 @@ import Testing
 /// early, or two tasks that should overlap but do not, make a task fail).
 @Suite struct OrderingTests {
     /// Runs one process of `yaml` to its end and returns its status.
-    static func runProcess(_ yaml: String, id: String = "p1", serve extra: [String] = []) throws -> (TemporarySpool, StatusDocument) {
+    static func runProcess(_ yaml: String, id: String = "p1", serve extra: [String] = []) throws -> (
+        TemporarySpool, StatusDocument
+    ) {
         let spool = try TemporarySpool()
         try spool.define("shape.yaml", yaml)
         try spool.drop(id, #"{"process_type": "shape"}"#)
@@ -16,7 +19,10 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         let status = try #require(spool.status(id))
         for task in status.tasks {
-            #expect(task.status == .success, "\(task.taskName) \(task.status): \(String(describing: task.error)) \(spool.logText(id, task: task.taskName, attempt: 1) ?? "")")
+            #expect(
+                task.status == .success,
+                "\(task.taskName) \(task.status): \(String(describing: task.error)) \(spool.logText(id, task: task.taskName, attempt: 1) ?? "")"
+            )
         }
         #expect(status.status == .success)
         return (spool, status)
@@ -27,7 +33,8 @@ import Testing
     }
 
     @Test func syncChainRunsOneAfterAnother() throws {
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: a
                 shell: 'sleep 0.1; touch a.done'
@@ -38,7 +45,9 @@ import Testing
                 shell: 'test -f a.done && test -f b.done'
             """)
         #expect(status.tasks.map(\.taskName) == ["a", "b", "c"])
-        let a = try Self.times(status.task("a")), b = try Self.times(status.task("b")), c = try Self.times(status.task("c"))
+        let a = try Self.times(status.task("a"))
+        let b = try Self.times(status.task("b"))
+        let c = try Self.times(status.task("c"))
         #expect(b.start >= a.end)
         #expect(c.start >= b.end)
         #expect(try instant(status.endedAt) >= c.end)
@@ -46,7 +55,8 @@ import Testing
 
     @Test func builtInSleepTasksFollowTheRule() throws {
         // a (sync) holds up b and c; b (async) holds up nothing, so c runs while b sleeps.
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: a
                 sleep: 200ms
@@ -56,7 +66,9 @@ import Testing
               - name: c
                 sleep: 10ms
             """)
-        let a = try Self.times(status.task("a")), b = try Self.times(status.task("b")), c = try Self.times(status.task("c"))
+        let a = try Self.times(status.task("a"))
+        let b = try Self.times(status.task("b"))
+        let c = try Self.times(status.task("c"))
         #expect(b.start >= a.end)
         #expect(c.start >= a.end)
         #expect(c.start < b.end)
@@ -65,7 +77,8 @@ import Testing
     }
 
     @Test func asyncFanOutJoinedWithNeeds() throws {
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: start
                 shell: 'touch start.done'
@@ -79,8 +92,10 @@ import Testing
                 needs: [x, y]
                 shell: 'test -f x.done && test -f y.done'
             """)
-        let start = try Self.times(status.task("start")), x = try Self.times(status.task("x"))
-        let y = try Self.times(status.task("y")), join = try Self.times(status.task("join"))
+        let start = try Self.times(status.task("start"))
+        let x = try Self.times(status.task("x"))
+        let y = try Self.times(status.task("y"))
+        let join = try Self.times(status.task("join"))
         #expect(x.start >= start.end)
         #expect(y.start >= start.end)
         // x and y ran at the same time (each also waited for the other's marker).
@@ -92,7 +107,8 @@ import Testing
 
     @Test func asyncAfterAsyncHoldsNothingUp() throws {
         // No sync task before any of them: all three start at once. Each waits for the other two.
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: a
                 mode: async
@@ -103,14 +119,17 @@ import Testing
               - name: c
                 shell: 'touch c.started && \(waitForMarker("a.started")) && \(waitForMarker("b.started"))'
             """)
-        let a = try Self.times(status.task("a")), b = try Self.times(status.task("b")), c = try Self.times(status.task("c"))
+        let a = try Self.times(status.task("a"))
+        let b = try Self.times(status.task("b"))
+        let c = try Self.times(status.task("c"))
         #expect(b.start < a.end && c.start < a.end && c.start < b.end)
         #expect(try instant(status.endedAt) >= max(a.end, b.end, c.end))
     }
 
     @Test func asyncTaskIsStillRunningWhileLaterSyncTasksFinish() throws {
         // `slow` is async: b and c go on without it, and the process still waits for it to end.
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: slow
                 mode: async
@@ -120,14 +139,17 @@ import Testing
               - name: c
                 shell: 'test -f b.done && touch c.done'
             """)
-        let slow = try Self.times(status.task("slow")), b = try Self.times(status.task("b")), c = try Self.times(status.task("c"))
+        let slow = try Self.times(status.task("slow"))
+        let b = try Self.times(status.task("b"))
+        let c = try Self.times(status.task("c"))
         #expect(c.start >= b.end)
         #expect(c.end <= slow.end)
         #expect(try instant(status.endedAt) >= slow.end)
     }
 
     @Test func needsMayNameALaterTask() throws {
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: second
                 needs: [first]
@@ -136,14 +158,16 @@ import Testing
                 needs: []
                 shell: 'sleep 0.1; touch first.done'
             """)
-        let second = try Self.times(status.task("second")), first = try Self.times(status.task("first"))
+        let second = try Self.times(status.task("second"))
+        let first = try Self.times(status.task("first"))
         #expect(second.start >= first.end)
         #expect(status.tasks.map(\.taskName) == ["second", "first"])
     }
 
     @Test func maxTasksBoundsParallelTasks() throws {
         // With --max-tasks 1 even async tasks run one at a time.
-        let (_, status) = try Self.runProcess("""
+        let (_, status) = try Self.runProcess(
+            """
             tasks:
               - name: x
                 mode: async
@@ -163,7 +187,9 @@ import Testing
 
     @Test func definitionConcurrencyBoundsProcessesOfAType() throws {
         let spool = try TemporarySpool()
-        try spool.define("single.yaml", """
+        try spool.define(
+            "single.yaml",
+            """
             concurrency: 1
             tasks:
               - name: work
@@ -186,7 +212,9 @@ import Testing
         let spool = try TemporarySpool()
         let shared = spool.root.appendingPathComponent("rendezvous").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
-        try spool.define("meet.yaml", """
+        try spool.define(
+            "meet.yaml",
+            """
             tasks:
               - name: meet
                 shell: 'touch "$DIR/$SPOOL_PROCESS_ID" && i=0; while [ $(ls "$DIR" | wc -l) -lt 2 ]; do i=$((i+1)); [ $i -gt 200 ] && exit 9; sleep 0.05; done'

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +24,8 @@ import Glibc
         var info = siginfo_t()
         let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
         if result != 0 { return "waitid: \(String(cString: strerror(errno)))" }
-        return "si_pid \(info._sifields._sigchld.si_pid) si_code \(info.si_code) si_status \(info._sifields._sigchld.si_status)"
+        return
+            "si_pid \(info._sifields._sigchld.si_pid) si_code \(info.si_code) si_status \(info._sifields._sigchld.si_status)"
     }
 
     @Test func withoutAPidfdTheWaitPollsAndLeavesTheChildUnreaped() async throws {

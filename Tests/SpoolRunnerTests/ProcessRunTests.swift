@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
+
 @testable import SpoolRunner
 
 /// The ordering and failure state machine (SPEC §5 "Ordering"), driven by hand: no spool, no
@@ -8,7 +9,9 @@ import ProcessDefinitions
 @Suite struct ProcessRunTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func definition(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessDefinition {
+    static func definition(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> ProcessDefinition
+    {
         switch DefinitionLoader.parse(yaml: yaml, file: "machine.yaml", baseDirectory: "/definitions") {
         case .success(let definition): return definition
         case .failure(let errors):
@@ -21,9 +24,12 @@ import ProcessDefinitions
     static func run(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessRun {
         let definition = try definition(yaml, sourceLocation: sourceLocation)
         let stamp = Timestamp.string(t0)
-        let record = ProcessRecord(processID: "p1", processType: "machine", status: .pending, inputs: [:],
-                                   requestJSON: #"{"process_type": "machine"}"#, createdAt: stamp, updatedAt: stamp)
-        return ProcessRun(record: record, tasks: ProcessRun.newTasks(for: definition, processID: "p1"), definition: definition, sequence: 0)
+        let record = ProcessRecord(
+            processID: "p1", processType: "machine", status: .pending, inputs: [:],
+            requestJSON: #"{"process_type": "machine"}"#, createdAt: stamp, updatedAt: stamp)
+        return ProcessRun(
+            record: record, tasks: ProcessRun.newTasks(for: definition, processID: "p1"), definition: definition,
+            sequence: 0)
     }
 
     static let success = TaskOutcome(exitCode: 0)
@@ -48,7 +54,9 @@ import ProcessDefinitions
     }
 
     @discardableResult
-    static func end(_ run: inout ProcessRun, _ name: String, _ outcome: TaskOutcome = success, at date: Date = t0) throws -> Date? {
+    static func end(_ run: inout ProcessRun, _ name: String, _ outcome: TaskOutcome = success, at date: Date = t0)
+        throws -> Date?
+    {
         let index = try #require(run.index(of: name))
         return run.taskEnded(index, attempt: run.tasks[index].attempts, outcome: outcome, now: date)
     }
@@ -64,7 +72,8 @@ import ProcessDefinitions
     // MARK: - Ordering
 
     @Test func syncChainOffersOneTaskAtATime() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, sleep: 1s}
               - {name: b, sleep: 1s}
@@ -92,7 +101,8 @@ import ProcessDefinitions
     }
 
     @Test func asyncTaskHoldsNothingUpButTheProcessWaitsForIt() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: mail, mode: async, sleep: 1s}
               - {name: b, sleep: 1s}
@@ -112,7 +122,8 @@ import ProcessDefinitions
     }
 
     @Test func needsJoinsAsyncTasks() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: start, sleep: 1s}
               - {name: x, mode: async, sleep: 1s}
@@ -133,7 +144,8 @@ import ProcessDefinitions
     // MARK: - Failure
 
     @Test func failureSkipsPendingTasksWaitsForRunningOnesThenRunsOnFailure() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: slow, mode: async, sleep: 1s}
               - {name: bad, sleep: 1s}
@@ -177,7 +189,8 @@ import ProcessDefinitions
     }
 
     @Test func failureWithoutOnFailureEndsOnceRunningTasksEnd() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, sleep: 1s}
               - {name: b, sleep: 1s}
@@ -191,7 +204,8 @@ import ProcessDefinitions
     }
 
     @Test func skipsCascadeThroughNeeds() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, continue_on_failure: true, sleep: 1s}
               - {name: b, mode: async, needs: [a], sleep: 1s}
@@ -212,7 +226,8 @@ import ProcessDefinitions
     }
 
     @Test func aSyncTaskThatFailsWithContinueOnFailureLetsTheNextTasksRun() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: optional, continue_on_failure: true, sleep: 1s}
               - {name: follows, sleep: 1s}
@@ -231,7 +246,8 @@ import ProcessDefinitions
     }
 
     @Test func continueOnFailureLetsIndependentTasksStart() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: first, sleep: 1s}
               - {name: optional, mode: async, continue_on_failure: true, sleep: 1s}
@@ -258,7 +274,8 @@ import ProcessDefinitions
     // MARK: - Retry
 
     @Test func failedAttemptIsRetriedAfterItsBackoff() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: flaky, sleep: 1s, retry: {max_attempts: 3, backoff: 2s, max_backoff: 1m}}
             """)
@@ -284,7 +301,8 @@ import ProcessDefinitions
     }
 
     @Test func backoffDoublesUpToItsMaximum() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: flaky, sleep: 1s, retry: {max_attempts: 5, backoff: 1s, max_backoff: 3s}}
             """)
@@ -310,7 +328,8 @@ import ProcessDefinitions
 
     @Test(arguments: ["spawn_failed", "template", "cancelled", "interrupted"])
     func failuresThatAnotherAttemptCannotFixAreNotRetried(code: String) throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: t, sleep: 1s, retry: {max_attempts: 3, backoff: 1s}}
             """)
@@ -322,7 +341,8 @@ import ProcessDefinitions
     }
 
     @Test func timeoutIsRetried() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: t, sleep: 1s, retry: {max_attempts: 2, backoff: 1s}}
             """)
@@ -333,7 +353,8 @@ import ProcessDefinitions
     }
 
     @Test func aTaskWaitingForItsRetryFailsWhenAnotherTaskFails() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: flaky, mode: async, sleep: 1s, retry: {max_attempts: 3, backoff: 10s}}
               - {name: bad, sleep: 1s}
@@ -352,7 +373,8 @@ import ProcessDefinitions
     // MARK: - Stale or unexpected ends
 
     @Test func anEndForAnOlderAttemptIsIgnored() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: t, sleep: 1s, retry: {max_attempts: 3, backoff: 1s}}
             """)
@@ -372,7 +394,8 @@ import ProcessDefinitions
     }
 
     @Test func changesAreMarkedDirtyWithTheirEvents() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, sleep: 1s}
             """)
@@ -396,7 +419,8 @@ import ProcessDefinitions
     // MARK: - Cancel and timeout
 
     @Test func cancelStopsRunningTasksAndSkipsTheRest() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, mode: async, sleep: 1s}
               - {name: r, mode: async, sleep: 1s, retry: {max_attempts: 3, backoff: 10s}}
@@ -426,7 +450,8 @@ import ProcessDefinitions
     }
 
     @Test func processTimeoutStopsMainTasksAndRunsOnFailure() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             timeout: 1m
             tasks:
               - {name: a, sleep: 1h}
@@ -453,7 +478,8 @@ import ProcessDefinitions
     }
 
     @Test func noTimeoutWithoutADefinitionTimeout() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, sleep: 1s}
             """)
@@ -475,7 +501,8 @@ import ProcessDefinitions
 
     @Test func interruptedIdempotentTaskRunsAgainWithoutUsingAnAttempt() throws {
         // No retry: configured (max_attempts 1). The runner's death is not the task's failure.
-        var run = try Self.restoredWithRunningTasks("""
+        var run = try Self.restoredWithRunningTasks(
+            """
             tasks:
               - {name: safe, sleep: 1s}
             """, ["safe"])
@@ -501,7 +528,8 @@ import ProcessDefinitions
     }
 
     @Test func interruptedIdempotentTaskKeepsItsWholeRetryBudget() throws {
-        var run = try Self.restoredWithRunningTasks("""
+        var run = try Self.restoredWithRunningTasks(
+            """
             tasks:
               - {name: flaky, sleep: 1s, retry: {max_attempts: 2, backoff: 1s}}
             """, ["flaky"])
@@ -513,7 +541,8 @@ import ProcessDefinitions
     }
 
     @Test func anAttemptThatEndsResetsTheCrashCount() throws {
-        var run = try Self.restoredWithRunningTasks("""
+        var run = try Self.restoredWithRunningTasks(
+            """
             tasks:
               - {name: a, sleep: 1s}
               - {name: b, sleep: 1s}
@@ -529,7 +558,8 @@ import ProcessDefinitions
     }
 
     @Test func interruptedTaskThatIsNotIdempotentFails() throws {
-        var run = try Self.restoredWithRunningTasks("""
+        var run = try Self.restoredWithRunningTasks(
+            """
             tasks:
               - {name: once, sleep: 1s, idempotent: false, retry: {max_attempts: 3, backoff: 1s}}
               - {name: later, sleep: 1s}
@@ -546,7 +576,8 @@ import ProcessDefinitions
     }
 
     @Test func interruptedSleepResumesWithTheTimeItHadLeft() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: nap, sleep: 10s}
             """)
@@ -571,7 +602,8 @@ import ProcessDefinitions
     }
 
     @Test func interruptedSleepNeverWaitsLongerThanItsLengthAfterAClockStepBack() throws {
-        var run = try Self.restoredWithRunningTasks("""
+        var run = try Self.restoredWithRunningTasks(
+            """
             tasks:
               - {name: nap, sleep: 10s}
             """, ["nap"])
@@ -581,7 +613,8 @@ import ProcessDefinitions
     }
 
     @Test func aRetryWhoseTimerFiredIsDueWhateverTheWallClockSays() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: flaky, sleep: 1s, retry: {max_attempts: 2, backoff: 2s}}
             """)
@@ -595,7 +628,8 @@ import ProcessDefinitions
     }
 
     @Test func aProcessTimeoutTimerOfAnEarlierStartIsStaleWhateverTheWallClockSays() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             timeout: 1m
             tasks:
               - {name: a, sleep: 1h}
@@ -605,12 +639,14 @@ import ProcessDefinitions
         let generation = run.startGeneration
         let stepBack = Timestamp.string(Self.t0.addingTimeInterval(-365 * 86400))
         #expect(run.timedOut(stepBack, armedFor: generation + 1).isEmpty, "a timer of another start")
-        #expect(run.timedOut(stepBack, armedFor: generation) == [0], "its own timer fires even with the clock stepped back")
+        #expect(
+            run.timedOut(stepBack, armedFor: generation) == [0], "its own timer fires even with the clock stepped back")
         #expect(run.record.error?.code == "timeout")
     }
 
     @Test func redriveResumesFromUnfinishedTasks() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, sleep: 1s}
               - {name: b, sleep: 1s}
@@ -647,7 +683,8 @@ import ProcessDefinitions
     }
 
     @Test func crashLoopFailsTheProcessWithoutRunningAnything() throws {
-        var run = try Self.run("""
+        var run = try Self.run(
+            """
             tasks:
               - {name: a, mode: async, sleep: 1s}
               - {name: b, sleep: 1s}

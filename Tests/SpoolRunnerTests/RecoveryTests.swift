@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +13,9 @@ import Glibc
     @Test func interruptedIdempotentTaskRunsAgainAndItsLeftoverIsKilledFirst() throws {
         // No retry: configured. The runner's death is not the task's failure (SPEC §6).
         let spool = try TemporarySpool()
-        try spool.define("resumable.yaml", """
+        try spool.define(
+            "resumable.yaml",
+            """
             tasks:
               - name: before
                 shell: 'echo before >> runs.log'
@@ -43,7 +47,9 @@ import Glibc
 
     @Test func interruptedNonIdempotentTaskFailsInterrupted() throws {
         let spool = try TemporarySpool()
-        try spool.define("once_only.yaml", """
+        try spool.define(
+            "once_only.yaml",
+            """
             tasks:
               - name: pay
                 idempotent: false
@@ -71,7 +77,9 @@ import Glibc
 
     @Test func retryTimerSurvivesARestart() throws {
         let spool = try TemporarySpool()
-        try spool.define("patient.yaml", """
+        try spool.define(
+            "patient.yaml",
+            """
             tasks:
               - name: wait_for_it
                 shell: '[ "$SPOOL_ATTEMPT" -ge 2 ]'
@@ -83,9 +91,10 @@ import Glibc
         runner.signal(SIGKILL)
         _ = runner.wait()
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        let due = try #require(try queue.read { db in
-            try String.fetchOne(db, sql: "SELECT next_attempt_at FROM tasks WHERE process_id = 't1'")
-        })
+        let due = try #require(
+            try queue.read { db in
+                try String.fetchOne(db, sql: "SELECT next_attempt_at FROM tasks WHERE process_id = 't1'")
+            })
         try spool.run(["serve", "--once"])
         let status = try #require(spool.status("t1"))
         #expect(status.status == .success)
@@ -122,8 +131,9 @@ import Glibc
         usleep(5_000)
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
         try queue.write { db in
-            try db.execute(sql: "INSERT INTO runner_sessions (pid, version, started_at, clean_exit) VALUES (1, 'test', ?, 0)",
-                           arguments: [Timestamp.now()])
+            try db.execute(
+                sql: "INSERT INTO runner_sessions (pid, version, started_at, clean_exit) VALUES (1, 'test', ?, 0)",
+                arguments: [Timestamp.now()])
         }
         try spool.run(["serve", "--once"])
         #expect(spool.status("w2")?.status == .success)
@@ -131,7 +141,9 @@ import Glibc
 
     @Test func processRunningDuringTheCrashLoopLimitOfCrashesInARowFailsWithCrashLoop() throws {
         let spool = try TemporarySpool()
-        try spool.define("poison.yaml", """
+        try spool.define(
+            "poison.yaml",
+            """
             tasks:
               - name: hang
                 shell: 'sleep 30'
@@ -141,7 +153,10 @@ import Glibc
         try spool.drop("poison1", #"{"process_type": "poison"}"#)
         for crash in 1...ProcessEngine.crashLoopLimit {
             let runner = try spool.start(["serve", "--rescan", "100ms"])
-            #expect(spool.eventually { spool.status("poison1")?.tasks.first.map { $0.status == .running && $0.attempts == crash } ?? false })
+            #expect(
+                spool.eventually {
+                    spool.status("poison1")?.tasks.first.map { $0.status == .running && $0.attempts == crash } ?? false
+                })
             runner.signal(SIGKILL)
             _ = runner.wait()
         }
@@ -152,7 +167,9 @@ import Glibc
         #expect(status.status == .failed)
         #expect(status.error?.code == "crash_loop")
         #expect(spool.status("fine1")?.status == .success)
-        #expect(ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("poison1"))"]).isEmpty)
+        #expect(
+            ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("poison1"))"])
+                .isEmpty)
     }
 
     @Test func sigtermLetsRunningTasksFinishAndExitsZero() throws {
@@ -166,13 +183,17 @@ import Glibc
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("g1")?.status == .success)
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        let clean = try queue.read { db in try Bool.fetchOne(db, sql: "SELECT clean_exit FROM runner_sessions ORDER BY id DESC LIMIT 1") }
+        let clean = try queue.read { db in
+            try Bool.fetchOne(db, sql: "SELECT clean_exit FROM runner_sessions ORDER BY id DESC LIMIT 1")
+        }
         #expect(clean == true)
     }
 
     @Test func sigtermAfterGraceStopsTasksAndTheNextStartResumesThem() throws {
         let spool = try TemporarySpool()
-        try spool.define("endless.yaml", """
+        try spool.define(
+            "endless.yaml",
+            """
             tasks:
               - name: endless
                 shell: 'echo "run $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 30; fi'

@@ -1,7 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,14 +35,20 @@ import Glibc
     }
 
     static let cases: [Case] = [
-        Case(file: "broken.json", body: #"{"process_type": "greet", "user_id": "#, code: "invalid_json", serve: ["--settle", "0s"]),
-        Case(file: "garbage.json", body: "\u{1}\u{2} not json at all", code: "invalid_json", serve: ["--settle", "0s"]),
+        Case(
+            file: "broken.json", body: #"{"process_type": "greet", "user_id": "#, code: "invalid_json",
+            serve: ["--settle", "0s"]),
+        Case(
+            file: "garbage.json", body: "\u{1}\u{2} not json at all", code: "invalid_json", serve: ["--settle", "0s"]),
         Case(file: "empty.json", body: "", code: "invalid_json", serve: ["--settle", "0s"]),
         Case(file: "array.json", body: #"[{"process_type": "greet"}]"#, code: "not_an_object"),
         Case(file: "string.json", body: #""greet""#, code: "not_an_object"),
         Case(file: "null.json", body: "null", code: "not_an_object"),
-        Case(file: "big.json", body: #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300) + #""}"#,
-             code: "too_large", serve: ["--max-request-bytes", "100"]),
+        Case(
+            file: "big.json",
+            body: #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300)
+                + #""}"#,
+            code: "too_large", serve: ["--max-request-bytes", "100"]),
         Case(file: "bad name.json", body: validRequest, code: "invalid_process_id"),
         Case(file: "_leading.json", body: validRequest, code: "invalid_process_id"),
         Case(file: "ünïcode.json", body: validRequest, code: "invalid_process_id"),
@@ -77,7 +85,9 @@ import Glibc
         #expect(!message.isEmpty)
 
         // A status file only when the name is a valid id (and no process has it).
-        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter { $0 != ".gitkeep" }.sorted()
+        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter {
+            $0 != ".gitkeep"
+        }.sorted()
         if rejection.nameIsValidID {
             #expect(outbox == [rejection.file, "good.json"].sorted())
             let status = try #require(spool.status(rejection.processID))
@@ -116,7 +126,9 @@ import Glibc
             #expect(many.message.contains(field), "\(field) not named in: \(many.message)")
         }
         #expect(many.message.contains("9") || many.message.contains("5"), "no reason for count in: \(many.message)")
-        #expect(many.message.contains("weekly") || many.message.contains("monthly"), "no reason for plan in: \(many.message)")
+        #expect(
+            many.message.contains("weekly") || many.message.contains("monthly"),
+            "no reason for plan in: \(many.message)")
 
         let typed = try #require(spool.status("typed")?.error)
         #expect(typed.code == "invalid_inputs")
@@ -173,7 +185,8 @@ import Glibc
         let result = try spool.serveOnce(["--settle", "1m"], timeout: 15)
         #expect(result.status == 0, "serve --once did not end by itself within 15 s (killed: \(result.status))")
         #expect(Date().timeIntervalSince(began) < 15)
-        #expect(spool.status("zz_valid")?.status == .success, "the valid request after 300 unsettled files was never taken")
+        #expect(
+            spool.status("zz_valid")?.status == .success, "the valid request after 300 unsettled files was never taken")
         #expect(spool.inboxFiles().count == 300)
         #expect(spool.rejectedFiles().isEmpty)
     }
@@ -198,7 +211,9 @@ import Glibc
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: moved) == target)
         #expect(try String(contentsOfFile: target, encoding: .utf8) == Self.validRequest)
         #expect(spool.rejectionErrorFile("link.json")?["file"] as? String == "link.json")
-        #expect((spool.rejectionErrorFile("link.json")?["error"] as? [String: Any])?["code"] as? String == "not_a_regular_file")
+        #expect(
+            (spool.rejectionErrorFile("link.json")?["error"] as? [String: Any])?["code"] as? String
+                == "not_a_regular_file")
         #expect(spool.status("link")?.status == .rejected)
         #expect(spool.status("link")?.error?.code == "not_a_regular_file")
         #expect(try spool.processRowCount("link") == 0)
@@ -252,7 +267,9 @@ import Glibc
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles().isEmpty)
         #expect(TemporarySpool.fileType(moved) == S_IFIFO)
-        #expect((spool.rejectionErrorFile("pipe.json")?["error"] as? [String: Any])?["code"] as? String == "not_a_regular_file")
+        #expect(
+            (spool.rejectionErrorFile("pipe.json")?["error"] as? [String: Any])?["code"] as? String
+                == "not_a_regular_file")
         #expect(spool.status("pipe")?.status == .rejected)
         #expect(try spool.rejectionRows().map(\.code) == ["not_a_regular_file"])
     }
@@ -304,7 +321,8 @@ import Glibc
         let files = spool.rejectedFiles()
         #expect(files.count == 4, "\(files)")
         #expect(spool.rejectedContents("again.json") == "[1]")
-        let second = try #require(files.first { $0.hasPrefix("again.json") && $0 != "again.json" && !$0.hasSuffix(".error.json") })
+        let second = try #require(
+            files.first { $0.hasPrefix("again.json") && $0 != "again.json" && !$0.hasSuffix(".error.json") })
         #expect(spool.rejectedContents(second) == "[2]")
         #expect(spool.rejectionErrorFile(second)?["file"] as? String == "again.json")
         #expect(try spool.rejectionRows().count == 2)
@@ -328,7 +346,10 @@ import Glibc
         var serve: [String] = []
         switch kind {
         case "too_large":
-            try spool.writeInbox("taken.json", #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300) + #""}"#)
+            try spool.writeInbox(
+                "taken.json",
+                #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300)
+                    + #""}"#)
             serve = ["--max-request-bytes", "100"]
         case "symlink":
             let target = spool.root.appendingPathComponent("elsewhere.json").path

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +35,8 @@ import Glibc
         #expect(end.timeIntervalSince(firstStart) >= 7.9)
         #expect(end.timeIntervalSince(secondStart) < 5.5, "resumed sleep took \(end.timeIntervalSince(secondStart)) s")
         let detail = try spool.history { db in
-            try String.fetchOne(db, sql: "SELECT detail_json FROM events WHERE process_id = 'z1' AND event = 'task_interrupted'")
+            try String.fetchOne(
+                db, sql: "SELECT detail_json FROM events WHERE process_id = 'z1' AND event = 'task_interrupted'")
         }
         #expect(detail?.contains("sleep_until") == true)
     }
@@ -41,7 +44,9 @@ import Glibc
     @Test func idempotentTasksSurviveSeveralCrashesWithoutRetryConfigured() throws {
         // Two crashes in a row (below the crash-loop limit of three), no retry: configured.
         let spool = try TemporarySpool()
-        try spool.define("steps.yaml", """
+        try spool.define(
+            "steps.yaml",
+            """
             tasks:
               - name: one
                 shell: 'echo "one $SPOOL_ATTEMPT" >> runs.log'
@@ -98,7 +103,9 @@ import Glibc
     @Test func aTaskThatLeavesADaemonHoldingItsOutputStillEnds() throws {
         let spool = try TemporarySpool()
         // The daemon escapes the task's process group and keeps standard output open.
-        try spool.define("forker.yaml", """
+        try spool.define(
+            "forker.yaml",
+            """
             tasks:
               - name: fork
                 shell: 'setsid sh -c "echo \\$\\$ > daemon.pid.tmp; mv daemon.pid.tmp daemon.pid; exec sleep 300" & while [ ! -s daemon.pid ]; do sleep 0.01; done; echo {\\"ok\\": true}'
@@ -111,7 +118,9 @@ import Glibc
         try spool.drop("f1", #"{"process_type": "forker"}"#)
         #expect(spool.eventually(timeout: 20) { spool.status("f1")?.status == .success })
         #expect(spool.status("f1")?.tasks.first?.output?["ok"] == .bool(true))
-        if let text = spool.workFile("f1", "daemon.pid"), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if let text = spool.workFile("f1", "daemon.pid"),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             #expect(ProcessInspector.isAlive(pid), "the daemon is left alone: it escaped on purpose")
             kill(pid, SIGKILL)
         } else {
@@ -121,7 +130,9 @@ import Glibc
 
     @Test func aRerunKillsAnEscapedCopyOfTheInterruptedTaskFirst() throws {
         let spool = try TemporarySpool()
-        try spool.define("escaper.yaml", """
+        try spool.define(
+            "escaper.yaml",
+            """
             tasks:
               - name: work
                 shell: 'echo "start $SPOOL_ATTEMPT" >> runs.log; if [ "$SPOOL_ATTEMPT" = 1 ]; then setsid sh -c "echo \\$\\$ > escaped.pid; exec sleep 300" & sleep 300; fi'
@@ -129,7 +140,8 @@ import Glibc
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("e1", #"{"process_type": "escaper"}"#)
         #expect(spool.eventually { spool.workFile("e1", "escaped.pid") != nil })
-        let escaped = try #require(Int32(spool.workFile("e1", "escaped.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let escaped = try #require(
+            Int32(spool.workFile("e1", "escaped.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         runner.signal(SIGKILL)
         _ = runner.wait()
         #expect(ProcessInspector.isAlive(escaped))
@@ -143,7 +155,9 @@ import Glibc
     @Test func aFloodOfOutputKeepsTheRunnerSmall() throws {
         let spool = try TemporarySpool()
         // 150 MB on standard output, in lines; the log gets all of it, memory none of it.
-        try spool.define("flood.yaml", """
+        try spool.define(
+            "flood.yaml",
+            """
             tasks:
               - name: flood
                 shell: 'yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 150000000; echo; echo {\\"done\\": 1}'
@@ -156,7 +170,9 @@ import Glibc
         try spool.drop("o1", #"{"process_type": "flood"}"#)
         #expect(spool.eventually(timeout: 120) { spool.status("o1")?.status == .success })
         #expect(spool.status("o1")?.tasks.first?.output?["done"] == .integer(1))
-        let logSize = try FileManager.default.attributesOfItem(atPath: spool.layout.logFile("o1", task: "flood", attempt: 1))[.size] as? Int
+        let logSize =
+            try FileManager.default.attributesOfItem(atPath: spool.layout.logFile("o1", task: "flood", attempt: 1))[
+                .size] as? Int
         #expect((logSize ?? 0) >= 150_000_000)
         let peak = Self.peakResidentKilobytes(runner.pid)
         #expect(peak > 0 && peak < 120_000, "runner peak RSS \(peak) kB")
@@ -168,7 +184,9 @@ import Glibc
             .deletingLastPathComponent().appendingPathComponent("scripts/stress-spawn.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--bin", TemporarySpool.binary, "--requests", "700", "--hogs", "2", "--stall", "60"]
+        process.arguments = [
+            "python3", script, "--bin", TemporarySpool.binary, "--requests", "700", "--hogs", "2", "--stall", "60",
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

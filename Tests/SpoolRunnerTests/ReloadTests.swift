@@ -1,7 +1,9 @@
 import Foundation
 import ProcessDefinitions
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,9 +26,11 @@ import Glibc
         runner.signal(SIGHUP)
         // The loaded types, not the whole file: runner.json's last_error names 'second' already
         // (the rejection above), and the reload now finishes off the engine, a moment later.
-        #expect(spool.eventually {
-            (TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)?["definitions"] as? [String])?.contains("second") ?? false
-        })
+        #expect(
+            spool.eventually {
+                (TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)?["definitions"] as? [String])?.contains(
+                    "second") ?? false
+            })
         try spool.drop("after", #"{"process_type": "second"}"#)
         #expect(spool.eventually { spool.status("after")?.status == .success })
         #expect(kill(runner.pid, 0) == 0, "SIGHUP must not stop the runner")
@@ -46,7 +50,8 @@ import Glibc
         #expect(spool.eventually { spool.status("before")?.status == .success })
 
         // Ten levels of ten aliases: before the bound, SIGHUP with this file froze the runner.
-        var bomb = "inputs:\n  x:\n    type: array\n    default:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+        var bomb =
+            "inputs:\n  x:\n    type: array\n    default:\n      - &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
         for level in 1..<10 {
             bomb += "      - &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ","))]\n"
         }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,11 +17,15 @@ import Glibc
     @Test func runnerJSONCountsPerTypeAndNextSlots() throws {
         let spool = try TemporarySpool()
         // concurrency 1: the second request of the type waits, so it is the oldest waiting one.
-        try spool.define("slow.yaml", "concurrency: 1\nschedule:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    timezone: Europe/Berlin\ntasks:\n  - name: wait\n    sleep: 1m\n")
+        try spool.define(
+            "slow.yaml",
+            "concurrency: 1\nschedule:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    timezone: Europe/Berlin\ntasks:\n  - name: wait\n    sleep: 1m\n"
+        )
         try spool.define("broken.yaml", "tasks: [\n")
         try spool.drop("s1", #"{"process_type": "slow"}"#)
         try spool.drop("s2", #"{"process_type": "slow"}"#)
-        let runner = try spool.start(["serve", "--grace", "1s"], environment: [ScheduleClock.environmentKey: "2026-07-20T12:00:00Z"])
+        let runner = try spool.start(
+            ["serve", "--grace", "1s"], environment: [ScheduleClock.environmentKey: "2026-07-20T12:00:00Z"])
         var document: [String: Any]?
         let seen = spool.eventually(timeout: 30) {
             document = Self.heartbeat(spool)
@@ -50,9 +56,11 @@ import Glibc
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path
         let socket = try DatagramSocket(path: path)
-        let runner = try spool.start(["serve"], environment: [
-            "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "600000", "SPOOLRUNNER_HANG_AT_HEARTBEAT": "6",
-        ])
+        let runner = try spool.start(
+            ["serve"],
+            environment: [
+                "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "600000", "SPOOLRUNNER_HANG_AT_HEARTBEAT": "6",
+            ])
         defer {
             runner.signal(SIGKILL)
             _ = runner.wait()
@@ -84,7 +92,8 @@ import Glibc
         // Until two STATUS= lines came (two heartbeats), or a minute on a very loaded machine.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, messages.filter({ $0.hasPrefix("STATUS=") }).count < 2,
-              let message = socket.receive(timeout: 10) {
+            let message = socket.receive(timeout: 10)
+        {
             messages.append(message)
         }
         runner.signal(SIGTERM)

@@ -1,6 +1,7 @@
 import Foundation
 import ProcessDefinitions
 import Testing
+
 @testable import SpoolRunner
 
 /// The catch_up rule with fixed dates: which slots one pass submits.
@@ -14,16 +15,20 @@ import Testing
     }
 
     @Test func aNewEntryTakesOnlyTheSlotThatIsDueNow() throws {
-        let plan = SchedulePlan.make(try Self.entry("* * * * *", .all), last: nil, now: Self.instant("2026-07-20T10:00:05Z"))
+        let plan = SchedulePlan.make(
+            try Self.entry("* * * * *", .all), last: nil, now: Self.instant("2026-07-20T10:00:05Z"))
         #expect(plan.submit == [Self.instant("2026-07-20T10:00:00Z")])
         #expect(plan.newLast == Self.instant("2026-07-20T10:00:00Z"))
         // Started at 09:59:58: the 09:59 slot is not this runner's to run, as cron would not.
-        let late = SchedulePlan.make(try Self.entry("* * * * *", .all), last: nil, now: Self.instant("2026-07-20T09:59:58Z"))
+        let late = SchedulePlan.make(
+            try Self.entry("* * * * *", .all), last: nil, now: Self.instant("2026-07-20T09:59:58Z"))
         #expect(late.submit.isEmpty && late.newLast == nil)
     }
 
     @Test func nothingDue() throws {
-        let plan = SchedulePlan.make(try Self.entry("0 * * * *", .latest), last: Self.instant("2026-07-20T10:00:00Z"), now: Self.instant("2026-07-20T10:30:00Z"))
+        let plan = SchedulePlan.make(
+            try Self.entry("0 * * * *", .latest), last: Self.instant("2026-07-20T10:00:00Z"),
+            now: Self.instant("2026-07-20T10:30:00Z"))
         #expect(plan.submit.isEmpty && plan.newLast == nil)
     }
 
@@ -35,14 +40,18 @@ import Testing
         (.all, ["08", "09", "10"], 0),
     ])
     func afterThreeHoursDown(_ catchUp: ScheduleDefinition.CatchUp, _ hours: [String], _ passedOver: Int) throws {
-        let plan = SchedulePlan.make(try Self.entry("0 * * * *", catchUp), last: Self.instant("2026-07-20T07:00:00Z"), now: Self.instant("2026-07-20T10:00:10Z"))
+        let plan = SchedulePlan.make(
+            try Self.entry("0 * * * *", catchUp), last: Self.instant("2026-07-20T07:00:00Z"),
+            now: Self.instant("2026-07-20T10:00:10Z"))
         #expect(plan.submit == hours.map { Self.instant("2026-07-20T\($0):00:00Z") })
         #expect(plan.passedOver == passedOver)
         #expect(plan.newLast == Self.instant("2026-07-20T10:00:00Z"))
     }
 
     @Test func catchUpAllStopsAtAHundred() throws {
-        let plan = SchedulePlan.make(try Self.entry("* * * * *", .all), last: Self.instant("2026-07-20T05:00:00Z"), now: Self.instant("2026-07-20T10:00:30Z"))
+        let plan = SchedulePlan.make(
+            try Self.entry("* * * * *", .all), last: Self.instant("2026-07-20T05:00:00Z"),
+            now: Self.instant("2026-07-20T10:00:30Z"))
         #expect(plan.submit.count == 100)
         #expect(plan.submit.last == Self.instant("2026-07-20T10:00:00Z"))
         #expect(plan.submit == plan.submit.sorted())

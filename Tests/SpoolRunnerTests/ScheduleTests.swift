@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +34,9 @@ import Glibc
 
     @Test func slotIsSubmittedOnTimeAsAnOrdinaryRequest() throws {
         let spool = try TemporarySpool()
-        try spool.define("tick.yaml", "inputs:\n  who: {type: string}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {who: cron}\n" + Self.nap)
+        try spool.define(
+            "tick.yaml",
+            "inputs:\n  who: {type: string}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {who: cron}\n" + Self.nap)
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
         let ok = spool.eventually(timeout: 30) { Self.succeeded(spool, "tick-20260720T1000") }
         let result = Self.stop(runner)
@@ -64,7 +68,9 @@ import Glibc
         _ = Self.stop(second)
         #expect(try Self.processIDs(spool) == ["tick-20260720T1000"])
 
-        try DatabaseQueue(path: spool.layout.defaultDatabase).write { db in try db.execute(sql: "DELETE FROM schedule_state") }
+        try DatabaseQueue(path: spool.layout.defaultDatabase).write { db in
+            try db.execute(sql: "DELETE FROM schedule_state")
+        }
         let third = try Self.serve(spool, clock: "2026-07-20T10:00:00Z")
         let dropped = spool.eventually(timeout: 20) {
             (try? spool.history { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM schedule_state") }) == 1
@@ -85,7 +91,10 @@ import Glibc
             try spool.define("\(mode).yaml", "schedule:\n  - cron: \"0 * * * *\"\n    catch_up: \(mode)\n" + Self.nap)
         }
         let before = try Self.serve(spool, clock: "2026-07-20T06:59:58Z")
-        #expect(spool.eventually(timeout: 30) { ["latest", "none", "all"].allSatisfy { Self.succeeded(spool, "\($0)-20260720T0700") } })
+        #expect(
+            spool.eventually(timeout: 30) {
+                ["latest", "none", "all"].allSatisfy { Self.succeeded(spool, "\($0)-20260720T0700") }
+            })
         _ = Self.stop(before)
 
         let after = try Self.serve(spool, clock: "2026-07-20T10:00:05Z")
@@ -101,7 +110,8 @@ import Glibc
         #expect(try Self.processIDs(spool) == expected)
         // catch_up: all submits the missed slots oldest first.
         let order = try spool.history { db in
-            try String.fetchAll(db, sql: "SELECT process_id FROM processes WHERE process_type = 'all' ORDER BY created_at, process_id")
+            try String.fetchAll(
+                db, sql: "SELECT process_id FROM processes WHERE process_type = 'all' ORDER BY created_at, process_id")
         }
         #expect(order == ["all-20260720T0700", "all-20260720T0800", "all-20260720T0900", "all-20260720T1000"])
         #expect(result.standardError.contains("slot(s) missed while no runner ran were passed over (catch_up: none)"))
@@ -111,13 +121,17 @@ import Glibc
     /// slot is not submitted; a schedule_skipped event says why. overlap: allow submits it.
     @Test func overlapSkipRecordsAnEventInsteadOfASecondRun() throws {
         let spool = try TemporarySpool()
-        try spool.define("slow.yaml", "schedule:\n  - cron: \"* * * * *\"\n    overlap: skip\ntasks:\n  - name: wait\n    sleep: 10m\n")
+        try spool.define(
+            "slow.yaml",
+            "schedule:\n  - cron: \"* * * * *\"\n    overlap: skip\ntasks:\n  - name: wait\n    sleep: 10m\n")
         try spool.define("busy.yaml", "schedule:\n  - cron: \"* * * * *\"\ntasks:\n  - name: wait\n    sleep: 10m\n")
         // The 10:00 runs, as an earlier runner submitted them, still running when 10:01 comes.
         try spool.drop("slow-20260720T1000", #"{"process_type":"slow"}"#)
         try spool.drop("busy-20260720T1000", #"{"process_type":"busy"}"#)
         let runner = try Self.serve(spool, clock: "2026-07-20T10:00:57Z")
-        let skipped = spool.eventually(timeout: 30) { (try? spool.eventNames("slow-20260720T1001")) == ["schedule_skipped"] }
+        let skipped = spool.eventually(timeout: 30) {
+            (try? spool.eventNames("slow-20260720T1001")) == ["schedule_skipped"]
+        }
         let allowed = spool.eventually(timeout: 30) { spool.status("busy-20260720T1001")?.status == .running }
         #expect(spool.status("slow-20260720T1000")?.status == .running)
         let result = Self.stop(runner)
@@ -136,8 +150,11 @@ import Glibc
     /// 03:00 local. America/New_York repeats 01:00-01:59 on 2026-11-01: 01:30 runs once.
     @Test func timezoneAcrossADSTGapAndARepeatedHour() throws {
         let spool = try TemporarySpool()
-        try spool.define("spring.yaml", "schedule:\n  - cron: \"30 2 * * *\"\n    timezone: Europe/Berlin\n    catch_up: none\n" + Self.nap)
-        try spool.define("fall.yaml", "schedule:\n  - cron: \"30 1 * * *\"\n    timezone: America/New_York\n" + Self.nap)
+        try spool.define(
+            "spring.yaml",
+            "schedule:\n  - cron: \"30 2 * * *\"\n    timezone: Europe/Berlin\n    catch_up: none\n" + Self.nap)
+        try spool.define(
+            "fall.yaml", "schedule:\n  - cron: \"30 1 * * *\"\n    timezone: America/New_York\n" + Self.nap)
         let gap = try Self.serve(spool, clock: "2026-03-29T00:59:58Z")
         let ranAfterGap = spool.eventually(timeout: 30) { Self.succeeded(spool, "spring-20260329T0100") }
         _ = Self.stop(gap)
@@ -156,7 +173,9 @@ import Glibc
 
     @Test func twoNamedEntriesInOneDefinition() throws {
         let spool = try TemporarySpool()
-        try spool.define("sync.yaml", """
+        try spool.define(
+            "sync.yaml",
+            """
             inputs:
               region: {type: string}
             schedule:
@@ -168,12 +187,16 @@ import Glibc
                 inputs: {region: us}
             """ + "\n" + Self.nap)
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
-        let done = spool.eventually(timeout: 30) { Self.succeeded(spool, "sync-eu-20260720T1000") && Self.succeeded(spool, "sync-us-20260720T1000") }
+        let done = spool.eventually(timeout: 30) {
+            Self.succeeded(spool, "sync-eu-20260720T1000") && Self.succeeded(spool, "sync-us-20260720T1000")
+        }
         _ = Self.stop(runner)
         #expect(done)
         #expect(spool.statusObject("sync-eu-20260720T1000")?["inputs"] as? [String: String] == ["region": "eu"])
         #expect(spool.statusObject("sync-us-20260720T1000")?["inputs"] as? [String: String] == ["region": "us"])
-        let entries = try spool.history { db in try String.fetchAll(db, sql: "SELECT entry FROM schedule_state ORDER BY entry") }
+        let entries = try spool.history { db in
+            try String.fetchAll(db, sql: "SELECT entry FROM schedule_state ORDER BY entry")
+        }
         #expect(entries == ["eu", "us"])
     }
 
@@ -196,7 +219,10 @@ import Glibc
         try spool.drop("by-hand", #"{"process_type": "hourly"}"#)
         result = try spool.serveOnce(environment: [clock: "2026-07-20T13:00:05Z"])
         #expect(result.status == 0)
-        #expect(try Self.processIDs(spool) == ["by-hand", "hourly-20260720T1000", "hourly-20260720T1200", "hourly-20260720T1300"])
+        #expect(
+            try Self.processIDs(spool) == [
+                "by-hand", "hourly-20260720T1000", "hourly-20260720T1200", "hourly-20260720T1300",
+            ])
         #expect(spool.inboxFiles().isEmpty)
     }
 
@@ -204,10 +230,16 @@ import Glibc
     /// inputs: rejected/, an error file, a rejected status, a rejections row. Not ignored.
     @Test func slotWithInvalidInputsIsRejected() throws {
         let spool = try TemporarySpool()
-        try spool.define("needy.yaml", "inputs:\n  user_id: {type: string, required: true}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {plan: gold}\n" + Self.nap)
+        try spool.define(
+            "needy.yaml",
+            "inputs:\n  user_id: {type: string, required: true}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {plan: gold}\n"
+                + Self.nap)
         let validate = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(validate.status == 0)
-        #expect(validate.standardOutput.contains("needy.yaml:5:13: warning: schedule[0].inputs: each slot's request will be rejected invalid_inputs"), "\(validate.standardOutput)")
+        #expect(
+            validate.standardOutput.contains(
+                "needy.yaml:5:13: warning: schedule[0].inputs: each slot's request will be rejected invalid_inputs"),
+            "\(validate.standardOutput)")
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
         let rejected = spool.eventually(timeout: 30) { spool.status("needy-20260720T1000")?.status == .rejected }
         let result = Self.stop(runner)
@@ -224,7 +256,9 @@ import Glibc
     /// slot and that process's status; `--json` for scripts.
     @Test func schedulesCommandListsEveryEntry() throws {
         let spool = try TemporarySpool()
-        try spool.define("report.yaml", """
+        try spool.define(
+            "report.yaml",
+            """
             schedule:
               - name: hourly
                 cron: "0 * * * *"
@@ -237,17 +271,23 @@ import Glibc
         let clock = ScheduleClock.environmentKey
         let before = try spool.run(["schedules"], environment: [clock: "2026-07-20T09:30:00Z"])
         #expect(before.status == 0, "\(before.standardError)")
-        #expect(before.standardOutput.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T10:00:00.000Z\t-\t-"), "\(before.standardOutput)")
+        #expect(
+            before.standardOutput.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T10:00:00.000Z\t-\t-"),
+            "\(before.standardOutput)")
         #expect(try spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"]).status == 0)
 
         let text = try spool.run(["schedules"], environment: [clock: "2026-07-20T10:30:00Z"])
         let lines = text.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.first == "TYPE\tENTRY\tCRON\tTIMEZONE\tNEXT\tLAST SUBMITTED\tSTATUS")
-        #expect(lines.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T11:00:00.000Z\treport-hourly-20260720T1000\tsuccess"), "\(lines)")
+        #expect(
+            lines.contains(
+                "report\thourly\t0 * * * *\tUTC\t2026-07-20T11:00:00.000Z\treport-hourly-20260720T1000\tsuccess"),
+            "\(lines)")
         #expect(lines.contains("report\tberlin\t30 2 * * *\tEurope/Berlin\t2026-07-21T00:30:00.000Z\t-\t-"), "\(lines)")
 
         let json = try spool.run(["schedules", "--json"], environment: [clock: "2026-07-20T10:30:00Z"])
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
+        let rows = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
         #expect(rows.count == 2)
         let hourly = try #require(rows.first { $0["name"] as? String == "hourly" })
         #expect(hourly["last_process_id"] as? String == "report-hourly-20260720T1000")

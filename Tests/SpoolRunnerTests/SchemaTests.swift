@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+
 @testable import ProcessDefinitions
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,20 +24,24 @@ import Glibc
         "bad_cron", "cycle", "duplicate_task_name", "duplicate_yaml_key", "input_default_not_in_enum",
         "input_default_wrong_type", "input_enum_wrong_type", "input_invalid_pattern", "main_needs_on_failure_task",
         "max_backoff_below_backoff", "on_failure_needs_main_task", "output_of_async_task", "process_type_mismatch",
-        "schedule_duplicate_name", "schedule_missing_name", "schedule_unknown_timezone", "template_in_program", "template_in_shell", "unclosed_template",
+        "schedule_duplicate_name", "schedule_missing_name", "schedule_unknown_timezone", "template_in_program",
+        "template_in_shell", "unclosed_template",
         "undeclared_input_template", "unknown_dependency", "unknown_template_reference",
     ]
 
     @Test(arguments: JSONSchema.allCases)
     func binaryPrintsTheCommittedSchemaByteForByte(schema: JSONSchema) throws {
         let committed = try #require(FileManager.default.contents(atPath: Self.schemaPath(schema)))
-        #expect(Data(schema.text.utf8) == committed, "run scripts/gen-docs.sh: the embedded \(schema.fileName) is stale")
+        #expect(
+            Data(schema.text.utf8) == committed, "run scripts/gen-docs.sh: the embedded \(schema.fileName) is stale")
         let printed = try Shell.run(TemporarySpool.binary, ["schema", schema.rawValue])
         #expect(printed.status == 0)
         #expect(Data(printed.standardOutput.utf8) == committed)
         // The copy the shipped definitions' modeline points at.
         if schema == .definition {
-            #expect(FileManager.default.contents(atPath: Repository.path("definitions/definition.schema.json")) == committed)
+            #expect(
+                FileManager.default.contents(atPath: Repository.path("definitions/definition.schema.json")) == committed
+            )
         }
     }
 
@@ -50,7 +56,8 @@ import Glibc
         let shipped = try FileManager.default.contentsOfDirectory(atPath: Repository.path("definitions"))
             .filter { $0.hasSuffix(".yaml") }.map { Repository.path("definitions/\($0)") }
         #expect(shipped.count >= 2)
-        let errors = try SchemaValidator.errors(schema: Self.schemaPath(.definition), files: shipped + (try Self.fixtures("valid")))
+        let errors = try SchemaValidator.errors(
+            schema: Self.schemaPath(.definition), files: shipped + (try Self.fixtures("valid")))
         for (file, problems) in errors.sorted(by: { $0.key < $1.key }) {
             #expect(problems.isEmpty, "\(file): \(problems)")
         }
@@ -76,7 +83,8 @@ import Glibc
             let directory = NSTemporaryDirectory() + "schema-fixture-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            try FileManager.default.copyItem(atPath: file, toPath: "\(directory)/\((file as NSString).lastPathComponent)")
+            try FileManager.default.copyItem(
+                atPath: file, toPath: "\(directory)/\((file as NSString).lastPathComponent)")
             #expect(!DefinitionCatalog.load(directory: directory).errors.isEmpty, "\(name) loads")
         }
     }
@@ -96,10 +104,14 @@ import Glibc
         #expect(keys(task) == Set(DefinitionReader.taskKeys))
         #expect(keys(retry) == Set(DefinitionReader.retryKeys))
         #expect(keys(definitions["scheduleEntry"]) == Set(DefinitionReader.scheduleKeys))
-        let typeEnum = ((definitions["input"] as? [String: Any])?["properties"] as? [String: Any])?["type"] as? [String: Any]
+        let typeEnum =
+            ((definitions["input"] as? [String: Any])?["properties"] as? [String: Any])?["type"] as? [String: Any]
         #expect(Set(typeEnum?["enum"] as? [String] ?? []) == Set(DefinitionReader.inputKinds))
         // Every definition object is closed.
-        for (name, value) in [("root", schema), ("input", definitions["input"]), ("task", task), ("retry", retry), ("scheduleEntry", definitions["scheduleEntry"])] {
+        for (name, value) in [
+            ("root", schema), ("input", definitions["input"]), ("task", task), ("retry", retry),
+            ("scheduleEntry", definitions["scheduleEntry"]),
+        ] {
             #expect((value as? [String: Any])?["additionalProperties"] as? Bool == false, "\(name)")
         }
     }
@@ -110,7 +122,8 @@ import Glibc
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let seed = "\(directory)/seed.json"
-        try #"{"process_type": "premium_subscription", "user_id": "user_123"}"#.write(toFile: seed, atomically: true, encoding: .utf8)
+        try #"{"process_type": "premium_subscription", "user_id": "user_123"}"#.write(
+            toFile: seed, atomically: true, encoding: .utf8)
         let noType = "\(directory)/no_type.json"
         try #"{"user_id": "user_123"}"#.write(toFile: noType, atomically: true, encoding: .utf8)
         let errors = try SchemaValidator.errors(schema: Self.schemaPath(.request), files: [seed, noType])
@@ -123,12 +136,21 @@ import Glibc
     @Test func statusFilesOfEveryOutcomeValidate() throws {
         guard SchemaValidator.available() else { return }
         let spool = try TemporarySpool()
-        try spool.define("ok.yaml", "inputs:\n  n: {type: integer, default: 1}\ntasks:\n  - name: a\n    shell: 'echo \"{\\\"n\\\": 1}\"'\n  - name: b\n    mode: async\n    sleep: 10ms\n")
-        try spool.define("bad.yaml", "tasks:\n  - name: a\n    shell: 'exit 3'\non_failure:\n  - name: tell\n    shell: 'true'\n")
+        try spool.define(
+            "ok.yaml",
+            "inputs:\n  n: {type: integer, default: 1}\ntasks:\n  - name: a\n    shell: 'echo \"{\\\"n\\\": 1}\"'\n  - name: b\n    mode: async\n    sleep: 10ms\n"
+        )
+        try spool.define(
+            "bad.yaml", "tasks:\n  - name: a\n    shell: 'exit 3'\non_failure:\n  - name: tell\n    shell: 'true'\n")
         try spool.define("slow.yaml", "tasks:\n  - name: a\n    shell: 'sleep 30'\n")
-        try spool.define("again.yaml", "tasks:\n  - name: a\n    shell: 'exit 1'\n    retry: {max_attempts: 3, backoff: 1h, max_backoff: 1h}\n")
+        try spool.define(
+            "again.yaml",
+            "tasks:\n  - name: a\n    shell: 'exit 1'\n    retry: {max_attempts: 3, backoff: 1h, max_backoff: 1h}\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer { runner.signal(SIGTERM); _ = runner.wait(timeout: 30) }
+        defer {
+            runner.signal(SIGTERM)
+            _ = runner.wait(timeout: 30)
+        }
         try spool.drop("s-ok", #"{"process_type": "ok"}"#)
         try spool.drop("s-bad", #"{"process_type": "bad"}"#)
         try spool.drop("s-slow", #"{"process_type": "slow"}"#)
@@ -137,13 +159,18 @@ import Glibc
         try spool.drop("s-unknown", #"{"process_type": "nosuch"}"#)
         #expect(spool.eventually { spool.status("s-slow")?.tasks.first?.status == .running })
         #expect(try spool.run(["cancel", "s-slow"]).status == 0)
-        #expect(spool.eventually {
-            spool.status("s-ok")?.status == .success && spool.status("s-bad")?.status == .failed
-                && spool.status("s-slow")?.status == .cancelled && spool.status("s-again")?.tasks.first?.status == .retrying
-                && spool.status("s-rejected")?.status == .rejected && spool.status("s-unknown")?.status == .rejected
-        }, "\(["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"].map { "\($0): \(String(describing: spool.status($0)?.status)) \(spool.status($0)?.tasks.map(\.status) ?? [])" })")
+        #expect(
+            spool.eventually {
+                spool.status("s-ok")?.status == .success && spool.status("s-bad")?.status == .failed
+                    && spool.status("s-slow")?.status == .cancelled
+                    && spool.status("s-again")?.tasks.first?.status == .retrying
+                    && spool.status("s-rejected")?.status == .rejected && spool.status("s-unknown")?.status == .rejected
+            },
+            "\(["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"].map { "\($0): \(String(describing: spool.status($0)?.status)) \(spool.status($0)?.tasks.map(\.status) ?? [])" })"
+        )
         let ids = ["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"]
-        let errors = try SchemaValidator.errors(schema: Self.schemaPath(.status), files: ids.map(spool.layout.statusFile))
+        let errors = try SchemaValidator.errors(
+            schema: Self.schemaPath(.status), files: ids.map(spool.layout.statusFile))
         for id in ids {
             #expect(errors[spool.layout.statusFile(id)] == [], "\(id): \(errors[spool.layout.statusFile(id)] ?? [])")
         }

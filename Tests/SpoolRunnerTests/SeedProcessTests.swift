@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 /// The seed's request, `{"process_type": "premium_subscription", "user_id": "user_123"}`, run with
@@ -32,8 +33,10 @@ import Testing
         let email = try status.task("send_email")
         let register = try status.task("register_external_service")
         let validateEnded = try instant(validate.endedAt)
-        let emailStarted = try instant(email.startedAt), emailEnded = try instant(email.endedAt)
-        let registerStarted = try instant(register.startedAt), registerEnded = try instant(register.endedAt)
+        let emailStarted = try instant(email.startedAt)
+        let emailEnded = try instant(email.endedAt)
+        let registerStarted = try instant(register.startedAt)
+        let registerEnded = try instant(register.endedAt)
         // validate_user is sync: nothing after it starts before it has ended.
         #expect(emailStarted >= validateEnded)
         #expect(registerStarted >= validateEnded)
@@ -59,7 +62,8 @@ import Testing
     @Test func yearlyPlanReachesEveryTask() throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
-        try spool.drop("seed_yearly", #"{"process_type": "premium_subscription", "user_id": "user_9", "plan": "yearly"}"#)
+        try spool.drop(
+            "seed_yearly", #"{"process_type": "premium_subscription", "user_id": "user_9", "plan": "yearly"}"#)
         let result = try spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         let status = try #require(spool.status("seed_yearly"))
@@ -72,7 +76,10 @@ import Testing
     func malformedUserIDFailsInValidateUser(userID: String) throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "premium_subscription", "user_id": userID]), as: UTF8.self)
+        let body = String(
+            decoding: try JSONSerialization.data(withJSONObject: [
+                "process_type": "premium_subscription", "user_id": userID,
+            ]), as: UTF8.self)
         try spool.drop("seed_bad", body)
         let result = try spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
 
 @Suite struct SmokeTests {
     @Test func oneSleepTaskRunsToSuccess() throws {
         let spool = try TemporarySpool()
-        try spool.define("nap.yaml", """
+        try spool.define(
+            "nap.yaml",
+            """
             tasks:
               - name: nap
                 sleep: 10ms

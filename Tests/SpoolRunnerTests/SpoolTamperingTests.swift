@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +27,8 @@ import Glibc
 
     static func untouched(_ victim: String) -> Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? []
-        return names == ["hello.1.log"] && (try? String(contentsOfFile: "\(victim)/hello.1.log", encoding: .utf8)) == "precious\n"
+        return names == ["hello.1.log"]
+            && (try? String(contentsOfFile: "\(victim)/hello.1.log", encoding: .utf8)) == "precious\n"
     }
 
     @Test func linksPlantedAtPerProcessDirectoriesAreReplacedNotFollowed() throws {
@@ -38,7 +41,9 @@ import Glibc
         let result = try spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .success)
-        #expect(Self.untouched(victim), "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
+        #expect(
+            Self.untouched(victim),
+            "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
         // The links were replaced by real directories that got the task's files.
         #expect(TemporarySpool.fileType(spool.layout.logDirectory("p1")) == S_IFDIR)
         #expect(TemporarySpool.fileType(spool.layout.workDirectory("p1")) == S_IFDIR)
@@ -57,7 +62,9 @@ import Glibc
         #expect(result.status == 77, "\(result.standardError)")
         let lines = result.standardError.split(separator: "\n").filter { $0.hasPrefix("spoolrunner:") }
         #expect(lines.count == 1, "\(result.standardError)")
-        #expect(lines.first?.contains("\(spool.layout.logs): is a symlink (to \(victim))") == true, "\(result.standardError)")
+        #expect(
+            lines.first?.contains("\(spool.layout.logs): is a symlink (to \(victim))") == true,
+            "\(result.standardError)")
         #expect(Self.untouched(victim))
         #expect(spool.inboxFiles() == ["p1.json"])
     }
@@ -76,13 +83,19 @@ import Glibc
         // rejected/ and outbox/ swapped for links into the victim directory.
         try FileManager.default.removeItem(atPath: spool.layout.rejected)
         #expect(symlink(victim, spool.layout.rejected) == 0)
-        try FileManager.default.moveItem(atPath: spool.layout.outbox, toPath: spool.root.appendingPathComponent("old-outbox").path)
+        try FileManager.default.moveItem(
+            atPath: spool.layout.outbox, toPath: spool.root.appendingPathComponent("old-outbox").path)
         #expect(symlink(victim, spool.layout.outbox) == 0)
         try spool.drop("bad", "[1]")
         try spool.drop("second", #"{"process_type": "hello"}"#)
-        #expect(spool.eventually { ((try? spool.rejectionRows().count) ?? 0) == 1 && ((try? spool.processRowCount("second")) ?? 0) == 1 })
+        #expect(
+            spool.eventually {
+                ((try? spool.rejectionRows().count) ?? 0) == 1 && ((try? spool.processRowCount("second")) ?? 0) == 1
+            })
         usleep(1_500_000)
-        #expect(Self.untouched(victim), "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
+        #expect(
+            Self.untouched(victim),
+            "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
         // Judged once, left where it was (nothing deleted), not rejected again every scan.
         #expect(try spool.rejectionRows().map(\.code) == ["not_an_object"])
         #expect(spool.inboxFiles() == ["bad.json"])
@@ -104,15 +117,18 @@ import Glibc
             _ = runner.wait()
         }
         #expect(spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
-        try FileManager.default.moveItem(atPath: spool.layout.inbox, toPath: spool.root.appendingPathComponent("old-inbox").path)
+        try FileManager.default.moveItem(
+            atPath: spool.layout.inbox, toPath: spool.root.appendingPathComponent("old-inbox").path)
         #expect(symlink(elsewhere, spool.layout.inbox) == 0)
         usleep(1_500_000)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).sorted() == ["broken.json", "theirs.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: elsewhere).sorted() == ["broken.json", "theirs.json"])
         #expect(try spool.rejectionRows().isEmpty)
         #expect(try spool.processRowCount("theirs") == 0)
         // Put right: taken again.
         unlink(spool.layout.inbox)
-        try FileManager.default.moveItem(atPath: spool.root.appendingPathComponent("old-inbox").path, toPath: spool.layout.inbox)
+        try FileManager.default.moveItem(
+            atPath: spool.root.appendingPathComponent("old-inbox").path, toPath: spool.layout.inbox)
         try spool.drop("mine", #"{"process_type": "hello"}"#)
         #expect(spool.eventually { spool.status("mine")?.status == .success })
         #expect(kill(runner.pid, 0) == 0)
@@ -141,7 +157,10 @@ import Glibc
         chmod(spool.layout.inbox, 0o777)
         let refused = try spool.serveOnce()
         #expect(refused.status == 77)
-        #expect(refused.standardError.contains("\(spool.layout.inbox): is writable by everyone (mode 777) without the sticky bit"), "\(refused.standardError)")
+        #expect(
+            refused.standardError.contains(
+                "\(spool.layout.inbox): is writable by everyone (mode 777) without the sticky bit"),
+            "\(refused.standardError)")
         chmod(spool.layout.inbox, 0o1777)
         let accepted = try spool.serveOnce()
         #expect(accepted.status == 0, "\(accepted.standardError)")
@@ -154,8 +173,11 @@ import Glibc
         try FileManager.default.createDirectory(atPath: spool.layout.inbox, withIntermediateDirectories: true)
         try spool.writeInbox("p1.json", #"{"process_type": "hello"}"#)
         try spool.writeInbox("bad.json", "[1]")
-        let command = "umask 077; exec '\(TemporarySpool.binary)' serve --once --settle 0s --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
-        let result = try RunningCommand(executable: "/bin/sh", arguments: ["-c", command], environment: [:], directory: spool.root.path).wait()
+        let command =
+            "umask 077; exec '\(TemporarySpool.binary)' serve --once --settle 0s --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
+        let result = try RunningCommand(
+            executable: "/bin/sh", arguments: ["-c", command], environment: [:], directory: spool.root.path
+        ).wait()
         #expect(result.status == 0, "\(result.standardError)")
         func mode(_ path: String) -> String {
             var info = stat()

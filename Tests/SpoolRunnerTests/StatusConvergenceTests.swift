@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -99,8 +101,9 @@ import Glibc
         disk.fillBlocks()
         for (id, path) in zip(ids, staged) { try Self.release(path, id, in: spool) }
 
-        #expect(spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
-                "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+        #expect(
+            spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
+            "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
         // The store went on; the files could not follow.
         #expect(spool.eventually { ((try? spool.storeDocuments(database: database).count) ?? 0) == ids.count })
         #expect(try !spool.statusFilesDifferingFromStore(database: database).isEmpty)
@@ -129,6 +132,8 @@ import Glibc
 
     /// Renames a staged request into inbox/: no new block or inode needed.
     static func release(_ path: String, _ id: String, in spool: TemporarySpool) throws {
-        guard rename(path, "\(spool.layout.inbox)/\(id).json") == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard rename(path, "\(spool.layout.inbox)/\(id).json") == 0 else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
     }
 }

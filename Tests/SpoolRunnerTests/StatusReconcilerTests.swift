@@ -1,7 +1,9 @@
 import Foundation
 import ProcessDefinitions
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,9 +11,10 @@ import Glibc
 /// The pieces of convergence and pausing that need no runner.
 @Suite struct StatusReconcilerTests {
     @Test func updatedAtIsTheTopLevelOneEvenWithAnInputOfThatName() throws {
-        var record = ProcessRecord(processID: "p1", processType: "t", status: .running,
-                                   inputs: ["updated_at": .string("1999-01-01T00:00:00.000Z")],
-                                   requestJSON: "{}", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:01.000Z")
+        var record = ProcessRecord(
+            processID: "p1", processType: "t", status: .running,
+            inputs: ["updated_at": .string("1999-01-01T00:00:00.000Z")],
+            requestJSON: "{}", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:01.000Z")
         record.startedAt = "2026-01-01T00:00:00.500Z"
         let data = StatusDocument(process: record, tasks: []).jsonData()
         #expect(StatusReconciler.updatedAt(in: data) == "2026-01-01T00:00:01.000Z")
@@ -65,7 +68,15 @@ import Glibc
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0
-        func increment() { lock.lock(); count += 1; lock.unlock() }
-        var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+        func increment() {
+            lock.lock()
+            count += 1
+            lock.unlock()
+        }
+        var value: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return count
+        }
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +11,9 @@ import Glibc
 @Suite struct SubmitWaitTests {
     @Test func waitReportsARejectedReuseOfAnIdInsteadOfTheOldStatus() throws {
         let spool = try TemporarySpool()
-        try spool.define("hello.yaml", """
+        try spool.define(
+            "hello.yaml",
+            """
             inputs:
               name: {type: string, required: true}
             tasks:

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import ProcessDefinitions
+import Testing
+
 @testable import SpoolRunner
 
 /// SPEC §5 "What a task sees": templates, environment, standard input, working directory, the
@@ -13,12 +14,18 @@ import ProcessDefinitions
         """
 
     static func argv(_ spool: TemporarySpool, _ id: String, task: String) throws -> [String] {
-        let data = try #require(FileManager.default.contents(atPath: "\(spool.layout.workDirectory(id))/argv.\(task)"), "argv.\(task) not written")
-        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        let data = try #require(
+            FileManager.default.contents(atPath: "\(spool.layout.workDirectory(id))/argv.\(task)"),
+            "argv.\(task) not written")
+        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 
-    static func runOne(_ yaml: String, request: String = #"{"process_type": "io"}"#, environment: [String: String] = [:],
-                       prepare: (TemporarySpool) throws -> Void = { _ in }) throws -> (TemporarySpool, StatusDocument) {
+    static func runOne(
+        _ yaml: String, request: String = #"{"process_type": "io"}"#, environment: [String: String] = [:],
+        prepare: (TemporarySpool) throws -> Void = { _ in }
+    ) throws -> (TemporarySpool, StatusDocument) {
         let spool = try TemporarySpool()
         try prepare(spool)
         try spool.define("io.yaml", yaml)
@@ -44,7 +51,8 @@ import ProcessDefinitions
     ])
     func outputIsTheLastNonEmptyStdoutLineWhenItIsAJSONObject(script: String, expected: String) throws {
         let escaped = script.replacingOccurrences(of: "'", with: "''")
-        let (spool, status) = try Self.runOne("""
+        let (spool, status) = try Self.runOne(
+            """
             tasks:
               - name: speak
                 shell: '\(escaped)'
@@ -54,11 +62,14 @@ import ProcessDefinitions
         let raw = try #require(spool.statusObject("p1")?["tasks"] as? [[String: Any]]).first
         let output = try #require(raw?["output"], "the output key is always present")
         let expectedValue = try JSONSerialization.jsonObject(with: Data(expected.utf8), options: [.fragmentsAllowed])
-        #expect(NSDictionary(dictionary: ["v": output]).isEqual(to: ["v": expectedValue]), "output \(output), expected \(expected)")
+        #expect(
+            NSDictionary(dictionary: ["v": output]).isEqual(to: ["v": expectedValue]),
+            "output \(output), expected \(expected)")
     }
 
     @Test func outputOver64KiBIsNotTaken() throws {
-        let (_, status) = try Self.runOne("""
+        let (_, status) = try Self.runOne(
+            """
             tasks:
               - name: big
                 shell: 'printf "{\\"big\\": \\""; head -c 70000 /dev/zero | tr "\\\\000" a; printf "\\"}\\n"'
@@ -72,7 +83,8 @@ import ProcessDefinitions
     }
 
     @Test func upstreamOutputReachesADependentTask() throws {
-        let (spool, status) = try Self.runOne("""
+        let (spool, status) = try Self.runOne(
+            """
             tasks:
               - name: first
                 shell: 'echo "{\\"token\\": \\"abc 123\\", \\"n\\": 5, \\"obj\\": {\\"k\\": \\"v\\"}, \\"list\\": [1, \\"two\\"]}"'
@@ -82,7 +94,9 @@ import ProcessDefinitions
                 shell: 'printf "%s" "$TOKEN" > token.txt; cat > stdin.json'
                 env: {TOKEN: "{{tasks.first.output.token}}"}
             """, prepare: { try $0.script("argv.sh", Self.argvScript) })
-        #expect(status.status == .success, "\(status.tasks.map { "\($0.taskName) \($0.status) \(String(describing: $0.error))" })")
+        #expect(
+            status.status == .success,
+            "\(status.tasks.map { "\($0.taskName) \($0.status) \(String(describing: $0.error))" })")
         let argv = try Self.argv(spool, "p1", task: "second")
         #expect(argv.count == 4)
         #expect(argv.first == "abc 123")
@@ -103,7 +117,8 @@ import ProcessDefinitions
     }
 
     @Test func missingUpstreamOutputKeyFailsTheTaskClearly() throws {
-        let (spool, status) = try Self.runOne("""
+        let (spool, status) = try Self.runOne(
+            """
             tasks:
               - name: first
                 shell: 'echo "{\\"other\\": 1}"'
@@ -115,7 +130,9 @@ import ProcessDefinitions
         #expect(second.status == .failed)
         let error = try #require(second.error)
         #expect(error.message.contains("token"), "\(error)")
-        #expect(!FileManager.default.fileExists(atPath: "\(spool.layout.workDirectory("p1"))/argv.second"), "the task ran with a missing value")
+        #expect(
+            !FileManager.default.fileExists(atPath: "\(spool.layout.workDirectory("p1"))/argv.second"),
+            "the task ran with a missing value")
     }
 
     // MARK: - standard input, environment, working directory
@@ -130,11 +147,12 @@ import ProcessDefinitions
         """
 
     @Test func standardInputIsTheProcessAsJSON() throws {
-        let (spool, status) = try Self.runOne(Self.inputsDefinition + """
+        let (spool, status) = try Self.runOne(
+            Self.inputsDefinition + """
 
-              - name: read
-                shell: 'cat > stdin.json'
-            """, request: #"{"process_type": "io", "name": "Zoë \"Z\""}"#)
+                  - name: read
+                    shell: 'cat > stdin.json'
+                """, request: #"{"process_type": "io", "name": "Zoë \"Z\""}"#)
         #expect(status.status == .success)
         let stdin = try #require(TemporarySpool.jsonObject(atPath: spool.layout.workDirectory("p1") + "/stdin.json"))
         #expect(Set(stdin.keys) == ["process_id", "process_type", "inputs", "tasks"])
@@ -153,8 +171,10 @@ import ProcessDefinitions
     @Test(arguments: [10, 60_000, 61_500, 66_000, 120_000])
     func standardInputArrivesWholeAtAnySize(size: Int) throws {
         let big = String(repeating: "x", count: size)
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
-        let (spool, status) = try Self.runOne("""
+        let body = String(
+            decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
+        let (spool, status) = try Self.runOne(
+            """
             additional_inputs: true
             tasks:
               - name: ignore
@@ -173,8 +193,10 @@ import ProcessDefinitions
     /// run: its tasks get the value on standard input; they cannot fail to start.
     @Test func inputLargerThanAnEnvironmentStringStillRuns() throws {
         let big = String(repeating: "y", count: 300_000)
-        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
-        let (spool, status) = try Self.runOne("""
+        let body = String(
+            decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
+        let (spool, status) = try Self.runOne(
+            """
             additional_inputs: true
             tasks:
               - name: read
@@ -188,13 +210,16 @@ import ProcessDefinitions
     }
 
     @Test func environmentIsMinimalAndTheRunnersOwnIsNotPassedOn() throws {
-        let (spool, status) = try Self.runOne(Self.inputsDefinition + """
+        let (spool, status) = try Self.runOne(
+            Self.inputsDefinition + """
 
-              - name: dump
-                run: ["/usr/bin/env"]
-                env: {MY_VAR: "for {{inputs.name}}", PLAIN: "plain value"}
-            """, request: #"{"process_type": "io", "name": "ada", "count": 7}"#,
-            environment: ["SPOOLRUNNER_TEST_SECRET": "must-not-leak", "LD_LIBRARY_PATH": "/nowhere", "SPOOL_PROCESS_ID": "forged"])
+                  - name: dump
+                    run: ["/usr/bin/env"]
+                    env: {MY_VAR: "for {{inputs.name}}", PLAIN: "plain value"}
+                """, request: #"{"process_type": "io", "name": "ada", "count": 7}"#,
+            environment: [
+                "SPOOLRUNNER_TEST_SECRET": "must-not-leak", "LD_LIBRARY_PATH": "/nowhere", "SPOOL_PROCESS_ID": "forged",
+            ])
         #expect(status.status == .success)
         let text = try #require(spool.logText("p1", task: "dump", attempt: 1))
         var environment: [String: String] = [:]
@@ -205,12 +230,14 @@ import ProcessDefinitions
         #expect(environment["SPOOLRUNNER_TEST_SECRET"] == nil)
         #expect(environment["LD_LIBRARY_PATH"] == nil)
         #expect(!text.contains("must-not-leak"))
-        #expect(Set(environment.keys) == [
-            "PATH", "HOME", "LANG", "TZ",
-            "SPOOL_PROCESS_ID", "SPOOL_PROCESS_TYPE", "SPOOL_TASK_NAME", "SPOOL_ATTEMPT", "SPOOL_WORK_DIR", "SPOOL_INPUTS",
-            "SPOOL_INPUT_NAME", "SPOOL_INPUT_COUNT", "SPOOL_INPUT_FLAGS", "SPOOL_INPUT_ON",
-            "MY_VAR", "PLAIN",
-        ])
+        #expect(
+            Set(environment.keys) == [
+                "PATH", "HOME", "LANG", "TZ",
+                "SPOOL_PROCESS_ID", "SPOOL_PROCESS_TYPE", "SPOOL_TASK_NAME", "SPOOL_ATTEMPT", "SPOOL_WORK_DIR",
+                "SPOOL_INPUTS",
+                "SPOOL_INPUT_NAME", "SPOOL_INPUT_COUNT", "SPOOL_INPUT_FLAGS", "SPOOL_INPUT_ON",
+                "MY_VAR", "PLAIN",
+            ])
         #expect(environment["SPOOL_PROCESS_ID"] == "p1")
         #expect(environment["SPOOL_PROCESS_TYPE"] == "io")
         #expect(environment["SPOOL_TASK_NAME"] == "dump")
@@ -222,24 +249,34 @@ import ProcessDefinitions
         #expect(environment["SPOOL_INPUT_ON"] == "true")
         #expect(environment["MY_VAR"] == "for ada")
         #expect(environment["PLAIN"] == "plain value")
-        let inputs = try JSONDecoder().decode(JSONValue.self, from: Data(try #require(environment["SPOOL_INPUTS"]).utf8))
-        #expect(inputs == .object(["name": .string("ada"), "count": .integer(7), "flags": .array([.string("a"), .string("b")]), "on": .bool(true)]))
+        let inputs = try JSONDecoder().decode(
+            JSONValue.self, from: Data(try #require(environment["SPOOL_INPUTS"]).utf8))
+        #expect(
+            inputs
+                == .object([
+                    "name": .string("ada"), "count": .integer(7), "flags": .array([.string("a"), .string("b")]),
+                    "on": .bool(true),
+                ]))
     }
 
     @Test func templatesInsertValuesAndNonStringsAsJSON() throws {
-        let (spool, status) = try Self.runOne(Self.inputsDefinition + """
+        let (spool, status) = try Self.runOne(
+            Self.inputsDefinition + """
 
-              - name: show
-                run: ["scripts/argv.sh", "{{process_id}}", "{{work_dir}}", "{{inputs.name}}", "{{inputs.count}}", "{{inputs.flags}}", "{{inputs.on}}", "n={{inputs.count}};f={{inputs.flags}}"]
-            """, request: #"{"process_type": "io", "name": "two words"}"#, prepare: { try $0.script("argv.sh", Self.argvScript) })
+                  - name: show
+                    run: ["scripts/argv.sh", "{{process_id}}", "{{work_dir}}", "{{inputs.name}}", "{{inputs.count}}", "{{inputs.flags}}", "{{inputs.on}}", "n={{inputs.count}};f={{inputs.flags}}"]
+                """, request: #"{"process_type": "io", "name": "two words"}"#,
+            prepare: { try $0.script("argv.sh", Self.argvScript) })
         #expect(status.status == .success)
-        #expect(try Self.argv(spool, "p1", task: "show") == [
-            "p1", spool.layout.workDirectory("p1"), "two words", "3", #"["a","b"]"#, "true", #"n=3;f=["a","b"]"#,
-        ])
+        #expect(
+            try Self.argv(spool, "p1", task: "show") == [
+                "p1", spool.layout.workDirectory("p1"), "two words", "3", #"["a","b"]"#, "true", #"n=3;f=["a","b"]"#,
+            ])
     }
 
     @Test func tasksRunInTheProcessWorkDirectory() throws {
-        let (spool, status) = try Self.runOne("""
+        let (spool, status) = try Self.runOne(
+            """
             tasks:
               - name: where
                 run: ["/bin/pwd"]
@@ -249,7 +286,9 @@ import ProcessDefinitions
                 shell: 'cat shared.txt'
             """)
         #expect(status.status == .success)
-        #expect(spool.logText("p1", task: "where", attempt: 1)?.trimmingCharacters(in: .whitespacesAndNewlines) == spool.layout.workDirectory("p1"))
+        #expect(
+            spool.logText("p1", task: "where", attempt: 1)?.trimmingCharacters(in: .whitespacesAndNewlines)
+                == spool.layout.workDirectory("p1"))
         #expect(spool.workFile("p1", "shared.txt") == "shared\n")
         #expect(spool.logText("p1", task: "read", attempt: 1)?.contains("shared") == true)
     }
@@ -257,7 +296,8 @@ import ProcessDefinitions
     // MARK: - logs
 
     @Test func eachAttemptHasItsOwnLogWithStdoutAndStderr() throws {
-        let (spool, status) = try Self.runOne("""
+        let (spool, status) = try Self.runOne(
+            """
             tasks:
               - name: noisy
                 shell: 'echo "out $SPOOL_ATTEMPT"; echo "err $SPOOL_ATTEMPT" >&2; [ "$SPOOL_ATTEMPT" -ge 2 ]'

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+
 @testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +10,8 @@ import Glibc
 /// `spoolrunner watch` in a real pseudo-terminal (tmux, read back with capture-pane), and its
 /// plain-lines fallback when standard output is not a terminal.
 @Suite struct WatchTests {
-    static let release = "tasks:\n  - name: fetch\n    sleep: 1ms\n  - name: build\n    sleep: 3s\n  - name: publish\n    sleep: 1ms\n"
+    static let release =
+        "tasks:\n  - name: fetch\n    sleep: 1ms\n  - name: build\n    sleep: 3s\n  - name: publish\n    sleep: 1ms\n"
 
     /// tmux on a private socket, so the test never touches a user's tmux server. Run through
     /// posix_spawn and waitpid: the client returns while the server it started lives on.
@@ -19,11 +22,13 @@ import Glibc
         func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
             let output = NSTemporaryDirectory() + "tmux-out-\(UUID().uuidString)"
             defer { unlink(output) }
-            let quoted = (["tmux", "-S", socket] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            let quoted = (["tmux", "-S", socket] + arguments).map {
+                "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            }
             let argv = ["/bin/sh", "-c", "exec " + quoted.joined(separator: " ") + " </dev/null >\(output) 2>&1"]
             var pid: pid_t = 0
             let cArguments = argv.map { strdup($0) } + [nil]
-            defer { cArguments.forEach { free($0) } }
+            defer { for argument in cArguments { free(argument) } }
             guard posix_spawn(&pid, "/bin/sh", nil, nil, cArguments, environ) == 0 else { throw POSIXError(.EIO) }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -55,13 +60,17 @@ import Glibc
         var screen = ""
         let running = spool.eventually(timeout: 20) {
             screen = (try? tmux.screen()) ?? ""
-            return screen.split(separator: "\n").contains { $0.hasPrefix("rel-1") && $0.contains("[###-------] 1/3") && $0.contains("build ") }
+            return screen.split(separator: "\n").contains {
+                $0.hasPrefix("rel-1") && $0.contains("[###-------] 1/3") && $0.contains("build ")
+            }
         }
         #expect(running, "\(screen)")
         #expect(screen.contains("1 running · 0 pending"), "\(screen)")
         let succeeded = spool.eventually(timeout: 20) {
             screen = (try? tmux.screen()) ?? ""
-            return screen.split(separator: "\n").contains { $0.hasPrefix("rel-1") && $0.contains("[##########] 3/3") && $0.contains("success") }
+            return screen.split(separator: "\n").contains {
+                $0.hasPrefix("rel-1") && $0.contains("[##########] 3/3") && $0.contains("success")
+            }
         }
         #expect(succeeded, "\(screen)")
         #expect(screen.contains("0 running · 0 pending"), "\(screen)")

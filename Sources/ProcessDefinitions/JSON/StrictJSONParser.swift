@@ -58,7 +58,10 @@ public struct StrictJSONParser {
         let value = try parseValue()
         skipWhitespace()
         if index < bytes.count {
-            throw failure(.syntax, "unexpected \(describeByte(at: index)) after the end of the JSON value; a request is one JSON object", at: index)
+            throw failure(
+                .syntax,
+                "unexpected \(describeByte(at: index)) after the end of the JSON value; a request is one JSON object",
+                at: index)
         }
         return value
     }
@@ -68,9 +71,13 @@ public struct StrictJSONParser {
     private func checkEncoding() throws(JSONParseError) {
         let count = bytes.count
         func at(_ i: Int) -> UInt8? { i < count ? bytes[i] : nil }
-        let convert = "requests must be UTF-8 without a byte order mark (RFC 8259); convert it, e.g. iconv -f UTF-16 -t UTF-8"
+        let convert =
+            "requests must be UTF-8 without a byte order mark (RFC 8259); convert it, e.g. iconv -f UTF-16 -t UTF-8"
         if at(0) == 0xEF, at(1) == 0xBB, at(2) == 0xBF {
-            throw failure(.notUTF8, "the file starts with a UTF-8 byte order mark (EF BB BF); requests must be UTF-8 without a byte order mark (RFC 8259): remove it", at: 0)
+            throw failure(
+                .notUTF8,
+                "the file starts with a UTF-8 byte order mark (EF BB BF); requests must be UTF-8 without a byte order mark (RFC 8259): remove it",
+                at: 0)
         }
         if at(0) == 0x00, at(1) == 0x00, at(2) == 0xFE, at(3) == 0xFF {
             throw failure(.notUTF8, "the file is UTF-32 (big-endian, with a byte order mark); \(convert)", at: 0)
@@ -109,23 +116,37 @@ public struct StrictJSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
         default:
-            throw failure(.syntax, "unexpected \(describeByte(at: index)) where a value should be (a string, number, object, array, true, false or null)", at: index)
+            throw failure(
+                .syntax,
+                "unexpected \(describeByte(at: index)) where a value should be (a string, number, object, array, true, false or null)",
+                at: index)
         }
     }
 
     private mutating func literal(_ word: StaticString) throws(JSONParseError) {
         let start = index
         let length = word.utf8CodeUnitCount
-        let matches = bytes.count - index >= length && word.withUTF8Buffer { expected in
-            (0..<length).allSatisfy { bytes[index + $0] == expected[$0] }
-        }
+        let matches =
+            bytes.count - index >= length
+            && word.withUTF8Buffer { expected in
+                (0..<length).allSatisfy { bytes[index + $0] == expected[$0] }
+            }
         guard matches else {
-            throw failure(.syntax, "unexpected \(describeByte(at: start)); did you mean \(word)? (JSON literals are lower-case true, false and null)", at: start)
+            throw failure(
+                .syntax,
+                "unexpected \(describeByte(at: start)); did you mean \(word)? (JSON literals are lower-case true, false and null)",
+                at: start)
         }
         index += length
     }
@@ -152,14 +173,19 @@ public struct StrictJSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw truncated(opened: open, what: "object") }
             guard bytes[index] == UInt8(ascii: "\"") else {
-                throw failure(.syntax, "unexpected \(describeByte(at: index)) where an object key (a string in double quotes) should be", at: index)
+                throw failure(
+                    .syntax,
+                    "unexpected \(describeByte(at: index)) where an object key (a string in double quotes) should be",
+                    at: index)
             }
             let keyOffset = index
             let key = try parseString()
             skipWhitespace()
             guard index < bytes.count else { throw truncated(opened: open, what: "object") }
             guard bytes[index] == UInt8(ascii: ":") else {
-                throw failure(.syntax, "expected ':' after the key \(Self.quoted(key)), found \(describeByte(at: index))", at: index)
+                throw failure(
+                    .syntax, "expected ':' after the key \(Self.quoted(key)), found \(describeByte(at: index))",
+                    at: index)
             }
             index += 1
             skipWhitespace()
@@ -167,7 +193,10 @@ public struct StrictJSONParser {
             let value = try parseValue()
             path.removeLast()
             if object.updateValue(value, forKey: key) != nil {
-                throw failure(.duplicateKey, "duplicate key \(Self.quoted(key)) \(pathDescription(key)); parsers disagree on which value wins, so the runner takes neither: keep one", at: keyOffset)
+                throw failure(
+                    .duplicateKey,
+                    "duplicate key \(Self.quoted(key)) \(pathDescription(key)); parsers disagree on which value wins, so the runner takes neither: keep one",
+                    at: keyOffset)
             }
             skipWhitespace()
             guard index < bytes.count else { throw truncated(opened: open, what: "object") }
@@ -179,7 +208,10 @@ public struct StrictJSONParser {
                 depth -= 1
                 return .object(object)
             default:
-                throw failure(.syntax, "expected ',' or '}' after the value of \(Self.quoted(key)), found \(describeByte(at: index))", at: index)
+                throw failure(
+                    .syntax,
+                    "expected ',' or '}' after the value of \(Self.quoted(key)), found \(describeByte(at: index))",
+                    at: index)
             }
         }
     }
@@ -227,19 +259,27 @@ public struct StrictJSONParser {
         var escaped = false
         while true {
             guard index < bytes.count else {
-                throw failure(.syntax, "a string opened at line \(position(open).line), column \(position(open).column) is never closed (the file is truncated, or a quote is missing)", at: open)
+                throw failure(
+                    .syntax,
+                    "a string opened at line \(position(open).line), column \(position(open).column) is never closed (the file is truncated, or a quote is missing)",
+                    at: open)
             }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index])
                 index += 1
                 if !escaped {
-                    guard let text = String(validating: run, as: UTF8.self) else { throw invalidUTF8(in: run, base: runStart) }
+                    guard let text = String(validating: run, as: UTF8.self) else {
+                        throw invalidUTF8(in: run, base: runStart)
+                    }
                     return text
                 }
                 scratch.append(contentsOf: run)
                 guard let text = String(validating: scratch, as: UTF8.self) else {
-                    throw failure(.notUTF8, "the string starting at line \(position(open).line), column \(position(open).column) is not valid UTF-8; requests must be UTF-8", at: open)
+                    throw failure(
+                        .notUTF8,
+                        "the string starting at line \(position(open).line), column \(position(open).column) is not valid UTF-8; requests must be UTF-8",
+                        at: open)
                 }
                 return text
             }
@@ -252,7 +292,9 @@ public struct StrictJSONParser {
             }
             if byte < 0x20 {
                 let name = byte == 0 ? "a NUL byte" : "the control character U+\(Self.hex(UInt32(byte), width: 4))"
-                throw failure(.syntax, "\(name) inside a string; control characters must be escaped (\\n, \\t, \\u0000, ...)", at: index)
+                throw failure(
+                    .syntax, "\(name) inside a string; control characters must be escaped (\\n, \\t, \\u0000, ...)",
+                    at: index)
             }
             index += 1
         }
@@ -279,7 +321,8 @@ public struct StrictJSONParser {
             var scalar: UInt32 = unit
             if (0xD800...0xDBFF).contains(unit) {
                 // A high surrogate must be followed at once by an escaped low one.
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                else {
                     throw loneSurrogate(unit, at: start)
                 }
                 let second = index
@@ -293,13 +336,18 @@ public struct StrictJSONParser {
             scratch.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
         default:
             index -= 1
-            throw failure(.syntax, "invalid escape \\\(describeByte(at: index)) in a string; valid escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX", at: start)
+            throw failure(
+                .syntax,
+                "invalid escape \\\(describeByte(at: index)) in a string; valid escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX",
+                at: start)
         }
     }
 
     /// The four hex digits after `\u` (index is just past the `u`).
     private mutating func hexUnit(escapeAt start: Int) throws(JSONParseError) -> UInt32 {
-        guard bytes.count - index >= 4 else { throw failure(.syntax, "\\u must be followed by four hex digits", at: start) }
+        guard bytes.count - index >= 4 else {
+            throw failure(.syntax, "\\u must be followed by four hex digits", at: start)
+        }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[index]
@@ -308,7 +356,9 @@ public struct StrictJSONParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw failure(.syntax, "\\u must be followed by four hex digits, found \(describeByte(at: index))", at: start)
+            default:
+                throw failure(
+                    .syntax, "\\u must be followed by four hex digits, found \(describeByte(at: index))", at: start)
             }
             value = value << 4 | digit
             index += 1
@@ -346,7 +396,9 @@ public struct StrictJSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard index < bytes.count, isDigit(bytes[index]) else {
                 throw failure(.syntax, "an exponent must have digits (\(numberText(start)))", at: start)
             }
@@ -355,7 +407,10 @@ public struct StrictJSONParser {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let value = Int64(text) { return .integer(value) }
         guard let value = Double(text), value.isFinite else {
-            throw failure(.numberOutOfRange, "the number \(Self.shorten(text)) is out of range: numbers must fit a 64-bit float (at most about 1.8e308 in size); send a very large value as a string", at: start)
+            throw failure(
+                .numberOutOfRange,
+                "the number \(Self.shorten(text)) is out of range: numbers must fit a 64-bit float (at most about 1.8e308 in size); send a very large value as a string",
+                at: start)
         }
         return .number(value)
     }
@@ -405,11 +460,16 @@ public struct StrictJSONParser {
 
     private func truncated(opened offset: Int, what: String) -> JSONParseError {
         let (line, column) = position(offset)
-        return failure(.syntax, "the \(what) opened at line \(line), column \(column) is never closed (the file is truncated)", at: bytes.count)
+        return failure(
+            .syntax, "the \(what) opened at line \(line), column \(column) is never closed (the file is truncated)",
+            at: bytes.count)
     }
 
     private func loneSurrogate(_ unit: UInt32, at offset: Int) -> JSONParseError {
-        failure(.loneSurrogate, "\\u\(Self.hex(unit, width: 4)) is a lone surrogate (half of a UTF-16 pair), not a character; encode characters outside the Basic Multilingual Plane as a pair such as \\uD83D\\uDE00, or as UTF-8", at: offset)
+        failure(
+            .loneSurrogate,
+            "\\u\(Self.hex(unit, width: 4)) is a lone surrogate (half of a UTF-16 pair), not a character; encode characters outside the Basic Multilingual Plane as a pair such as \\uD83D\\uDE00, or as UTF-8",
+            at: offset)
     }
 
     private func invalidUTF8(in run: UnsafeBufferPointer<UInt8>, base: Int) -> JSONParseError {
@@ -429,7 +489,10 @@ public struct StrictJSONParser {
                 break loop
             }
         }
-        return failure(.notUTF8, "invalid UTF-8 (byte 0x\(Self.hex(UInt32(run[min(offset, run.count - 1)]), width: 2))) in a string; requests must be UTF-8", at: base + offset)
+        return failure(
+            .notUTF8,
+            "invalid UTF-8 (byte 0x\(Self.hex(UInt32(run[min(offset, run.count - 1)]), width: 2))) in a string; requests must be UTF-8",
+            at: base + offset)
     }
 
     private func describeByte(at offset: Int) -> String {
@@ -447,7 +510,12 @@ public struct StrictJSONParser {
         for component in path + [.key(key)] {
             switch component {
             case .key(let key):
-                let plain = !key.isEmpty && key.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2D }
+                let plain =
+                    !key.isEmpty
+                    && key.utf8.allSatisfy {
+                        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                            || $0 == 0x5F || $0 == 0x2D
+                    }
                 text += plain ? (text.isEmpty ? key : ".\(key)") : "[\(Self.quoted(key))]"
             case .index(let i):
                 text += "[\(i)]"

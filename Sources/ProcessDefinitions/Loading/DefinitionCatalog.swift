@@ -26,14 +26,19 @@ public struct DefinitionCatalog: Sendable {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
-              let names = try? manager.contentsOfDirectory(atPath: directory) else {
-            catalog.errors.append(DefinitionError(
-                code: .unreadableFile, file: directory, line: 1, column: 1,
-                message: "the definitions directory does not exist or cannot be read; create it or point --definitions at the right one"))
+            let names = try? manager.contentsOfDirectory(atPath: directory)
+        else {
+            catalog.errors.append(
+                DefinitionError(
+                    code: .unreadableFile, file: directory, line: 1, column: 1,
+                    message:
+                        "the definitions directory does not exist or cannot be read; create it or point --definitions at the right one"
+                ))
             return catalog
         }
         let files = names.sorted().filter { name in
-            guard !name.hasPrefix("."), DefinitionLoader.fileExtensions.contains((name as NSString).pathExtension) else { return false }
+            guard !name.hasPrefix("."), DefinitionLoader.fileExtensions.contains((name as NSString).pathExtension)
+            else { return false }
             var isDirectory: ObjCBool = false
             let path = (directory as NSString).appendingPathComponent(name)
             return manager.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
@@ -45,9 +50,12 @@ public struct DefinitionCatalog: Sendable {
             let siblings = byType[type] ?? []
             guard siblings.count == 1 else {
                 if siblings.first == name {
-                    catalog.errors.append(DefinitionError(
-                        code: .duplicateName, file: path, line: 1, column: 1, key: "process_type",
-                        message: "process type '\(type)' is defined by several files (\(siblings.joined(separator: ", "))); keep one, neither is loaded"))
+                    catalog.errors.append(
+                        DefinitionError(
+                            code: .duplicateName, file: path, line: 1, column: 1, key: "process_type",
+                            message:
+                                "process type '\(type)' is defined by several files (\(siblings.joined(separator: ", "))); keep one, neither is loaded"
+                        ))
                 }
                 continue
             }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,9 @@ enum DefinitionFile {
         // O_NONBLOCK: opening a FIFO must not wait for a writer.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
-            return .problem(.unreadableFile, "cannot open the file: \(String(cString: strerror(errno))); check that it exists and is readable")
+            return .problem(
+                .unreadableFile,
+                "cannot open the file: \(String(cString: strerror(errno))); check that it exists and is readable")
         }
         defer { close(fd) }
         var info = stat()
@@ -29,7 +32,9 @@ enum DefinitionFile {
             return .problem(.unreadableFile, "cannot read the file: \(String(cString: strerror(errno)))")
         }
         if let kind = kindName(info.st_mode) {
-            return .problem(.unreadableFile, "the file is \(kind), not a regular file; a definition must be a regular file (or a symlink to one)")
+            return .problem(
+                .unreadableFile,
+                "the file is \(kind), not a regular file; a definition must be a regular file (or a symlink to one)")
         }
         if Int(info.st_size) > limit {
             return .problem(.tooLarge, "the file is \(info.st_size) bytes; a definition is at most \(limit) bytes")
@@ -52,7 +57,8 @@ enum DefinitionFile {
             return .problem(.unreadableFile, "cannot read the file: \(String(cString: strerror(failed)))")
         }
         if total > limit {
-            return .problem(.tooLarge, "the file grew past \(limit) bytes while being read; a definition is at most \(limit) bytes")
+            return .problem(
+                .tooLarge, "the file grew past \(limit) bytes while being read; a definition is at most \(limit) bytes")
         }
         data.count = total
         return .contents(data)

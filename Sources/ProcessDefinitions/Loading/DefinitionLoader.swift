@@ -17,7 +17,8 @@ public enum DefinitionLoader {
     ///   - baseDirectory: where relative `run:` programs are resolved (the definitions directory).
     /// - Returns: the definition, or every problem of the file (codes `unreadableFile`,
     ///   `malformedYAML`, and all the checks of `DefinitionError.Code`).
-    public static func load(file path: String, baseDirectory: String) -> Result<ProcessDefinition, DefinitionErrorList> {
+    public static func load(file path: String, baseDirectory: String) -> Result<ProcessDefinition, DefinitionErrorList>
+    {
         let data: Data
         switch DefinitionFile.read(path) {
         case .contents(let contents): data = contents
@@ -30,9 +31,13 @@ public enum DefinitionLoader {
     }
 
     /// Checks definition text as if read from `file` (whose name gives the process type).
-    public static func parse(yaml text: String, file: String, baseDirectory: String) -> Result<ProcessDefinition, DefinitionErrorList> {
+    public static func parse(yaml text: String, file: String, baseDirectory: String) -> Result<
+        ProcessDefinition, DefinitionErrorList
+    > {
         guard text.utf8.count <= DefinitionFile.maxBytes else {
-            return failure(.tooLarge, file: file, "the definition is \(text.utf8.count) bytes; a definition is at most \(DefinitionFile.maxBytes) bytes")
+            return failure(
+                .tooLarge, file: file,
+                "the definition is \(text.utf8.count) bytes; a definition is at most \(DefinitionFile.maxBytes) bytes")
         }
         let root: Node?
         do {
@@ -42,16 +47,22 @@ public enum DefinitionLoader {
         } catch {
             return failure(.malformedYAML, file: file, "the YAML cannot be read: \(error)")
         }
-        if let root, let problem = YAMLExpansionBudget.check(root, file: file, limit: YAMLExpansionBudget.limit(forBytes: text.utf8.count)) {
+        if let root,
+            let problem = YAMLExpansionBudget.check(
+                root, file: file, limit: YAMLExpansionBudget.limit(forBytes: text.utf8.count))
+        {
             return .failure(DefinitionErrorList(errors: [problem]))
         }
         var reader = DefinitionReader(file: file)
-        let definition = reader.readDefinition(root, processType: processType(ofFile: file), baseDirectory: baseDirectory)
+        let definition = reader.readDefinition(
+            root, processType: processType(ofFile: file), baseDirectory: baseDirectory)
         if let definition, reader.errors.isEmpty {
             return .success(definition)
         }
         let sorted = reader.errors.enumerated().sorted { a, b in
-            (a.element.line ?? 0, a.element.column ?? 0, a.offset) < (b.element.line ?? 0, b.element.column ?? 0, b.offset)
+            (a.element.line ?? 0, a.element.column ?? 0, a.offset) < (
+                b.element.line ?? 0, b.element.column ?? 0, b.offset
+            )
         }
         return .failure(DefinitionErrorList(errors: sorted.map(\.element)))
     }
@@ -63,8 +74,12 @@ public enum DefinitionLoader {
         return fileExtensions.contains(ext) ? (name as NSString).deletingPathExtension : name
     }
 
-    static func failure(_ code: DefinitionError.Code, file: String, _ message: String) -> Result<ProcessDefinition, DefinitionErrorList> {
-        .failure(DefinitionErrorList(errors: [DefinitionError(code: code, file: file, line: 1, column: 1, message: message)]))
+    static func failure(_ code: DefinitionError.Code, file: String, _ message: String) -> Result<
+        ProcessDefinition, DefinitionErrorList
+    > {
+        .failure(
+            DefinitionErrorList(errors: [DefinitionError(code: code, file: file, line: 1, column: 1, message: message)])
+        )
     }
 
     /// A parser error, at the position libyaml gives.
@@ -81,7 +96,8 @@ public enum DefinitionLoader {
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
             return located(context.mark, "key \(keys) appears more than once in the same mapping; keep one")
         default:
-            return DefinitionError(code: .malformedYAML, file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+            return DefinitionError(
+                code: .malformedYAML, file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
         }
     }
 }

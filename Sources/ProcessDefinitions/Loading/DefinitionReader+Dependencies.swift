@@ -11,7 +11,8 @@ extension DefinitionReader {
         let failureNames = Set(onFailure.compactMap(\.writtenName))
         let all = mainNames.union(failureNames)
         let main = resolve(tasks, in: "tasks", otherList: ("on_failure", failureNames), inputs: inputs, allTasks: all)
-        let failure = resolve(onFailure, in: "on_failure", otherList: ("tasks", mainNames), inputs: inputs, allTasks: all)
+        let failure = resolve(
+            onFailure, in: "on_failure", otherList: ("tasks", mainNames), inputs: inputs, allTasks: all)
         return (main, failure)
     }
 
@@ -22,7 +23,10 @@ extension DefinitionReader {
             guard let name = draft.name else { continue }
             if let first = firstUse[name] {
                 let line = first.nameNode?.mark.map { " (line \($0.line))" } ?? ""
-                report(.duplicateName, at: draft.nameNode, key: "\(draft.path).name", "task name '\(name)' is already used by \(first.path)\(line); names must be unique across tasks and on_failure")
+                report(
+                    .duplicateName, at: draft.nameNode, key: "\(draft.path).name",
+                    "task name '\(name)' is already used by \(first.path)\(line); names must be unique across tasks and on_failure"
+                )
             } else {
                 firstUse[name] = draft
             }
@@ -49,7 +53,10 @@ extension DefinitionReader {
                 if let target = position[name] {
                     positions.append(target)
                 } else {
-                    report(.unknownDependency, at: node, key: "\(draft.path).needs[\(index)]", unknownDependencyMessage(name, in: listName, known: position.keys.sorted(), otherList: otherList))
+                    report(
+                        .unknownDependency, at: node, key: "\(draft.path).needs[\(index)]",
+                        unknownDependencyMessage(
+                            name, in: listName, known: position.keys.sorted(), otherList: otherList))
                 }
             }
             needs.append(positions)
@@ -58,7 +65,9 @@ extension DefinitionReader {
         for cycle in graph.cycles() {
             let first = drafts[cycle[0]]
             let names = cycle.map { drafts[$0].name ?? drafts[$0].path }.joined(separator: " -> ")
-            report(.cycle, at: first.needsNode ?? first.node, key: "\(first.path).needs", "tasks wait for each other in a cycle: \(names) (each waits for the next); remove one of these needs")
+            report(
+                .cycle, at: first.needsNode ?? first.node, key: "\(first.path).needs",
+                "tasks wait for each other in a cycle: \(names) (each waits for the next); remove one of these needs")
         }
         // "Does this task wait for task T?": a short walk back answers the usual case (T just
         // before it); otherwise one walk forward from T, cached per T. Collecting each task's
@@ -76,7 +85,9 @@ extension DefinitionReader {
                 allTasks: allTasks, listName: listName)
             for (template, node, path) in draft.templates {
                 for reference in template.references {
-                    if let problem = scope.problem(with: reference) { report(.invalidTemplate, at: node, key: path, problem) }
+                    if let problem = scope.problem(with: reference) {
+                        report(.invalidTemplate, at: node, key: path, problem)
+                    }
                 }
             }
         }

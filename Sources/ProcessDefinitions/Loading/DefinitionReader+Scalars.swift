@@ -23,12 +23,15 @@ extension DefinitionReader {
     mutating func integer(_ node: Node, at path: String, minimum: Int) -> Int? {
         if case .scalar(let scalar) = node, case .integer(let value) = YAMLValue.json(of: scalar) {
             guard value >= minimum, let result = Int(exactly: value) else {
-                report(.invalidValue, at: node, key: path, "expected a whole number of at least \(minimum), got \(value)")
+                report(
+                    .invalidValue, at: node, key: path, "expected a whole number of at least \(minimum), got \(value)")
                 return nil
             }
             return result
         }
-        report(.invalidValue, at: node, key: path, "expected a whole number of at least \(minimum), got \(YAMLValue.describe(node))")
+        report(
+            .invalidValue, at: node, key: path,
+            "expected a whole number of at least \(minimum), got \(YAMLValue.describe(node))")
         return nil
     }
 
@@ -44,20 +47,25 @@ extension DefinitionReader {
     /// A duration written with its unit; `allowZero: false` for limits such as timeouts.
     mutating func duration(_ node: Node, at path: String, allowZero: Bool = true) -> Duration? {
         guard case .scalar(let scalar) = node else {
-            report(.invalidDuration, at: node, key: path, "expected a duration, \(DurationParser.expectedForm); got \(YAMLValue.describe(node))")
+            report(
+                .invalidDuration, at: node, key: path,
+                "expected a duration, \(DurationParser.expectedForm); got \(YAMLValue.describe(node))")
             return nil
         }
         guard let duration = DurationParser.parse(scalar.string) else {
-            let problem = if case .integer = YAMLValue.json(of: scalar) {
-                "'\(scalar.string)' has no unit"
-            } else {
-                "'\(scalar.string)' is not a duration"
-            }
+            let problem =
+                if case .integer = YAMLValue.json(of: scalar) {
+                    "'\(scalar.string)' has no unit"
+                } else {
+                    "'\(scalar.string)' is not a duration"
+                }
             report(.invalidDuration, at: node, key: path, "\(problem); write \(DurationParser.expectedForm)")
             return nil
         }
         guard allowZero || duration > .zero else {
-            report(.invalidDuration, at: node, key: path, "must be longer than zero, e.g. 30s; leave the key out for no limit")
+            report(
+                .invalidDuration, at: node, key: path,
+                "must be longer than zero, e.g. 30s; leave the key out for no limit")
             return nil
         }
         return duration

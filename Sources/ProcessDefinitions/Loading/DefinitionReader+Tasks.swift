@@ -12,7 +12,8 @@ extension DefinitionReader {
 
     /// The tasks of `tasks:` or `on_failure:`, each read as far as it can be.
     mutating func readTaskList(_ node: Node, at path: String) -> [TaskDraft] {
-        guard let items = list(node, at: path, of: "tasks (each a mapping with a name and one of run, shell or sleep)") else {
+        guard let items = list(node, at: path, of: "tasks (each a mapping with a name and one of run, shell or sleep)")
+        else {
             return []
         }
         return items.enumerated().compactMap { index, item in readTask(item, at: "\(path)[\(index)]") }
@@ -46,7 +47,9 @@ extension DefinitionReader {
     mutating func taskName(_ node: Node, at path: String) -> String? {
         guard let name = string(node, at: path, what: "a task name") else { return nil }
         guard name.range(of: Self.namePattern, options: .regularExpression) != nil else {
-            report(.invalidValue, at: node, key: path, "task name '\(name)' is not valid: use letters, digits, _, . and - (matching \(Self.namePattern))")
+            report(
+                .invalidValue, at: node, key: path,
+                "task name '\(name)' is not valid: use letters, digits, _, . and - (matching \(Self.namePattern))")
             return nil
         }
         return name
@@ -59,9 +62,14 @@ extension DefinitionReader {
         let label = task.name.map { "task '\($0)'" } ?? "this task"
         guard present.count == 1 else {
             if present.isEmpty {
-                report(.actionCount, at: fields.node, key: task.path, "\(label) has no action: give exactly one of run (a list: program and arguments), shell (a string) or sleep (a duration)")
+                report(
+                    .actionCount, at: fields.node, key: task.path,
+                    "\(label) has no action: give exactly one of run (a list: program and arguments), shell (a string) or sleep (a duration)"
+                )
             } else {
-                report(.actionCount, at: fields.keyNode(present[1]), key: "\(task.path).\(present[1])", "\(label) has both \(present.joined(separator: " and ")): give exactly one of run, shell or sleep")
+                report(
+                    .actionCount, at: fields.keyNode(present[1]), key: "\(task.path).\(present[1])",
+                    "\(label) has both \(present.joined(separator: " and ")): give exactly one of run, shell or sleep")
             }
             return
         }
@@ -74,7 +82,10 @@ extension DefinitionReader {
         case "shell":
             guard let script = string(node, at: path, what: "a shell script string") else { return }
             if TemplateString.containsTemplateMarker(script) {
-                report(.templateInShell, at: node, key: path, "templates ({{...}}) are not allowed in shell: scripts, because a value would become shell code; pass values through environment variables such as $SPOOL_INPUT_USER_ID, or use run: with a template argument")
+                report(
+                    .templateInShell, at: node, key: path,
+                    "templates ({{...}}) are not allowed in shell: scripts, because a value would become shell code; pass values through environment variables such as $SPOOL_INPUT_USER_ID, or use run: with a template argument"
+                )
             } else if script.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 report(.invalidValue, at: node, key: path, "the shell script is empty; write the command to run")
             } else {
@@ -89,7 +100,10 @@ extension DefinitionReader {
     mutating func readRun(_ node: Node, at path: String, into task: inout TaskDraft) {
         guard let items = list(node, at: path, of: "strings: the program, then its arguments") else { return }
         guard !items.isEmpty else {
-            report(.invalidValue, at: node, key: path, "run: is empty; give the program, then its arguments, e.g. [\"scripts/step.sh\", \"{{inputs.user_id}}\"]")
+            report(
+                .invalidValue, at: node, key: path,
+                "run: is empty; give the program, then its arguments, e.g. [\"scripts/step.sh\", \"{{inputs.user_id}}\"]"
+            )
             return
         }
         var argv: [TemplateString] = []
@@ -98,7 +112,10 @@ extension DefinitionReader {
             guard let text = string(item, at: itemPath) else { continue }
             if index == 0 {
                 if TemplateString.containsTemplateMarker(text) {
-                    report(.invalidTemplate, at: item, key: itemPath, "the program (run[0]) may not hold a template: name the program in the definition and pass values as arguments")
+                    report(
+                        .invalidTemplate, at: item, key: itemPath,
+                        "the program (run[0]) may not hold a template: name the program in the definition and pass values as arguments"
+                    )
                     continue
                 }
                 if text.isEmpty {
@@ -116,7 +133,10 @@ extension DefinitionReader {
 
     mutating func template(_ text: String, at node: Node, path: String) -> TemplateString? {
         if text.utf8.contains(0) {
-            report(.invalidValue, at: node, key: path, "the value holds a NUL character (\\0), which no command argument or environment variable can hold; remove it")
+            report(
+                .invalidValue, at: node, key: path,
+                "the value holds a NUL character (\\0), which no command argument or environment variable can hold; remove it"
+            )
             return nil
         }
         do {
@@ -145,16 +165,27 @@ extension DefinitionReader {
         var policy = RetryPolicy()
         var valid = true
         if let node = fields["max_attempts"] {
-            if let value = integer(node, at: "\(path).max_attempts", minimum: 1) { policy.maxAttempts = value } else { valid = false }
+            if let value = integer(node, at: "\(path).max_attempts", minimum: 1) {
+                policy.maxAttempts = value
+            } else {
+                valid = false
+            }
         }
         if let node = fields["backoff"] {
             if let value = duration(node, at: "\(path).backoff") { policy.backoff = value } else { valid = false }
         }
         if let node = fields["max_backoff"] {
-            if let value = duration(node, at: "\(path).max_backoff") { policy.maxBackoff = value } else { valid = false }
+            if let value = duration(node, at: "\(path).max_backoff") {
+                policy.maxBackoff = value
+            } else {
+                valid = false
+            }
         }
         if valid, policy.maxBackoff < policy.backoff {
-            report(.invalidValue, at: fields["max_backoff"] ?? fields["backoff"] ?? node, key: "\(path).max_backoff", "max_backoff (\(DurationParser.format(policy.maxBackoff))) is shorter than backoff (\(DurationParser.format(policy.backoff))); it must be at least as long")
+            report(
+                .invalidValue, at: fields["max_backoff"] ?? fields["backoff"] ?? node, key: "\(path).max_backoff",
+                "max_backoff (\(DurationParser.format(policy.maxBackoff))) is shorter than backoff (\(DurationParser.format(policy.backoff))); it must be at least as long"
+            )
             valid = false
         }
         return valid ? policy : nil
@@ -164,21 +195,29 @@ extension DefinitionReader {
     mutating func readEnvironment(_ node: Node, into task: inout TaskDraft) {
         let path = "\(task.path).env"
         guard case .mapping(let mapping) = node else {
-            report(.notAMapping, at: node, key: path, "env must be a mapping of variable names to strings, not \(YAMLValue.describe(node))")
+            report(
+                .notAMapping, at: node, key: path,
+                "env must be a mapping of variable names to strings, not \(YAMLValue.describe(node))")
             return
         }
         for (key, value) in mapping {
             guard let name = string(key, at: path, what: "a variable name") else { continue }
             let entryPath = "\(path).\(name)"
             if !TemplateString.isIdentifier(name) {
-                report(.invalidValue, at: key, key: entryPath, "'\(name)' is not a valid variable name: use letters, digits and _, not starting with a digit")
+                report(
+                    .invalidValue, at: key, key: entryPath,
+                    "'\(name)' is not a valid variable name: use letters, digits and _, not starting with a digit")
                 continue
             }
             if name.hasPrefix("SPOOL_") {
-                report(.invalidValue, at: key, key: entryPath, "variable names starting with SPOOL_ are reserved for the runner (SPOOL_PROCESS_ID, SPOOL_INPUT_<NAME>, ...); choose another name")
+                report(
+                    .invalidValue, at: key, key: entryPath,
+                    "variable names starting with SPOOL_ are reserved for the runner (SPOOL_PROCESS_ID, SPOOL_INPUT_<NAME>, ...); choose another name"
+                )
                 continue
             }
-            guard let text = string(value, at: entryPath), let template = template(text, at: value, path: entryPath) else {
+            guard let text = string(value, at: entryPath), let template = template(text, at: value, path: entryPath)
+            else {
                 continue
             }
             task.env.append(EnvironmentEntry(name: name, value: template))

@@ -35,7 +35,10 @@ struct DefinitionReader {
     /// (`<<: *defaults`) are honoured, keys written in the mapping itself taking precedence.
     mutating func fields(of node: Node, at path: String, allowed: [String], what: String) -> Fields? {
         guard case .mapping(let mapping) = node else {
-            report(.notAMapping, at: node, key: path, "\(what) must be a mapping of keys to values, not \(YAMLValue.describe(node)); valid keys: \(allowed.joined(separator: ", "))")
+            report(
+                .notAMapping, at: node, key: path,
+                "\(what) must be a mapping of keys to values, not \(YAMLValue.describe(node)); valid keys: \(allowed.joined(separator: ", "))"
+            )
             return nil
         }
         var fields = Fields(node: node)
@@ -43,7 +46,9 @@ struct DefinitionReader {
         return fields
     }
 
-    private mutating func collect(_ mapping: Node.Mapping, at path: String, allowed: [String], what: String, into fields: inout Fields) {
+    private mutating func collect(
+        _ mapping: Node.Mapping, at path: String, allowed: [String], what: String, into fields: inout Fields
+    ) {
         var mergeSources: [Node] = []
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
@@ -67,7 +72,10 @@ struct DefinitionReader {
         }
         for source in mergeSources {
             guard case .mapping(let merged) = source else {
-                report(.notAMapping, at: source, key: Self.join(path, "<<"), "a merge key (<<) takes a mapping or a list of mappings, such as *defaults; got \(YAMLValue.describe(source))")
+                report(
+                    .notAMapping, at: source, key: Self.join(path, "<<"),
+                    "a merge key (<<) takes a mapping or a list of mappings, such as *defaults; got \(YAMLValue.describe(source))"
+                )
                 continue
             }
             collect(merged, at: path, allowed: allowed, what: what, into: &fields)
@@ -85,7 +93,8 @@ struct DefinitionReader {
 
     /// Levenshtein distance: the number of single-character edits from `a` to `b`.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)

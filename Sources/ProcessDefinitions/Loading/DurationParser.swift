@@ -21,7 +21,8 @@ public enum DurationParser {
         for unit in units where text.hasSuffix(unit.suffix) {
             let digits = text.dropLast(unit.suffix.count)
             guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let count = Int64(digits) else { return nil }
+                let count = Int64(digits)
+            else { return nil }
             let (milliseconds, overflow) = count.multipliedReportingOverflow(by: unit.milliseconds)
             guard !overflow else { return nil }
             return .milliseconds(milliseconds)
@@ -53,7 +54,10 @@ public enum DurationParser {
         var fraction = Int64(abs(thousandths.truncatingRemainder(dividingBy: 1_000)))
         guard fraction != 0 else { return String(whole) }
         var digits = 3
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
         let padded = String(repeating: "0", count: digits - String(fraction).count) + String(fraction)
         let sign = value < 0 && whole == 0 ? "-" : ""
         return "\(sign)\(whole).\(padded)"

@@ -35,7 +35,9 @@ enum YAMLExpansionBudget {
                 let inner = overflow.mark.map { " (the count ran out at line \($0.line), column \($0.column))" } ?? ""
                 return DefinitionError(
                     code: .tooLarge, file: file, line: at?.line ?? 1, column: at?.column ?? 1, key: entry.key,
-                    message: "this value expands to more than \(limit) values through YAML aliases (*name repeats what &name names)\(inner); a definition may not grow past that: write the values out or use fewer nested aliases")
+                    message:
+                        "this value expands to more than \(limit) values through YAML aliases (*name repeats what &name names)\(inner); a definition may not grow past that: write the values out or use fewer nested aliases"
+                )
             }
         }
         return nil

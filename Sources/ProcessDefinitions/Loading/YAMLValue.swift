@@ -102,7 +102,9 @@ enum YAMLValue {
         case ".nan", ".NaN", ".NAN": return .nan
         default: break
         }
-        guard text.range(of: #"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
+        guard
+            text.range(of: #"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"#, options: .regularExpression)
+                != nil
         else { return nil }
         return Double(text)
     }

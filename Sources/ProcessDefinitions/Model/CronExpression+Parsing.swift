@@ -52,7 +52,8 @@ extension CronExpression {
         guard parts.count == 5 else {
             throw CronParseError(
                 message: "a cron expression has 5 fields (minute hour day-of-month month day-of-week) "
-                    + "or is a macro such as @daily; '\(trimmed)' has \(parts.count) field\(parts.count == 1 ? "" : "s")")
+                    + "or is a macro such as @daily; '\(trimmed)' has \(parts.count) field\(parts.count == 1 ? "" : "s")"
+            )
         }
         var sets: [UInt64] = []
         for (part, field) in zip(parts, Self.fields) {

@@ -14,7 +14,8 @@ extension ScheduleDefinition {
             return cron.next(after: instant)
         }
         // Wall-clock times are handled as if they were UTC instants ("wall dates").
-        var wall = Date(timeIntervalSince1970: instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant)))
+        var wall = Date(
+            timeIntervalSince1970: instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant)))
         // Bounded: in the repeated hour up to 60 candidates are passed over per matching minute.
         for _ in 0..<10_000 {
             guard let candidate = cron.next(after: wall) else { return nil }

@@ -65,7 +65,8 @@ public struct ScheduleDefinition: Sendable {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        let stamp = "\(pad(minute.year, 4))\(pad(minute.month, 2))\(pad(minute.day, 2))T\(pad(minute.hour, 2))\(pad(minute.minute, 2))"
+        let stamp =
+            "\(pad(minute.year, 4))\(pad(minute.month, 2))\(pad(minute.day, 2))T\(pad(minute.hour, 2))\(pad(minute.minute, 2))"
         return name.map { "\(processType)-\($0)-\(stamp)" } ?? "\(processType)-\(stamp)"
     }
 

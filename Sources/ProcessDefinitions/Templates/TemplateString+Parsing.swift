@@ -59,7 +59,8 @@ extension TemplateString {
             let task = String(rest[..<marker.lowerBound])
             let key = String(rest[marker.upperBound...])
             guard !task.isEmpty, !key.isEmpty, !key.contains(where: \.isWhitespace),
-                  !task.contains(where: \.isWhitespace) else {
+                !task.contains(where: \.isWhitespace)
+            else {
                 throw unknown(": a task reference reads tasks.NAME.output.KEY")
             }
             return .taskOutput(task: task, key: key)

@@ -5,9 +5,9 @@
 /// `{{...}}` is inserted as it is).
 public struct TemplateString: Sendable, Hashable, CustomStringConvertible {
     public enum Reference: Sendable, Hashable {
-        case input(String)              // {{inputs.NAME}}
-        case processID                  // {{process_id}}
-        case workDir                    // {{work_dir}}
+        case input(String)  // {{inputs.NAME}}
+        case processID  // {{process_id}}
+        case workDir  // {{work_dir}}
         case taskOutput(task: String, key: String)  // {{tasks.NAME.output.KEY}}
     }
 
@@ -48,7 +48,9 @@ public struct TemplateContext: Sendable {
     /// Outputs of the tasks that have succeeded, by task name.
     public var taskOutputs: [String: [String: JSONValue]]
 
-    public init(processID: String, workDir: String, inputs: [String: JSONValue], taskOutputs: [String: [String: JSONValue]]) {
+    public init(
+        processID: String, workDir: String, inputs: [String: JSONValue], taskOutputs: [String: [String: JSONValue]]
+    ) {
         self.processID = processID
         self.workDir = workDir
         self.inputs = inputs
@@ -78,7 +80,11 @@ extension TemplateString {
                 let value = try Self.value(of: reference, in: context)
                 // No argument or variable can hold a NUL byte: say so instead of failing the spawn.
                 if value.utf8.contains(0) {
-                    throw TemplateRenderError(template: reference.source, message: "the value contains a NUL character (\\u0000), which no command argument or environment variable can hold")
+                    throw TemplateRenderError(
+                        template: reference.source,
+                        message:
+                            "the value contains a NUL character (\\u0000), which no command argument or environment variable can hold"
+                    )
                 }
                 result += value
             }
@@ -94,15 +100,20 @@ extension TemplateString {
             return context.workDir
         case .input(let name):
             guard let value = context.inputs[name] else {
-                throw TemplateRenderError(template: "{{inputs.\(name)}}", message: "the request has no input '\(name)' and the definition gives no default")
+                throw TemplateRenderError(
+                    template: "{{inputs.\(name)}}",
+                    message: "the request has no input '\(name)' and the definition gives no default")
             }
             return value.templateText
         case .taskOutput(let task, let key):
             guard let output = context.taskOutputs[task] else {
-                throw TemplateRenderError(template: "{{tasks.\(task).output.\(key)}}", message: "task '\(task)' printed no JSON output")
+                throw TemplateRenderError(
+                    template: "{{tasks.\(task).output.\(key)}}", message: "task '\(task)' printed no JSON output")
             }
             guard let value = output[key] else {
-                throw TemplateRenderError(template: "{{tasks.\(task).output.\(key)}}", message: "the output of task '\(task)' has no key '\(key)'")
+                throw TemplateRenderError(
+                    template: "{{tasks.\(task).output.\(key)}}",
+                    message: "the output of task '\(task)' has no key '\(key)'")
             }
             return value.templateText
         }
@@ -141,7 +152,9 @@ extension JSONValue {
         case .string(let value): return Self.quoted(value)
         case .array(let values): return "[" + values.map(\.compactJSON).joined(separator: ",") + "]"
         case .object(let members):
-            return "{" + members.keys.sorted().map { Self.quoted($0) + ":" + members[$0]!.compactJSON }.joined(separator: ",") + "}"
+            return "{"
+                + members.keys.sorted().map { Self.quoted($0) + ":" + members[$0]!.compactJSON }.joined(separator: ",")
+                + "}"
         }
     }
 

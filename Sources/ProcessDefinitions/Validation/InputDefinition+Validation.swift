@@ -47,7 +47,9 @@ extension InputDefinition {
             case .doesNotMatch, .invalidPattern:
                 return failure("does not match the pattern \(pattern); got \(Self.shortJSON(value))")
             case .tooMuchWork:
-                return failure("could not be checked against the pattern \(pattern): matching this value took more than the matcher's work limit (the pattern backtracks too much, e.g. nested repetition like (.*a){20}); the definition's pattern needs simplifying")
+                return failure(
+                    "could not be checked against the pattern \(pattern): matching this value took more than the matcher's work limit (the pattern backtracks too much, e.g. nested repetition like (.*a){20}); the definition's pattern needs simplifying"
+                )
             }
         }
         if let number = value.doubleValue {

@@ -32,7 +32,9 @@ final class PatternCache: @unchecked Sendable {
     func match(_ text: String, pattern: String) -> Outcome {
         guard let template = expression(for: pattern) else { return .invalidPattern }
         var status = U_ZERO_ERROR
-        guard let matcher = swift_uregex_clone(template, &status), status.rawValue <= U_ZERO_ERROR.rawValue else { return .invalidPattern }
+        guard let matcher = swift_uregex_clone(template, &status), status.rawValue <= U_ZERO_ERROR.rawValue else {
+            return .invalidPattern
+        }
         defer { swift_uregex_close(matcher) }
         swift_uregex_setTimeLimit(matcher, Self.stepLimit, &status)
         var units = Array(text.utf16)
@@ -58,7 +60,8 @@ final class PatternCache: @unchecked Sendable {
             var status = U_ZERO_ERROR
             var parseError = UParseError()
             guard let expression = swift_uregex_open(units, Int32(units.count), 0, &parseError, &status),
-                  status.rawValue <= U_ZERO_ERROR.rawValue else { return nil }
+                status.rawValue <= U_ZERO_ERROR.rawValue
+            else { return nil }
             // Patterns come from definitions: few, and kept for the runner's life.
             cache[pattern] = expression
             return expression

@@ -40,7 +40,8 @@ extension ProcessDefinition {
             } else if declared.isEmpty {
                 problems.append("unknown input '\(key)'; this process type declares no inputs")
             } else {
-                problems.append("unknown input '\(key)'; declared inputs: \(inputs.map(\.name).joined(separator: ", "))")
+                problems.append(
+                    "unknown input '\(key)'; declared inputs: \(inputs.map(\.name).joined(separator: ", "))")
             }
         }
         return problems.isEmpty ? .success(accepted) : .failure(InputValidationError(problems: problems))

@@ -18,16 +18,27 @@ extension ProcessDefinition {
                 let (line, column) = Self.locate(program, afterTask: task.name, in: text)
                 let resolved = resolve(program, searchPath: searchPath)
                 var isDirectory: ObjCBool = false
-                if let resolved, FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue {
+                if let resolved, FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory),
+                    !isDirectory.boolValue
+                {
                     if !FileManager.default.isExecutableFile(atPath: resolved) {
-                        problems.append(DefinitionError(code: .programNotExecutable, file: file, line: line, column: column, key: key,
-                            message: "task '\(task.name)': program \(resolved) is not executable; run `chmod +x \(resolved)`"))
+                        problems.append(
+                            DefinitionError(
+                                code: .programNotExecutable, file: file, line: line, column: column, key: key,
+                                message:
+                                    "task '\(task.name)': program \(resolved) is not executable; run `chmod +x \(resolved)`"
+                            ))
                     }
                     continue
                 }
-                let looked = program.contains("/") ? "looked for \(resolved ?? program)" : "not found in PATH=\(searchPath)"
-                problems.append(DefinitionError(code: .programNotFound, file: file, line: line, column: column, key: key,
-                    message: "task '\(task.name)': program '\(program)' does not exist (\(looked)); a relative path is resolved against \(baseDirectory)"))
+                let looked =
+                    program.contains("/") ? "looked for \(resolved ?? program)" : "not found in PATH=\(searchPath)"
+                problems.append(
+                    DefinitionError(
+                        code: .programNotFound, file: file, line: line, column: column, key: key,
+                        message:
+                            "task '\(task.name)': program '\(program)' does not exist (\(looked)); a relative path is resolved against \(baseDirectory)"
+                    ))
             }
         }
         return problems
@@ -35,7 +46,9 @@ extension ProcessDefinition {
 
     private func resolve(_ program: String, searchPath: String) -> String? {
         if program.hasPrefix("/") { return program }
-        if program.contains("/") { return URL(fileURLWithPath: baseDirectory).appendingPathComponent(program).standardizedFileURL.path }
+        if program.contains("/") {
+            return URL(fileURLWithPath: baseDirectory).appendingPathComponent(program).standardizedFileURL.path
+        }
         for directory in searchPath.split(separator: ":") {
             let candidate = "\(directory)/\(program)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

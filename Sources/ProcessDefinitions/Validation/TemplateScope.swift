@@ -24,16 +24,21 @@ struct TemplateScope {
             return nil
         case .input(let name):
             guard !inputs.additional, !inputs.names.contains(name) else { return nil }
-            let declared = inputs.names.isEmpty ? "no inputs are declared" : "declared inputs: \(inputs.names.sorted().joined(separator: ", "))"
-            return "{{inputs.\(name)}} names an input that is not declared (\(declared)); declare it under inputs: or set additional_inputs: true"
+            let declared =
+                inputs.names.isEmpty
+                ? "no inputs are declared" : "declared inputs: \(inputs.names.sorted().joined(separator: ", "))"
+            return
+                "{{inputs.\(name)}} names an input that is not declared (\(declared)); declare it under inputs: or set additional_inputs: true"
         case .taskOutput(let task, let key):
             let template = "{{tasks.\(task).output.\(key)}}"
             if waitsFor(task) { return nil }
             guard allTasks.contains(task) else {
-                return "\(template) names no task of this definition; tasks: \(allTasks.sorted().joined(separator: ", "))"
+                return
+                    "\(template) names no task of this definition; tasks: \(allTasks.sorted().joined(separator: ", "))"
             }
             let scope = listName == "on_failure" ? " (on_failure tasks can only wait for other on_failure tasks)" : ""
-            return "\(template) names task '\(task)', which this task does not wait for, so its output may not exist yet; add it to this task's needs:\(scope)"
+            return
+                "\(template) names task '\(task)', which this task does not wait for, so its output may not exist yet; add it to this task's needs:\(scope)"
         }
     }
 }

@@ -30,7 +30,9 @@ public final class HistoryReader: Sendable {
     private func open() throws(HistoryReadError) -> DatabaseQueue {
         if let open = queue.withLock({ $0 }) { return open }
         guard FileManager.default.fileExists(atPath: path) else {
-            throw HistoryReadError(.missing, path: path, message: "no history store yet; has `spoolrunner serve` run on this spool? (or pass --db)")
+            throw HistoryReadError(
+                .missing, path: path,
+                message: "no history store yet; has `spoolrunner serve` run on this spool? (or pass --db)")
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -44,7 +46,8 @@ public final class HistoryReader: Sendable {
                 return database
             }
         } catch {
-            throw HistoryReadError(.cannotOpen, path: path, message: "cannot open the history store read-only: \(error)", cause: error)
+            throw HistoryReadError(
+                .cannotOpen, path: path, message: "cannot open the history store read-only: \(error)", cause: error)
         }
     }
 }

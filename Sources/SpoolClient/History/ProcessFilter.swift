@@ -9,7 +9,10 @@ public struct ProcessFilter: Sendable, Equatable {
     public var limit: Int
     public var offset: Int
 
-    public init(type: String? = nil, status: String? = nil, since: String? = nil, until: String? = nil, limit: Int = 50, offset: Int = 0) {
+    public init(
+        type: String? = nil, status: String? = nil, since: String? = nil, until: String? = nil, limit: Int = 50,
+        offset: Int = 0
+    ) {
         self.type = type
         self.status = status
         self.since = since

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,10 @@ public struct RequestDropper: Sendable {
     /// request that `submit` reported is on disk, whole, even after a power cut.
     private func drop(_ body: Data, into directory: String, name: String) throws(SpoolError) {
         for path in [layout.tmp, directory] where !FileManager.default.fileExists(atPath: path) {
-            throw SpoolError(.cannotWrite, path: path, message: "missing; is this a spool? (run `spoolrunner init` or `spoolrunner serve` once, or pass --spool)")
+            throw SpoolError(
+                .cannotWrite, path: path,
+                message:
+                    "missing; is this a spool? (run `spoolrunner init` or `spoolrunner serve` once, or pass --spool)")
         }
         let temp = "\(layout.tmp)/\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -48,7 +52,9 @@ public struct RequestDropper: Sendable {
         // link(2) then unlink: atomic like rename, but refuses to replace an existing file.
         guard link(temp, "\(directory)/\(name)") == 0 else {
             if errno == EEXIST {
-                throw SpoolError(.alreadyWaiting, path: "\(directory)/\(name)", message: "a request with this id is already waiting there")
+                throw SpoolError(
+                    .alreadyWaiting, path: "\(directory)/\(name)",
+                    message: "a request with this id is already waiting there")
             }
             throw SpoolError(.cannotWrite, path: "\(directory)/\(name)", message: String(cString: strerror(errno)))
         }

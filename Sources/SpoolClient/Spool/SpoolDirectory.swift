@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,9 @@ public final class SpoolDirectory: @unchecked Sendable {
         let rootFD = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             let code = errno
-            throw SpoolError(.cannotCreate, path: root, message: "cannot open the spool directory: \(String(cString: strerror(code)))", systemErrno: code)
+            throw SpoolError(
+                .cannotCreate, path: root,
+                message: "cannot open the spool directory: \(String(cString: strerror(code)))", systemErrno: code)
         }
         var current = SpoolDirectory(descriptor: rootFD, path: root)
         for (index, name) in components.enumerated() {
@@ -57,7 +60,9 @@ public final class SpoolDirectory: @unchecked Sendable {
     }
 
     /// Opens (or creates) the directory `name` inside this one.
-    public func child(_ name: String, create: Bool = true, mode: mode_t = 0o755, plantedLink: PlantedLink = .refuse) throws(SpoolError) -> SpoolDirectory {
+    public func child(_ name: String, create: Bool = true, mode: mode_t = 0o755, plantedLink: PlantedLink = .refuse)
+        throws(SpoolError) -> SpoolDirectory
+    {
         let childPath = "\(path)/\(name)"
         for _ in 0..<3 {
             let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -65,10 +70,15 @@ public final class SpoolDirectory: @unchecked Sendable {
             let code = errno
             switch code {
             case ENOENT:
-                guard create else { throw SpoolError(.cannotCreate, path: childPath, message: "the directory is missing", systemErrno: ENOENT) }
+                guard create else {
+                    throw SpoolError(
+                        .cannotCreate, path: childPath, message: "the directory is missing", systemErrno: ENOENT)
+                }
                 if mkdirat(descriptor, name, mode) != 0 && errno != EEXIST {
                     let code = errno
-                    throw SpoolError(.cannotCreate, path: childPath, message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
+                    throw SpoolError(
+                        .cannotCreate, path: childPath,
+                        message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
                 }
                 let made = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard made >= 0 else { continue }
@@ -81,19 +91,30 @@ public final class SpoolDirectory: @unchecked Sendable {
                 var info = stat()
                 guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
                 let isLink = info.st_mode & S_IFMT == S_IFLNK
-                let what = isLink ? "a symlink\(Self.linkTarget(descriptor, name).map { " (to \($0))" } ?? "")" : "not a directory"
+                let what =
+                    isLink
+                    ? "a symlink\(Self.linkTarget(descriptor, name).map { " (to \($0))" } ?? "")" : "not a directory"
                 guard isLink, plantedLink == .replace else {
-                    throw SpoolError(.unsafe, path: childPath, message: "is \(what); the runner never writes through a symlink or into anything but a real directory of the spool. Replace it with a directory (use a bind mount to put it on another disk)")
+                    throw SpoolError(
+                        .unsafe, path: childPath,
+                        message:
+                            "is \(what); the runner never writes through a symlink or into anything but a real directory of the spool. Replace it with a directory (use a bind mount to put it on another disk)"
+                    )
                 }
                 // unlinkat removes the link itself; what it points to is not touched.
                 guard unlinkat(descriptor, name, 0) == 0 || errno == ENOENT else {
-                    throw SpoolError(.unsafe, path: childPath, message: "is \(what) and cannot be removed: \(String(cString: strerror(errno)))")
+                    throw SpoolError(
+                        .unsafe, path: childPath,
+                        message: "is \(what) and cannot be removed: \(String(cString: strerror(errno)))")
                 }
             default:
-                throw SpoolError(.cannotCreate, path: childPath, message: "cannot open directory: \(String(cString: strerror(code)))", systemErrno: code)
+                throw SpoolError(
+                    .cannotCreate, path: childPath,
+                    message: "cannot open directory: \(String(cString: strerror(code)))", systemErrno: code)
             }
         }
-        throw SpoolError(.unsafe, path: childPath, message: "keeps changing while the runner opens it; something is replacing it")
+        throw SpoolError(
+            .unsafe, path: childPath, message: "keeps changing while the runner opens it; something is replacing it")
     }
 
     static func linkTarget(_ directory: Int32, _ name: String) -> String? {

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,7 +80,12 @@ public struct SpoolLayout: Sendable {
                 restored.append(root)
             } else if errno != EEXIST {
                 let code = errno
-                return (restored, SpoolError(.cannotCreate, path: root, message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code))
+                return (
+                    restored,
+                    SpoolError(
+                        .cannotCreate, path: root,
+                        message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
+                )
             }
         }
         for place in Place.allCases where lstat("\(root)/\(place.rawValue)", &info) != 0 && errno == ENOENT {
@@ -101,7 +107,8 @@ public struct SpoolLayout: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         } catch {
-            throw SpoolError(.cannotCreate, path: root, message: "cannot create directory: \(error.localizedDescription)")
+            throw SpoolError(
+                .cannotCreate, path: root, message: "cannot create directory: \(error.localizedDescription)")
         }
         try Self.checkNotWorldWritable(root)
         for place in Place.allCases {
@@ -116,7 +123,11 @@ public struct SpoolLayout: Sendable {
         guard ok else { return }
         if info.st_mode & S_IWOTH != 0 && info.st_mode & S_ISVTX == 0 {
             let mode = String(info.st_mode & 0o7777, radix: 8)
-            throw SpoolError(.unsafe, path: path, message: "is writable by everyone (mode \(mode)) without the sticky bit, so anyone could replace or redirect the runner's files; run chmod o-w \(path) (give clients the spool's group instead), or chmod +t \(path)")
+            throw SpoolError(
+                .unsafe, path: path,
+                message:
+                    "is writable by everyone (mode \(mode)) without the sticky bit, so anyone could replace or redirect the runner's files; run chmod o-w \(path) (give clients the spool's group instead), or chmod +t \(path)"
+            )
         }
     }
 }

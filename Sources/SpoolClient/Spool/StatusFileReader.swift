@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,8 +29,10 @@ public struct StatusFileReader: Sendable {
         switch SafeFileReader.read(path, limit: Self.limit) {
         case .contents(let data, _): return data
         case .missing: return nil
-        case .notARegularFile(let kind): throw SpoolError(.cannotRead, path: path, message: "is a \(kind), not a status file")
-        case .tooLarge(let size): throw SpoolError(.cannotRead, path: path, message: "is \(size) bytes, over the \(Self.limit)-byte bound")
+        case .notARegularFile(let kind):
+            throw SpoolError(.cannotRead, path: path, message: "is a \(kind), not a status file")
+        case .tooLarge(let size):
+            throw SpoolError(.cannotRead, path: path, message: "is \(size) bytes, over the \(Self.limit)-byte bound")
         case .unreadable(let reason, _): throw SpoolError(.cannotRead, path: path, message: "cannot be read: \(reason)")
         }
     }

@@ -8,17 +8,27 @@ import ProcessDefinitions
 struct APIError: Error, Sendable {
     enum Code: String, Sendable {
         // SPEC §3
-        case invalidJSON = "invalid_json", notAnObject = "not_an_object", tooLarge = "too_large"
-        case invalidProcessID = "invalid_process_id", unknownProcessType = "unknown_process_type"
-        case invalidInputs = "invalid_inputs", duplicateProcessID = "duplicate_process_id"
+        case invalidJSON = "invalid_json"
+        case notAnObject = "not_an_object"
+        case tooLarge = "too_large"
+        case invalidProcessID = "invalid_process_id"
+        case unknownProcessType = "unknown_process_type"
+        case invalidInputs = "invalid_inputs"
+        case duplicateProcessID = "duplicate_process_id"
         // the gateway's
-        case unsupportedMediaType = "unsupported_media_type", invalidQuery = "invalid_query"
-        case notFound = "not_found", noSuchRoute = "no_such_route", methodNotAllowed = "method_not_allowed"
-        case forbidden = "forbidden", spoolUnavailable = "spool_unavailable", storeUnavailable = "store_unavailable"
+        case unsupportedMediaType = "unsupported_media_type"
+        case invalidQuery = "invalid_query"
+        case notFound = "not_found"
+        case noSuchRoute = "no_such_route"
+        case methodNotAllowed = "method_not_allowed"
+        case forbidden = "forbidden"
+        case spoolUnavailable = "spool_unavailable"
+        case storeUnavailable = "store_unavailable"
 
         var status: HTTPStatusCode {
             switch self {
-            case .invalidJSON, .notAnObject, .invalidProcessID, .unknownProcessType, .invalidInputs, .invalidQuery: .badRequest
+            case .invalidJSON, .notAnObject, .invalidProcessID, .unknownProcessType, .invalidInputs, .invalidQuery:
+                .badRequest
             case .tooLarge: .payloadTooLarge
             case .duplicateProcessID: .conflict
             case .unsupportedMediaType: .unsupportedMediaType

@@ -18,7 +18,9 @@ extension Gateway {
         if health.healthy {
             return .json(["status": "ok", "runner": runner])
         }
-        return .json(["status": "unavailable", "reason": .string(health.reason ?? "unknown"), "runner": runner], status: .serviceUnavailable)
+        return .json(
+            ["status": "unavailable", "reason": .string(health.reason ?? "unknown"), "runner": runner],
+            status: .serviceUnavailable)
     }
 }
 
@@ -37,7 +39,9 @@ extension ProcessDefinition {
 
 extension InputDefinition {
     var json: JSONValue {
-        var fields: [String: JSONValue] = ["name": .string(name), "type": .string(type.rawValue), "required": .bool(required)]
+        var fields: [String: JSONValue] = [
+            "name": .string(name), "type": .string(type.rawValue), "required": .bool(required),
+        ]
         if let defaultValue { fields["default"] = defaultValue }
         if let enumValues { fields["enum"] = .array(enumValues) }
         if let pattern { fields["pattern"] = .string(pattern) }
@@ -72,7 +76,8 @@ extension TaskDefinition {
 extension ScheduleDefinition {
     var json: JSONValue {
         .object([
-            "name": name.map(JSONValue.string) ?? .null, "cron": .string(cron.source), "timezone": .string(timeZoneName),
+            "name": name.map(JSONValue.string) ?? .null, "cron": .string(cron.source),
+            "timezone": .string(timeZoneName),
             "inputs": .object(inputs), "catch_up": .string(catchUp.rawValue), "overlap": .string(overlap.rawValue),
         ])
     }

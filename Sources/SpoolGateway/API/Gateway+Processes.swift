@@ -19,17 +19,22 @@ extension Gateway {
         if reader.isWaitingInInbox(processID: processID) {
             return .json(["process_id": .string(processID), "status": "pending"])
         }
-        throw APIError(.notFound, "no process '\(processID)' in this spool (no outbox/\(processID).json, nothing waiting in inbox/)")
+        throw APIError(
+            .notFound,
+            "no process '\(processID)' in this spool (no outbox/\(processID).json, nothing waiting in inbox/)")
     }
 
     /// `GET /api/processes`: the `history` filters, newest first, a page at a time.
     func processes(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
         let filter = try ProcessQuery.filter(from: request.query)
-        let rows = try fromStore({ () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
+        let rows = try fromStore(
+            { () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
         let page = Array(rows.prefix(filter.limit))
         let next: JSONValue = rows.count > filter.limit ? .integer(Int64(filter.offset + filter.limit)) : .null
-        return .json(["processes": .array(page.map(\.json)), "limit": .integer(Int64(filter.limit)),
-                      "offset": .integer(Int64(filter.offset)), "next_offset": next])
+        return .json([
+            "processes": .array(page.map(\.json)), "limit": .integer(Int64(filter.limit)),
+            "offset": .integer(Int64(filter.offset)), "next_offset": next,
+        ])
     }
 
     /// `GET /api/process/<id>/events`: every state change, oldest first.
@@ -45,13 +50,16 @@ extension Gateway {
     /// `POST /api/process/<id>/cancel|retry`: a control file for the runner, which acts on it.
     func control(_ action: ControlMessage.Action, _ processID: String) throws(APIError) -> HTTPResponse {
         try dropControl(action, processID)
-        return .json(["process_id": .string(processID), "action": .string(action.rawValue), "status": "requested"], status: .accepted,
-                     headers: [.location: "/process/\(processID)/status"])
+        return .json(
+            ["process_id": .string(processID), "action": .string(action.rawValue), "status": "requested"],
+            status: .accepted,
+            headers: [.location: "/process/\(processID)/status"])
     }
 
     func dropControl(_ action: ControlMessage.Action, _ processID: String) throws(APIError) {
         try requireValid(processID)
-        let known = (try? StatusFileReader(layout: layout).read(processID: processID)) != nil
+        let known =
+            (try? StatusFileReader(layout: layout).read(processID: processID)) != nil
             || StatusFileReader(layout: layout).isWaitingInInbox(processID: processID)
         guard known else {
             throw APIError(.notFound, "no process '\(processID)' in this spool to \(action.rawValue)")
@@ -61,7 +69,8 @@ extension Gateway {
         } catch {
             throw APIError(.spoolUnavailable, error.description)
         }
-        logger.info("control dropped", metadata: ["process.id": "\(processID)", "control.action": "\(action.rawValue)"])
+        logger.info(
+            "control dropped", metadata: ["process.id": "\(processID)", "control.action": "\(action.rawValue)"])
     }
 }
 

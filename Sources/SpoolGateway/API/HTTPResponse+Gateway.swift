@@ -8,7 +8,9 @@ extension HTTPResponse {
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-    static func json(_ value: JSONValue, status: HTTPStatusCode = .ok, headers: [HTTPHeader: String] = [:]) -> HTTPResponse {
+    static func json(_ value: JSONValue, status: HTTPStatusCode = .ok, headers: [HTTPHeader: String] = [:])
+        -> HTTPResponse
+    {
         raw(Data((value.compactJSON + "\n").utf8), type: "application/json", status: status, headers: headers)
     }
 
@@ -16,7 +18,9 @@ extension HTTPResponse {
         raw(Data(page.utf8), type: "text/html; charset=utf-8", status: status)
     }
 
-    static func raw(_ body: Data, type: String, status: HTTPStatusCode = .ok, headers: [HTTPHeader: String] = [:]) -> HTTPResponse {
+    static func raw(_ body: Data, type: String, status: HTTPStatusCode = .ok, headers: [HTTPHeader: String] = [:])
+        -> HTTPResponse
+    {
         var all: [HTTPHeader: String] = [
             .contentType: type,
             HTTPHeader("Content-Security-Policy"): contentSecurityPolicy,

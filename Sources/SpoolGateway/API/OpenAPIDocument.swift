@@ -3,1364 +3,1364 @@
 /// The OpenAPI 3.1 document of every route `Endpoint` lists, served at `/openapi.json`.
 enum OpenAPIDocument {
     static let json = #"""
-{
-  "openapi": "3.1.0",
-  "info": {
-    "title": "spoolrunner-http",
-    "version": "1.0.0",
-    "summary": "The seed's HTTP API and a read-only dashboard over a spoolrunner spool.",
-    "description": "An optional gateway beside `spoolrunner serve`. Requests become files dropped atomically in the spool's `inbox/`; control actions become files in `control/`; everything else is read from `outbox/`, `logs/`, `runner.json` and the history store (read-only). Errors are `{\"error\": {\"code\", \"message\"}}` with the request codes of SPEC §3. No authentication of its own: put it behind a reverse proxy.",
-    "license": {
-      "name": "MIT",
-      "identifier": "MIT"
-    }
-  },
-  "servers": [
-    {
-      "url": "http://127.0.0.1:8080"
-    }
-  ],
-  "tags": [
-    {
-      "name": "api",
-      "description": "JSON API"
-    },
-    {
-      "name": "dashboard",
-      "description": "Server-rendered HTML pages"
-    }
-  ],
-  "paths": {
-    "/api/process/": {
-      "post": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "submitProcess",
-        "summary": "Start a process (the seed's POST /api/process/)",
-        "description": "The body is the seed's request: `process_type` plus the inputs. It is validated against the definitions, then written into `inbox/` with the id as the file name. 202 means the request is durably in the spool.",
-        "parameters": [
-          {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": false,
-            "description": "A process id to use instead of a generated one. The same key with the same body is the same process (202 again); with another body, 409 `duplicate_process_id`.",
-            "schema": {
-              "$ref": "#/components/schemas/ProcessID"
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "spoolrunner-http",
+            "version": "1.0.0",
+            "summary": "The seed's HTTP API and a read-only dashboard over a spoolrunner spool.",
+            "description": "An optional gateway beside `spoolrunner serve`. Requests become files dropped atomically in the spool's `inbox/`; control actions become files in `control/`; everything else is read from `outbox/`, `logs/`, `runner.json` and the history store (read-only). Errors are `{\"error\": {\"code\", \"message\"}}` with the request codes of SPEC §3. No authentication of its own: put it behind a reverse proxy.",
+            "license": {
+              "name": "MIT",
+              "identifier": "MIT"
             }
-          }
-        ],
-        "requestBody": {
-          "required": true,
-          "content": {
-            "application/json": {
-              "schema": {
-                "$ref": "#/components/schemas/Request"
-              },
-              "example": {
-                "process_type": "premium_subscription",
-                "user_id": "user_123"
-              }
+          },
+          "servers": [
+            {
+              "url": "http://127.0.0.1:8080"
             }
-          }
-        },
-        "responses": {
-          "202": {
-            "description": "Accepted: the request is in the spool.",
-            "headers": {
-              "Location": {
-                "description": "/process/{process_id}/status",
-                "schema": {
-                  "type": "string"
+          ],
+          "tags": [
+            {
+              "name": "api",
+              "description": "JSON API"
+            },
+            {
+              "name": "dashboard",
+              "description": "Server-rendered HTML pages"
+            }
+          ],
+          "paths": {
+            "/api/process/": {
+              "post": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "submitProcess",
+                "summary": "Start a process (the seed's POST /api/process/)",
+                "description": "The body is the seed's request: `process_type` plus the inputs. It is validated against the definitions, then written into `inbox/` with the id as the file name. 202 means the request is durably in the spool.",
+                "parameters": [
+                  {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": false,
+                    "description": "A process id to use instead of a generated one. The same key with the same body is the same process (202 again); with another body, 409 `duplicate_process_id`.",
+                    "schema": {
+                      "$ref": "#/components/schemas/ProcessID"
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "required": true,
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/Request"
+                      },
+                      "example": {
+                        "process_type": "premium_subscription",
+                        "user_id": "user_123"
+                      }
+                    }
+                  }
+                },
+                "responses": {
+                  "202": {
+                    "description": "Accepted: the request is in the spool.",
+                    "headers": {
+                      "Location": {
+                        "description": "/process/{process_id}/status",
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Accepted"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "`invalid_json`, `not_an_object`, `unknown_process_type`, `invalid_inputs` or `invalid_process_id` (a bad Idempotency-Key).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "409": {
+                    "description": "`duplicate_process_id`: the Idempotency-Key names a process with a different request.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "413": {
+                    "description": "`too_large`: the body is over the request limit (1 MiB).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "415": {
+                    "description": "`unsupported_media_type`: the Content-Type is not JSON.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
                 }
               }
             },
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Accepted"
+            "/process/{process_id}/status": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "getSeedStatus",
+                "summary": "A process's status (the seed's path)",
+                "description": "The status file `outbox/<id>.json` verbatim; `{\"process_id\", \"status\": \"pending\"}` while the request still waits in `inbox/`.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The status document.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
                 }
               }
-            }
-          },
-          "400": {
-            "description": "`invalid_json`, `not_an_object`, `unknown_process_type`, `invalid_inputs` or `invalid_process_id` (a bad Idempotency-Key).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "403": {
-            "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "409": {
-            "description": "`duplicate_process_id`: the Idempotency-Key names a process with a different request.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "413": {
-            "description": "`too_large`: the body is over the request limit (1 MiB).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "415": {
-            "description": "`unsupported_media_type`: the Content-Type is not JSON.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/process/{process_id}/status": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "getSeedStatus",
-        "summary": "A process's status (the seed's path)",
-        "description": "The status file `outbox/<id>.json` verbatim; `{\"process_id\", \"status\": \"pending\"}` while the request still waits in `inbox/`.",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The status document.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Status"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/process/{process_id}": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "getProcess",
-        "summary": "A process's status",
-        "description": "The same answer as `/process/{process_id}/status`.",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The status document.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Status"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/processes": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "listProcesses",
-        "summary": "Processes from the history store, newest first",
-        "parameters": [
-          {
-            "name": "type",
-            "in": "query",
-            "schema": {
-              "type": "string"
             },
-            "description": "Only this process type."
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string",
-              "enum": [
-                "pending",
-                "running",
-                "success",
-                "failed",
-                "cancelled"
-              ]
-            }
-          },
-          {
-            "name": "since",
-            "in": "query",
-            "schema": {
-              "type": "string"
+            "/api/process/{process_id}": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "getProcess",
+                "summary": "A process's status",
+                "description": "The same answer as `/process/{process_id}/status`.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The status document.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Status"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
             },
-            "description": "Created at or after: ISO 8601 (`2026-07-20T15:00:00Z`, `2026-07-20`) or a duration before now (`2h`, `7d`)."
-          },
-          {
-            "name": "until",
-            "in": "query",
-            "schema": {
-              "type": "string"
+            "/api/processes": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "listProcesses",
+                "summary": "Processes from the history store, newest first",
+                "parameters": [
+                  {
+                    "name": "type",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "Only this process type."
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string",
+                      "enum": [
+                        "pending",
+                        "running",
+                        "success",
+                        "failed",
+                        "cancelled"
+                      ]
+                    }
+                  },
+                  {
+                    "name": "since",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "Created at or after: ISO 8601 (`2026-07-20T15:00:00Z`, `2026-07-20`) or a duration before now (`2h`, `7d`)."
+                  },
+                  {
+                    "name": "until",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    },
+                    "description": "Created before; same forms as `since`."
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000,
+                      "default": 50
+                    }
+                  },
+                  {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "default": 0
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "One page of processes.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ProcessList"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "`invalid_query`: a parameter is malformed or unknown.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
             },
-            "description": "Created before; same forms as `since`."
-          },
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 1000,
-              "default": 50
-            }
-          },
-          {
-            "name": "offset",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 0,
-              "default": 0
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "One page of processes.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ProcessList"
+            "/api/process/{process_id}/events": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "getEvents",
+                "summary": "Every state change of a process, oldest first",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The events.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Events"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/api/process/{process_id}/cancel": {
+              "post": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "cancelProcess",
+                "summary": "Ask the runner to cancel a process",
+                "description": "Drops a control file; the runner acts on it (pending tasks are skipped, running ones get SIGTERM).",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "202": {
+                    "description": "The control file is in the spool.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ControlAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/api/process/{process_id}/retry": {
+              "post": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "retryProcess",
+                "summary": "Ask the runner to resume a failed or cancelled process",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "202": {
+                    "description": "The control file is in the spool.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ControlAccepted"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/api/definitions": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "listDefinitions",
+                "summary": "The process definitions: inputs, tasks, schedules",
+                "responses": {
+                  "200": {
+                    "description": "The definitions and the load errors of invalid files.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Definitions"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/healthz": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "health",
+                "summary": "Whether a runner is alive on the spool",
+                "description": "200 while `runner.json` is fresh (rewritten within the last 15 s and not `stopped`), 503 with the reason otherwise.",
+                "responses": {
+                  "200": {
+                    "description": "A runner is running.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  },
+                  "503": {
+                    "description": "No runner, or a stale or stopped one.",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Health"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "tags": [
+                  "api"
+                ],
+                "operationId": "openAPI",
+                "summary": "This document",
+                "responses": {
+                  "200": {
+                    "description": "OpenAPI 3.1",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/": {
+              "get": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "dashboard",
+                "summary": "Dashboard: counts, inbox backlog, runner health, recent processes",
+                "parameters": [
+                  {
+                    "name": "type",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "since",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "until",
+                    "in": "query",
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000,
+                      "default": 25
+                    }
+                  },
+                  {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "default": 0
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The page.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "400": {
+                    "description": "A malformed filter.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/process/{process_id}": {
+              "get": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "processPage",
+                "summary": "One process: inputs, error, tasks, timeline, events, logs",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The page.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/process/{process_id}/logs/{file}": {
+              "get": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "taskLog",
+                "summary": "One task attempt's log (`logs/<id>/<task>.<attempt>.log`)",
+                "description": "Plain text, at most its last 1 MiB. Only regular files directly under `logs/<id>/`; `..`, encoded slashes and symlinks are 404.",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  },
+                  {
+                    "name": "file",
+                    "in": "path",
+                    "required": true,
+                    "schema": {
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*\\.log$"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "description": "The log.",
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such log (`not_found`).",
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/process/{process_id}/cancel": {
+              "post": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "cancelFromPage",
+                "summary": "The process page's Cancel button",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "303": {
+                    "description": "Back to the process page.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "A cross-site post.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/process/{process_id}/retry": {
+              "post": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "retryFromPage",
+                "summary": "The process page's Retry button",
+                "parameters": [
+                  {
+                    "$ref": "#/components/parameters/ProcessID"
+                  }
+                ],
+                "responses": {
+                  "303": {
+                    "description": "Back to the process page.",
+                    "headers": {
+                      "Location": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "403": {
+                    "description": "A cross-site post.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  },
+                  "404": {
+                    "description": "No such process.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/definitions": {
+              "get": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "definitionsPage",
+                "summary": "Each definition with its tasks in order, their mode and needs, and its schedules",
+                "responses": {
+                  "200": {
+                    "description": "The page.",
+                    "content": {
+                      "text/html": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            },
+            "/ui/style.css": {
+              "get": {
+                "tags": [
+                  "dashboard"
+                ],
+                "operationId": "stylesheet",
+                "summary": "The dashboard's stylesheet",
+                "responses": {
+                  "200": {
+                    "description": "CSS",
+                    "content": {
+                      "text/css": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    }
+                  }
                 }
               }
             }
           },
-          "400": {
-            "description": "`invalid_query`: a parameter is malformed or unknown.",
-            "content": {
-              "application/json": {
+          "components": {
+            "parameters": {
+              "ProcessID": {
+                "name": "process_id",
+                "in": "path",
+                "required": true,
                 "schema": {
-                  "$ref": "#/components/schemas/Error"
+                  "$ref": "#/components/schemas/ProcessID"
                 }
               }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/process/{process_id}/events": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "getEvents",
-        "summary": "Every state change of a process, oldest first",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The events.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Events"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/process/{process_id}/cancel": {
-      "post": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "cancelProcess",
-        "summary": "Ask the runner to cancel a process",
-        "description": "Drops a control file; the runner acts on it (pending tasks are skipped, running ones get SIGTERM).",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "202": {
-            "description": "The control file is in the spool.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ControlAccepted"
-                }
-              }
-            }
-          },
-          "403": {
-            "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/process/{process_id}/retry": {
-      "post": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "retryProcess",
-        "summary": "Ask the runner to resume a failed or cancelled process",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "202": {
-            "description": "The control file is in the spool.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/ControlAccepted"
-                }
-              }
-            }
-          },
-          "403": {
-            "description": "A browser's cross-site request (`forbidden`): `Origin` or `Sec-Fetch-Site` names another site.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "The spool or the history store cannot be read (`spool_unavailable`, `store_unavailable`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/api/definitions": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "listDefinitions",
-        "summary": "The process definitions: inputs, tasks, schedules",
-        "responses": {
-          "200": {
-            "description": "The definitions and the load errors of invalid files.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Definitions"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/healthz": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "health",
-        "summary": "Whether a runner is alive on the spool",
-        "description": "200 while `runner.json` is fresh (rewritten within the last 15 s and not `stopped`), 503 with the reason otherwise.",
-        "responses": {
-          "200": {
-            "description": "A runner is running.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
-                }
-              }
-            }
-          },
-          "503": {
-            "description": "No runner, or a stale or stopped one.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Health"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/openapi.json": {
-      "get": {
-        "tags": [
-          "api"
-        ],
-        "operationId": "openAPI",
-        "summary": "This document",
-        "responses": {
-          "200": {
-            "description": "OpenAPI 3.1",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "type": "object"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/": {
-      "get": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "dashboard",
-        "summary": "Dashboard: counts, inbox backlog, runner health, recent processes",
-        "parameters": [
-          {
-            "name": "type",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "status",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "since",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "until",
-            "in": "query",
-            "schema": {
-              "type": "string"
-            }
-          },
-          {
-            "name": "limit",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 1,
-              "maximum": 1000,
-              "default": 25
-            }
-          },
-          {
-            "name": "offset",
-            "in": "query",
-            "schema": {
-              "type": "integer",
-              "minimum": 0,
-              "default": 0
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The page.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "400": {
-            "description": "A malformed filter.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/process/{process_id}": {
-      "get": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "processPage",
-        "summary": "One process: inputs, error, tasks, timeline, events, logs",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The page.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/process/{process_id}/logs/{file}": {
-      "get": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "taskLog",
-        "summary": "One task attempt's log (`logs/<id>/<task>.<attempt>.log`)",
-        "description": "Plain text, at most its last 1 MiB. Only regular files directly under `logs/<id>/`; `..`, encoded slashes and symlinks are 404.",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          },
-          {
-            "name": "file",
-            "in": "path",
-            "required": true,
-            "schema": {
-              "type": "string",
-              "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]*\\.log$"
-            }
-          }
-        ],
-        "responses": {
-          "200": {
-            "description": "The log.",
-            "content": {
-              "text/plain": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such log (`not_found`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/process/{process_id}/cancel": {
-      "post": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "cancelFromPage",
-        "summary": "The process page's Cancel button",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "303": {
-            "description": "Back to the process page.",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "403": {
-            "description": "A cross-site post.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/process/{process_id}/retry": {
-      "post": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "retryFromPage",
-        "summary": "The process page's Retry button",
-        "parameters": [
-          {
-            "$ref": "#/components/parameters/ProcessID"
-          }
-        ],
-        "responses": {
-          "303": {
-            "description": "Back to the process page.",
-            "headers": {
-              "Location": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "403": {
-            "description": "A cross-site post.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "404": {
-            "description": "No such process.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/definitions": {
-      "get": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "definitionsPage",
-        "summary": "Each definition with its tasks in order, their mode and needs, and its schedules",
-        "responses": {
-          "200": {
-            "description": "The page.",
-            "content": {
-              "text/html": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    },
-    "/ui/style.css": {
-      "get": {
-        "tags": [
-          "dashboard"
-        ],
-        "operationId": "stylesheet",
-        "summary": "The dashboard's stylesheet",
-        "responses": {
-          "200": {
-            "description": "CSS",
-            "content": {
-              "text/css": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-  },
-  "components": {
-    "parameters": {
-      "ProcessID": {
-        "name": "process_id",
-        "in": "path",
-        "required": true,
-        "schema": {
-          "$ref": "#/components/schemas/ProcessID"
-        }
-      }
-    },
-    "schemas": {
-      "ProcessID": {
-        "type": "string",
-        "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
-        "examples": [
-          "proc_0a1b2c3d4e5f"
-        ]
-      },
-      "Error": {
-        "type": "object",
-        "required": [
-          "error"
-        ],
-        "properties": {
-          "error": {
-            "type": "object",
-            "required": [
-              "code",
-              "message"
-            ],
-            "properties": {
-              "code": {
+            },
+            "schemas": {
+              "ProcessID": {
                 "type": "string",
-                "enum": [
-                  "invalid_json",
-                  "not_an_object",
-                  "too_large",
-                  "invalid_process_id",
-                  "unknown_process_type",
-                  "invalid_inputs",
-                  "duplicate_process_id",
-                  "unsupported_media_type",
-                  "invalid_query",
-                  "not_found",
-                  "no_such_route",
-                  "method_not_allowed",
-                  "forbidden",
-                  "spool_unavailable",
-                  "store_unavailable"
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                "examples": [
+                  "proc_0a1b2c3d4e5f"
                 ]
               },
-              "message": {
-                "type": "string"
-              }
-            }
-          }
-        }
-      },
-      "Request": {
-        "type": "object",
-        "required": [
-          "process_type"
-        ],
-        "properties": {
-          "process_type": {
-            "type": "string"
-          }
-        },
-        "additionalProperties": true
-      },
-      "Accepted": {
-        "type": "object",
-        "required": [
-          "process_id",
-          "status"
-        ],
-        "properties": {
-          "process_id": {
-            "$ref": "#/components/schemas/ProcessID"
-          },
-          "status": {
-            "type": "string"
-          }
-        }
-      },
-      "ControlAccepted": {
-        "type": "object",
-        "required": [
-          "process_id",
-          "action",
-          "status"
-        ],
-        "properties": {
-          "process_id": {
-            "$ref": "#/components/schemas/ProcessID"
-          },
-          "action": {
-            "type": "string",
-            "enum": [
-              "cancel",
-              "retry"
-            ]
-          },
-          "status": {
-            "const": "requested"
-          }
-        }
-      },
-      "FailureInfo": {
-        "type": [
-          "object",
-          "null"
-        ],
-        "properties": {
-          "code": {
-            "type": "string"
-          },
-          "message": {
-            "type": "string"
-          },
-          "task": {
-            "type": [
-              "string",
-              "null"
-            ]
-          }
-        }
-      },
-      "Status": {
-        "type": "object",
-        "required": [
-          "process_id",
-          "status"
-        ],
-        "description": "SPEC §4: the status file; only process_id and status while the request waits in inbox/.",
-        "properties": {
-          "process_id": {
-            "$ref": "#/components/schemas/ProcessID"
-          },
-          "process_type": {
-            "type": "string"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "pending",
-              "running",
-              "success",
-              "failed",
-              "cancelled",
-              "rejected"
-            ]
-          },
-          "inputs": {
-            "type": "object"
-          },
-          "created_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "started_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "ended_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "updated_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "tasks": {
-            "type": "array",
-            "items": {
-              "type": "object",
-              "properties": {
-                "task_name": {
-                  "type": "string"
-                },
-                "mode": {
-                  "type": "string",
-                  "enum": [
-                    "sync",
-                    "async"
-                  ]
-                },
-                "status": {
-                  "type": "string",
-                  "enum": [
-                    "pending",
-                    "running",
-                    "retrying",
-                    "success",
-                    "failed",
-                    "skipped",
-                    "cancelled"
-                  ]
-                },
-                "attempts": {
-                  "type": "integer"
-                },
-                "started_at": {
-                  "type": [
-                    "string",
-                    "null"
-                  ]
-                },
-                "ended_at": {
-                  "type": [
-                    "string",
-                    "null"
-                  ]
-                },
-                "exit_code": {
-                  "type": [
-                    "integer",
-                    "null"
-                  ]
-                },
-                "output": {},
-                "error": {
-                  "$ref": "#/components/schemas/FailureInfo"
-                }
-              }
-            }
-          },
-          "error": {
-            "$ref": "#/components/schemas/FailureInfo"
-          }
-        }
-      },
-      "ProcessSummary": {
-        "type": "object",
-        "properties": {
-          "process_id": {
-            "type": "string"
-          },
-          "process_type": {
-            "type": "string"
-          },
-          "status": {
-            "type": "string"
-          },
-          "inputs": {
-            "type": "object"
-          },
-          "created_at": {
-            "type": "string"
-          },
-          "started_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "ended_at": {
-            "type": [
-              "string",
-              "null"
-            ]
-          },
-          "error": {
-            "$ref": "#/components/schemas/FailureInfo"
-          }
-        }
-      },
-      "ProcessList": {
-        "type": "object",
-        "required": [
-          "processes",
-          "limit",
-          "offset",
-          "next_offset"
-        ],
-        "properties": {
-          "processes": {
-            "type": "array",
-            "items": {
-              "$ref": "#/components/schemas/ProcessSummary"
-            }
-          },
-          "limit": {
-            "type": "integer"
-          },
-          "offset": {
-            "type": "integer"
-          },
-          "next_offset": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "description": "The offset of the next page, null on the last one."
-          }
-        }
-      },
-      "Events": {
-        "type": "object",
-        "required": [
-          "process_id",
-          "events"
-        ],
-        "properties": {
-          "process_id": {
-            "type": "string"
-          },
-          "events": {
-            "type": "array",
-            "items": {
-              "type": "object",
-              "properties": {
-                "id": {
-                  "type": "integer"
-                },
-                "process_id": {
-                  "type": "string"
-                },
-                "task_name": {
-                  "type": [
-                    "string",
-                    "null"
-                  ]
-                },
-                "event": {
-                  "type": "string"
-                },
-                "at": {
-                  "type": "string"
-                },
-                "detail": {}
-              }
-            }
-          }
-        }
-      },
-      "Definitions": {
-        "type": "object",
-        "required": [
-          "definitions",
-          "errors"
-        ],
-        "properties": {
-          "definitions": {
-            "type": "array",
-            "items": {
-              "type": "object",
-              "properties": {
-                "process_type": {
-                  "type": "string"
-                },
-                "description": {
-                  "type": [
-                    "string",
-                    "null"
-                  ]
-                },
-                "inputs": {
-                  "type": "array",
-                  "items": {
-                    "type": "object"
-                  }
-                },
-                "tasks": {
-                  "type": "array",
-                  "items": {
+              "Error": {
+                "type": "object",
+                "required": [
+                  "error"
+                ],
+                "properties": {
+                  "error": {
                     "type": "object",
+                    "required": [
+                      "code",
+                      "message"
+                    ],
                     "properties": {
-                      "name": {
-                        "type": "string"
-                      },
-                      "mode": {
-                        "type": "string"
-                      },
-                      "action": {
-                        "type": "string"
-                      },
-                      "needs": {
-                        "type": [
-                          "array",
-                          "null"
-                        ],
-                        "items": {
-                          "type": "string"
-                        }
-                      },
-                      "dependencies": {
-                        "type": "array",
-                        "items": {
-                          "type": "string"
-                        }
-                      },
-                      "max_attempts": {
-                        "type": "integer"
-                      }
-                    }
-                  }
-                },
-                "on_failure": {
-                  "type": "array",
-                  "items": {
-                    "type": "object"
-                  }
-                },
-                "schedules": {
-                  "type": "array",
-                  "items": {
-                    "type": "object",
-                    "properties": {
-                      "name": {
-                        "type": [
-                          "string",
-                          "null"
-                        ]
-                      },
-                      "cron": {
-                        "type": "string"
-                      },
-                      "timezone": {
-                        "type": "string"
-                      },
-                      "inputs": {
-                        "type": "object"
-                      },
-                      "catch_up": {
+                      "code": {
                         "type": "string",
                         "enum": [
-                          "latest",
-                          "none",
-                          "all"
+                          "invalid_json",
+                          "not_an_object",
+                          "too_large",
+                          "invalid_process_id",
+                          "unknown_process_type",
+                          "invalid_inputs",
+                          "duplicate_process_id",
+                          "unsupported_media_type",
+                          "invalid_query",
+                          "not_found",
+                          "no_such_route",
+                          "method_not_allowed",
+                          "forbidden",
+                          "spool_unavailable",
+                          "store_unavailable"
                         ]
                       },
-                      "overlap": {
-                        "type": "string",
-                        "enum": [
-                          "allow",
-                          "skip"
-                        ]
+                      "message": {
+                        "type": "string"
                       }
                     }
                   }
                 }
+              },
+              "Request": {
+                "type": "object",
+                "required": [
+                  "process_type"
+                ],
+                "properties": {
+                  "process_type": {
+                    "type": "string"
+                  }
+                },
+                "additionalProperties": true
+              },
+              "Accepted": {
+                "type": "object",
+                "required": [
+                  "process_id",
+                  "status"
+                ],
+                "properties": {
+                  "process_id": {
+                    "$ref": "#/components/schemas/ProcessID"
+                  },
+                  "status": {
+                    "type": "string"
+                  }
+                }
+              },
+              "ControlAccepted": {
+                "type": "object",
+                "required": [
+                  "process_id",
+                  "action",
+                  "status"
+                ],
+                "properties": {
+                  "process_id": {
+                    "$ref": "#/components/schemas/ProcessID"
+                  },
+                  "action": {
+                    "type": "string",
+                    "enum": [
+                      "cancel",
+                      "retry"
+                    ]
+                  },
+                  "status": {
+                    "const": "requested"
+                  }
+                }
+              },
+              "FailureInfo": {
+                "type": [
+                  "object",
+                  "null"
+                ],
+                "properties": {
+                  "code": {
+                    "type": "string"
+                  },
+                  "message": {
+                    "type": "string"
+                  },
+                  "task": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  }
+                }
+              },
+              "Status": {
+                "type": "object",
+                "required": [
+                  "process_id",
+                  "status"
+                ],
+                "description": "SPEC §4: the status file; only process_id and status while the request waits in inbox/.",
+                "properties": {
+                  "process_id": {
+                    "$ref": "#/components/schemas/ProcessID"
+                  },
+                  "process_type": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "pending",
+                      "running",
+                      "success",
+                      "failed",
+                      "cancelled",
+                      "rejected"
+                    ]
+                  },
+                  "inputs": {
+                    "type": "object"
+                  },
+                  "created_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "started_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "ended_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "updated_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "tasks": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "task_name": {
+                          "type": "string"
+                        },
+                        "mode": {
+                          "type": "string",
+                          "enum": [
+                            "sync",
+                            "async"
+                          ]
+                        },
+                        "status": {
+                          "type": "string",
+                          "enum": [
+                            "pending",
+                            "running",
+                            "retrying",
+                            "success",
+                            "failed",
+                            "skipped",
+                            "cancelled"
+                          ]
+                        },
+                        "attempts": {
+                          "type": "integer"
+                        },
+                        "started_at": {
+                          "type": [
+                            "string",
+                            "null"
+                          ]
+                        },
+                        "ended_at": {
+                          "type": [
+                            "string",
+                            "null"
+                          ]
+                        },
+                        "exit_code": {
+                          "type": [
+                            "integer",
+                            "null"
+                          ]
+                        },
+                        "output": {},
+                        "error": {
+                          "$ref": "#/components/schemas/FailureInfo"
+                        }
+                      }
+                    }
+                  },
+                  "error": {
+                    "$ref": "#/components/schemas/FailureInfo"
+                  }
+                }
+              },
+              "ProcessSummary": {
+                "type": "object",
+                "properties": {
+                  "process_id": {
+                    "type": "string"
+                  },
+                  "process_type": {
+                    "type": "string"
+                  },
+                  "status": {
+                    "type": "string"
+                  },
+                  "inputs": {
+                    "type": "object"
+                  },
+                  "created_at": {
+                    "type": "string"
+                  },
+                  "started_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "ended_at": {
+                    "type": [
+                      "string",
+                      "null"
+                    ]
+                  },
+                  "error": {
+                    "$ref": "#/components/schemas/FailureInfo"
+                  }
+                }
+              },
+              "ProcessList": {
+                "type": "object",
+                "required": [
+                  "processes",
+                  "limit",
+                  "offset",
+                  "next_offset"
+                ],
+                "properties": {
+                  "processes": {
+                    "type": "array",
+                    "items": {
+                      "$ref": "#/components/schemas/ProcessSummary"
+                    }
+                  },
+                  "limit": {
+                    "type": "integer"
+                  },
+                  "offset": {
+                    "type": "integer"
+                  },
+                  "next_offset": {
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
+                    "description": "The offset of the next page, null on the last one."
+                  }
+                }
+              },
+              "Events": {
+                "type": "object",
+                "required": [
+                  "process_id",
+                  "events"
+                ],
+                "properties": {
+                  "process_id": {
+                    "type": "string"
+                  },
+                  "events": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "integer"
+                        },
+                        "process_id": {
+                          "type": "string"
+                        },
+                        "task_name": {
+                          "type": [
+                            "string",
+                            "null"
+                          ]
+                        },
+                        "event": {
+                          "type": "string"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "detail": {}
+                      }
+                    }
+                  }
+                }
+              },
+              "Definitions": {
+                "type": "object",
+                "required": [
+                  "definitions",
+                  "errors"
+                ],
+                "properties": {
+                  "definitions": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "properties": {
+                        "process_type": {
+                          "type": "string"
+                        },
+                        "description": {
+                          "type": [
+                            "string",
+                            "null"
+                          ]
+                        },
+                        "inputs": {
+                          "type": "array",
+                          "items": {
+                            "type": "object"
+                          }
+                        },
+                        "tasks": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "name": {
+                                "type": "string"
+                              },
+                              "mode": {
+                                "type": "string"
+                              },
+                              "action": {
+                                "type": "string"
+                              },
+                              "needs": {
+                                "type": [
+                                  "array",
+                                  "null"
+                                ],
+                                "items": {
+                                  "type": "string"
+                                }
+                              },
+                              "dependencies": {
+                                "type": "array",
+                                "items": {
+                                  "type": "string"
+                                }
+                              },
+                              "max_attempts": {
+                                "type": "integer"
+                              }
+                            }
+                          }
+                        },
+                        "on_failure": {
+                          "type": "array",
+                          "items": {
+                            "type": "object"
+                          }
+                        },
+                        "schedules": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "name": {
+                                "type": [
+                                  "string",
+                                  "null"
+                                ]
+                              },
+                              "cron": {
+                                "type": "string"
+                              },
+                              "timezone": {
+                                "type": "string"
+                              },
+                              "inputs": {
+                                "type": "object"
+                              },
+                              "catch_up": {
+                                "type": "string",
+                                "enum": [
+                                  "latest",
+                                  "none",
+                                  "all"
+                                ]
+                              },
+                              "overlap": {
+                                "type": "string",
+                                "enum": [
+                                  "allow",
+                                  "skip"
+                                ]
+                              }
+                            }
+                          }
+                        }
+                      }
+                    }
+                  },
+                  "errors": {
+                    "type": "array",
+                    "items": {
+                      "type": "string"
+                    }
+                  }
+                }
+              },
+              "Health": {
+                "type": "object",
+                "required": [
+                  "status",
+                  "runner"
+                ],
+                "properties": {
+                  "status": {
+                    "type": "string",
+                    "enum": [
+                      "ok",
+                      "unavailable"
+                    ]
+                  },
+                  "reason": {
+                    "type": "string"
+                  },
+                  "runner": {
+                    "type": [
+                      "object",
+                      "null"
+                    ],
+                    "description": "runner.json as the runner wrote it."
+                  }
+                }
               }
             }
-          },
-          "errors": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            }
           }
         }
-      },
-      "Health": {
-        "type": "object",
-        "required": [
-          "status",
-          "runner"
-        ],
-        "properties": {
-          "status": {
-            "type": "string",
-            "enum": [
-              "ok",
-              "unavailable"
-            ]
-          },
-          "reason": {
-            "type": "string"
-          },
-          "runner": {
-            "type": [
-              "object",
-              "null"
-            ],
-            "description": "runner.json as the runner wrote it."
-          }
-        }
-      }
-    }
-  }
-}
 
-"""#
+        """#
 }

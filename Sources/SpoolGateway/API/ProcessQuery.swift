@@ -17,14 +17,16 @@ enum ProcessQuery {
             case "type": filter.type = item.value
             case "status":
                 guard statuses.contains(item.value) else {
-                    throw APIError(.invalidQuery, "status must be one of \(statuses.joined(separator: ", ")); got '\(item.value)'")
+                    throw APIError(
+                        .invalidQuery, "status must be one of \(statuses.joined(separator: ", ")); got '\(item.value)'")
                 }
                 filter.status = item.value
             case "since": filter.since = try time(item)
             case "until": filter.until = try time(item)
             case "limit":
                 guard let limit = Int(item.value), (1...maxLimit).contains(limit) else {
-                    throw APIError(.invalidQuery, "limit must be a whole number from 1 to \(maxLimit); got '\(item.value)'")
+                    throw APIError(
+                        .invalidQuery, "limit must be a whole number from 1 to \(maxLimit); got '\(item.value)'")
                 }
                 filter.limit = limit
             case "offset":
@@ -33,7 +35,8 @@ enum ProcessQuery {
                 }
                 filter.offset = offset
             default:
-                throw APIError(.invalidQuery, "unknown parameter '\(item.name)'; known: type, status, since, until, limit, offset")
+                throw APIError(
+                    .invalidQuery, "unknown parameter '\(item.name)'; known: type, status, since, until, limit, offset")
             }
         }
         return filter
@@ -47,6 +50,9 @@ enum ProcessQuery {
             let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
             return Timestamp.string(now.addingTimeInterval(-seconds))
         }
-        throw APIError(.invalidQuery, "\(item.name) must be an ISO 8601 time (2026-07-20T15:00:00Z, 2026-07-20) or a duration before now (2h, 7d); got '\(item.value)'")
+        throw APIError(
+            .invalidQuery,
+            "\(item.name) must be an ISO 8601 time (2026-07-20T15:00:00Z, 2026-07-20) or a duration before now (2h, 7d); got '\(item.value)'"
+        )
     }
 }

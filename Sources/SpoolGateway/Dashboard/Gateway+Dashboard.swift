@@ -11,11 +11,13 @@ extension Gateway {
         let filter = try ProcessQuery.filter(from: request.query, defaultLimit: Self.pageSize)
         let health = RunnerHealth.check(layout, staleAfter: configuration.heartbeatStaleAfter)
         let counts = try fromStore({ () throws(HistoryReadError) in try history.statusCounts() }, whenMissing: [:])
-        let rows = try fromStore({ () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
+        let rows = try fromStore(
+            { () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
         let page = Array(rows.prefix(filter.limit))
 
         var body = "<h1>Processes</h1>\n"
-        let healthText = health.healthy
+        let healthText =
+            health.healthy
             ? "<span class=\"health-ok\">runner running</span>"
             : "<span class=\"health-bad\">runner not running: \(HTML.escape(health.reason ?? ""))</span>"
         body += "<p id=\"health\">\(healthText)</p>\n<div class=\"cards\">\n"
@@ -27,21 +29,27 @@ extension Gateway {
         if page.isEmpty {
             body += "<p class=\"muted\">No process matches.</p>\n"
         } else {
-            body += "<table id=\"processes\">\n<tr><th>Process</th><th>Type</th><th>Status</th><th>Created</th><th>Duration</th></tr>\n"
+            body +=
+                "<table id=\"processes\">\n<tr><th>Process</th><th>Type</th><th>Status</th><th>Created</th><th>Duration</th></tr>\n"
             for row in page {
                 let id = HTML.escape(row.processID)
-                body += "<tr class=\"process\" data-process-id=\"\(id)\"><td><a href=\"/ui/process/\(id)\"><code>\(id)</code></a></td>"
+                body +=
+                    "<tr class=\"process\" data-process-id=\"\(id)\"><td><a href=\"/ui/process/\(id)\"><code>\(id)</code></a></td>"
                 body += "<td>\(HTML.escape(row.processType))</td><td>\(HTML.statusBadge(row.status))</td>"
-                body += "<td>\(HTML.escape(row.createdAt))</td><td>\(Self.duration(from: row.startedAt, to: row.endedAt))</td></tr>\n"
+                body +=
+                    "<td>\(HTML.escape(row.createdAt))</td><td>\(Self.duration(from: row.startedAt, to: row.endedAt))</td></tr>\n"
             }
             body += "</table>\n"
         }
         var links: [String] = []
         if filter.offset > 0 {
-            links.append("<a rel=\"prev\" href=\"\(listLink(request.query, offset: max(0, filter.offset - filter.limit)))\">← Newer</a>")
+            links.append(
+                "<a rel=\"prev\" href=\"\(listLink(request.query, offset: max(0, filter.offset - filter.limit)))\">← Newer</a>"
+            )
         }
         if rows.count > filter.limit {
-            links.append("<a rel=\"next\" href=\"\(listLink(request.query, offset: filter.offset + filter.limit))\">Older →</a>")
+            links.append(
+                "<a rel=\"next\" href=\"\(listLink(request.query, offset: filter.offset + filter.limit))\">Older →</a>")
         }
         if !links.isEmpty { body += "<p class=\"pager\">\(links.joined(separator: " · "))</p>\n" }
         return .html(HTML.page(title: "Processes", body: body))
@@ -50,7 +58,8 @@ extension Gateway {
     private func filterForm(_ filter: ProcessFilter, query: [HTTPRequest.QueryItem]) -> String {
         func raw(_ name: String) -> String { HTML.escape(query.last { $0.name == name }?.value ?? "") }
         let types = catalogs.catalog.definitions.keys.sorted()
-        var form = "<form class=\"filters\" method=\"get\" action=\"/\">\n<label>Type <select name=\"type\"><option value=\"\">any</option>"
+        var form =
+            "<form class=\"filters\" method=\"get\" action=\"/\">\n<label>Type <select name=\"type\"><option value=\"\">any</option>"
         for type in types {
             form += "<option\(filter.type == type ? " selected" : "")>\(HTML.escape(type))</option>"
         }
@@ -59,8 +68,10 @@ extension Gateway {
             form += "<option\(filter.status == status ? " selected" : "")>\(status)</option>"
         }
         form += "</select></label>\n"
-        form += "<label>Since <input name=\"since\" value=\"\(raw("since"))\" placeholder=\"2h or 2026-07-20\" size=\"14\"></label>\n"
-        form += "<label>Until <input name=\"until\" value=\"\(raw("until"))\" placeholder=\"2026-07-21\" size=\"14\"></label>\n"
+        form +=
+            "<label>Since <input name=\"since\" value=\"\(raw("since"))\" placeholder=\"2h or 2026-07-20\" size=\"14\"></label>\n"
+        form +=
+            "<label>Until <input name=\"until\" value=\"\(raw("until"))\" placeholder=\"2026-07-21\" size=\"14\"></label>\n"
         form += "<button type=\"submit\">Filter</button> <a href=\"/\">clear</a>\n</form>\n"
         return form
     }
@@ -69,7 +80,10 @@ extension Gateway {
     private func listLink(_ query: [HTTPRequest.QueryItem], offset: Int) -> String {
         var components = URLComponents()
         components.path = "/"
-        components.queryItems = query.filter { $0.name != "offset" && !$0.value.isEmpty }.map { URLQueryItem(name: $0.name, value: $0.value) }
+        components.queryItems =
+            query.filter { $0.name != "offset" && !$0.value.isEmpty }.map {
+                URLQueryItem(name: $0.name, value: $0.value)
+            }
             + [URLQueryItem(name: "offset", value: String(offset))]
         return HTML.escape(components.string ?? "/")
     }
@@ -89,7 +103,8 @@ extension Gateway {
 
     /// A dashboard error as a page (the API's routes answer JSON).
     func errorPage(_ error: APIError) -> HTTPResponse {
-        let body = "<h1>\(error.code.status.code) \(HTML.escape(error.code.status.phrase))</h1>\n<p class=\"error\"><code>\(error.code.rawValue)</code>: \(HTML.escape(error.message))</p>\n<p><a href=\"/\">Back to the processes</a></p>"
+        let body =
+            "<h1>\(error.code.status.code) \(HTML.escape(error.code.status.phrase))</h1>\n<p class=\"error\"><code>\(error.code.rawValue)</code>: \(HTML.escape(error.message))</p>\n<p><a href=\"/\">Back to the processes</a></p>"
         var response = HTTPResponse.html(HTML.page(title: "Error", body: body), status: error.code.status)
         for (header, value) in error.headers { response.headers[header] = value }
         return response

@@ -12,11 +12,16 @@ extension Gateway {
         case .text(let data, let size, let omitted):
             var body = Data()
             if omitted > 0 {
-                body.append(Data("[spoolrunner-http: the first \(omitted) of \(size) bytes are omitted; the whole log is logs/\(processID)/\(file) in the spool]\n".utf8))
+                body.append(
+                    Data(
+                        "[spoolrunner-http: the first \(omitted) of \(size) bytes are omitted; the whole log is logs/\(processID)/\(file) in the spool]\n"
+                            .utf8))
             }
             body.append(data)
             // A log is the task's output: never rendered, never sniffed, no script even if opened directly.
-            return .raw(body, type: "text/plain; charset=utf-8", headers: [HTTPHeader("Content-Security-Policy"): "default-src 'none'; sandbox"])
+            return .raw(
+                body, type: "text/plain; charset=utf-8",
+                headers: [HTTPHeader("Content-Security-Policy"): "default-src 'none'; sandbox"])
         }
     }
 }

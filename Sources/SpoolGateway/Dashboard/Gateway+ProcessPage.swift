@@ -19,7 +19,8 @@ extension Gateway {
             guard StatusFileReader(layout: layout).isWaitingInInbox(processID: processID) else {
                 throw APIError(.notFound, "no process '\(processID)' in this spool")
             }
-            let body = "<h1>Process <code>\(id)</code> \(HTML.statusBadge("pending"))</h1>\n<p>Waiting in <code>inbox/</code> for the runner to take it.</p>"
+            let body =
+                "<h1>Process <code>\(id)</code> \(HTML.statusBadge("pending"))</h1>\n<p>Waiting in <code>inbox/</code> for the runner to take it.</p>"
             return .html(HTML.page(title: processID, body: body, refreshSeconds: 2))
         }
         let status = document["status"]?.templateText ?? "unknown"
@@ -32,9 +33,11 @@ extension Gateway {
         for key in ["process_type", "created_at", "started_at", "ended_at", "updated_at"] {
             body += "<tr><th>\(key)</th><td>\(HTML.escape(document[key].map(Self.text) ?? "-"))</td></tr>\n"
         }
-        body += "<tr><th>duration</th><td>\(Self.duration(from: document["started_at"]?.string, to: document["ended_at"]?.string))</td></tr>\n</table>\n"
+        body +=
+            "<tr><th>duration</th><td>\(Self.duration(from: document["started_at"]?.string, to: document["ended_at"]?.string))</td></tr>\n</table>\n"
         if let error = document["error"], error != .null {
-            body += "<h2>Error</h2>\n<p class=\"error\" id=\"process-error\">\(HTML.escape(Self.errorText(error)))</p>\n"
+            body +=
+                "<h2>Error</h2>\n<p class=\"error\" id=\"process-error\">\(HTML.escape(Self.errorText(error)))</p>\n"
         }
         body += controls(processID, status: status)
 
@@ -42,7 +45,8 @@ extension Gateway {
         if case .object(let inputs)? = document["inputs"], !inputs.isEmpty {
             body += "<table id=\"inputs\">\n"
             for key in inputs.keys.sorted() {
-                body += "<tr><th>\(HTML.escape(key))</th><td class=\"input-value\">\(HTML.escape(Self.text(inputs[key]!)))</td></tr>\n"
+                body +=
+                    "<tr><th>\(HTML.escape(key))</th><td class=\"input-value\">\(HTML.escape(Self.text(inputs[key]!)))</td></tr>\n"
             }
             body += "</table>\n"
         } else {
@@ -50,7 +54,8 @@ extension Gateway {
         }
 
         let ended = document["ended_at"]?.string.flatMap(Timestamp.parse)
-        let timeline = Timeline(taskOrder: tasks.compactMap { $0["task_name"]?.string }, events: events, openUntil: ended ?? Date())
+        let timeline = Timeline(
+            taskOrder: tasks.compactMap { $0["task_name"]?.string }, events: events, openUntil: ended ?? Date())
         body += "<h2>Timeline</h2>\n\(timeline.svg)\n"
         body += taskTable(tasks)
         body += logList(processID)
@@ -78,21 +83,30 @@ extension Gateway {
         var forms: [String] = []
         let id = HTML.escape(processID)
         if status == "pending" || status == "running" {
-            forms.append("<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/cancel\"><button type=\"submit\" id=\"cancel\">Cancel</button></form>")
+            forms.append(
+                "<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/cancel\"><button type=\"submit\" id=\"cancel\">Cancel</button></form>"
+            )
         }
         if status == "failed" || status == "cancelled" {
-            forms.append("<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/retry\"><button type=\"submit\" id=\"retry\">Retry</button></form>")
+            forms.append(
+                "<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/retry\"><button type=\"submit\" id=\"retry\">Retry</button></form>"
+            )
         }
         return forms.isEmpty ? "" : "<p class=\"controls\">\(forms.joined(separator: " "))</p>\n"
     }
 
     private func taskTable(_ tasks: [JSONValue]) -> String {
-        var html = "<h2>Tasks</h2>\n<table id=\"tasks\">\n<tr><th>Task</th><th>Mode</th><th>Status</th><th>Attempts</th><th>Started</th><th>Ended</th><th>Exit</th><th>Output / error</th></tr>\n"
+        var html =
+            "<h2>Tasks</h2>\n<table id=\"tasks\">\n<tr><th>Task</th><th>Mode</th><th>Status</th><th>Attempts</th><th>Started</th><th>Ended</th><th>Exit</th><th>Output / error</th></tr>\n"
         for task in tasks {
-            let detail = task["error"].flatMap { $0 == .null ? nil : Self.errorText($0) }.map { "<span class=\"error\">\(HTML.escape($0))</span>" }
+            let detail =
+                task["error"].flatMap { $0 == .null ? nil : Self.errorText($0) }.map {
+                    "<span class=\"error\">\(HTML.escape($0))</span>"
+                }
                 ?? task["output"].flatMap { $0 == .null ? nil : "<code>\(HTML.escape($0.compactJSON))</code>" } ?? ""
             html += "<tr class=\"task\"><td>\(HTML.escape(task["task_name"].map(Self.text) ?? "?"))</td>"
-            html += "<td>\(HTML.escape(task["mode"].map(Self.text) ?? ""))</td><td>\(HTML.statusBadge(task["status"].map(Self.text) ?? "?"))</td>"
+            html +=
+                "<td>\(HTML.escape(task["mode"].map(Self.text) ?? ""))</td><td>\(HTML.statusBadge(task["status"].map(Self.text) ?? "?"))</td>"
             html += "<td>\(HTML.escape(task["attempts"].map(Self.text) ?? ""))</td>"
             for key in ["started_at", "ended_at", "exit_code"] {
                 html += "<td>\(HTML.escape(task[key].map(Self.text) ?? ""))</td>"
@@ -106,15 +120,21 @@ extension Gateway {
         let files = LogFiles(layout: layout).list(processID)
         guard !files.isEmpty else { return "<h2>Logs</h2>\n<p class=\"muted\">No log files.</p>\n" }
         let id = HTML.escape(processID)
-        let items = files.map { "<li><a href=\"/ui/process/\(id)/logs/\(HTML.segment($0))\">\(HTML.escape($0))</a></li>" }
+        let items = files.map {
+            "<li><a href=\"/ui/process/\(id)/logs/\(HTML.segment($0))\">\(HTML.escape($0))</a></li>"
+        }
         return "<h2>Logs</h2>\n<ul id=\"logs\">\n\(items.joined(separator: "\n"))\n</ul>\n"
     }
 
     private func eventTable(_ events: [EventRow]) -> String {
-        guard !events.isEmpty else { return "<h2>Events</h2>\n<p class=\"muted\">No events in the history store.</p>\n" }
-        var html = "<h2>Events</h2>\n<table id=\"events\">\n<tr><th>At</th><th>Event</th><th>Task</th><th>Detail</th></tr>\n"
+        guard !events.isEmpty else {
+            return "<h2>Events</h2>\n<p class=\"muted\">No events in the history store.</p>\n"
+        }
+        var html =
+            "<h2>Events</h2>\n<table id=\"events\">\n<tr><th>At</th><th>Event</th><th>Task</th><th>Detail</th></tr>\n"
         for event in events {
-            html += "<tr><td>\(HTML.escape(event.at))</td><td>\(HTML.escape(event.event))</td><td>\(HTML.escape(event.taskName ?? ""))</td>"
+            html +=
+                "<tr><td>\(HTML.escape(event.at))</td><td>\(HTML.escape(event.event))</td><td>\(HTML.escape(event.taskName ?? ""))</td>"
             html += "<td><code>\(HTML.escape(event.detailJSON ?? ""))</code></td></tr>\n"
         }
         return html + "</table>\n"

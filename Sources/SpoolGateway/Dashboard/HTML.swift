@@ -1,3 +1,5 @@
+import Foundation
+
 /// Building HTML text: every value from a request, an output, a log or the store goes through
 /// `escape` (or `text`), so that `<img src=x onerror=...>` in an input is shown, never run.
 enum HTML {
@@ -50,9 +52,8 @@ enum HTML {
     }
 }
 
-import Foundation
-
 extension CharacterSet {
     /// Unreserved characters only (RFC 3986), so a name never changes a path's structure.
-    static let urlPathSegmentAllowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    static let urlPathSegmentAllowed = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

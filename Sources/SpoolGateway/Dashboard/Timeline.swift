@@ -22,16 +22,24 @@ struct Timeline {
             guard let task = event.taskName, let at = Timestamp.parse(event.at) else { continue }
             if event.event == "task_started" {
                 var attempt = bars.filter { $0.task == task }.count + 1
-                if case .object(let detail)? = event.detailJSON.flatMap(JSONValue.parse), case .integer(let number)? = detail["attempt"] {
+                if case .object(let detail)? = event.detailJSON.flatMap(JSONValue.parse),
+                    case .integer(let number)? = detail["attempt"]
+                {
                     attempt = Int(number)
                 }
                 open[task] = (attempt, at)
             } else if let outcome = endings[event.event], let started = open.removeValue(forKey: task) {
-                bars.append(TimelineBar(task: task, attempt: started.attempt, start: started.start, end: max(at, started.start), outcome: outcome))
+                bars.append(
+                    TimelineBar(
+                        task: task, attempt: started.attempt, start: started.start, end: max(at, started.start),
+                        outcome: outcome))
             }
         }
         for (task, started) in open {
-            bars.append(TimelineBar(task: task, attempt: started.attempt, start: started.start, end: max(openUntil, started.start), outcome: .running))
+            bars.append(
+                TimelineBar(
+                    task: task, attempt: started.attempt, start: started.start, end: max(openUntil, started.start),
+                    outcome: .running))
         }
         let known = Set(taskOrder)
         let extra = bars.map(\.task).filter { !known.contains($0) }
@@ -54,12 +62,17 @@ struct Timeline {
         let height = Self.axisHeight + Double(rows.count) * Self.rowHeight + 6
         func x(_ date: Date) -> Double { Self.labelWidth + date.timeIntervalSince(first) / span * Self.chartWidth }
         var parts: [String] = []
-        parts.append("<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Task attempts over time\">")
+        parts.append(
+            "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Task attempts over time\">"
+        )
         for tick in 0...4 {
             let offset = span * Double(tick) / 4
             let position = Self.labelWidth + Self.chartWidth * Double(tick) / 4
-            parts.append("<line class=\"axis\" x1=\"\(format(position))\" y1=\"\(format(Self.axisHeight - 6))\" x2=\"\(format(position))\" y2=\"\(format(height))\"/>")
-            parts.append("<text x=\"\(format(position))\" y=\"12\" text-anchor=\"middle\">+\(Self.seconds(offset))</text>")
+            parts.append(
+                "<line class=\"axis\" x1=\"\(format(position))\" y1=\"\(format(Self.axisHeight - 6))\" x2=\"\(format(position))\" y2=\"\(format(height))\"/>"
+            )
+            parts.append(
+                "<text x=\"\(format(position))\" y=\"12\" text-anchor=\"middle\">+\(Self.seconds(offset))</text>")
         }
         for (index, row) in rows.enumerated() {
             let y = Self.axisHeight + Double(index) * Self.rowHeight
@@ -68,7 +81,9 @@ struct Timeline {
                 let left = x(bar.start)
                 let barWidth = max(x(bar.end) - left, 2)
                 let took = Self.seconds(bar.end.timeIntervalSince(bar.start))
-                parts.append("<rect class=\"bar bar-\(bar.outcome.rawValue)\" data-task=\"\(HTML.escape(bar.task))\" data-attempt=\"\(bar.attempt)\" x=\"\(format(left))\" y=\"\(format(y + 4))\" width=\"\(format(barWidth))\" height=\"\(format(Self.rowHeight - 8))\"><title>\(HTML.escape(bar.task)) attempt \(bar.attempt): \(bar.outcome.rawValue), \(took)</title></rect>")
+                parts.append(
+                    "<rect class=\"bar bar-\(bar.outcome.rawValue)\" data-task=\"\(HTML.escape(bar.task))\" data-attempt=\"\(bar.attempt)\" x=\"\(format(left))\" y=\"\(format(y + 4))\" width=\"\(format(barWidth))\" height=\"\(format(Self.rowHeight - 8))\"><title>\(HTML.escape(bar.task)) attempt \(bar.attempt): \(bar.outcome.rawValue), \(took)</title></rect>"
+                )
             }
         }
         parts.append("</svg>")

@@ -5,6 +5,8 @@ public enum Endpoint: String, CaseIterable, Sendable {
     case health, openAPI
     case dashboard, uiProcess, uiLog, uiCancel, uiRetry, uiDefinitions, stylesheet
 
+    // HTTP spells its methods in capitals; the cases are the wire names.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     public enum Method: String, Sendable { case GET, POST }
 
     public var method: Method {
@@ -38,5 +40,7 @@ public enum Endpoint: String, CaseIterable, Sendable {
     }
 
     /// The template split into segments (the leading empty one dropped; a trailing slash kept as "").
-    var segments: [String] { Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)) }
+    var segments: [String] {
+        Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init))
+    }
 }

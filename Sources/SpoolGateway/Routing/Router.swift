@@ -12,8 +12,9 @@ enum Router {
         var segments: [String] = []
         for raw in rawPath.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
             guard let decoded = String(raw).removingPercentEncoding,
-                  decoded != ".", decoded != "..",
-                  !decoded.contains("/"), !decoded.contains("\\"), !decoded.contains("\0") else { return .notFound }
+                decoded != ".", decoded != "..",
+                !decoded.contains("/"), !decoded.contains("\\"), !decoded.contains("\0")
+            else { return .notFound }
             segments.append(decoded)
         }
         var allowed: [Endpoint.Method] = []

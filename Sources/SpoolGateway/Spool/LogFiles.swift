@@ -1,5 +1,6 @@
 import Foundation
 import SpoolClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +28,9 @@ struct LogFiles {
         defer { closedir(stream) }
         var names: [String] = []
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard Self.isLogName(name) else { continue }
             var info = stat()
             if fstatat(dirfd(stream), name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFREG {
@@ -39,7 +42,9 @@ struct LogFiles {
 
     /// The last `limit` bytes of `logs/<id>/<name>` (the end is where a failure shows).
     func read(_ processID: String, name: String, limit: Int) -> Read {
-        guard ProcessID.isValid(processID), Self.isLogName(name), let directory = openDirectory(processID) else { return .notFound }
+        guard ProcessID.isValid(processID), Self.isLogName(name), let directory = openDirectory(processID) else {
+            return .notFound
+        }
         defer { close(directory) }
         let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return .notFound }

@@ -16,9 +16,12 @@ struct RunnerHealth: Sendable {
         let data: Data
         switch SafeFileReader.read(path, limit: 1024 * 1024) {
         case .contents(let contents, _): data = contents
-        case .missing: return RunnerHealth(healthy: false, reason: "\(path) does not exist: no runner has started on this spool")
-        case .notARegularFile(let kind): return RunnerHealth(healthy: false, reason: "\(path) is a \(kind), not the runner's heartbeat")
-        case .tooLarge(let size): return RunnerHealth(healthy: false, reason: "\(path) is \(size) bytes, not a heartbeat")
+        case .missing:
+            return RunnerHealth(healthy: false, reason: "\(path) does not exist: no runner has started on this spool")
+        case .notARegularFile(let kind):
+            return RunnerHealth(healthy: false, reason: "\(path) is a \(kind), not the runner's heartbeat")
+        case .tooLarge(let size):
+            return RunnerHealth(healthy: false, reason: "\(path) is \(size) bytes, not a heartbeat")
         case .unreadable(let why, _): return RunnerHealth(healthy: false, reason: "\(path) cannot be read: \(why)")
         }
         guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
@@ -33,7 +36,11 @@ struct RunnerHealth: Sendable {
         }
         let age = now.timeIntervalSince(date)
         if age > staleAfter {
-            return RunnerHealth(healthy: false, reason: "runner.json was last updated \(Int(age)) s ago (pid \(pid)): the runner is not running or is stuck", heartbeat: document)
+            return RunnerHealth(
+                healthy: false,
+                reason:
+                    "runner.json was last updated \(Int(age)) s ago (pid \(pid)): the runner is not running or is stuck",
+                heartbeat: document)
         }
         return RunnerHealth(healthy: true, reason: nil, heartbeat: document)
     }

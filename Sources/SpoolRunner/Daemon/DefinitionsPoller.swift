@@ -1,5 +1,6 @@
 import Foundation
 import ServiceLifecycle
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,10 @@ public struct InboxWatcher: Service {
     public static let editEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
 
     /// - Parameter mask: the inotify events that count as a change (`dropEvents` by default).
-    public init(directories: [String], mask: UInt32 = InboxWatcher.dropEvents, logger: Logger, onChange: @escaping @Sendable () -> Void) {
+    public init(
+        directories: [String], mask: UInt32 = InboxWatcher.dropEvents, logger: Logger,
+        onChange: @escaping @Sendable () -> Void
+    ) {
         self.directories = directories
         self.mask = mask
         self.onChange = onChange
@@ -40,7 +44,8 @@ public struct InboxWatcher: Service {
                 logger.warning("cannot watch \(directory): \(String(cString: strerror(errno))); relying on --rescan")
             }
         }
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "spoolrunner.inotify"))
+        let source = DispatchSource.makeReadSource(
+            fileDescriptor: fd, queue: DispatchQueue(label: "spoolrunner.inotify"))
         let onChange = self.onChange
         source.setEventHandler {
             // Any event (IN_Q_OVERFLOW included) means "look again": the scan reads the whole

@@ -1,5 +1,6 @@
 import Dispatch
 import ServiceLifecycle
+
 #if canImport(Glibc)
 import Glibc
 #endif

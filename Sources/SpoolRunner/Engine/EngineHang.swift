@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ enum EngineHang {
 
     static func checkpoint(heartbeat: Int) {
         guard let target, heartbeat >= target else { return }
-        FileHandle.standardError.write(Data("spoolrunner: SPOOLRUNNER_HANG_AT_HEARTBEAT=\(target): the engine loop hangs now\n".utf8))
+        FileHandle.standardError.write(
+            Data("spoolrunner: SPOOLRUNNER_HANG_AT_HEARTBEAT=\(target): the engine loop hangs now\n".utf8))
         while true { sleep(3600) }
     }
 }

@@ -14,8 +14,10 @@ public struct PauseCondition: Sendable {
 
     /// runner.json's `paused` (and `last_error`) object.
     var json: [String: String] {
-        var object = ["reason": reason.rawValue, "source": source.rawValue, "message": message, "path": path,
-                      "since": Timestamp.string(since)]
+        var object = [
+            "reason": reason.rawValue, "source": source.rawValue, "message": message, "path": path,
+            "since": Timestamp.string(since),
+        ]
         if let endedAt { object["ended_at"] = Timestamp.string(endedAt) }
         return object
     }

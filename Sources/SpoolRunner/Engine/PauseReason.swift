@@ -1,4 +1,5 @@
 import GRDB
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,11 +58,13 @@ extension ProcessEngine {
         touched.removeAll(keepingCapacity: true)
         let rejections = pendingRejections
         if !dirtyIDs.isEmpty || !rejections.isEmpty {
-            let batch = CommitBatch(changes: dirtyIDs.compactMap { id in
-                guard let run = processes[id], run.isDirty else { return nil }
-                return .init(record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
-                             tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
-            }, rejections: rejections)
+            let batch = CommitBatch(
+                changes: dirtyIDs.compactMap { id in
+                    guard let run = processes[id], run.isDirty else { return nil }
+                    return .init(
+                        record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
+                        tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
+                }, rejections: rejections)
             do {
                 try await store.commit { db in try batch.apply(db) }
             } catch {
@@ -104,7 +107,9 @@ extension ProcessEngine {
     }
 
     func log(_ event: EventRecord, run: ProcessRun) {
-        var metadata: Logger.Metadata = ["process.id": "\(event.processID)", "process.type": "\(run.record.processType)"]
+        var metadata: Logger.Metadata = [
+            "process.id": "\(event.processID)", "process.type": "\(run.record.processType)",
+        ]
         if let task = event.taskName { metadata["task.name"] = "\(task)" }
         if let detail = event.detail {
             for (key, value) in detail { metadata[key] = "\(value.templateText)" }
@@ -116,7 +121,9 @@ extension ProcessEngine {
     /// A store write outside the batch loop (the session rows) that waits out a busy or full
     /// store with backoff, as long as `deadline` allows.
     /// - Throws: `HistoryError` when the failure is not transient or the deadline passed.
-    func writeWaitingOut<T: Sendable>(until deadline: ContinuousClock.Instant? = nil, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func writeWaitingOut<T: Sendable>(
+        until deadline: ContinuousClock.Instant? = nil, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         var backoff = Backoff(initial: 0.25, maximum: 5)
         while true {
             do {

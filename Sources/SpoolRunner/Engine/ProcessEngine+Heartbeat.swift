@@ -1,5 +1,6 @@
 import Foundation
 import ProcessDefinitions
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,11 +36,12 @@ extension ProcessEngine {
         var schedules: [JSONValue] = []
         for processType in catalog.definitions.keys.sorted() {
             for entry in catalog.definitions[processType]?.schedule ?? [] {
-                schedules.append(.object([
-                    "process_type": .string(processType),
-                    "name": entry.name.map(JSONValue.string) ?? .null,
-                    "next_slot": entry.nextSlot(after: scheduleNow).map { .string(Timestamp.string($0)) } ?? .null,
-                ]))
+                schedules.append(
+                    .object([
+                        "process_type": .string(processType),
+                        "name": entry.name.map(JSONValue.string) ?? .null,
+                        "next_slot": entry.nextSlot(after: scheduleNow).map { .string(Timestamp.string($0)) } ?? .null,
+                    ]))
             }
         }
         let document: JSONValue = .object([
@@ -54,14 +56,17 @@ extension ProcessEngine {
                 "running_processes": .integer(Int64(runningProcesses)),
                 "running_tasks": .integer(Int64(running.count)),
             ]),
-            "oldest_waiting_seconds": oldestWaiting.map { .number(((now.timeIntervalSince($0)) * 1000).rounded() / 1000) } ?? .null,
-            "by_type": .object(byType.mapValues { counts in
-                .object([
-                    "running_processes": .integer(Int64(counts.running)),
-                    "pending_processes": .integer(Int64(counts.pending)),
-                    "running_tasks": .integer(Int64(counts.tasks)),
-                ])
-            }),
+            "oldest_waiting_seconds": oldestWaiting.map {
+                .number(((now.timeIntervalSince($0)) * 1000).rounded() / 1000)
+            } ?? .null,
+            "by_type": .object(
+                byType.mapValues { counts in
+                    .object([
+                        "running_processes": .integer(Int64(counts.running)),
+                        "pending_processes": .integer(Int64(counts.pending)),
+                        "running_tasks": .integer(Int64(counts.tasks)),
+                    ])
+                }),
             "schedules": .array(schedules),
             "definitions": .array(catalog.definitions.keys.sorted().map(JSONValue.string)),
             "definition_errors": .array(catalog.errors.map { .string($0.description) }),
@@ -93,16 +98,21 @@ extension ProcessEngine {
     func lastErrorJSON() -> JSONValue {
         let pauses = pause.active + (pause.last.map { [$0] } ?? [])
         if let newest = pauses.max(by: { $0.since < $1.since }), lastError.map({ $0.at <= newest.since }) ?? true {
-            return .object(["at": .string(Timestamp.string(newest.since)), "message": .string(newest.message), "reason": .string(newest.reason.rawValue)])
+            return .object([
+                "at": .string(Timestamp.string(newest.since)), "message": .string(newest.message),
+                "reason": .string(newest.reason.rawValue),
+            ])
         }
-        return lastError.map { .object(["at": .string(Timestamp.string($0.at)), "message": .string($0.message)]) } ?? .null
+        return lastError.map { .object(["at": .string(Timestamp.string($0.at)), "message": .string($0.message)]) }
+            ?? .null
     }
 
     /// `WATCHDOG=1` (when systemd asked for it) and a `STATUS=` line with the counts, sent from
     /// the engine loop itself: a loop that hangs stops pinging and systemd restarts the runner.
     func notifySystemd() {
         let runningProcesses = processes.values.filter { $0.record.status == .running }.count
-        var message = "STATUS=\(runningProcesses) running, \(processes.count - runningProcesses) pending, \(running.count) task(s), \(inboxBacklog) waiting in inbox"
+        var message =
+            "STATUS=\(runningProcesses) running, \(processes.count - runningProcesses) pending, \(running.count) task(s), \(inboxBacklog) waiting in inbox"
         if Self.watchdogInterval() != nil { message = "WATCHDOG=1\n" + message }
         SystemdNotifier.notify(message)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProcessDefinitions
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,8 @@ extension ProcessEngine {
                 // Unchanged and still within --settle: not worth reading again (1,000 big files
                 // being written must not cost a read each every 250 ms).
                 if let identity = FileIdentity.of("\(layout.inbox)/\(fileName)"),
-                   inboxSettle.isWaiting(fileName, identity, settle: configuration.settle.seconds, now: clock) {
+                    inboxSettle.isWaiting(fileName, identity, settle: configuration.settle.seconds, now: clock)
+                {
                     stillUnsettled[fileName] = clock + Self.unsettledRecheck
                     continue
                 }
@@ -57,16 +59,21 @@ extension ProcessEngine {
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
-                decision = try intake.examine(fileName: fileName, now: now, catalog: catalog, existingRequest: { id in
-                    if let live = processes[id] { return live.record.requestJSON }
-                    return try store.read { db in
-                        try String.fetchOne(db, sql: "SELECT request_json FROM processes WHERE process_id = ?", arguments: [id])
-                    }
-                }, firstSeen: { identity in
-                    inboxSettle.firstSeen(fileName, identity, now: clock)
-                })
+                decision = try intake.examine(
+                    fileName: fileName, now: now, catalog: catalog,
+                    existingRequest: { id in
+                        if let live = processes[id] { return live.record.requestJSON }
+                        return try store.read { db in
+                            try String.fetchOne(
+                                db, sql: "SELECT request_json FROM processes WHERE process_id = ?", arguments: [id])
+                        }
+                    },
+                    firstSeen: { identity in
+                        inboxSettle.firstSeen(fileName, identity, now: clock)
+                    })
             } catch {
-                logger.error("cannot look up a request in the history store: \(error)", metadata: ["spool.file": "\(path)"])
+                logger.error(
+                    "cannot look up a request in the history store: \(error)", metadata: ["spool.file": "\(path)"])
                 lastError = (now, "cannot look up \(fileName) in the history store: \(error)")
                 continue
             }
@@ -74,8 +81,9 @@ extension ProcessEngine {
             case .accept(let record, let definition):
                 taken += 1
                 let stamp = Timestamp.string(now)
-                var run = ProcessRun(record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
-                                     definition: definition, sequence: nextSequence)
+                var run = ProcessRun(
+                    record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
+                    definition: definition, sequence: nextSequence)
                 nextSequence += 1
                 run.isNew = true
                 run.dirtyProcess = true
@@ -91,12 +99,19 @@ extension ProcessEngine {
             case .reject(let rejection):
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
-                logger.warning("request rejected: \(rejection.code.rawValue): \(rejection.message)", metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
+                logger.warning(
+                    "request rejected: \(rejection.code.rawValue): \(rejection.message)",
+                    metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
                 let identity = FileIdentity.of(path)
                 inboxSettle.forget(fileName)
-                if !reject(fileName: fileName, from: layout.inbox,
-                           processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now), let identity {
-                    logger.error("cannot move the rejected request to \(layout.rejected)/; it stays in inbox/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
+                if !reject(
+                    fileName: fileName, from: layout.inbox,
+                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now),
+                    let identity
+                {
+                    logger.error(
+                        "cannot move the rejected request to \(layout.rejected)/; it stays in inbox/ and is not judged again until it changes",
+                        metadata: ["spool.file": "\(path)"])
                     unmovable[fileName] = identity
                 }
             case .wait(let until):
@@ -135,7 +150,8 @@ extension ProcessEngine {
             // Two names: a client's link-then-unlink drop not finished yet (or a hard link from
             // elsewhere, rejected once --settle has passed).
             if let identity = FileIdentity.of(path), identity.links > 1,
-               controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock {
+                controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock
+            {
                 continue
             }
             switch ControlMessage.read(path: path) {
@@ -149,8 +165,10 @@ extension ProcessEngine {
                 }
             case .failure(let rejection)?:
                 // Possibly still being written: judged once unchanged for --settle since first seen.
-                if rejection.code == .invalidJSON || rejection.code == .permissionDenied, let identity = FileIdentity.of(path),
-                   controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock {
+                if rejection.code == .invalidJSON || rejection.code == .permissionDenied,
+                    let identity = FileIdentity.of(path),
+                    controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock
+                {
                     continue
                 }
                 rejectControl(fileName, rejection, now: now)
@@ -181,14 +199,19 @@ extension ProcessEngine {
     /// - Returns: false when the file could not be moved out of `directory` (the caller keeps
     ///   it from being judged again while unchanged); true when moved or waiting for room.
     @discardableResult
-    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) -> Bool {
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date)
+        -> Bool
+    {
         do {
-            let (record, moved) = try rejector.reject(fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
+            let (record, moved) = try rejector.reject(
+                fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
             pendingRejections.append(record)
             return moved
         } catch {
             if let code = error.systemErrno, let reason = PauseReason(errno: code) {
-                pause.raise(.spoolFiles, reason, path: error.path, message: "cannot reject \(directory)/\(fileName): \(error.description)")
+                pause.raise(
+                    .spoolFiles, reason, path: error.path,
+                    message: "cannot reject \(directory)/\(fileName): \(error.description)")
                 return true
             }
             return false
@@ -200,8 +223,12 @@ extension ProcessEngine {
         logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
         let identity = FileIdentity.of(path)
         controlSettle.forget(fileName)
-        if !reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now), let identity {
-            logger.error("cannot move the rejected control message to \(layout.rejected)/; it stays in control/ and is not judged again until it changes", metadata: ["spool.file": "\(path)"])
+        if !reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now),
+            let identity
+        {
+            logger.error(
+                "cannot move the rejected control message to \(layout.rejected)/; it stays in control/ and is not judged again until it changes",
+                metadata: ["spool.file": "\(path)"])
             unmovable["control/" + fileName] = identity
         }
     }
@@ -219,7 +246,9 @@ extension ProcessEngine {
                 return nil
             }
             if let status = storedStatus(id) {
-                logger.info("cancel: the process already ended \(status.rawValue); nothing to do", metadata: ["process.id": "\(id)"])
+                logger.info(
+                    "cancel: the process already ended \(status.rawValue); nothing to do",
+                    metadata: ["process.id": "\(id)"])
                 return nil
             }
             return RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false)
@@ -228,19 +257,28 @@ extension ProcessEngine {
                 logger.info("retry: the process has not ended; nothing to do", metadata: ["process.id": "\(id)"])
                 return nil
             }
-            guard let (record, rows) = try? store.read({ db -> (ProcessRecord, [TaskRecord])? in
-                guard let record = try ProcessRecord.fetchOne(db, key: id) else { return nil }
-                let rows = try TaskRecord.filter(TaskRecord.Columns.processID == id).order(TaskRecord.Columns.position).fetchAll(db)
-                return (record, rows)
-            }) else {
+            guard
+                let (record, rows) = try? store.read({ db -> (ProcessRecord, [TaskRecord])? in
+                    guard let record = try ProcessRecord.fetchOne(db, key: id) else { return nil }
+                    let rows = try TaskRecord.filter(TaskRecord.Columns.processID == id).order(
+                        TaskRecord.Columns.position
+                    ).fetchAll(db)
+                    return (record, rows)
+                })
+            else {
                 return RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false)
             }
             guard record.status == .failed || record.status == .cancelled else {
-                logger.info("retry: the process ended \(record.status.rawValue); only failed or cancelled processes are retried", metadata: ["process.id": "\(id)"])
+                logger.info(
+                    "retry: the process ended \(record.status.rawValue); only failed or cancelled processes are retried",
+                    metadata: ["process.id": "\(id)"])
                 return nil
             }
             guard let definition = catalog.definitions[record.processType] else {
-                return RequestRejection(.unknownProcess, "retry: process '\(id)' is of type '\(record.processType)', which has no definition now", writesStatus: false)
+                return RequestRejection(
+                    .unknownProcess,
+                    "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
+                    writesStatus: false)
             }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
             nextSequence += 1

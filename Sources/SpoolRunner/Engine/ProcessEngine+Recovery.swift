@@ -15,7 +15,8 @@ extension ProcessEngine {
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
     /// A busy or full store is waited out here too (until SIGTERM).
     func beginSession() async throws {
-        let session = RunnerSessionRecord(pid: Int(getpid()), version: Version.current, startedAt: Timestamp.string(startedAt))
+        let session = RunnerSessionRecord(
+            pid: Int(getpid()), version: Version.current, startedAt: Timestamp.string(startedAt))
         sessionID = try await writeWaitingOut { db in
             var session = session
             try session.insert(db)
@@ -29,8 +30,10 @@ extension ProcessEngine {
         let now = Timestamp.now()
         let id = sessionID
         try await writeWaitingOut(until: .now + configuration.grace) { db in
-            try db.execute(sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?", arguments: [now, id])
-            try db.execute(sql: "UPDATE processes SET crash_count = 0 WHERE status IN ('pending', 'running') AND crash_count > 0")
+            try db.execute(
+                sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?", arguments: [now, id])
+            try db.execute(
+                sql: "UPDATE processes SET crash_count = 0 WHERE status IN ('pending', 'running') AND crash_count > 0")
         }
     }
 
@@ -43,13 +46,19 @@ extension ProcessEngine {
         let id = sessionID ?? 0
         let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
             let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
-            let records = try ProcessRecord
-                .filter([ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
+            let records =
+                try ProcessRecord
+                .filter(
+                    [ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(
+                        ProcessRecord.Columns.status)
+                )
                 .order(Column.rowID).fetchAll(db)
-            let rows = try TaskRecord.fetchAll(db, sql: """
-                SELECT tasks.* FROM tasks JOIN processes USING (process_id)
-                WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
-                """)
+            let rows = try TaskRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT tasks.* FROM tasks JOIN processes USING (process_id)
+                    WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
+                    """)
             return (previous, records, rows)
         }
         let crashed = previous.map { !$0.cleanExit } ?? false
@@ -57,14 +66,19 @@ extension ProcessEngine {
         cleanTemporaryFiles()
         if crashed, let previous {
             // Status files it did not write are found by the status writer's start-up sweep.
-            logger.warning("the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering")
+            logger.warning(
+                "the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering"
+            )
         }
         // Before any task runs again: kill what is left of every interrupted one, in one pass.
-        ProcessInspector.killLeftovers(rows.filter { $0.status == .running }.map { task in
-            ProcessInspector.Leftover(
-                pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
-                environment: ["SPOOL_WORK_DIR=\(layout.workDirectory(task.processID))", "SPOOL_TASK_NAME=\(task.taskName)"])
-        })
+        ProcessInspector.killLeftovers(
+            rows.filter { $0.status == .running }.map { task in
+                ProcessInspector.Leftover(
+                    pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
+                    environment: [
+                        "SPOOL_WORK_DIR=\(layout.workDirectory(task.processID))", "SPOOL_TASK_NAME=\(task.taskName)",
+                    ])
+            })
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
             guard let definition = catalog.definitions[record.processType] else {
@@ -81,7 +95,9 @@ extension ProcessEngine {
             // that, and ended healthy processes with crash_loop).
             let sessionStart = previous.flatMap { Timestamp.parse($0.startedAt) }
             let startedByCrashedRun = interrupted.contains { index in
-                guard let started = run.tasks[index].startedAt.flatMap(Timestamp.parse), let sessionStart else { return true }
+                guard let started = run.tasks[index].startedAt.flatMap(Timestamp.parse), let sessionStart else {
+                    return true
+                }
                 return started >= sessionStart
             }
             if crashed && startedByCrashedRun {
@@ -99,14 +115,21 @@ extension ProcessEngine {
                 // may have been stepped back while no runner ran.
                 if let timeout = definition.timeout, let started = record.startedAt.flatMap(Timestamp.parse) {
                     let left = min(started.addingTimeInterval(timeout.seconds).timeIntervalSince(now), timeout.seconds)
-                    timersToArm.append((.seconds(max(0, left)), .processTimeout(processID: record.processID, generation: run.startGeneration)))
+                    timersToArm.append(
+                        (
+                            .seconds(max(0, left)),
+                            .processTimeout(processID: record.processID, generation: run.startGeneration)
+                        ))
                 }
             }
             for index in run.tasks.indices where run.tasks[index].status == .retrying {
                 // The stored due time, but never later than the backoff from now.
                 let task = run.tasks[index]
-                let backoff = definition.allTasks[index].retry.delay(afterAttempt: max(1, task.attempts - task.retryBase), random: 1).seconds
-                let due = task.nextAttemptAt.flatMap(Timestamp.parse).map { min($0.timeIntervalSince(now), backoff) } ?? 0
+                let backoff = definition.allTasks[index].retry.delay(
+                    afterAttempt: max(1, task.attempts - task.retryBase), random: 1
+                ).seconds
+                let due =
+                    task.nextAttemptAt.flatMap(Timestamp.parse).map { min($0.timeIntervalSince(now), backoff) } ?? 0
                 timersToArm.append((.seconds(max(0, due)), .retryDue(processID: record.processID, index: index)))
             }
             processes[record.processID] = run
@@ -125,7 +148,11 @@ extension ProcessEngine {
         record.status = .failed
         record.endedAt = stamp
         record.updatedAt = stamp
-        record.error = FailureInfo(code: "unknown_process_type", message: "no definition for process_type '\(record.processType)' any more; restore definitions/\(record.processType).yaml and run `spoolrunner retry \(record.processID)`")
+        record.error = FailureInfo(
+            code: "unknown_process_type",
+            message:
+                "no definition for process_type '\(record.processType)' any more; restore definitions/\(record.processType).yaml and run `spoolrunner retry \(record.processID)`"
+        )
         var rows = rows
         for index in rows.indices where !rows[index].status.isFinal {
             rows[index].status = rows[index].status == .running ? .failed : .skipped
@@ -135,7 +162,9 @@ extension ProcessEngine {
         try store.write { db in
             try finalRecord.upsert(db)
             for row in finalRows { try row.upsert(db) }
-            var event = EventRecord(processID: finalRecord.processID, event: "process_failed", at: stamp, detail: ["code": .string("unknown_process_type")])
+            var event = EventRecord(
+                processID: finalRecord.processID, event: "process_failed", at: stamp,
+                detail: ["code": .string("unknown_process_type")])
             try event.insert(db)
         }
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))

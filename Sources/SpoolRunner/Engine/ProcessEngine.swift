@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import Logging
-import Synchronization
 import ProcessDefinitions
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,7 +115,9 @@ public actor ProcessEngine {
         self.statusPublisher = StatusPublisher(
             writer: statusWriter, reconciler: StatusReconciler(store: store, layout: configuration.layout),
             pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
-        self.intake = RequestIntake(layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes, settle: configuration.settle.seconds)
+        self.intake = RequestIntake(
+            layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes,
+            settle: configuration.settle.seconds)
         self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
         if let error = catalog.errors.last {
@@ -181,7 +184,9 @@ public actor ProcessEngine {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: Self.exitSweepInterval)
                     for pid in ProcessExitWatcher.shared.sweep() {
-                        logger.warning("missed exit of task process \(pid): its exit event never came; the periodic sweep ended its wait")
+                        logger.warning(
+                            "missed exit of task process \(pid): its exit event never came; the periodic sweep ended its wait"
+                        )
                     }
                 }
             }
@@ -236,15 +241,24 @@ public actor ProcessEngine {
                     for (launch, key, handle) in launches {
                         if let reason = handle.reason {
                             // Stopped (cancel, shutdown) while its start waited for the store.
-                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: TaskExecutor.stopped(reason, launch: launch)))
+                            events.post(
+                                .taskEnded(
+                                    processID: key.processID, index: key.index, attempt: launch.attempt,
+                                    outcome: TaskExecutor.stopped(reason, launch: launch)))
                             continue
                         }
                         let executor = self.executor
                         group.addTask {
                             let outcome = await executor.run(launch, stop: handle) { pid, ticks in
-                                events.post(.taskSpawned(processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid, startTicks: ticks))
+                                events.post(
+                                    .taskSpawned(
+                                        processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid,
+                                        startTicks: ticks))
                             }
-                            events.post(.taskEnded(processID: key.processID, index: key.index, attempt: launch.attempt, outcome: outcome))
+                            events.post(
+                                .taskEnded(
+                                    processID: key.processID, index: key.index, attempt: launch.attempt,
+                                    outcome: outcome))
                         }
                     }
                     launches.removeAll()
@@ -261,11 +275,17 @@ public actor ProcessEngine {
         statusPublisher.stop()
         if hasUncommitted {
             let condition = pause.active.first { $0.source == .store }
-            throw HistoryError(path: store.database.path, message: "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit")
+            throw HistoryError(
+                path: store.database.path,
+                message:
+                    "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit"
+            )
         }
         try await endSession()
         writeHeartbeat(stopped: true)
-        logger.log(level: configuration.once && !startedAnyTask ? .debug : .info, "runner stopped", metadata: ["unfinished": "\(processes.count)"])
+        logger.log(
+            level: configuration.once && !startedAnyTask ? .debug : .info, "runner stopped",
+            metadata: ["unfinished": "\(processes.count)"])
     }
 
     var isDone: Bool {
@@ -282,7 +302,8 @@ public actor ProcessEngine {
         case .scan:
             scanWanted = true
         case .taskSpawned(let processID, let index, let attempt, let pid, let ticks):
-            processes[processID]?.taskSpawned(index, attempt: attempt, pid: pid, startTicks: ticks, Timestamp.string(now))
+            processes[processID]?.taskSpawned(
+                index, attempt: attempt, pid: pid, startTicks: ticks, Timestamp.string(now))
             touched.insert(processID)
         case .taskEnded(let processID, let index, let attempt, let outcome):
             let key = AttemptKey(processID: processID, index: index)
@@ -290,11 +311,17 @@ public actor ProcessEngine {
             if handle?.reason == .shutdown {
                 // Left `running` in the store on purpose: the next start treats it exactly like
                 // a task interrupted by a crash (run again if idempotent, else `interrupted`).
-                logger.notice("task stopped by shutdown; the next start resumes it", metadata: ["process.id": "\(processID)", "task.name": "\(processes[processID]?.tasks[index].taskName ?? "?")"])
+                logger.notice(
+                    "task stopped by shutdown; the next start resumes it",
+                    metadata: [
+                        "process.id": "\(processID)",
+                        "task.name": "\(processes[processID]?.tasks[index].taskName ?? "?")",
+                    ])
                 return
             }
             if let due = processes[processID]?.taskEnded(index, attempt: attempt, outcome: outcome, now: now) {
-                timersToArm.append((.seconds(max(0, due.timeIntervalSince(now))), .retryDue(processID: processID, index: index)))
+                timersToArm.append(
+                    (.seconds(max(0, due.timeIntervalSince(now))), .retryDue(processID: processID, index: index)))
             }
             touched.insert(processID)
         case .retryDue(let processID, let index):
@@ -302,7 +329,9 @@ public actor ProcessEngine {
             processes[processID]?.dueRetries.insert(index)
             touched.insert(processID)
         case .processTimeout(let processID, let generation):
-            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now), armedFor: generation) else { return }
+            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now), armedFor: generation) else {
+                return
+            }
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
             touched.insert(processID)
         case .heartbeat:
@@ -315,7 +344,9 @@ public actor ProcessEngine {
             guard !stopping else { return }
             stopping = true
             SystemdNotifier.notify("STOPPING=1")
-            logger.notice("shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))")
+            logger.notice(
+                "shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))"
+            )
             if !running.isEmpty || hasUncommitted { timersToArm.append((configuration.grace, .graceExpired)) }
         case .reloadDefinitions:
             if reloadInFlight {
@@ -338,7 +369,9 @@ public actor ProcessEngine {
             lastError = (at, message)
         case .graceExpired:
             if !running.isEmpty {
-                logger.notice("stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them")
+                logger.notice(
+                    "stopping \(running.count) running task(s) now: SIGTERM, then SIGKILL after 5 s; the next start resumes them"
+                )
             }
             graceOver = true
             for handle in running.values { handle.stop(.shutdown) }
@@ -369,12 +402,15 @@ public actor ProcessEngine {
     /// be read, changes nothing.
     func installReloaded(_ fresh: DefinitionCatalog?) {
         guard let fresh else {
-            let message = "reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`"
+            let message =
+                "reloading definitions from \(configuration.definitionsDirectory) took longer than \(DurationParser.format(configuration.definitionLoadLimit)); keeping the definitions already loaded. Check the files with `spoolrunner validate`"
             logger.error("\(message)")
             lastError = (Date(), message)
             return
         }
-        if fresh.definitions.isEmpty, let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory }) {
+        if fresh.definitions.isEmpty,
+            let error = fresh.errors.first(where: { $0.file == configuration.definitionsDirectory })
+        {
             logger.error("cannot reload definitions: \(error.description); keeping the definitions already loaded")
             lastError = (Date(), "cannot reload definitions: \(error.description)")
             return
@@ -384,12 +420,15 @@ public actor ProcessEngine {
             if kept.contains(DefinitionLoader.processType(ofFile: error.file)) {
                 logger.error("invalid definition, the previous version stays in force: \(error.description)")
             } else {
-                logger.error("invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
+                logger.error(
+                    "invalid definition (its requests will be rejected as unknown_process_type): \(error.description)")
             }
             lastError = (Date(), "invalid definition: \(error.description)")
         }
         catalog = merged
-        logger.notice("definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))", metadata: ["errors": "\(fresh.errors.count)"])
+        logger.notice(
+            "definitions reloaded: \(merged.definitions.keys.sorted().joined(separator: ", "))",
+            metadata: ["errors": "\(fresh.errors.count)"])
         writeHeartbeat()
     }
 
@@ -419,7 +458,8 @@ public actor ProcessEngine {
         var deferred: [ReadyQueue.Entry] = []
         var started: [AttemptKey] = []
         while running.count + started.count < configuration.maxTasks, let entry = ready.popMin() {
-            guard var run = processes[entry.processID], !run.record.status.isFinal, run.queued.contains(entry.index) else { continue }
+            guard var run = processes[entry.processID], !run.record.status.isFinal, run.queued.contains(entry.index)
+            else { continue }
             let status = run.tasks[entry.index].status
             guard status == .pending || status == .retrying else {
                 processes[entry.processID]?.queued.remove(entry.index)
@@ -434,7 +474,8 @@ public actor ProcessEngine {
                 runningProcessesByType[type, default: 0] += 1
                 run.markStarted(now)
                 if let timeout = run.definition.timeout {
-                    timersToArm.append((timeout, .processTimeout(processID: run.processID, generation: run.startGeneration)))
+                    timersToArm.append(
+                        (timeout, .processTimeout(processID: run.processID, generation: run.startGeneration)))
                 }
             }
             run.taskStarted(entry.index, now, at: date)
@@ -456,7 +497,10 @@ public actor ProcessEngine {
                 let launch = try launchBuilder.build(run, index: key.index)
                 launches.append((launch, key, handle))
             } catch {
-                events.post(.taskEnded(processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts, outcome: TaskOutcome(failure: error.failure)))
+                events.post(
+                    .taskEnded(
+                        processID: key.processID, index: key.index, attempt: run.tasks[key.index].attempts,
+                        outcome: TaskOutcome(failure: error.failure)))
             }
         }
     }

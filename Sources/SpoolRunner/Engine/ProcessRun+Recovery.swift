@@ -4,7 +4,9 @@ import ProcessDefinitions
 extension ProcessRun {
     /// Rebuilds a live process from its rows, aligned with the current definition: tasks are
     /// matched by name, and a task the definition gained since is added as pending.
-    static func restore(record: ProcessRecord, rows: [TaskRecord], definition: ProcessDefinition, sequence: Int) -> ProcessRun {
+    static func restore(record: ProcessRecord, rows: [TaskRecord], definition: ProcessDefinition, sequence: Int)
+        -> ProcessRun
+    {
         let byName = Dictionary(rows.map { ($0.taskName, $0) }, uniquingKeysWith: { first, _ in first })
         let fresh = newTasks(for: definition, processID: record.processID)
         let tasks = fresh.map { task -> TaskRecord in
@@ -33,12 +35,15 @@ extension ProcessRun {
         if definition.idempotent, !isFailing {
             tasks[index].status = .pending
             tasks[index].retryBase += 1
-            var detail: [String: JSONValue] = ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("run again")]
+            var detail: [String: JSONValue] = [
+                "attempt": .integer(Int64(tasks[index].attempts)), "next": .string("run again"),
+            ]
             if case .sleep(let duration) = definition.action {
                 // Its stored end, but never more than its whole length from now: the clock may
                 // have been stepped back while no runner ran.
                 let latest = date.addingTimeInterval(duration.seconds)
-                let stored = tasks[index].sleepUntil.flatMap(Timestamp.parse)
+                let stored =
+                    tasks[index].sleepUntil.flatMap(Timestamp.parse)
                     ?? tasks[index].startedAt.flatMap(Timestamp.parse).map { $0.addingTimeInterval(duration.seconds) }
                     ?? latest
                 let until = min(stored, latest)
@@ -50,26 +55,36 @@ extension ProcessRun {
         }
         tasks[index].sleepUntil = nil
         let why = definition.idempotent ? "the process was already failing" : "it is not idempotent"
-        let failure = FailureInfo(code: "interrupted", message: "the runner stopped while it ran and \(why), so it is not run again", task: name)
+        let failure = FailureInfo(
+            code: "interrupted", message: "the runner stopped while it ran and \(why), so it is not run again",
+            task: name)
         tasks[index].status = .failed
         tasks[index].endedAt = now
         tasks[index].error = failure
-        event("task_interrupted", task: name, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("failed")])
+        event(
+            "task_interrupted", task: name, at: now,
+            detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("failed")])
         if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
-            record.error = FailureInfo(code: "interrupted", message: "task '\(name)' failed: \(failure.message)", task: name)
+            record.error = FailureInfo(
+                code: "interrupted", message: "task '\(name)' failed: \(failure.message)", task: name)
         }
     }
 
     /// Ends a process that was running during too many runner crashes in a row: it may be what
     /// crashes the runner, so nothing of it runs again, `on_failure` included.
     mutating func failCrashLoop(_ now: String, crashes: Int) {
-        let failure = FailureInfo(code: "crash_loop", message: "the runner crashed \(crashes) times in a row while this process ran; it is not run again (use `spoolrunner retry` once the cause is fixed)", task: nil)
+        let failure = FailureInfo(
+            code: "crash_loop",
+            message:
+                "the runner crashed \(crashes) times in a row while this process ran; it is not run again (use `spoolrunner retry` once the cause is fixed)",
+            task: nil)
         for index in tasks.indices {
             switch tasks[index].status {
             case .running:
                 tasks[index].status = .failed
                 tasks[index].endedAt = now
-                tasks[index].error = FailureInfo(code: "crash_loop", message: failure.message, task: tasks[index].taskName)
+                tasks[index].error = FailureInfo(
+                    code: "crash_loop", message: failure.message, task: tasks[index].taskName)
                 tasks[index].pid = nil
                 tasks[index].pidStartTicks = nil
                 tasks[index].sleepUntil = nil

@@ -40,7 +40,9 @@ struct ProcessRun {
     static func newTasks(for definition: ProcessDefinition, processID: String) -> [TaskRecord] {
         let main = definition.tasks.count
         return definition.allTasks.enumerated().map { index, task in
-            TaskRecord(processID: processID, taskName: task.name, position: index, mode: task.mode.rawValue, onFailure: index >= main)
+            TaskRecord(
+                processID: processID, taskName: task.name, position: index, mode: task.mode.rawValue,
+                onFailure: index >= main)
         }
     }
 
@@ -108,7 +110,9 @@ struct ProcessRun {
             task.pid = nil
             task.pidStartTicks = nil
         }
-        event("task_started", task: tasks[index].taskName, at: now, detail: ["attempt": .integer(Int64(tasks[index].attempts))])
+        event(
+            "task_started", task: tasks[index].taskName, at: now,
+            detail: ["attempt": .integer(Int64(tasks[index].attempts))])
     }
 
     mutating func taskSpawned(_ index: Int, attempt: Int, pid: Int32, startTicks: Int64?, _ now: String) {
@@ -144,10 +148,14 @@ struct ProcessRun {
         }
         guard let failure = outcome.failure else {
             tasks[index].status = .success
-            event("task_succeeded", task: name, at: stamp, detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
+            event(
+                "task_succeeded", task: name, at: stamp,
+                detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
             return nil
         }
-        let detail: [String: JSONValue] = ["code": .string(failure.code), "message": .string(failure.message), "attempt": .integer(Int64(attempt))]
+        let detail: [String: JSONValue] = [
+            "code": .string(failure.code), "message": .string(failure.message), "attempt": .integer(Int64(attempt)),
+        ]
         if failure.code == "cancelled" {
             tasks[index].status = .cancelled
             event("task_cancelled", task: name, at: stamp, detail: detail)
@@ -167,7 +175,8 @@ struct ProcessRun {
         tasks[index].status = .failed
         event("task_failed", task: name, at: stamp, detail: detail)
         if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
-            record.error = FailureInfo(code: failure.code, message: "task '\(name)' failed: \(failure.message)", task: name)
+            record.error = FailureInfo(
+                code: failure.code, message: "task '\(name)' failed: \(failure.message)", task: name)
         }
         return nil
     }
@@ -191,8 +200,10 @@ struct ProcessRun {
     /// - Parameter generation: the `startGeneration` the timer was armed for; a timer of an
     ///   earlier start (before a `retry`) is stale.
     mutating func timedOut(_ now: String, armedFor generation: Int) -> [Int] {
-        guard record.status == .running, !isFailing, let limit = definition.timeout, generation == startGeneration else { return [] }
-        record.error = FailureInfo(code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
+        guard record.status == .running, !isFailing, let limit = definition.timeout, generation == startGeneration
+        else { return [] }
+        record.error = FailureInfo(
+            code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
         touch(now)
         event("process_timeout", at: now)
         return runningIndexes.filter { mainRange.contains($0) }
@@ -212,7 +223,10 @@ struct ProcessRun {
                 switch tasks[index].status {
                 case .pending: skip(index, now, reason: "the process was cancelled")
                 case .retrying:
-                    update(index, now) { $0.status = .cancelled; $0.nextAttemptAt = nil }
+                    update(index, now) {
+                        $0.status = .cancelled
+                        $0.nextAttemptAt = nil
+                    }
                     event("task_cancelled", task: tasks[index].taskName, at: now)
                 default: break
                 }
@@ -227,8 +241,13 @@ struct ProcessRun {
                 case .pending: skip(index, now, reason: "the process failed")
                 case .retrying:
                     // It failed and will not get its next attempt: it ends failed, with its error.
-                    update(index, now) { $0.status = .failed; $0.nextAttemptAt = nil }
-                    event("task_failed", task: tasks[index].taskName, at: now, detail: ["code": .string("retry_abandoned")])
+                    update(index, now) {
+                        $0.status = .failed
+                        $0.nextAttemptAt = nil
+                    }
+                    event(
+                        "task_failed", task: tasks[index].taskName, at: now,
+                        detail: ["code": .string("retry_abandoned")])
                 default: break
                 }
                 queued.remove(index)
@@ -257,7 +276,10 @@ struct ProcessRun {
                 let status = tasks[index].status
                 guard status == .pending || status == .retrying else { continue }
                 if status == .retrying, !dueRetries.contains(index),
-                   let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date { continue }
+                    let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date
+                {
+                    continue
+                }
                 let definition = taskDefinition(index)
                 let dependencies = definition.dependencies.compactMap(index(of:))
                 // `needs:` asks for success. The implicit sync rule is only about order, so a
@@ -266,8 +288,13 @@ struct ProcessRun {
                     queued.insert(index)
                     ready.append(index)
                 } else if status == .pending,
-                          let blocker = dependencies.first(where: { tasks[$0].status.isFinal && !satisfies($0, for: definition) }) {
-                    skip(index, now, reason: "needs '\(tasks[blocker].taskName)', which ended \(tasks[blocker].status.rawValue)")
+                    let blocker = dependencies.first(where: {
+                        tasks[$0].status.isFinal && !satisfies($0, for: definition)
+                    })
+                {
+                    skip(
+                        index, now,
+                        reason: "needs '\(tasks[blocker].taskName)', which ended \(tasks[blocker].status.rawValue)")
                     changed = true
                 }
             }
@@ -278,7 +305,8 @@ struct ProcessRun {
     /// Whether `dependency` lets `task` start.
     func satisfies(_ dependency: Int, for task: TaskDefinition) -> Bool {
         tasks[dependency].status == .success
-            || (task.needs == nil && tasks[dependency].status == .failed && taskDefinition(dependency).continueOnFailure)
+            || (task.needs == nil && tasks[dependency].status == .failed
+                && taskDefinition(dependency).continueOnFailure)
     }
 
     private mutating func skip(_ index: Int, _ now: String, reason: String) {
@@ -292,11 +320,12 @@ struct ProcessRun {
         record.endedAt = now
         if status == .success { record.error = nil }
         touch(now)
-        let name = switch status {
-        case .success: "process_succeeded"
-        case .cancelled: "process_cancelled"
-        default: "process_failed"
-        }
+        let name =
+            switch status {
+            case .success: "process_succeeded"
+            case .cancelled: "process_cancelled"
+            default: "process_failed"
+            }
         event(name, at: now, detail: record.error.map { ["code": .string($0.code), "message": .string($0.message)] })
     }
 }

@@ -38,11 +38,14 @@ public final class RunnerPause: Sendable {
     public func raise(_ source: PauseSource, _ reason: PauseReason, path: String, message: String) {
         let isNews = state.withLock { state -> Bool in
             if let current = state.active[source], current.reason == reason { return false }
-            state.active[source] = PauseCondition(source: source, reason: reason, message: message, path: path, since: Date())
+            state.active[source] = PauseCondition(
+                source: source, reason: reason, message: message, path: path, since: Date())
             return true
         }
         guard isNews else { return }
-        logger.warning("paused (\(reason.rawValue)): \(message); new requests wait in inbox/ and no task starts until it clears", metadata: ["pause.source": "\(source.rawValue)"])
+        logger.warning(
+            "paused (\(reason.rawValue)): \(message); new requests wait in inbox/ and no task starts until it clears",
+            metadata: ["pause.source": "\(source.rawValue)"])
         onChange()
     }
 
@@ -56,7 +59,9 @@ public final class RunnerPause: Sendable {
         }
         guard let cleared else { return }
         let waited = String(format: "%.1f", (cleared.endedAt ?? Date()).timeIntervalSince(cleared.since))
-        logger.notice("resumed: \(cleared.reason.rawValue) is over after \(waited) s", metadata: ["pause.source": "\(source.rawValue)"])
+        logger.notice(
+            "resumed: \(cleared.reason.rawValue) is over after \(waited) s",
+            metadata: ["pause.source": "\(source.rawValue)"])
         onChange()
     }
 }

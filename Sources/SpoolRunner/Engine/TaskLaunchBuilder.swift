@@ -30,7 +30,8 @@ struct TaskLaunchBuilder: Sendable {
             if let output = other.output { outputs[other.taskName] = output }
             succeeded[other.taskName] = .object(["output": other.output.map(JSONValue.object) ?? .null])
         }
-        let context = TemplateContext(processID: processID, workDir: workDirectory, inputs: run.record.inputs, taskOutputs: outputs)
+        let context = TemplateContext(
+            processID: processID, workDir: workDirectory, inputs: run.record.inputs, taskOutputs: outputs)
 
         let action: TaskLaunch.Action
         switch task.action {
@@ -46,10 +47,16 @@ struct TaskLaunchBuilder: Sendable {
         case .run(let argv):
             let program = argv[0].source
             guard let executable = resolve(program, base: run.definition.baseDirectory) else {
-                throw LaunchFailure(FailureInfo(code: "spawn_failed", message: "program '\(program)' not found (a bare name is looked up in PATH=\(baseEnvironment["PATH"] ?? ""))", task: task.name))
+                throw LaunchFailure(
+                    FailureInfo(
+                        code: "spawn_failed",
+                        message:
+                            "program '\(program)' not found (a bare name is looked up in PATH=\(baseEnvironment["PATH"] ?? ""))",
+                        task: task.name))
             }
             do {
-                action = .command(executable: executable, arguments: try argv.dropFirst().map { try $0.render(context) })
+                action = .command(
+                    executable: executable, arguments: try argv.dropFirst().map { try $0.render(context) })
             } catch {
                 throw LaunchFailure(FailureInfo(code: "template", message: "\(error)", task: task.name))
             }
@@ -87,7 +94,8 @@ struct TaskLaunchBuilder: Sendable {
             do {
                 environment[entry.name] = try entry.value.render(context)
             } catch {
-                throw LaunchFailure(FailureInfo(code: "template", message: "env \(entry.name): \(error)", task: task.name))
+                throw LaunchFailure(
+                    FailureInfo(code: "template", message: "env \(entry.name): \(error)", task: task.name))
             }
         }
 
@@ -120,7 +128,9 @@ struct TaskLaunchBuilder: Sendable {
     /// looked up in the task's PATH.
     func resolve(_ program: String, base: String) -> String? {
         if program.hasPrefix("/") { return program }
-        if program.contains("/") { return URL(fileURLWithPath: base).appendingPathComponent(program).standardizedFileURL.path }
+        if program.contains("/") {
+            return URL(fileURLWithPath: base).appendingPathComponent(program).standardizedFileURL.path
+        }
         for directory in (baseEnvironment["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(directory)/\(program)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -20,7 +20,9 @@ struct OutputTail {
         var end = bytes.count
         // Skip trailing blank lines.
         while true {
-            while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 {
+            while end > 0,
+                bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09
+            {
                 end -= 1
             }
             guard end > 0 else { return nil }
@@ -33,8 +35,12 @@ struct OutputTail {
             }
             // A line that begins at the cut-off point may be the tail of a longer one.
             if start == 0 && bytes.count > Self.limit { return nil }
-            guard line.count <= Self.limit, line.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "{") else { return nil }
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else { return nil }
+            guard line.count <= Self.limit, line.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "{") else {
+                return nil
+            }
+            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else {
+                return nil
+            }
             return object
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,7 +40,9 @@ public enum ProcessInspector {
     /// `sets`, with the index of the set it matched.
     static func processes(matchingAny sets: [[String]]) -> [(pid: Int32, set: Int)] {
         let wanted = sets.map { $0.map { Array($0.utf8) } }.filter { !$0.isEmpty }
-        guard !wanted.isEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        guard !wanted.isEmpty, let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            return []
+        }
         var found: [(pid: Int32, set: Int)] = []
         for name in names {
             guard let pid = Int32(name), pid != getpid() else { continue }
@@ -93,7 +96,8 @@ public enum ProcessInspector {
 
     static func isAlive(_ pid: Int32) -> Bool {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return false }
+            let close = text.lastIndex(of: ")")
+        else { return false }
         let state = text[text.index(close, offsetBy: 2)...].prefix(1)
         return state != "Z" && state != "X"
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,17 +26,31 @@ extension TaskExecutor {
             switch attempt {
             case .success:
                 if waiting { pause?.clear(.taskStart) }
-                return attempt.mapError { NotStarted(outcome: TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: $0.message, task: launch.taskName))) }
+                return attempt.mapError {
+                    NotStarted(
+                        outcome: TaskOutcome(
+                            failure: FailureInfo(code: "spawn_failed", message: $0.message, task: launch.taskName)))
+                }
             case .failure(let failure):
                 guard let pause, let reason = PauseReason(errno: failure.code) else {
-                    return .failure(NotStarted(outcome: TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: failure.message, task: launch.taskName))))
+                    return .failure(
+                        NotStarted(
+                            outcome: TaskOutcome(
+                                failure: FailureInfo(
+                                    code: "spawn_failed", message: failure.message, task: launch.taskName))))
                 }
                 waiting = true
-                pause.raise(.taskStart, reason, path: failure.path,
-                            message: "task '\(launch.taskName)' of process \(launch.processID) waits to start: \(failure.message)")
-                if let reason = stop.reason { return .failure(NotStarted(outcome: Self.stopped(reason, launch: launch))) }
+                pause.raise(
+                    .taskStart, reason, path: failure.path,
+                    message:
+                        "task '\(launch.taskName)' of process \(launch.processID) waits to start: \(failure.message)")
+                if let reason = stop.reason {
+                    return .failure(NotStarted(outcome: Self.stopped(reason, launch: launch)))
+                }
                 try? await Task.sleep(for: .seconds(backoff.next()))
-                if let reason = stop.reason { return .failure(NotStarted(outcome: Self.stopped(reason, launch: launch))) }
+                if let reason = stop.reason {
+                    return .failure(NotStarted(outcome: Self.stopped(reason, launch: launch)))
+                }
             }
         }
     }
@@ -53,7 +68,8 @@ extension TaskExecutor {
     /// created inside the open directory with `O_NOFOLLOW` and explicit modes.
     static func openFiles(_ launch: TaskLaunch) -> Result<(Int32, Int32), FileFailure> {
         func failure(_ path: String, _ what: String, _ code: Int32) -> Result<(Int32, Int32), FileFailure> {
-            .failure(FileFailure(path: path, code: code, message: "\(what) \(path): \(String(cString: strerror(code)))"))
+            .failure(
+                FileFailure(path: path, code: code, message: "\(what) \(path): \(String(cString: strerror(code)))"))
         }
         let logName = (launch.logFile as NSString).lastPathComponent
         let logFD: Int32
@@ -63,9 +79,14 @@ extension TaskExecutor {
                 _ = try layout.processDirectory(.work, launch.processID)
                 logDirectory = try layout.processDirectory(.logs, launch.processID)
             } catch {
-                return .failure(FileFailure(path: error.path, code: error.systemErrno ?? EPERM, message: "cannot prepare \(error.description)"))
+                return .failure(
+                    FileFailure(
+                        path: error.path, code: error.systemErrno ?? EPERM,
+                        message: "cannot prepare \(error.description)"))
             }
-            logFD = openat(logDirectory!.descriptor, logName, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            logFD = openat(
+                logDirectory!.descriptor, logName, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                0o644)
         } else {
             if let code = makeDirectory(launch.workDirectory) {
                 return failure(launch.workDirectory, "cannot create work directory", code)

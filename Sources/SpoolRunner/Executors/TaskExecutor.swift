@@ -3,6 +3,7 @@ import ProcessDefinitions
 import Subprocess
 import Synchronization
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,14 +81,20 @@ public struct TaskExecutor: Sendable {
         var outputEnds: [Int32] = [0, 0]
         guard pipe(&outputEnds) == 0 else {
             close(inputFD)
-            return TaskOutcome(failure: FailureInfo(code: "spawn_failed", message: "cannot create the output pipe: \(String(cString: strerror(errno)))", task: launch.taskName))
+            return TaskOutcome(
+                failure: FailureInfo(
+                    code: "spawn_failed", message: "cannot create the output pipe: \(String(cString: strerror(errno)))",
+                    task: launch.taskName))
         }
         _ = fcntl(outputEnds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(outputEnds[1], F_SETFD, FD_CLOEXEC)
         let pump = OutputPump(descriptor: outputEnds[0], logFD: logFD) { [pause] code in
             guard let reason = PauseReason(errno: code) else { return }
-            pause?.raise(.taskOutput, reason, path: launch.logFile,
-                         message: "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)")
+            pause?.raise(
+                .taskOutput, reason, path: launch.logFile,
+                message:
+                    "cannot write the log \(launch.logFile) of task '\(launch.taskName)' of process \(launch.processID): \(String(cString: strerror(code))) (its output is still read and its last line kept)"
+            )
         }
 
         var options = PlatformOptions()
@@ -122,15 +129,21 @@ public struct TaskExecutor: Sendable {
                     return TaskOutcome(exitCode: Int(code), failure: Self.timeoutFailure(launch))
                 }
                 if code == 0 { return TaskOutcome(exitCode: 0, output: output) }
-                return TaskOutcome(exitCode: Int(code), output: output, failure: FailureInfo(
-                    code: "exit_status", message: "exited with status \(code); see \(launch.logFile)", task: launch.taskName))
+                return TaskOutcome(
+                    exitCode: Int(code), output: output,
+                    failure: FailureInfo(
+                        code: "exit_status", message: "exited with status \(code); see \(launch.logFile)",
+                        task: launch.taskName))
             case .signaled(let signal):
                 if let reason = stop.reason { return Self.stopped(reason, launch: launch, exitCode: 128 + Int(signal)) }
                 if timedOut.isSet {
                     return TaskOutcome(exitCode: 128 + Int(signal), failure: Self.timeoutFailure(launch))
                 }
-                return TaskOutcome(exitCode: 128 + Int(signal), failure: FailureInfo(
-                    code: "exit_status", message: "killed by signal \(signal); see \(launch.logFile)", task: launch.taskName))
+                return TaskOutcome(
+                    exitCode: 128 + Int(signal),
+                    failure: FailureInfo(
+                        code: "exit_status", message: "killed by signal \(signal); see \(launch.logFile)",
+                        task: launch.taskName))
             }
         } catch {
             // Nothing was spawned, or the spawn failed half-way: the write end is closed, so
@@ -138,8 +151,9 @@ public struct TaskExecutor: Sendable {
             pump.stop()
             _ = await pump.finished()
             Self.note(logFD, "spoolrunner: cannot start \(executable): \(error)")
-            return TaskOutcome(failure: FailureInfo(
-                code: "spawn_failed", message: "cannot start \(executable): \(error)", task: launch.taskName))
+            return TaskOutcome(
+                failure: FailureInfo(
+                    code: "spawn_failed", message: "cannot start \(executable): \(error)", task: launch.taskName))
         }
     }
 
@@ -214,7 +228,10 @@ public struct TaskExecutor: Sendable {
             }
         }
         let suffix = ".stdin.\(UInt32.random(in: 0...UInt32.max))"
-        let (base, relative) = directory.map { ($0.descriptor, (path as NSString).lastPathComponent + suffix) } ?? (AT_FDCWD, path + suffix)
+        let (base, relative) =
+            directory.map { ($0.descriptor, (path as NSString).lastPathComponent + suffix) } ?? (
+                AT_FDCWD, path + suffix
+            )
         let fd = openat(base, relative, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
         unlinkat(base, relative, 0)
@@ -247,11 +264,20 @@ public struct TaskExecutor: Sendable {
     static func stopped(_ reason: StopHandle.Reason, launch: TaskLaunch, exitCode: Int? = nil) -> TaskOutcome {
         switch reason {
         case .cancelled:
-            return TaskOutcome(exitCode: exitCode, failure: FailureInfo(code: "cancelled", message: "cancelled on request", task: launch.taskName))
+            return TaskOutcome(
+                exitCode: exitCode,
+                failure: FailureInfo(code: "cancelled", message: "cancelled on request", task: launch.taskName))
         case .processTimeout:
-            return TaskOutcome(exitCode: exitCode, failure: FailureInfo(code: "timeout", message: "stopped because the process ran past its timeout", task: launch.taskName))
+            return TaskOutcome(
+                exitCode: exitCode,
+                failure: FailureInfo(
+                    code: "timeout", message: "stopped because the process ran past its timeout", task: launch.taskName)
+            )
         case .shutdown:
-            return TaskOutcome(exitCode: exitCode, failure: FailureInfo(code: "interrupted", message: "stopped because the runner shut down", task: launch.taskName))
+            return TaskOutcome(
+                exitCode: exitCode,
+                failure: FailureInfo(
+                    code: "interrupted", message: "stopped because the runner shut down", task: launch.taskName))
         }
     }
 

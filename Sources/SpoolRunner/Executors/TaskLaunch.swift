@@ -37,7 +37,9 @@ public struct TaskOutcome: Sendable {
 
     public var succeeded: Bool { failure == nil }
 
-    public init(exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil, endedAt: Date = Date()) {
+    public init(
+        exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil, endedAt: Date = Date()
+    ) {
         self.exitCode = exitCode
         self.output = output
         self.failure = failure

@@ -28,7 +28,9 @@ public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistabl
         public static let processID = Column(CodingKeys.processID)
     }
 
-    public init(processID: String, taskName: String? = nil, event: String, at: String, detail: [String: JSONValue]? = nil) {
+    public init(
+        processID: String, taskName: String? = nil, event: String, at: String, detail: [String: JSONValue]? = nil
+    ) {
         self.processID = processID
         self.taskName = taskName
         self.event = event

@@ -52,7 +52,9 @@ public final class HistoryStore: Sendable {
     /// - Throws: `HistoryError` when the file is missing or unreadable.
     public init(readOnlyPath path: String) throws(HistoryError) {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw HistoryError(path: path, message: "no history store here; has `spoolrunner serve` run on this spool? (use --spool or --db)")
+            throw HistoryError(
+                path: path,
+                message: "no history store here; has `spoolrunner serve` run on this spool? (use --spool or --db)")
         }
         var configuration = Configuration()
         configuration.readonly = true
@@ -126,11 +128,14 @@ public final class HistoryStore: Sendable {
         if let failed = error as? FailedWrite {
             var message = "cannot write the history store: \(failed.error)"
             if failed.systemErrno != 0 { message += " (\(String(cString: strerror(failed.systemErrno))))" }
-            return HistoryError(path: path, message: message,
-                                pauseReason: PauseReason(storeError: failed.error, systemErrno: failed.systemErrno))
+            return HistoryError(
+                path: path, message: message,
+                pauseReason: PauseReason(storeError: failed.error, systemErrno: failed.systemErrno))
         }
         if let error = error as? DatabaseError {
-            return HistoryError(path: path, message: "cannot write the history store: \(error)", pauseReason: PauseReason(storeError: error, systemErrno: 0))
+            return HistoryError(
+                path: path, message: "cannot write the history store: \(error)",
+                pauseReason: PauseReason(storeError: error, systemErrno: 0))
         }
         return HistoryError(path: path, message: "cannot write the history store: \(error)")
     }
@@ -145,17 +150,24 @@ public final class HistoryStore: Sendable {
     ///   when it cannot be read or written.
     public func bind(toSpool identity: String, path: String) throws {
         let outcome: StoreOwnershipError? = try database.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT spool_id, spool_path, recorded_at FROM spool_identity WHERE id = 1") {
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT spool_id, spool_path, recorded_at FROM spool_identity WHERE id = 1")
+            {
                 let owner: String = row["spool_id"]
                 guard owner == identity else {
-                    return StoreOwnershipError(storePath: self.path, ownerIdentity: owner, ownerPath: row["spool_path"], identity: identity, spoolPath: path)
+                    return StoreOwnershipError(
+                        storePath: self.path, ownerIdentity: owner, ownerPath: row["spool_path"], identity: identity,
+                        spoolPath: path)
                 }
                 // A spool moved with its identity file and store is still the same spool.
-                try db.execute(sql: "UPDATE spool_identity SET spool_path = ? WHERE id = 1 AND spool_path <> ?", arguments: [path, path])
+                try db.execute(
+                    sql: "UPDATE spool_identity SET spool_path = ? WHERE id = 1 AND spool_path <> ?",
+                    arguments: [path, path])
                 return nil
             }
-            try db.execute(sql: "INSERT INTO spool_identity (id, spool_id, spool_path, recorded_at) VALUES (1, ?, ?, ?)",
-                           arguments: [identity, path, Timestamp.now()])
+            try db.execute(
+                sql: "INSERT INTO spool_identity (id, spool_id, spool_path, recorded_at) VALUES (1, ?, ?, ?)",
+                arguments: [identity, path, Timestamp.now()])
             return nil
         }
         if let outcome { throw outcome }

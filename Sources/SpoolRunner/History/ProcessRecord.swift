@@ -47,8 +47,10 @@ public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableReco
         CodingKeys.status, .startedAt, .endedAt, .updatedAt, .error, .crashCount,
     ].map(\.rawValue)
 
-    public init(processID: String, processType: String, status: ProcessStatus, inputs: [String: JSONValue],
-                requestJSON: String, createdAt: String, updatedAt: String) {
+    public init(
+        processID: String, processType: String, status: ProcessStatus, inputs: [String: JSONValue],
+        requestJSON: String, createdAt: String, updatedAt: String
+    ) {
         self.processID = processID
         self.processType = processType
         self.status = status

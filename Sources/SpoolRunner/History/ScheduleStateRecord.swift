@@ -25,7 +25,10 @@ public struct ScheduleStateRecord: Codable, Sendable, FetchableRecord, Persistab
         case updatedAt = "updated_at"
     }
 
-    public init(processType: String, entry: String, lastSlot: String, lastProcessID: String?, lastSubmittedAt: String?, updatedAt: String) {
+    public init(
+        processType: String, entry: String, lastSlot: String, lastProcessID: String?, lastSubmittedAt: String?,
+        updatedAt: String
+    ) {
         self.processType = processType
         self.entry = entry
         self.lastSlot = lastSlot

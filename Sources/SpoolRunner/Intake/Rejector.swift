@@ -1,5 +1,6 @@
 import Foundation
 import ProcessDefinitions
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,19 +16,27 @@ struct Rejector: Sendable {
     ///   stays when `rejected/` will not take it; the caller must not judge it again).
     /// - Throws: `SpoolError` with ENOSPC or EDQUOT when the error file cannot be written: the
     ///   request then stays where it is, to be rejected once there is room again.
-    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date) throws(SpoolError) -> (record: RejectionRecord, moved: Bool) {
+    func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date)
+        throws(SpoolError) -> (record: RejectionRecord, moved: Bool)
+    {
         let stamp = Timestamp.string(now)
         let error = FailureInfo(code: rejection.code.rawValue, message: rejection.message, task: nil)
         let moved = try moveToRejected(fileName: fileName, from: directory, error: error, stamp: stamp)
         if let processID, rejection.writesStatus {
-            statusPublisher.publish(StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: stamp))
+            statusPublisher.publish(
+                StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: stamp))
         }
-        return (RejectionRecord(fileName: fileName, receivedAt: stamp, code: rejection.code.rawValue, message: rejection.message), moved)
+        return (
+            RejectionRecord(
+                fileName: fileName, receivedAt: stamp, code: rejection.code.rawValue, message: rejection.message), moved
+        )
     }
 
     /// Writes the error file, then moves the file beside it. `rejected/` is opened from the spool
     /// root without following links, and made again if it was deleted (`SpoolDirectory`).
-    private func moveToRejected(fileName: String, from directory: String, error: FailureInfo, stamp: String) throws(SpoolError) -> Bool {
+    private func moveToRejected(fileName: String, from directory: String, error: FailureInfo, stamp: String)
+        throws(SpoolError) -> Bool
+    {
         let rejected: SpoolDirectory
         do {
             rejected = try layout.directory(.rejected)

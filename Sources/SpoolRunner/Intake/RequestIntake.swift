@@ -23,10 +23,11 @@ public struct RequestIntake: Sendable {
     ) rethrows -> IntakeDecision {
         let processID = String(fileName.dropLast(".json".count))
         guard ProcessID.isValid(processID) else {
-            return .reject(RequestRejection(
-                .invalidProcessID,
-                "the file name must be <process_id>.json with process_id matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$; got '\(processID)'",
-                writesStatus: false))
+            return .reject(
+                RequestRejection(
+                    .invalidProcessID,
+                    "the file name must be <process_id>.json with process_id matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$; got '\(processID)'",
+                    writesStatus: false))
         }
         // Looked up first: a file rejected under the id of an existing process must leave that
         // process's status file alone, whatever is wrong with the file.
@@ -46,23 +47,40 @@ public struct RequestIntake: Sendable {
         case .missing:
             return .gone
         case .notARegularFile(let kind):
-            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
+            return .reject(
+                RequestRejection(
+                    .notARegularFile,
+                    "\(fileName) is a \(kind), not a regular file; write the request to tmp/ and rename(2) it into inbox/",
+                    writesStatus: existing == nil))
         case .tooLarge(let size):
-            return .reject(RequestRejection(.tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)", writesStatus: existing == nil))
+            return .reject(
+                RequestRejection(
+                    .tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)",
+                    writesStatus: existing == nil))
         case .unreadable(let reason, let permissionDenied):
             // A client may still be setting the mode (write, then chmod): judged after --settle.
             if let identity = FileIdentity.of(path), let until = unsettled(identity) { return .wait(until: until) }
             if permissionDenied {
-                return .reject(RequestRejection(.permissionDenied, "\(fileName) cannot be read by the runner (\(reason)); make it readable by the runner's user or group, e.g. chmod 644, before renaming it into inbox/", writesStatus: existing == nil))
+                return .reject(
+                    RequestRejection(
+                        .permissionDenied,
+                        "\(fileName) cannot be read by the runner (\(reason)); make it readable by the runner's user or group, e.g. chmod 644, before renaming it into inbox/",
+                        writesStatus: existing == nil))
             }
-            return .reject(RequestRejection(.notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
+            return .reject(
+                RequestRejection(
+                    .notARegularFile, "\(fileName) cannot be read: \(reason)", writesStatus: existing == nil))
         }
 
         if identity.links > 1 {
             // A client's link(2)-then-unlink drop has two names for a moment; a file hard-linked
             // from outside the spool keeps them. Never accepted: it is someone else's file.
             if let until = unsettled(identity) { return .wait(until: until) }
-            return .reject(RequestRejection(.notARegularFile, "\(fileName) is a hard link (the file has \(identity.links) names), not a file of its own; write the request to tmp/ and rename(2) it into inbox/", writesStatus: existing == nil))
+            return .reject(
+                RequestRejection(
+                    .notARegularFile,
+                    "\(fileName) is a hard link (the file has \(identity.links) names), not a file of its own; write the request to tmp/ and rename(2) it into inbox/",
+                    writesStatus: existing == nil))
         }
         let body = String(decoding: data, as: UTF8.self)
         if let existing {
@@ -71,10 +89,11 @@ public struct RequestIntake: Sendable {
             if (try? StrictJSONParser.parse(data)) == nil, let until = unsettled(identity) {
                 return .wait(until: until)
             }
-            return .reject(RequestRejection(
-                .duplicateProcessID,
-                "a process with id '\(processID)' already exists with a different request; use a new id (the existing process is untouched)",
-                writesStatus: false))
+            return .reject(
+                RequestRejection(
+                    .duplicateProcessID,
+                    "a process with id '\(processID)' already exists with a different request; use a new id (the existing process is untouched)",
+                    writesStatus: false))
         }
 
         let value: JSONValue
@@ -85,16 +104,23 @@ public struct RequestIntake: Sendable {
             return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(error.description)"))
         }
         guard case .object(let fields) = value else {
-            return .reject(RequestRejection(.notAnObject, "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"))
+            return .reject(
+                RequestRejection(
+                    .notAnObject,
+                    "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"
+                ))
         }
-        let processType: String, definition: ProcessDefinition, inputs: [String: JSONValue]
+        let processType: String
+        let definition: ProcessDefinition
+        let inputs: [String: JSONValue]
         switch Self.judge(fields, fileName: fileName, catalog: catalog) {
         case .success(let judged): (processType, definition, inputs) = judged
         case .failure(let rejection): return .reject(rejection)
         }
         let stamp = Timestamp.string(now)
-        let record = ProcessRecord(processID: processID, processType: processType, status: .pending, inputs: inputs,
-                                   requestJSON: body, createdAt: stamp, updatedAt: stamp)
+        let record = ProcessRecord(
+            processID: processID, processType: processType, status: .pending, inputs: inputs,
+            requestJSON: body, createdAt: stamp, updatedAt: stamp)
         return .accept(record, definition)
     }
 
@@ -107,17 +133,30 @@ public struct RequestIntake: Sendable {
     ) -> Result<(String, ProcessDefinition, [String: JSONValue]), RequestRejection> {
         var fields = request
         guard case .string(let processType)? = fields.removeValue(forKey: "process_type") else {
-            return .failure(RequestRejection(.unknownProcessType, "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
+            return .failure(
+                RequestRejection(
+                    .unknownProcessType,
+                    "\(fileName) has no string \"process_type\"; known types: \(Self.known(catalog))"))
         }
         guard let definition = catalog.definitions[processType] else {
-            if let broken = catalog.errors.first(where: { DefinitionLoader.processType(ofFile: $0.file) == processType }) {
-                return .failure(RequestRejection(.unknownProcessType, "the definition of '\(processType)' is invalid (\(broken.description)); fix it, run `spoolrunner validate`, and restart the runner", processType: processType))
+            if let broken = catalog.errors.first(where: { DefinitionLoader.processType(ofFile: $0.file) == processType }
+            ) {
+                return .failure(
+                    RequestRejection(
+                        .unknownProcessType,
+                        "the definition of '\(processType)' is invalid (\(broken.description)); fix it, run `spoolrunner validate`, and restart the runner",
+                        processType: processType))
             }
-            return .failure(RequestRejection(.unknownProcessType, "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))", processType: processType))
+            return .failure(
+                RequestRejection(
+                    .unknownProcessType,
+                    "no definition for process_type '\(processType)'; known types: \(Self.known(catalog))",
+                    processType: processType))
         }
         switch definition.validateInputs(fields) {
         case .success(let valid): return .success((processType, definition, valid))
-        case .failure(let error): return .failure(RequestRejection(.invalidInputs, error.message, processType: processType))
+        case .failure(let error):
+            return .failure(RequestRejection(.invalidInputs, error.message, processType: processType))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,11 +25,14 @@ public struct LogDestination: Sendable {
     }
 
     /// Decides from the environment and fd 2 itself.
-    public static func standardError(environment: [String: String] = ProcessInfo.processInfo.environment) -> LogDestination {
+    public static func standardError(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> LogDestination
+    {
         let fd = STDERR_FILENO
         let journal = isJournal(descriptor: fd, journalStream: environment["JOURNAL_STREAM"])
         let noColor = !(environment["NO_COLOR"] ?? "").isEmpty
-        let color = !journal && !noColor && isatty(fd) == 1 && environment["TERM"] != "dumb" && environment["TERM"] != nil
+        let color =
+            !journal && !noColor && isatty(fd) == 1 && environment["TERM"] != "dumb" && environment["TERM"] != nil
         return LogDestination(journal: journal, color: color, descriptor: fd)
     }
 

@@ -28,7 +28,8 @@ struct LogRecord {
             fields["error"] = "\(error)"
         }
         let first = ["process_id", "task", "attempt"]
-        self.fields = first.compactMap { key in fields.removeValue(forKey: key).map { (key, $0) } }
+        self.fields =
+            first.compactMap { key in fields.removeValue(forKey: key).map { (key, $0) } }
             + fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
@@ -46,7 +47,8 @@ struct LogRecord {
         case .string(let string): string
         case .stringConvertible(let convertible): convertible.description
         case .array(let values): "[" + values.map(text).joined(separator: ",") + "]"
-        case .dictionary(let values): "{" + values.sorted { $0.key < $1.key }.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",") + "}"
+        case .dictionary(let values):
+            "{" + values.sorted { $0.key < $1.key }.map { "\($0.key)=\(text($0.value))" }.joined(separator: ",") + "}"
         }
     }
 
@@ -60,7 +62,8 @@ struct LogRecord {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(min(999, millis)), 3))Z"
+        return
+            "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(min(999, millis)), 3))Z"
     }
 
     /// The sd-daemon priority prefix (syslog levels: 3 err, 4 warning, 5 notice, 6 info, 7 debug).

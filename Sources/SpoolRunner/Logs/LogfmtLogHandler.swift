@@ -38,7 +38,11 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     static func quoted(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7f }
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains {
+                $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 || $0.value == 0x7f
+            }
         guard needsQuotes else { return value }
         var out = "\""
         for scalar in value.unicodeScalars {
@@ -50,7 +54,9 @@ public struct LogfmtLogHandler: LogHandler {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -65,11 +71,11 @@ enum LevelColor {
     static func paint(_ text: String, _ level: Logger.Level) -> String {
         let code: String
         switch level {
-        case .trace, .debug: code = "2"      // dim
-        case .info: code = "32"              // green
-        case .notice: code = "36"            // cyan
-        case .warning: code = "33"           // yellow
-        case .error, .critical: code = "1;31" // bold red
+        case .trace, .debug: code = "2"  // dim
+        case .info: code = "32"  // green
+        case .notice: code = "36"  // cyan
+        case .warning: code = "33"  // yellow
+        case .error, .critical: code = "1;31"  // bold red
         }
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }

@@ -19,8 +19,12 @@ public struct StatusDocument: Decodable, Sendable {
         public var error: FailureInfo?
 
         enum CodingKeys: String, CodingKey {
-            case taskName = "task_name", mode, status, attempts, startedAt = "started_at", endedAt = "ended_at"
-            case exitCode = "exit_code", output, error
+            case taskName = "task_name"
+            case mode, status, attempts
+            case startedAt = "started_at"
+            case endedAt = "ended_at"
+            case exitCode = "exit_code"
+            case output, error
         }
     }
 
@@ -36,8 +40,13 @@ public struct StatusDocument: Decodable, Sendable {
     public var error: FailureInfo?
 
     enum CodingKeys: String, CodingKey {
-        case processID = "process_id", processType = "process_type", status, inputs
-        case createdAt = "created_at", startedAt = "started_at", endedAt = "ended_at", updatedAt = "updated_at"
+        case processID = "process_id"
+        case processType = "process_type"
+        case status, inputs
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+        case updatedAt = "updated_at"
         case tasks, error
     }
 
@@ -55,9 +64,10 @@ public struct StatusDocument: Decodable, Sendable {
         self.tasks = tasks.sorted { $0.position < $1.position }
             .filter { !$0.onFailure || $0.attempts > 0 }
             .map {
-                Task(taskName: $0.taskName, mode: $0.mode, status: $0.status, attempts: $0.attempts,
-                     startedAt: $0.startedAt, endedAt: $0.endedAt, exitCode: $0.exitCode,
-                     output: $0.output, error: $0.error)
+                Task(
+                    taskName: $0.taskName, mode: $0.mode, status: $0.status, attempts: $0.attempts,
+                    startedAt: $0.startedAt, endedAt: $0.endedAt, exitCode: $0.exitCode,
+                    output: $0.output, error: $0.error)
             }
     }
 
@@ -75,15 +85,17 @@ public struct StatusDocument: Decodable, Sendable {
         self.error = error
     }
 
-
     /// The file's bytes: keys in the order of SPEC §4, one top-level key per line and one task
     /// per line, like the example there (JSONEncoder on Linux does not keep key order).
     public func jsonData() -> Data {
         func string(_ value: String?) -> String { value.map { JSONValue.string($0).compactJSON } ?? "null" }
-        func object(_ value: [String: JSONValue]?) -> String { value.map { JSONValue.object($0).compactJSON } ?? "null" }
+        func object(_ value: [String: JSONValue]?) -> String {
+            value.map { JSONValue.object($0).compactJSON } ?? "null"
+        }
         func failure(_ value: FailureInfo?) -> String {
             guard let value else { return "null" }
-            return "{\"code\": \(string(value.code)), \"message\": \(string(value.message)), \"task\": \(string(value.task))}"
+            return
+                "{\"code\": \(string(value.code)), \"message\": \(string(value.message)), \"task\": \(string(value.task))}"
         }
         let taskLines = tasks.map { task in
             "    {\"task_name\": \(string(task.taskName)), \"mode\": \(string(task.mode)), \"status\": \(string(task.status.rawValue)), "

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +55,8 @@ public final class StatusPublisher: Sendable {
     /// - Parameters:
     ///   - reconciler: finds missing or stale files; nil writes only what is published.
     ///   - interval: seconds between two reconciliation passes.
-    init(writer: StatusWriter, reconciler: StatusReconciler?, pause: RunnerPause, logger: Logger, interval: Double = 5) {
+    init(writer: StatusWriter, reconciler: StatusReconciler?, pause: RunnerPause, logger: Logger, interval: Double = 5)
+    {
         self.writer = writer
         self.reconciler = reconciler
         self.pause = pause
@@ -145,10 +147,15 @@ public final class StatusPublisher: Sendable {
             switch work {
             case .finish(let unwritten):
                 if unwritten > 0 {
-                    logger.warning("stopping with \(unwritten) status file(s) not written (\(failing ?? "writes failing")); the next start writes them from the store")
+                    logger.warning(
+                        "stopping with \(unwritten) status file(s) not written (\(failing ?? "writes failing")); the next start writes them from the store"
+                    )
                 }
                 condition.lock()
-                state.withLock { $0.finished = true; $0.writing = false }
+                state.withLock {
+                    $0.finished = true
+                    $0.writing = false
+                }
                 condition.broadcast()
                 condition.unlock()
                 return
@@ -186,7 +193,9 @@ public final class StatusPublisher: Sendable {
                     if let error = write(document, isRepair: item.isRepair) {
                         if failing != error {
                             failing = error
-                            logger.error("cannot write status file (retrying with backoff until it works): \(error)", metadata: ["process.id": "\(processID)"])
+                            logger.error(
+                                "cannot write status file (retrying with backoff until it works): \(error)",
+                                metadata: ["process.id": "\(processID)"])
                         }
                         unwritten += writable[offset...]
                         break
@@ -231,7 +240,9 @@ public final class StatusPublisher: Sendable {
             let now = Date()
             let backingOff = retryAt.map { now < $0 } ?? false
             let decision = state.withLock { state -> (Work?, reconciling: Bool) in
-                if state.stopped, now >= state.stopDeadline || (state.pending.isEmpty && !(sweeping && state.reconciling)) {
+                if state.stopped,
+                    now >= state.stopDeadline || (state.pending.isEmpty && !(sweeping && state.reconciling))
+                {
                     return (.finish(unwritten: state.pending.count), false)
                 }
                 if !backingOff, !state.pending.isEmpty {
@@ -260,7 +271,8 @@ public final class StatusPublisher: Sendable {
     private func write(_ document: StatusDocument, isRepair: Bool) -> String? {
         let processID = document.processID
         if isRepair, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
-           StatusReconciler.updatedAt(in: current) == document.updatedAt {
+            StatusReconciler.updatedAt(in: current) == document.updatedAt
+        {
             return nil
         }
         var failure: SpoolError
@@ -281,7 +293,8 @@ public final class StatusPublisher: Sendable {
             }
         }
         if let code = failure.systemErrno, let reason = PauseReason(errno: code) {
-            pause.raise(.statusFiles, reason, path: failure.path, message: "cannot write status file \(failure.description)")
+            pause.raise(
+                .statusFiles, reason, path: failure.path, message: "cannot write status file \(failure.description)")
         }
         return failure.description
     }
@@ -337,7 +350,9 @@ public final class StatusPublisher: Sendable {
             _ = restoreDirectories()
             var info = stat()
             let identity = lstat(layout.outbox, &info) == 0 ? [UInt64(info.st_dev), UInt64(info.st_ino)] : nil
-            if outboxRestored.exchange(false, ordering: .relaxed) || (pass.outboxIdentity != nil && identity != pass.outboxIdentity) {
+            if outboxRestored.exchange(false, ordering: .relaxed)
+                || (pass.outboxIdentity != nil && identity != pass.outboxIdentity)
+            {
                 logger.warning("outbox/ was replaced: checking every status file against the store")
                 pass.cursor = 0
                 pass.fast = true

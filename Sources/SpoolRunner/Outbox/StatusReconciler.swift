@@ -32,10 +32,12 @@ struct StatusReconciler: Sendable {
         try store.read { db in
             let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? eventID
             guard last > eventID else { return ([], eventID) }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT rowid, process_id, updated_at FROM processes
-                WHERE process_id IN (SELECT DISTINCT process_id FROM events WHERE id > ? AND id <= ?)
-                """, arguments: [eventID, last])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid, process_id, updated_at FROM processes
+                    WHERE process_id IN (SELECT DISTINCT process_id FROM events WHERE id > ? AND id <= ?)
+                    """, arguments: [eventID, last])
             return (rows.map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }, last)
         }
     }
@@ -43,9 +45,11 @@ struct StatusReconciler: Sendable {
     /// Up to `pageSize` processes after `rowID`, in rowid order (empty at the end of a sweep).
     func page(after rowID: Int64) throws -> [Stamp] {
         try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT rowid, process_id, updated_at FROM processes WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                             arguments: [rowID, pageSize])
-                .map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }
+            try Row.fetchAll(
+                db, sql: "SELECT rowid, process_id, updated_at FROM processes WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                arguments: [rowID, pageSize]
+            )
+            .map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }
         }
     }
 
@@ -53,7 +57,9 @@ struct StatusReconciler: Sendable {
     /// `updated_at`.
     func stale(_ stamps: [Stamp]) -> [String] {
         stamps.filter { stamp in
-            guard let data = FileManager.default.contents(atPath: layout.statusFile(stamp.processID)) else { return true }
+            guard let data = FileManager.default.contents(atPath: layout.statusFile(stamp.processID)) else {
+                return true
+            }
             return Self.updatedAt(in: data) != stamp.updatedAt
         }.map(\.processID)
     }
@@ -67,7 +73,9 @@ struct StatusReconciler: Sendable {
             for start in stride(from: 0, to: processIDs.count, by: 500) {
                 let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
                 let records = try ProcessRecord.filter(keys: chunk).fetchAll(db)
-                let rows = Dictionary(grouping: try TaskRecord.filter(chunk.contains(TaskRecord.Columns.processID)).fetchAll(db), by: \.processID)
+                let rows = Dictionary(
+                    grouping: try TaskRecord.filter(chunk.contains(TaskRecord.Columns.processID)).fetchAll(db),
+                    by: \.processID)
                 for record in records {
                     documents[record.processID] = StatusDocument(process: record, tasks: rows[record.processID] ?? [])
                 }

@@ -27,10 +27,13 @@ public struct ScheduleClock: Sendable {
 
     /// The clock the environment asks for: the real one unless `SPOOLRUNNER_SCHEDULE_CLOCK` is
     /// set. - Throws: a message naming the variable when its value is not an instant.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ScheduleClockError) -> ScheduleClock {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ScheduleClockError) -> ScheduleClock
+    {
         guard let text = environment[environmentKey], !text.isEmpty else { return .real }
         guard let start = Timestamp.parse(text) else {
-            throw ScheduleClockError(message: "\(environmentKey)=\(text) is not an ISO 8601 instant such as 2026-03-29T00:59:57Z")
+            throw ScheduleClockError(
+                message: "\(environmentKey)=\(text) is not an ISO 8601 instant such as 2026-03-29T00:59:57Z")
         }
         return ScheduleClock(startingAt: start)
     }

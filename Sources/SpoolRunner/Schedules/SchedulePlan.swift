@@ -26,7 +26,9 @@ struct SchedulePlan: Sendable, Equatable {
     /// - Parameters:
     ///   - last: the newest slot dealt with by an earlier pass; nil for an entry never seen
     ///     (only a slot of the last `firstLook` seconds then counts: a new entry missed nothing).
-    static func make(_ entry: ScheduleDefinition, last: Date?, now: Date, firstLook: TimeInterval = firstLook) -> SchedulePlan {
+    static func make(_ entry: ScheduleDefinition, last: Date?, now: Date, firstLook: TimeInterval = firstLook)
+        -> SchedulePlan
+    {
         let since = last ?? now.addingTimeInterval(-firstLook)
         guard since < now else { return SchedulePlan(submit: [], passedOver: 0, newLast: nil) }
         // Enough slots for the rule: the most recent ScheduleDefinition.catchUpLimit (+1 on time).

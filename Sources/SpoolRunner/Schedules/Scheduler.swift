@@ -58,7 +58,9 @@ public struct Scheduler: Sendable {
         var earliest: Date?
         for (processType, definition) in catalog.definitions {
             for entry in definition.schedule {
-                let last = states?[EntryKey(processType: processType, entry: entry.key)].flatMap { Timestamp.parse($0.lastSlot) }
+                let last = states?[EntryKey(processType: processType, entry: entry.key)].flatMap {
+                    Timestamp.parse($0.lastSlot)
+                }
                 guard let next = entry.nextSlot(after: max(now, last ?? now)) else { continue }
                 if earliest.map({ next < $0 }) ?? true { earliest = next }
             }
@@ -69,15 +71,21 @@ public struct Scheduler: Sendable {
     mutating func pass(_ entry: ScheduleDefinition, processType: String, now: Date) throws -> Int {
         let key = EntryKey(processType: processType, entry: entry.key)
         let previous = states?[key]
-        let plan = SchedulePlan.make(entry, last: previous.flatMap { Timestamp.parse($0.lastSlot) }, now: now, firstLook: firstLook)
+        let plan = SchedulePlan.make(
+            entry, last: previous.flatMap { Timestamp.parse($0.lastSlot) }, now: now, firstLook: firstLook)
         guard let newLast = plan.newLast else { return 0 }
         var metadata: Logger.Metadata = ["process.type": "\(processType)"]
         if let name = entry.name { metadata["schedule.name"] = "\(name)" }
         if plan.passedOver > 0 {
-            logger.notice("schedule: \(plan.passedOver) slot(s) missed while no runner ran were passed over (catch_up: \(entry.catchUp.rawValue))", metadata: metadata)
+            logger.notice(
+                "schedule: \(plan.passedOver) slot(s) missed while no runner ran were passed over (catch_up: \(entry.catchUp.rawValue))",
+                metadata: metadata)
         }
-        var state = previous ?? ScheduleStateRecord(
-            processType: processType, entry: entry.key, lastSlot: "", lastProcessID: nil, lastSubmittedAt: nil, updatedAt: "")
+        var state =
+            previous
+            ?? ScheduleStateRecord(
+                processType: processType, entry: entry.key, lastSlot: "", lastProcessID: nil, lastSubmittedAt: nil,
+                updatedAt: "")
         var skipped: [EventRecord] = []
         var dropped = 0
         for slot in plan.submit {
@@ -85,17 +93,27 @@ public struct Scheduler: Sendable {
             var slotMetadata = metadata
             slotMetadata["process.id"] = "\(processID)"
             slotMetadata["schedule.slot"] = "\(Timestamp.string(slot))"
-            if entry.overlap == .skip, let unfinished = try unfinishedRun(of: entry, processType: processType, lastSubmitted: state.lastProcessID) {
-                logger.notice("schedule_skipped: the previous run \(unfinished) has not ended (overlap: skip)", metadata: slotMetadata)
-                var detail: [String: JSONValue] = ["slot": .string(Timestamp.string(slot)), "unfinished": .string(unfinished)]
+            if entry.overlap == .skip,
+                let unfinished = try unfinishedRun(
+                    of: entry, processType: processType, lastSubmitted: state.lastProcessID)
+            {
+                logger.notice(
+                    "schedule_skipped: the previous run \(unfinished) has not ended (overlap: skip)",
+                    metadata: slotMetadata)
+                var detail: [String: JSONValue] = [
+                    "slot": .string(Timestamp.string(slot)), "unfinished": .string(unfinished),
+                ]
                 if let name = entry.name { detail["schedule"] = .string(name) }
-                skipped.append(EventRecord(processID: processID, event: "schedule_skipped", at: Timestamp.now(), detail: detail))
+                skipped.append(
+                    EventRecord(processID: processID, event: "schedule_skipped", at: Timestamp.now(), detail: detail))
                 continue
             }
             let body = entry.requestJSON(processType: processType) + "\n"
             try AtomicFile.write(Data(body.utf8), to: "\(layout.inbox)/\(processID).json", durable: true)
             if let problem = entry.inputsProblem {
-                logger.warning("schedule slot submitted with inputs the definition rejects: \(problem.description)", metadata: slotMetadata)
+                logger.warning(
+                    "schedule slot submitted with inputs the definition rejects: \(problem.description)",
+                    metadata: slotMetadata)
             } else {
                 logger.info("schedule slot submitted", metadata: slotMetadata)
             }
@@ -123,11 +141,13 @@ public struct Scheduler: Sendable {
         }
         let pattern = Self.idPattern(entry: entry, processType: processType)
         return try store.read { db in
-            try String.fetchOne(db, sql: """
-                SELECT process_id FROM processes
-                WHERE process_type = ? AND process_id GLOB ? AND status IN ('pending', 'running')
-                ORDER BY process_id LIMIT 1
-                """, arguments: [processType, pattern])
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT process_id FROM processes
+                    WHERE process_type = ? AND process_id GLOB ? AND status IN ('pending', 'running')
+                    ORDER BY process_id LIMIT 1
+                    """, arguments: [processType, pattern])
         }
     }
 
@@ -140,6 +160,7 @@ public struct Scheduler: Sendable {
 
     func loadStates() throws -> [EntryKey: ScheduleStateRecord] {
         let rows = try store.read { db in try ScheduleStateRecord.fetchAll(db) }
-        return Dictionary(rows.map { (EntryKey(processType: $0.processType, entry: $0.entry), $0) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(
+            rows.map { (EntryKey(processType: $0.processType, entry: $0.entry), $0) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -6,365 +6,365 @@ extension JSONSchema {
         switch self {
         case .request:
             return ##"""
-            {
-              "$schema": "http://json-schema.org/draft-07/schema#",
-              "title": "spoolrunner request",
-              "description": "SPOOL/inbox/<process_id>.json: a request to run one process. The file name is the process id and the idempotency key (^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$).",
-              "$comment": "Only the runner checks the inputs against the definition named by process_type (types, required, enum, pattern, min, max, max_length, unknown keys), that no object holds a key twice, and the size limit (1 MiB by default).",
-              "type": "object",
-              "required": ["process_type"],
-              "properties": {
-                "process_type": {
-                  "description": "The definition to run: definitions/<process_type>.yaml.",
-                  "type": "string",
-                  "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
-                }
-              },
-              "additionalProperties": {
-                "description": "An input, checked against the definition's inputs."
-              }
-            }
-            """## + "\n"
-        case .status:
-            return ##"""
-            {
-              "$schema": "http://json-schema.org/draft-07/schema#",
-              "title": "spoolrunner status file",
-              "description": "SPOOL/outbox/<process_id>.json: the current status of one process, rewritten atomically on every change.",
-              "type": "object",
-              "additionalProperties": false,
-              "required": ["process_id", "process_type", "status", "inputs", "created_at", "started_at", "ended_at", "updated_at", "tasks", "error"],
-              "properties": {
-                "process_id": {
-                  "description": "The request file's name without .json.",
-                  "$ref": "#/definitions/processID"
-                },
-                "process_type": {
-                  "description": "The definition; null for a rejected request that named none.",
-                  "type": ["string", "null"]
-                },
-                "status": {
-                  "description": "pending, running, then success, failed or cancelled; rejected for a request that never started.",
-                  "enum": ["pending", "running", "success", "failed", "cancelled", "rejected"]
-                },
-                "inputs": {
-                  "description": "The accepted inputs, defaults applied; null for a rejected request.",
-                  "type": ["object", "null"]
-                },
-                "created_at": {"description": "When the request was accepted (or rejected).", "$ref": "#/definitions/timestampOrNull"},
-                "started_at": {"description": "When the first task started.", "$ref": "#/definitions/timestampOrNull"},
-                "ended_at": {"description": "When the process ended.", "$ref": "#/definitions/timestampOrNull"},
-                "updated_at": {"description": "When this file's content last changed.", "$ref": "#/definitions/timestampOrNull"},
-                "tasks": {
-                  "description": "The definition's tasks in definition order, then the on_failure tasks that ran.",
-                  "type": "array",
-                  "items": {"$ref": "#/definitions/task"}
-                },
-                "error": {
-                  "description": "Why the process failed, was cancelled or was rejected.",
-                  "$ref": "#/definitions/errorOrNull"
-                }
-              },
-              "allOf": [
                 {
-                  "if": {"properties": {"status": {"enum": ["pending", "running", "success"]}}},
-                  "then": {"properties": {"error": {"type": "null"}}}
-                },
-                {
-                  "if": {"properties": {"status": {"enum": ["failed", "cancelled", "rejected"]}}},
-                  "then": {"properties": {"error": {"type": "object"}}}
-                }
-              ],
-              "definitions": {
-                "processID": {
-                  "type": "string",
-                  "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
-                },
-                "timestampOrNull": {
-                  "description": "ISO 8601 UTC with Z, milliseconds allowed.",
-                  "type": ["string", "null"],
-                  "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"
-                },
-                "errorOrNull": {
-                  "oneOf": [
-                    {"type": "null"},
-                    {
-                      "type": "object",
-                      "additionalProperties": false,
-                      "required": ["code", "message", "task"],
-                      "properties": {
-                        "code": {
-                          "description": "exit_status, timeout, interrupted, cancelled, spawn_failed, crash_loop, or a rejection code.",
-                          "type": "string"
-                        },
-                        "message": {"description": "What happened, for a person.", "type": "string"},
-                        "task": {"description": "The task it happened in, if any.", "type": ["string", "null"]}
-                      }
-                    }
-                  ]
-                },
-                "task": {
+                  "$schema": "http://json-schema.org/draft-07/schema#",
+                  "title": "spoolrunner request",
+                  "description": "SPOOL/inbox/<process_id>.json: a request to run one process. The file name is the process id and the idempotency key (^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$).",
+                  "$comment": "Only the runner checks the inputs against the definition named by process_type (types, required, enum, pattern, min, max, max_length, unknown keys), that no object holds a key twice, and the size limit (1 MiB by default).",
                   "type": "object",
-                  "additionalProperties": false,
-                  "required": ["task_name", "mode", "status", "attempts", "started_at", "ended_at", "exit_code", "output", "error"],
+                  "required": ["process_type"],
                   "properties": {
-                    "task_name": {"description": "The task's name in the definition.", "type": "string"},
-                    "mode": {"description": "sync or async.", "enum": ["sync", "async"]},
-                    "status": {
-                      "description": "retrying: waiting for its next attempt; skipped: never ran because something it needs failed or the process was cancelled.",
-                      "enum": ["pending", "running", "retrying", "success", "failed", "skipped", "cancelled"]
-                    },
-                    "attempts": {"description": "Attempts started so far.", "type": "integer", "minimum": 0},
-                    "started_at": {"description": "When its latest attempt started.", "$ref": "#/definitions/timestampOrNull"},
-                    "ended_at": {"description": "When it ended.", "$ref": "#/definitions/timestampOrNull"},
-                    "exit_code": {"description": "The exit status of its latest attempt.", "type": ["integer", "null"]},
-                    "output": {"description": "The JSON object on the last non-empty line of its standard output (at most 64 KiB).", "type": ["object", "null"]},
-                    "error": {"description": "Why it failed or was cancelled.", "$ref": "#/definitions/errorOrNull"}
+                    "process_type": {
+                      "description": "The definition to run: definitions/<process_type>.yaml.",
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+                    }
+                  },
+                  "additionalProperties": {
+                    "description": "An input, checked against the definition's inputs."
                   }
                 }
-              }
-            }
-            """## + "\n"
-        case .definition:
+                """## + "\n"
+        case .status:
             return ##"""
-            {
-              "$schema": "http://json-schema.org/draft-07/schema#",
-              "title": "spoolrunner process definition",
-              "description": "definitions/<process_type>.yaml: the tasks of one process type, their order, and the inputs its requests carry (spoolrunner(5)).",
-              "$comment": "Rules only the loader checks (run `spoolrunner validate`): names in needs must exist and form no cycle; a main task cannot need an on_failure task and the reverse; task names are unique across tasks and on_failure; templates ({{inputs.NAME}}, {{process_id}}, {{work_dir}}, {{tasks.NAME.output.KEY}}) must parse and name declared inputs and tasks the task depends on, and may not appear in shell or in run[0]; {{tasks.NAME.output}} cannot name an async task unless needed; process_type must equal the file name; a default must have the input's type and be in its enum; enum values must have the input's type; min <= max; max_backoff >= backoff; a pattern must be a valid regular expression; timeouts are greater than zero; cron expressions and time zones must be valid; with several schedule entries each needs a distinct name; a duplicate YAML key is an error.",
-              "type": "object",
-              "additionalProperties": false,
-              "required": ["tasks"],
-              "properties": {
-                "process_type": {
-                  "description": "Optional. Must equal the file name without its extension.",
-                  "$ref": "#/definitions/name"
-                },
-                "description": {
-                  "description": "Free text: what this process does.",
-                  "type": ["string", "number", "boolean"]
-                },
-                "inputs": {
-                  "description": "The request keys this process accepts, each with its type and rules. A request's unknown keys are an invalid_inputs rejection unless additional_inputs is true.",
-                  "type": "object",
-                  "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"const": "process_type"}}]},
-                  "additionalProperties": {"$ref": "#/definitions/input"}
-                },
-                "additional_inputs": {
-                  "description": "Accept request keys that are not declared inputs (passed on unchanged). Default false.",
-                  "type": "boolean"
-                },
-                "timeout": {
-                  "description": "Limit for the whole process, from its start: running tasks are stopped and the process fails with timeout.",
-                  "$ref": "#/definitions/duration"
-                },
-                "concurrency": {
-                  "description": "At most this many running processes of this type; more wait as pending.",
-                  "type": "integer",
-                  "minimum": 1
-                },
-                "schedule": {
-                  "description": "Requests the runner submits itself on a cron schedule (UTC unless timezone is set); serve --once submits the slots that came due.",
-                  "type": "array",
-                  "items": {"$ref": "#/definitions/scheduleEntry"}
-                },
-                "tasks": {
-                  "description": "The tasks, in definition order. A task without needs starts once the nearest sync task before it has succeeded.",
-                  "type": "array",
-                  "minItems": 1,
-                  "items": {"$ref": "#/definitions/task"}
-                },
-                "on_failure": {
-                  "description": "Tasks run, in order, after the process failed (not after a cancel).",
-                  "type": "array",
-                  "items": {"$ref": "#/definitions/task"}
-                }
-              },
-              "definitions": {
-                "name": {
-                  "description": "Letters, digits, _, . and -.",
-                  "type": "string",
-                  "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
-                },
-                "identifier": {
-                  "description": "Letters, digits and _, not starting with a digit.",
-                  "type": "string",
-                  "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
-                },
-                "duration": {
-                  "description": "A whole number followed by a unit: ms, s, m, h or d (250ms, 30s, 5m, 1h, 1d).",
-                  "type": "string",
-                  "pattern": "^[0-9]+(ms|s|m|h|d)$"
-                },
-                "scalar": {
-                  "description": "A string (numbers and booleans are read as their text).",
-                  "type": ["string", "number", "boolean"]
-                },
-                "input": {
-                  "description": "One declared input.",
+                {
+                  "$schema": "http://json-schema.org/draft-07/schema#",
+                  "title": "spoolrunner status file",
+                  "description": "SPOOL/outbox/<process_id>.json: the current status of one process, rewritten atomically on every change.",
                   "type": "object",
                   "additionalProperties": false,
-                  "required": ["type"],
+                  "required": ["process_id", "process_type", "status", "inputs", "created_at", "started_at", "ended_at", "updated_at", "tasks", "error"],
                   "properties": {
-                    "type": {
-                      "description": "The JSON type of the value.",
-                      "enum": ["string", "integer", "number", "boolean", "object", "array"]
+                    "process_id": {
+                      "description": "The request file's name without .json.",
+                      "$ref": "#/definitions/processID"
                     },
-                    "required": {
-                      "description": "A request without this input is rejected. Default false.",
-                      "type": "boolean"
+                    "process_type": {
+                      "description": "The definition; null for a rejected request that named none.",
+                      "type": ["string", "null"]
                     },
-                    "default": {
-                      "description": "The value used when the request leaves the input out; of the input's type."
+                    "status": {
+                      "description": "pending, running, then success, failed or cancelled; rejected for a request that never started.",
+                      "enum": ["pending", "running", "success", "failed", "cancelled", "rejected"]
                     },
-                    "enum": {
-                      "description": "The only values accepted; of the input's type.",
+                    "inputs": {
+                      "description": "The accepted inputs, defaults applied; null for a rejected request.",
+                      "type": ["object", "null"]
+                    },
+                    "created_at": {"description": "When the request was accepted (or rejected).", "$ref": "#/definitions/timestampOrNull"},
+                    "started_at": {"description": "When the first task started.", "$ref": "#/definitions/timestampOrNull"},
+                    "ended_at": {"description": "When the process ended.", "$ref": "#/definitions/timestampOrNull"},
+                    "updated_at": {"description": "When this file's content last changed.", "$ref": "#/definitions/timestampOrNull"},
+                    "tasks": {
+                      "description": "The definition's tasks in definition order, then the on_failure tasks that ran.",
                       "type": "array",
-                      "minItems": 1
+                      "items": {"$ref": "#/definitions/task"}
                     },
-                    "pattern": {
-                      "description": "Strings only: a regular expression the whole value must match.",
-                      "type": "string"
-                    },
-                    "min": {
-                      "description": "Integers and numbers only: the smallest value accepted.",
-                      "type": "number"
-                    },
-                    "max": {
-                      "description": "Integers and numbers only: the largest value accepted.",
-                      "type": "number"
-                    },
-                    "max_length": {
-                      "description": "Strings only: the most characters accepted.",
-                      "type": "integer",
-                      "minimum": 0
+                    "error": {
+                      "description": "Why the process failed, was cancelled or was rejected.",
+                      "$ref": "#/definitions/errorOrNull"
                     }
                   },
                   "allOf": [
                     {
-                      "if": {"properties": {"type": {"not": {"const": "string"}}}},
-                      "then": {"not": {"anyOf": [{"required": ["pattern"]}, {"required": ["max_length"]}]}}
+                      "if": {"properties": {"status": {"enum": ["pending", "running", "success"]}}},
+                      "then": {"properties": {"error": {"type": "null"}}}
                     },
                     {
-                      "if": {"properties": {"type": {"not": {"enum": ["integer", "number"]}}}},
-                      "then": {"not": {"anyOf": [{"required": ["min"]}, {"required": ["max"]}]}}
+                      "if": {"properties": {"status": {"enum": ["failed", "cancelled", "rejected"]}}},
+                      "then": {"properties": {"error": {"type": "object"}}}
                     }
-                  ]
-                },
-                "scheduleEntry": {
-                  "description": "One schedule entry: each slot becomes a request with the id <process_type>-<yyyyMMdd'T'HHmm> (or <process_type>-<name>-<yyyyMMdd'T'HHmm>), so a slot runs at most once.",
-                  "type": "object",
-                  "additionalProperties": false,
-                  "required": ["cron"],
-                  "properties": {
-                    "name": {
-                      "description": "Required, and distinct, when there is more than one entry: it becomes part of each slot's process id.",
-                      "type": "string",
-                      "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-                    },
-                    "cron": {
-                      "description": "5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly.",
-                      "type": "string"
-                    },
-                    "timezone": {
-                      "description": "An IANA time zone name (Europe/Berlin); default UTC. A slot in a DST gap runs at the first minute after it; a slot in a repeated hour runs once.",
-                      "type": "string"
-                    },
-                    "inputs": {
-                      "description": "The inputs of each submitted request.",
-                      "type": "object"
-                    },
-                    "catch_up": {
-                      "description": "After time in which no runner ran: latest (default) submits the most recent missed slot, none none, all every missed slot oldest first (at most 100).",
-                      "enum": ["latest", "none", "all"]
-                    },
-                    "overlap": {
-                      "description": "allow (default) submits a slot while an earlier run of the entry is unfinished; skip records a schedule_skipped event instead.",
-                      "enum": ["allow", "skip"]
-                    }
-                  }
-                },
-                "task": {
-                  "description": "One task: a unique name and exactly one of run, shell or sleep.",
-                  "type": "object",
-                  "additionalProperties": false,
-                  "required": ["name"],
-                  "oneOf": [
-                    {"required": ["run"]},
-                    {"required": ["shell"]},
-                    {"required": ["sleep"]}
                   ],
-                  "properties": {
-                    "name": {
-                      "description": "Unique within the definition (on_failure included).",
-                      "$ref": "#/definitions/name"
+                  "definitions": {
+                    "processID": {
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
                     },
-                    "run": {
-                      "description": "Program and arguments, executed directly, never through a shell. A relative program path is resolved against the definitions directory; a bare name through PATH. Elements may hold templates ({{inputs.NAME}}), each replaced inside its own argument; the program itself may not.",
-                      "type": "array",
-                      "minItems": 1,
-                      "items": {"$ref": "#/definitions/scalar"}
+                    "timestampOrNull": {
+                      "description": "ISO 8601 UTC with Z, milliseconds allowed.",
+                      "type": ["string", "null"],
+                      "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$"
                     },
-                    "shell": {
-                      "description": "A script for /bin/sh -c. No templates: values reach it only through environment variables ($SPOOL_INPUT_<NAME>).",
-                      "type": "string"
+                    "errorOrNull": {
+                      "oneOf": [
+                        {"type": "null"},
+                        {
+                          "type": "object",
+                          "additionalProperties": false,
+                          "required": ["code", "message", "task"],
+                          "properties": {
+                            "code": {
+                              "description": "exit_status, timeout, interrupted, cancelled, spawn_failed, crash_loop, or a rejection code.",
+                              "type": "string"
+                            },
+                            "message": {"description": "What happened, for a person.", "type": "string"},
+                            "task": {"description": "The task it happened in, if any.", "type": ["string", "null"]}
+                          }
+                        }
+                      ]
                     },
-                    "sleep": {
-                      "description": "A built-in wait, for simulations and tests.",
-                      "$ref": "#/definitions/duration"
-                    },
-                    "mode": {
-                      "description": "sync (default) holds up the tasks after it until it succeeds; async holds up none.",
-                      "enum": ["sync", "async"]
-                    },
-                    "needs": {
-                      "description": "Start once every named task has succeeded (replaces the sync/async rule for this task).",
-                      "type": "array",
-                      "items": {"$ref": "#/definitions/name"}
-                    },
-                    "timeout": {
-                      "description": "Limit for one attempt: SIGTERM to its process group, SIGKILL 5 s later.",
-                      "$ref": "#/definitions/duration"
-                    },
-                    "retry": {
-                      "description": "Attempts and exponential backoff (doubling, with jitter).",
+                    "task": {
                       "type": "object",
                       "additionalProperties": false,
+                      "required": ["task_name", "mode", "status", "attempts", "started_at", "ended_at", "exit_code", "output", "error"],
                       "properties": {
-                        "max_attempts": {
-                          "description": "Attempts in all, the first included.",
-                          "type": "integer",
-                          "minimum": 1
+                        "task_name": {"description": "The task's name in the definition.", "type": "string"},
+                        "mode": {"description": "sync or async.", "enum": ["sync", "async"]},
+                        "status": {
+                          "description": "retrying: waiting for its next attempt; skipped: never ran because something it needs failed or the process was cancelled.",
+                          "enum": ["pending", "running", "retrying", "success", "failed", "skipped", "cancelled"]
                         },
-                        "backoff": {
-                          "description": "Wait before the second attempt.",
-                          "$ref": "#/definitions/duration"
-                        },
-                        "max_backoff": {
-                          "description": "The longest wait between attempts.",
-                          "$ref": "#/definitions/duration"
-                        }
+                        "attempts": {"description": "Attempts started so far.", "type": "integer", "minimum": 0},
+                        "started_at": {"description": "When its latest attempt started.", "$ref": "#/definitions/timestampOrNull"},
+                        "ended_at": {"description": "When it ended.", "$ref": "#/definitions/timestampOrNull"},
+                        "exit_code": {"description": "The exit status of its latest attempt.", "type": ["integer", "null"]},
+                        "output": {"description": "The JSON object on the last non-empty line of its standard output (at most 64 KiB).", "type": ["object", "null"]},
+                        "error": {"description": "Why it failed or was cancelled.", "$ref": "#/definitions/errorOrNull"}
                       }
-                    },
-                    "env": {
-                      "description": "Extra environment variables; values may hold templates. Names starting with SPOOL_ are the runner's.",
-                      "type": "object",
-                      "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"pattern": "^SPOOL_"}}]},
-                      "additionalProperties": {"$ref": "#/definitions/scalar"}
-                    },
-                    "idempotent": {
-                      "description": "Whether running it again after a crash is safe (default true); false makes an interrupted attempt fail with interrupted.",
-                      "type": "boolean"
-                    },
-                    "continue_on_failure": {
-                      "description": "Its failure does not fail the process; tasks that need it are skipped.",
-                      "type": "boolean"
                     }
                   }
                 }
-              }
-            }
-            """## + "\n"
+                """## + "\n"
+        case .definition:
+            return ##"""
+                {
+                  "$schema": "http://json-schema.org/draft-07/schema#",
+                  "title": "spoolrunner process definition",
+                  "description": "definitions/<process_type>.yaml: the tasks of one process type, their order, and the inputs its requests carry (spoolrunner(5)).",
+                  "$comment": "Rules only the loader checks (run `spoolrunner validate`): names in needs must exist and form no cycle; a main task cannot need an on_failure task and the reverse; task names are unique across tasks and on_failure; templates ({{inputs.NAME}}, {{process_id}}, {{work_dir}}, {{tasks.NAME.output.KEY}}) must parse and name declared inputs and tasks the task depends on, and may not appear in shell or in run[0]; {{tasks.NAME.output}} cannot name an async task unless needed; process_type must equal the file name; a default must have the input's type and be in its enum; enum values must have the input's type; min <= max; max_backoff >= backoff; a pattern must be a valid regular expression; timeouts are greater than zero; cron expressions and time zones must be valid; with several schedule entries each needs a distinct name; a duplicate YAML key is an error.",
+                  "type": "object",
+                  "additionalProperties": false,
+                  "required": ["tasks"],
+                  "properties": {
+                    "process_type": {
+                      "description": "Optional. Must equal the file name without its extension.",
+                      "$ref": "#/definitions/name"
+                    },
+                    "description": {
+                      "description": "Free text: what this process does.",
+                      "type": ["string", "number", "boolean"]
+                    },
+                    "inputs": {
+                      "description": "The request keys this process accepts, each with its type and rules. A request's unknown keys are an invalid_inputs rejection unless additional_inputs is true.",
+                      "type": "object",
+                      "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"const": "process_type"}}]},
+                      "additionalProperties": {"$ref": "#/definitions/input"}
+                    },
+                    "additional_inputs": {
+                      "description": "Accept request keys that are not declared inputs (passed on unchanged). Default false.",
+                      "type": "boolean"
+                    },
+                    "timeout": {
+                      "description": "Limit for the whole process, from its start: running tasks are stopped and the process fails with timeout.",
+                      "$ref": "#/definitions/duration"
+                    },
+                    "concurrency": {
+                      "description": "At most this many running processes of this type; more wait as pending.",
+                      "type": "integer",
+                      "minimum": 1
+                    },
+                    "schedule": {
+                      "description": "Requests the runner submits itself on a cron schedule (UTC unless timezone is set); serve --once submits the slots that came due.",
+                      "type": "array",
+                      "items": {"$ref": "#/definitions/scheduleEntry"}
+                    },
+                    "tasks": {
+                      "description": "The tasks, in definition order. A task without needs starts once the nearest sync task before it has succeeded.",
+                      "type": "array",
+                      "minItems": 1,
+                      "items": {"$ref": "#/definitions/task"}
+                    },
+                    "on_failure": {
+                      "description": "Tasks run, in order, after the process failed (not after a cancel).",
+                      "type": "array",
+                      "items": {"$ref": "#/definitions/task"}
+                    }
+                  },
+                  "definitions": {
+                    "name": {
+                      "description": "Letters, digits, _, . and -.",
+                      "type": "string",
+                      "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+                    },
+                    "identifier": {
+                      "description": "Letters, digits and _, not starting with a digit.",
+                      "type": "string",
+                      "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"
+                    },
+                    "duration": {
+                      "description": "A whole number followed by a unit: ms, s, m, h or d (250ms, 30s, 5m, 1h, 1d).",
+                      "type": "string",
+                      "pattern": "^[0-9]+(ms|s|m|h|d)$"
+                    },
+                    "scalar": {
+                      "description": "A string (numbers and booleans are read as their text).",
+                      "type": ["string", "number", "boolean"]
+                    },
+                    "input": {
+                      "description": "One declared input.",
+                      "type": "object",
+                      "additionalProperties": false,
+                      "required": ["type"],
+                      "properties": {
+                        "type": {
+                          "description": "The JSON type of the value.",
+                          "enum": ["string", "integer", "number", "boolean", "object", "array"]
+                        },
+                        "required": {
+                          "description": "A request without this input is rejected. Default false.",
+                          "type": "boolean"
+                        },
+                        "default": {
+                          "description": "The value used when the request leaves the input out; of the input's type."
+                        },
+                        "enum": {
+                          "description": "The only values accepted; of the input's type.",
+                          "type": "array",
+                          "minItems": 1
+                        },
+                        "pattern": {
+                          "description": "Strings only: a regular expression the whole value must match.",
+                          "type": "string"
+                        },
+                        "min": {
+                          "description": "Integers and numbers only: the smallest value accepted.",
+                          "type": "number"
+                        },
+                        "max": {
+                          "description": "Integers and numbers only: the largest value accepted.",
+                          "type": "number"
+                        },
+                        "max_length": {
+                          "description": "Strings only: the most characters accepted.",
+                          "type": "integer",
+                          "minimum": 0
+                        }
+                      },
+                      "allOf": [
+                        {
+                          "if": {"properties": {"type": {"not": {"const": "string"}}}},
+                          "then": {"not": {"anyOf": [{"required": ["pattern"]}, {"required": ["max_length"]}]}}
+                        },
+                        {
+                          "if": {"properties": {"type": {"not": {"enum": ["integer", "number"]}}}},
+                          "then": {"not": {"anyOf": [{"required": ["min"]}, {"required": ["max"]}]}}
+                        }
+                      ]
+                    },
+                    "scheduleEntry": {
+                      "description": "One schedule entry: each slot becomes a request with the id <process_type>-<yyyyMMdd'T'HHmm> (or <process_type>-<name>-<yyyyMMdd'T'HHmm>), so a slot runs at most once.",
+                      "type": "object",
+                      "additionalProperties": false,
+                      "required": ["cron"],
+                      "properties": {
+                        "name": {
+                          "description": "Required, and distinct, when there is more than one entry: it becomes part of each slot's process id.",
+                          "type": "string",
+                          "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+                        },
+                        "cron": {
+                          "description": "5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly.",
+                          "type": "string"
+                        },
+                        "timezone": {
+                          "description": "An IANA time zone name (Europe/Berlin); default UTC. A slot in a DST gap runs at the first minute after it; a slot in a repeated hour runs once.",
+                          "type": "string"
+                        },
+                        "inputs": {
+                          "description": "The inputs of each submitted request.",
+                          "type": "object"
+                        },
+                        "catch_up": {
+                          "description": "After time in which no runner ran: latest (default) submits the most recent missed slot, none none, all every missed slot oldest first (at most 100).",
+                          "enum": ["latest", "none", "all"]
+                        },
+                        "overlap": {
+                          "description": "allow (default) submits a slot while an earlier run of the entry is unfinished; skip records a schedule_skipped event instead.",
+                          "enum": ["allow", "skip"]
+                        }
+                      }
+                    },
+                    "task": {
+                      "description": "One task: a unique name and exactly one of run, shell or sleep.",
+                      "type": "object",
+                      "additionalProperties": false,
+                      "required": ["name"],
+                      "oneOf": [
+                        {"required": ["run"]},
+                        {"required": ["shell"]},
+                        {"required": ["sleep"]}
+                      ],
+                      "properties": {
+                        "name": {
+                          "description": "Unique within the definition (on_failure included).",
+                          "$ref": "#/definitions/name"
+                        },
+                        "run": {
+                          "description": "Program and arguments, executed directly, never through a shell. A relative program path is resolved against the definitions directory; a bare name through PATH. Elements may hold templates ({{inputs.NAME}}), each replaced inside its own argument; the program itself may not.",
+                          "type": "array",
+                          "minItems": 1,
+                          "items": {"$ref": "#/definitions/scalar"}
+                        },
+                        "shell": {
+                          "description": "A script for /bin/sh -c. No templates: values reach it only through environment variables ($SPOOL_INPUT_<NAME>).",
+                          "type": "string"
+                        },
+                        "sleep": {
+                          "description": "A built-in wait, for simulations and tests.",
+                          "$ref": "#/definitions/duration"
+                        },
+                        "mode": {
+                          "description": "sync (default) holds up the tasks after it until it succeeds; async holds up none.",
+                          "enum": ["sync", "async"]
+                        },
+                        "needs": {
+                          "description": "Start once every named task has succeeded (replaces the sync/async rule for this task).",
+                          "type": "array",
+                          "items": {"$ref": "#/definitions/name"}
+                        },
+                        "timeout": {
+                          "description": "Limit for one attempt: SIGTERM to its process group, SIGKILL 5 s later.",
+                          "$ref": "#/definitions/duration"
+                        },
+                        "retry": {
+                          "description": "Attempts and exponential backoff (doubling, with jitter).",
+                          "type": "object",
+                          "additionalProperties": false,
+                          "properties": {
+                            "max_attempts": {
+                              "description": "Attempts in all, the first included.",
+                              "type": "integer",
+                              "minimum": 1
+                            },
+                            "backoff": {
+                              "description": "Wait before the second attempt.",
+                              "$ref": "#/definitions/duration"
+                            },
+                            "max_backoff": {
+                              "description": "The longest wait between attempts.",
+                              "$ref": "#/definitions/duration"
+                            }
+                          }
+                        },
+                        "env": {
+                          "description": "Extra environment variables; values may hold templates. Names starting with SPOOL_ are the runner's.",
+                          "type": "object",
+                          "propertyNames": {"allOf": [{"$ref": "#/definitions/identifier"}, {"not": {"pattern": "^SPOOL_"}}]},
+                          "additionalProperties": {"$ref": "#/definitions/scalar"}
+                        },
+                        "idempotent": {
+                          "description": "Whether running it again after a crash is safe (default true); false makes an interrupted attempt fail with interrupted.",
+                          "type": "boolean"
+                        },
+                        "continue_on_failure": {
+                          "description": "Its failure does not fail the process; tasks that need it are skipped.",
+                          "type": "boolean"
+                        }
+                      }
+                    }
+                  }
+                }
+                """## + "\n"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,23 +17,33 @@ public enum AtomicFile {
     /// - Parameter durable: fsync the file before the rename and the directory after it, for a
     ///   write that must survive a power cut.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(_ data: Data, to path: String, durable: Bool = false, mode: mode_t = 0o644) throws(SpoolError) {
+    public static func write(_ data: Data, to path: String, durable: Bool = false, mode: mode_t = 0o644)
+        throws(SpoolError)
+    {
         let directory = (path as NSString).deletingLastPathComponent
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure(path, "cannot open its directory") }
         defer { close(fd) }
-        try write(data, named: (path as NSString).lastPathComponent, inDirectory: fd, path: path, durable: durable, mode: mode)
+        try write(
+            data, named: (path as NSString).lastPathComponent, inDirectory: fd, path: path, durable: durable, mode: mode
+        )
     }
 
     /// Writes `data` as `name` inside `directory` atomically: the temp file is created with
     /// `O_EXCL|O_NOFOLLOW` and renamed with `renameat`, both relative to the open directory, so
     /// no symlink on the way is followed and one at the target is replaced, never written through.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(_ data: Data, named name: String, in directory: SpoolDirectory, durable: Bool = false, mode: mode_t = 0o644) throws(SpoolError) {
-        try write(data, named: name, inDirectory: directory.descriptor, path: "\(directory.path)/\(name)", durable: durable, mode: mode)
+    public static func write(
+        _ data: Data, named name: String, in directory: SpoolDirectory, durable: Bool = false, mode: mode_t = 0o644
+    ) throws(SpoolError) {
+        try write(
+            data, named: name, inDirectory: directory.descriptor, path: "\(directory.path)/\(name)", durable: durable,
+            mode: mode)
     }
 
-    private static func write(_ data: Data, named name: String, inDirectory directory: Int32, path: String, durable: Bool, mode: mode_t) throws(SpoolError) {
+    private static func write(
+        _ data: Data, named name: String, inDirectory directory: Int32, path: String, durable: Bool, mode: mode_t
+    ) throws(SpoolError) {
         let temp = "\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
         let fd = openat(directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw failure(path, "cannot create temp file") }
@@ -68,7 +79,8 @@ public enum AtomicFile {
 
     private static func failure(_ path: String, _ what: String) -> SpoolError {
         let code = errno
-        return SpoolError(.cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
+        return SpoolError(
+            .cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
     }
 
     /// Removes temp files a dead runner left half written in `directory`.

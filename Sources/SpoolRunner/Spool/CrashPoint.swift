@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Deterministic crash points, for testing recovery only.
 ///
@@ -17,7 +18,8 @@ public enum CrashPoint {
         guard let target else { return }
         let (_, count) = counter.add(1, ordering: .relaxed)
         if count == target {
-            FileHandle.standardError.write(Data("spoolrunner: SPOOLRUNNER_CRASH_AT=\(target): killing myself before \(kind)\n".utf8))
+            FileHandle.standardError.write(
+                Data("spoolrunner: SPOOLRUNNER_CRASH_AT=\(target): killing myself before \(kind)\n".utf8))
             kill(getpid(), SIGKILL)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,8 +31,9 @@ public struct RunnerPresence: Sendable, Equatable {
             return RunnerPresence(isRunning: held, lastSeen: heartbeat?.updatedAt)
         }
         guard let heartbeat, heartbeat.state != "stopped",
-              let updated = Timestamp.parse(heartbeat.updatedAt), Date().timeIntervalSince(updated) < 10,
-              kill(pid_t(heartbeat.pid), 0) == 0 || errno == EPERM else {
+            let updated = Timestamp.parse(heartbeat.updatedAt), Date().timeIntervalSince(updated) < 10,
+            kill(pid_t(heartbeat.pid), 0) == 0 || errno == EPERM
+        else {
             return RunnerPresence(isRunning: false, lastSeen: heartbeat?.updatedAt)
         }
         return RunnerPresence(isRunning: true, lastSeen: heartbeat.updatedAt)
@@ -57,8 +59,9 @@ public struct RunnerPresence: Sendable, Equatable {
 
         static func read(_ path: String) -> Heartbeat? {
             guard let data = FileManager.default.contents(atPath: path),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let pid = object["pid"] as? Int, let updated = object["updated_at"] as? String else { return nil }
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let pid = object["pid"] as? Int, let updated = object["updated_at"] as? String
+            else { return nil }
             return Heartbeat(pid: pid, updatedAt: updated, state: object["state"] as? String)
         }
     }

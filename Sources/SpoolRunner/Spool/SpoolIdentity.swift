@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,13 +27,19 @@ public enum SpoolIdentity {
     private static func read(_ path: String) throws(SpoolError) -> String? {
         guard let data = FileManager.default.contents(atPath: path) else {
             if access(path, F_OK) == 0 {
-                throw SpoolError(.cannotRead, path: path, message: "cannot read the spool's identity file: \(String(cString: strerror(errno)))")
+                throw SpoolError(
+                    .cannotRead, path: path,
+                    message: "cannot read the spool's identity file: \(String(cString: strerror(errno)))")
             }
             return nil
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count == 32, text.allSatisfy(\.isHexDigit) else {
-            throw SpoolError(.cannotRead, path: path, message: "not a spool identity (32 hex digits expected); restore the file from a backup of this spool, or remove it if this spool never had a history store")
+            throw SpoolError(
+                .cannotRead, path: path,
+                message:
+                    "not a spool identity (32 hex digits expected); restore the file from a backup of this spool, or remove it if this spool never had a history store"
+            )
         }
         return text.lowercased()
     }

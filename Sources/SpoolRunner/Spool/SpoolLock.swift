@@ -15,13 +15,16 @@ public final class SpoolLock: Sendable {
     public init(path: String) throws(SpoolError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw SpoolError(.cannotCreate, path: path, message: "cannot open lock file: \(String(cString: strerror(errno)))")
+            throw SpoolError(
+                .cannotCreate, path: path, message: "cannot open lock file: \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             close(fd)
             if code == EWOULDBLOCK {
-                throw SpoolError(.locked, path: path, message: "another runner holds this spool's lock; stop it first or use another --spool")
+                throw SpoolError(
+                    .locked, path: path,
+                    message: "another runner holds this spool's lock; stop it first or use another --spool")
             }
             throw SpoolError(.cannotCreate, path: path, message: "cannot lock: \(String(cString: strerror(code)))")
         }

@@ -25,7 +25,8 @@ public struct WatchScreen: Sendable {
         }
         let idWidth = min(40, max(7, snapshot.processes.map(\.processID.count).max() ?? 0))
         let typeWidth = min(24, max(4, snapshot.processes.map(\.processType.count).max() ?? 0))
-        lines.append(bold(Self.pad("PROCESS", idWidth) + "  " + Self.pad("TYPE", typeWidth) + "  PROGRESS           NOW"))
+        lines.append(
+            bold(Self.pad("PROCESS", idWidth) + "  " + Self.pad("TYPE", typeWidth) + "  PROGRESS           NOW"))
         for process in snapshot.processes {
             lines.append(line(process, idWidth: idWidth, typeWidth: typeWidth, now: now))
         }
@@ -44,15 +45,20 @@ public struct WatchScreen: Sendable {
             what = paint("\(task) \(elapsed)", .yellow)
         } else if process.status.isFinal {
             let took = process.startedAt.map { Self.elapsed((process.endedAt ?? now).timeIntervalSince($0)) } ?? ""
-            what = paint(process.status.rawValue, process.status == .success ? .green : .red) + (took.isEmpty ? "" : " \(took)")
+            what =
+                paint(process.status.rawValue, process.status == .success ? .green : .red)
+                + (took.isEmpty ? "" : " \(took)")
         } else {
             what = process.status.rawValue
         }
-        return Self.pad(process.processID, idWidth) + "  " + Self.pad(process.processType, typeWidth) + "  \(bar) \(count) \(what)"
+        return Self.pad(process.processID, idWidth) + "  " + Self.pad(process.processType, typeWidth)
+            + "  \(bar) \(count) \(what)"
     }
 
     enum Color: String {
-        case green = "32", red = "31", yellow = "33"
+        case green = "32"
+        case red = "31"
+        case yellow = "33"
     }
 
     func paint(_ text: String, _ color: Color) -> String {

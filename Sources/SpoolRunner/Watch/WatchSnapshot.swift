@@ -39,7 +39,8 @@ public struct WatchSnapshot: Sendable, Equatable {
         var pid: Int?
         var state: String?
         if let data = FileManager.default.contents(atPath: layout.heartbeatFile),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
             pid = object["pid"] as? Int
             state = object["state"] as? String
         }
@@ -49,27 +50,35 @@ public struct WatchSnapshot: Sendable, Equatable {
 
     static func processes(_ db: Database) throws -> [Process] {
         let columns = "process_id, process_type, status, started_at, ended_at"
-        let unfinished = try Row.fetchAll(db, sql: """
-            SELECT \(columns) FROM processes WHERE status IN ('pending', 'running')
-            ORDER BY created_at, process_id LIMIT \(unfinishedLimit)
-            """)
-        let recent = try Row.fetchAll(db, sql: """
-            SELECT \(columns) FROM processes WHERE status NOT IN ('pending', 'running')
-            ORDER BY created_at DESC, process_id DESC LIMIT \(recentLimit)
-            """)
+        let unfinished = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(columns) FROM processes WHERE status IN ('pending', 'running')
+                ORDER BY created_at, process_id LIMIT \(unfinishedLimit)
+                """)
+        let recent = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(columns) FROM processes WHERE status NOT IN ('pending', 'running')
+                ORDER BY created_at DESC, process_id DESC LIMIT \(recentLimit)
+                """)
         var result: [Process] = []
         for row in unfinished + recent {
             let id: String = row["process_id"]
-            let tasks = try Row.fetchAll(db, sql: "SELECT task_name, status, started_at FROM tasks WHERE process_id = ? ORDER BY position", arguments: [id])
+            let tasks = try Row.fetchAll(
+                db, sql: "SELECT task_name, status, started_at FROM tasks WHERE process_id = ? ORDER BY position",
+                arguments: [id])
             let statuses = tasks.map { TaskStatus(rawValue: $0["status"] as String) }
             let running = tasks.first { ($0["status"] as String) == TaskStatus.running.rawValue }
-            result.append(Process(
-                processID: id, processType: row["process_type"],
-                status: ProcessStatus(rawValue: row["status"]) ?? .pending,
-                tasksEnded: statuses.filter { $0?.isFinal ?? false }.count, tasksTotal: tasks.count,
-                runningTask: running?["task_name"], runningTaskStartedAt: (running?["started_at"] as String?).flatMap(Timestamp.parse),
-                startedAt: (row["started_at"] as String?).flatMap(Timestamp.parse),
-                endedAt: (row["ended_at"] as String?).flatMap(Timestamp.parse)))
+            result.append(
+                Process(
+                    processID: id, processType: row["process_type"],
+                    status: ProcessStatus(rawValue: row["status"]) ?? .pending,
+                    tasksEnded: statuses.filter { $0?.isFinal ?? false }.count, tasksTotal: tasks.count,
+                    runningTask: running?["task_name"],
+                    runningTaskStartedAt: (running?["started_at"] as String?).flatMap(Timestamp.parse),
+                    startedAt: (row["started_at"] as String?).flatMap(Timestamp.parse),
+                    endedAt: (row["ended_at"] as String?).flatMap(Timestamp.parse)))
         }
         return result
     }

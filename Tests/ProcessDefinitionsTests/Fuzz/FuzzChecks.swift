@@ -1,4 +1,5 @@
 import Foundation
+
 #if !FUZZING
 import ProcessDefinitions
 #endif
@@ -29,7 +30,9 @@ enum FuzzChecks {
         precondition(equivalent(value, again), "compact JSON changed the value: \(text.prefix(200))")
         if case .object(let fields) = value {
             // What intake does next with an object.
-            let definition = try? DefinitionLoader.parse(yaml: sampleDefinition, file: "sample.yaml", baseDirectory: "/definitions").get()
+            let definition = try? DefinitionLoader.parse(
+                yaml: sampleDefinition, file: "sample.yaml", baseDirectory: "/definitions"
+            ).get()
             _ = definition?.validateInputs(fields)
         }
     }
@@ -51,15 +54,21 @@ enum FuzzChecks {
     /// Template rendering: the first line is the template, the rest the JSON of the inputs.
     static func template(_ data: Data) {
         let text = String(decoding: data, as: UTF8.self)
-        let (first, rest) = text.firstIndex(of: "\n").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
+        let (first, rest) =
+            text.firstIndex(of: "\n").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (
+                text, ""
+            )
         guard let template = try? TemplateString(parsing: first) else { return }
         var inputs: [String: JSONValue] = [:]
         if case .object(let object)? = try? StrictJSONParser.parse(rest) { inputs = object }
-        let context = TemplateContext(processID: "p1", workDir: "/spool/work/p1", inputs: inputs, taskOutputs: ["a": inputs])
+        let context = TemplateContext(
+            processID: "p1", workDir: "/spool/work/p1", inputs: inputs, taskOutputs: ["a": inputs])
         guard let rendered = try? template.render(context) else { return }
         // Values never bring a NUL in (the loader refuses one written in the definition itself).
         if !first.utf8.contains(0) { precondition(!rendered.utf8.contains(0), "a rendered template holds a NUL byte") }
-        if template.references.isEmpty { precondition(rendered == template.source, "a plain string changed when rendered") }
+        if template.references.isEmpty {
+            precondition(rendered == template.source, "a plain string changed when rendered")
+        }
     }
 
     /// Cron parsing: an accepted expression gives strictly increasing slots.

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ final class GatewayProcess: @unchecked Sendable {
     init(_ spool: TemporarySpool, extra: [String] = []) throws {
         command = try RunningCommand(
             executable: Self.binary,
-            arguments: ["--listen", "127.0.0.1:0", "--spool", spool.layout.root, "--definitions", spool.definitions.path] + extra,
+            arguments: [
+                "--listen", "127.0.0.1:0", "--spool", spool.layout.root, "--definitions", spool.definitions.path,
+            ] + extra,
             environment: [:], directory: spool.root.path)
         var found: UInt16?
         let deadline = Date().addingTimeInterval(60)
@@ -39,7 +42,8 @@ final class GatewayProcess: @unchecked Sendable {
         if command.process.isRunning { command.signal(SIGKILL) }
     }
 
-    func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) throws -> HTTPReply {
+    func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) throws -> HTTPReply
+    {
         try HTTPTestClient.send(port: port, method, path, headers: headers, body: body)
     }
 
@@ -47,7 +51,8 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// A JSON POST of `body`.
     func post(_ path: String, _ body: String, headers: [String: String] = [:]) throws -> HTTPReply {
-        try send("POST", path, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: Data(body.utf8))
+        try send(
+            "POST", path, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: Data(body.utf8))
     }
 
     /// SIGTERM, then the exit.

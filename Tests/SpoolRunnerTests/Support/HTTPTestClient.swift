@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,8 +29,10 @@ enum HTTPTestClient {
         var description: String
     }
 
-    static func send(port: UInt16, _ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil,
-                     timeout: Int = 60) throws -> HTTPReply {
+    static func send(
+        port: UInt16, _ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil,
+        timeout: Int = 60
+    ) throws -> HTTPReply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -41,9 +44,13 @@ enum HTTPTestClient {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard connected == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+        guard connected == 0 else {
+            throw Failure(description: "connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+        }
 
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         var allHeaders = headers
@@ -80,11 +87,14 @@ enum HTTPTestClient {
                 headerEnd = end
                 let lines = String(decoding: received[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
                 let statusParts = lines[0].split(separator: " ")
-                guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw Failure(description: "bad status line: \(lines[0])") }
+                guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+                    throw Failure(description: "bad status line: \(lines[0])")
+                }
                 reply.status = status
                 for line in lines.dropFirst() {
                     guard let colon = line.firstIndex(of: ":") else { continue }
-                    reply.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    reply.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                        in: .whitespaces)
                 }
                 expected = reply.headers["content-length"].flatMap(Int.init)
             }

@@ -7,7 +7,8 @@ import Testing
 /// the missing tool is a failure instead, so CI never passes by skipping.
 enum RequiredTool {
     /// The tool's path, or nil when it is missing (after the skip line or the failure).
-    static func find(_ name: String, installHint: String, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+    static func find(_ name: String, installHint: String, sourceLocation: SourceLocation = #_sourceLocation) -> String?
+    {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }
@@ -17,8 +18,11 @@ enum RequiredTool {
     }
 
     /// Whether `python3 -c "import MODULE"` works; otherwise the same skip-or-fail as `find`.
-    static func pythonModule(_ module: String, installHint: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard let python = find("python3", installHint: "apt-get install python3", sourceLocation: sourceLocation) else { return false }
+    static func pythonModule(_ module: String, installHint: String, sourceLocation: SourceLocation = #_sourceLocation)
+        -> Bool
+    {
+        guard let python = find("python3", installHint: "apt-get install python3", sourceLocation: sourceLocation)
+        else { return false }
         if let result = try? Shell.run(python, ["-c", "import \(module)"]), result.status == 0 { return true }
         missing("python module \(module) is missing (\(installHint))", sourceLocation: sourceLocation)
         return false
@@ -35,8 +39,10 @@ enum RequiredTool {
 
 /// Runs any program (not the spoolrunner binary) and collects its output through files.
 enum Shell {
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    directory: String? = nil, input: String? = nil, timeout: Double = 120) throws -> CommandResult {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        directory: String? = nil, input: String? = nil, timeout: Double = 120
+    ) throws -> CommandResult {
         let process = Process()
         let out = NSTemporaryDirectory() + "shell-out-\(UUID().uuidString)"
         let err = NSTemporaryDirectory() + "shell-err-\(UUID().uuidString)"

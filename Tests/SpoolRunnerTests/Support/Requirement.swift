@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,9 @@ enum Requirement {
 
     /// Returns when `met`; otherwise skips the calling test (or fails it under
     /// `SPOOLRUNNER_REQUIRE_ALL=1`) with `reason`.
-    static func check(_ met: Bool, _ reason: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func check(
+        _ met: Bool, _ reason: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         guard !met else { return }
         let why = reason()
         if requireAll {
@@ -33,7 +36,9 @@ enum Requirement {
     /// A program found in PATH.
     static func tool(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let found = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        let found = path.split(separator: ":").contains {
+            FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+        }
         try check(found, "needs `\(name)` in PATH", sourceLocation: sourceLocation)
     }
 

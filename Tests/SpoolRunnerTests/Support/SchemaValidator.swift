@@ -36,9 +36,11 @@ enum SchemaValidator {
     /// The schema errors of each file (empty: valid).
     static func errors(schema: String, files: [String]) throws -> [String: [String]] {
         let input = try JSONSerialization.data(withJSONObject: ["schema": schema, "files": files])
-        let result = try Shell.run("/usr/bin/env", ["python3", "-c", program], input: String(decoding: input, as: UTF8.self))
+        let result = try Shell.run(
+            "/usr/bin/env", ["python3", "-c", program], input: String(decoding: input, as: UTF8.self))
         guard result.status == 0,
-              let parsed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: [String]] else {
+            let parsed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: [String]]
+        else {
             throw SchemaValidatorError(message: "python3 failed (\(result.status)): \(result.standardError)")
         }
         return parsed

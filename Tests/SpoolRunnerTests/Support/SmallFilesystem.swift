@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,14 +15,17 @@ final class SmallFilesystem {
     private var fillers: [String] = []
 
     /// Mounts a tmpfs at `path` (created when missing).
-    init(at path: String, sizeMiB: Int = 16, inodes: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    init(at path: String, sizeMiB: Int = 16, inodes: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         self.path = path
         try Requirement.root(sourceLocation: sourceLocation)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         var options = "size=\(sizeMiB)m"
         if let inodes { options += ",nr_inodes=\(inodes)" }
         let result = Self.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", path])
-        try Requirement.check(result == 0, "cannot mount a tmpfs at \(path) (mount exited \(result))", sourceLocation: sourceLocation)
+        try Requirement.check(
+            result == 0, "cannot mount a tmpfs at \(path) (mount exited \(result))", sourceLocation: sourceLocation)
         mounted = true
     }
 

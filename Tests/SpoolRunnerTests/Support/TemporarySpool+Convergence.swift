@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
-@testable import SpoolRunner
 import Testing
+
+@testable import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,9 +17,10 @@ extension TemporarySpool {
         return try queue.read { db in
             let records = try ProcessRecord.fetchAll(db)
             let tasks = Dictionary(grouping: try TaskRecord.fetchAll(db), by: \.processID)
-            return Dictionary(uniqueKeysWithValues: records.map {
-                ($0.processID, StatusDocument(process: $0, tasks: tasks[$0.processID] ?? []).jsonData())
-            })
+            return Dictionary(
+                uniqueKeysWithValues: records.map {
+                    ($0.processID, StatusDocument(process: $0, tasks: tasks[$0.processID] ?? []).jsonData())
+                })
         }
     }
 
@@ -26,24 +29,32 @@ extension TemporarySpool {
         try storeDocuments(database: database).sorted { $0.key < $1.key }.compactMap { id, expected in
             guard let actual = statusBytes(id) else { return "\(id): missing" }
             guard actual != expected else { return nil }
-            let status = (try? JSONDecoder().decode(StatusDocument.self, from: actual)).map { "\($0.status.rawValue) at \($0.updatedAt)" } ?? "unreadable"
+            let status =
+                (try? JSONDecoder().decode(StatusDocument.self, from: actual)).map {
+                    "\($0.status.rawValue) at \($0.updatedAt)"
+                } ?? "unreadable"
             return "\(id): file says \(status)"
         }
     }
 
     /// Waits until every status file equals the store and every process of `ids` has ended;
     /// records an issue naming the differences when that does not happen within `timeout`.
-    func expectStatusFilesConverge(_ ids: [String], database: String? = nil, timeout: Double = 60,
-                                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectStatusFilesConverge(
+        _ ids: [String], database: String? = nil, timeout: Double = 60,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         var differing: [String] = []
         let converged = eventually(timeout: timeout) {
             differing = (try? statusFilesDifferingFromStore(database: database)) ?? ["store unreadable"]
             let ended = ids.allSatisfy { status($0)?.status.isFinal ?? false }
             return differing.isEmpty && ended
         }
-        #expect(converged, "status files differ from the store: \(differing.prefix(10))", sourceLocation: sourceLocation)
+        #expect(
+            converged, "status files differ from the store: \(differing.prefix(10))", sourceLocation: sourceLocation)
         let stored = try storeDocuments(database: database)
-        #expect(Set(ids).isSubset(of: Set(stored.keys)), "requests lost: \(Set(ids).subtracting(stored.keys).sorted().prefix(10))", sourceLocation: sourceLocation)
+        #expect(
+            Set(ids).isSubset(of: Set(stored.keys)),
+            "requests lost: \(Set(ids).subtracting(stored.keys).sorted().prefix(10))", sourceLocation: sourceLocation)
     }
 
     /// The runner's stderr so far (a `RunningCommand` collects it in a file).

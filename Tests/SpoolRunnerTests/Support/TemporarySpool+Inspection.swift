@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SpoolRunner
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,9 @@ extension TemporarySpool {
 
     /// `serve --once` with `extra` options, bounded by `timeout` seconds (a hung runner is killed).
     @discardableResult
-    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) throws -> CommandResult {
+    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) throws
+        -> CommandResult
+    {
         try start(["serve", "--once"] + extra, environment: environment).wait(timeout: timeout)
     }
 
@@ -92,24 +95,30 @@ extension TemporarySpool {
     /// The event names of one process, oldest first, as `task:event` (or `event` for the process).
     func eventNames(_ id: String) throws -> [String] {
         try history { db in
-            try Row.fetchAll(db, sql: "SELECT task_name, event FROM events WHERE process_id = ? ORDER BY id", arguments: [id])
-                .map { row in
-                    let task: String? = row["task_name"]
-                    let event: String = row["event"]
-                    return task.map { "\($0):\(event)" } ?? event
-                }
+            try Row.fetchAll(
+                db, sql: "SELECT task_name, event FROM events WHERE process_id = ? ORDER BY id", arguments: [id]
+            )
+            .map { row in
+                let task: String? = row["task_name"]
+                let event: String = row["event"]
+                return task.map { "\($0):\(event)" } ?? event
+            }
         }
     }
 
     /// `(file_name, code, message)` of every `rejections` row, oldest first.
     func rejectionRows() throws -> [(file: String, code: String, message: String)] {
         try history { db in
-            try Row.fetchAll(db, sql: "SELECT file_name, code, message FROM rejections ORDER BY id").map { ($0["file_name"], $0["code"], $0["message"]) }
+            try Row.fetchAll(db, sql: "SELECT file_name, code, message FROM rejections ORDER BY id").map {
+                ($0["file_name"], $0["code"], $0["message"])
+            }
         }
     }
 
     func processRowCount(_ id: String) throws -> Int {
-        try history { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE process_id = ?", arguments: [id]) ?? 0 }
+        try history { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes WHERE process_id = ?", arguments: [id]) ?? 0
+        }
     }
 
     func integrityCheck() throws -> String? {
@@ -120,7 +129,9 @@ extension TemporarySpool {
 extension StatusDocument {
     /// The task named `name`; records an issue and throws when there is none.
     func task(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> StatusDocument.Task {
-        try #require(tasks.first { $0.taskName == name }, "no task '\(name)' in \(tasks.map(\.taskName))", sourceLocation: sourceLocation)
+        try #require(
+            tasks.first { $0.taskName == name }, "no task '\(name)' in \(tasks.map(\.taskName))",
+            sourceLocation: sourceLocation)
     }
 }
 

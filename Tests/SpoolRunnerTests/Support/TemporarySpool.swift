@@ -1,5 +1,6 @@
 import Foundation
 import SpoolRunner
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,8 @@ final class TemporarySpool: @unchecked Sendable {
     let definitions: URL
 
     init() throws {
-        root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("spoolrunner-test-\(UUID().uuidString.prefix(8))")
+        root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "spoolrunner-test-\(UUID().uuidString.prefix(8))")
         layout = SpoolLayout(root: root.appendingPathComponent("spool").path)
         definitions = root.appendingPathComponent("definitions")
         try FileManager.default.createDirectory(at: definitions, withIntermediateDirectories: true)
@@ -59,13 +61,17 @@ final class TemporarySpool: @unchecked Sendable {
 
     /// Runs the binary with `arguments` (the spool and definitions options are added) and waits.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws -> CommandResult {
+    func run(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws
+        -> CommandResult
+    {
         let process = try start(arguments, environment: environment, spoolOptions: spoolOptions)
         return process.wait()
     }
 
     /// Starts the binary without waiting (for `serve` without `--once`, signals, kill -9).
-    func start(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws -> RunningCommand {
+    func start(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws
+        -> RunningCommand
+    {
         var arguments = arguments
         if spoolOptions {
             if arguments.first != "validate" { arguments += ["--spool", layout.root] }
@@ -73,7 +79,8 @@ final class TemporarySpool: @unchecked Sendable {
                 arguments += ["--definitions", definitions.path]
             }
         }
-        return try RunningCommand(executable: Self.binary, arguments: arguments, environment: environment, directory: root.path)
+        return try RunningCommand(
+            executable: Self.binary, arguments: arguments, environment: environment, directory: root.path)
     }
 
     /// The status document of `id`, if its file exists.
@@ -82,11 +89,13 @@ final class TemporarySpool: @unchecked Sendable {
     }
 
     func inboxFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: layout.inbox)) ?? []).filter { $0 != ".gitkeep" }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: layout.inbox)) ?? []).filter { $0 != ".gitkeep" }
+            .sorted()
     }
 
     func rejectedFiles() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: layout.rejected)) ?? []).filter { $0 != ".gitkeep" }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: layout.rejected)) ?? []).filter { $0 != ".gitkeep" }
+            .sorted()
     }
 
     /// Waits (polling) until `condition` holds or `timeout` passes; returns whether it held.
