@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 import ProcessDefinitions
 
 /// One row of `processes`: a process's current state and its request, verbatim.

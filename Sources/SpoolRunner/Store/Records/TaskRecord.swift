@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 import ProcessDefinitions
 
 /// One row of `tasks`: one task of one process, its latest attempt.

@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 import ProcessDefinitions
 
 /// One row of `events`: one state change, append-only.

@@ -2,16 +2,17 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 /// The query string of `GET /api/processes` and of the dashboard's list, read into a
-/// `ProcessFilter` with one clear error per bad parameter.
-enum ProcessQuery {
+/// `ProcessQuery` with one clear error per bad parameter.
+enum ProcessQueryParser {
     /// The statuses a process row can have (`rejected` requests never became processes).
     static let statuses = ["pending", "running", "success", "failed", "cancelled"]
     static let maxLimit = 1000
 
-    static func filter(from query: [HTTPRequest.QueryItem], defaultLimit: Int = 50) throws(APIError) -> ProcessFilter {
-        var filter = ProcessFilter(limit: defaultLimit)
+    static func filter(from query: [HTTPRequest.QueryItem], defaultLimit: Int = 50) throws(APIError) -> ProcessQuery {
+        var filter = ProcessQuery(limit: defaultLimit)
         for item in query where !item.value.isEmpty {
             switch item.name {
             case "type": filter.type = item.value
@@ -20,7 +21,7 @@ enum ProcessQuery {
                     throw APIError(
                         .invalidQuery, "status must be one of \(statuses.joined(separator: ", ")); got '\(item.value)'")
                 }
-                filter.status = item.value
+                filter.status = ProcessStatus(rawValue: item.value)
             case "since": filter.since = try time(item)
             case "until": filter.until = try time(item)
             case "limit":

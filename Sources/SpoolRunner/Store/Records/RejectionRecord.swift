@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 
 /// One row of `rejections`: a request file that could not be accepted.
 public struct RejectionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {

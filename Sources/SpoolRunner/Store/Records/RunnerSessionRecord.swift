@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 
 /// One row of `runner_sessions`: one run of `serve`. A session without `clean_exit` ended in a
 /// crash, which is how the next runner knows to count crash loops and rewrite status files.
