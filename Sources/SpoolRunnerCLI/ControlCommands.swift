@@ -76,7 +76,7 @@ struct ControlTarget: ParsableArguments {
         let record: ProcessRecord?
         do {
             record = try await spool.openReadOnly().process(id)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             record = nil
         } catch {
             throw fail(error)

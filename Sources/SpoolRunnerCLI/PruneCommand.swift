@@ -39,7 +39,7 @@ struct PruneCommand: AsyncParsableCommand {
         let lock: SpoolLock
         do {
             lock = try SpoolLock(path: layout.lockFile)
-        } catch where error.code == .locked {
+        } catch  where error.code == .locked {
             try await pruneThroughRunner(cutoff: cutoff, cutoffDate: cutoffDate)
             return
         } catch {

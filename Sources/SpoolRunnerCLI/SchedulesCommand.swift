@@ -93,7 +93,7 @@ struct SchedulesCommand: AsyncParsableCommand {
         let states: ScheduleStates
         do {
             states = try await spool.openReadOnly().scheduleStates()
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return ([:], [:])
         } catch {
             throw fail(error)

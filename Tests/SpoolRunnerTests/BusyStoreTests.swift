@@ -109,7 +109,8 @@ import Glibc
         }
         holder.start()
         locked.wait()
-        let rejection = RejectionRecord(fileName: "x.json", receivedAt: Timestamp.now(), code: "invalid_json", message: "m")
+        let rejection = RejectionRecord(
+            fileName: "x.json", receivedAt: Timestamp.now(), code: "invalid_json", message: "m")
         do {
             try await store.commit(StoreBatch(rejections: [rejection]))
             Issue.record("the write went through an exclusive lock")

@@ -52,21 +52,24 @@ import Testing
         #expect(keys.2 == ["id"])
         #expect(Set(keys.3) == ["process_id", "task_name"])
         // events.task_name is nullable: process-level events have none.
-        let taskName = try store.testDatabase.read { db in try db.columns(in: "events").first { $0.name == "task_name" } }
+        let taskName = try store.testDatabase.read { db in try db.columns(in: "events").first { $0.name == "task_name" }
+        }
         #expect(taskName?.isNotNull == false)
     }
 
     @Test func userVersionIsTheLatestMigrationAndMigratingAgainChangesNothing() throws {
         let store = try SQLiteStore(inMemory: ())
         #expect(
-            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
+            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
+                == HistoryMigrator.currentVersion)
         #expect(
             try store.testDatabase.read { db in try HistoryMigrator.migrator.appliedIdentifiers(db).count }
                 == HistoryMigrator.currentVersion)
         let writer = try store.testWriter
         try HistoryMigrator.migrator.migrate(writer)
         #expect(
-            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
+            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
+                == HistoryMigrator.currentVersion)
         #expect(try writer.read { db in try HistoryMigrator.migrator.hasCompletedMigrations(db) })
     }
 
@@ -87,7 +90,8 @@ import Testing
         let record = Self.sampleProcess()
         try store.testWriter.write { db in try record.insert(db) }
         let row = try #require(
-            try store.testDatabase.read { db in try Row.fetchOne(db, sql: "SELECT * FROM processes WHERE process_id = 'p1'")
+            try store.testDatabase.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM processes WHERE process_id = 'p1'")
             })
         #expect(row["status"] == "failed")
         #expect(row["process_type"] == "premium_subscription")

@@ -137,7 +137,8 @@ extension Gateway {
         for event in events {
             html +=
                 "<tr><td>\(HTML.escape(event.at))</td><td>\(HTML.escape(event.event))</td><td>\(HTML.escape(event.taskName ?? ""))</td>"
-            html += "<td><code>\(HTML.escape(event.detail.map { JSONValue.object($0).compactJSON } ?? ""))</code></td></tr>\n"
+            html +=
+                "<td><code>\(HTML.escape(event.detail.map { JSONValue.object($0).compactJSON } ?? ""))</code></td></tr>\n"
         }
         return html + "</table>\n"
     }

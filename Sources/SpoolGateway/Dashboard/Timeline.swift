@@ -23,8 +23,7 @@ struct Timeline {
             guard let task = event.taskName, let at = Timestamp.parse(event.at) else { continue }
             if event.event == "task_started" {
                 var attempt = bars.filter { $0.task == task }.count + 1
-                if case .integer(let number)? = event.detail?["attempt"]
-                {
+                if case .integer(let number)? = event.detail?["attempt"] {
                     attempt = Int(number)
                 }
                 open[task] = (attempt, at)

@@ -65,7 +65,7 @@ extension ProcessEngine {
                     try await stored.fetch(candidates[position...].prefix(Self.lookupWindow), from: store)
                 }
                 let lookedUp = stored
-                decision = try intake.examine(
+                decision = intake.examine(
                     fileName: fileName, now: now, catalog: catalog,
                     existingRequest: { id in
                         if let live = processes[id] { return live.record.requestJSON }
@@ -281,7 +281,8 @@ extension ProcessEngine {
                     metadata: ["process.id": "\(id)"])
                 return .done
             }
-            return .rejected(RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false))
+            return .rejected(
+                RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false))
         case .retry:
             if processes[id] != nil {
                 logger.info("retry: the process has not ended; nothing to do", metadata: ["process.id": "\(id)"])
@@ -294,7 +295,8 @@ extension ProcessEngine {
                 return storeUnreadable(error, message)
             }
             guard let (record, rows) = snapshot.map({ ($0.record, $0.tasks) }) else {
-                return .rejected(RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false))
+                return .rejected(
+                    RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false))
             }
             guard record.status == .failed || record.status == .cancelled else {
                 logger.info(
@@ -303,10 +305,11 @@ extension ProcessEngine {
                 return .done
             }
             guard let definition = catalog.definitions[record.processType] else {
-                return .rejected(RequestRejection(
-                    .unknownProcess,
-                    "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
-                    writesStatus: false))
+                return .rejected(
+                    RequestRejection(
+                        .unknownProcess,
+                        "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
+                        writesStatus: false))
             }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
             nextSequence += 1

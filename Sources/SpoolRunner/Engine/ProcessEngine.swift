@@ -204,7 +204,13 @@ public actor ProcessEngine {
             writeHeartbeat()
             SystemdNotifier.notify("READY=1\nSTATUS=taking requests from \(layout.inbox)")
             while true {
-                let batch = await events.next()
+                guard let batch = await events.next() else {
+                    // Cancelled (not a graceful shutdown): stop every task now; what they did
+                    // after the last commit is recovered by the next start (SPEC §6).
+                    logger.warning("the runner's task was cancelled: stopping \(running.count) running task(s) now")
+                    for handle in running.values { handle.stop(.shutdown) }
+                    break
+                }
                 let now = Date()
                 for event in batch {
                     handle(event, now: now)

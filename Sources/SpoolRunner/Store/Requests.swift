@@ -12,7 +12,8 @@ extension DerivableRequest<ProcessRecord> {
 
     /// Processes that ended (or were never started: rejected rows are not stored).
     func finished() -> Self {
-        filter(![ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
+        filter(
+            ![ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(ProcessRecord.Columns.status))
     }
 }
 

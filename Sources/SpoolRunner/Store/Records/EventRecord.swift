@@ -1,6 +1,6 @@
 import GRDB
-import SpoolClient
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `events`: one state change, append-only.
 public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {

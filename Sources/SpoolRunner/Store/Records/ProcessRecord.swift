@@ -1,6 +1,6 @@
 import GRDB
-import SpoolClient
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `processes`: a process's current state and its request, verbatim.
 public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

@@ -1,6 +1,6 @@
 import GRDB
-import SpoolClient
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `tasks`: one task of one process, its latest attempt.
 public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
