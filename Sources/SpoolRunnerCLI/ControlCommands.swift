@@ -72,7 +72,7 @@ struct ControlTarget: ParsableArguments {
 
     /// What can be checked before anything is sent: the process exists and is in a state where
     /// the action does something. - Returns: the process's `updated_at` now.
-    func check(_ action: ControlMessage.Action) async throws -> String {
+    func check(_ action: ControlMessage.Action) async throws -> Date {
         let record: ProcessRecord?
         do {
             record = try await spool.openReadOnly().process(id)
@@ -103,7 +103,7 @@ struct ControlTarget: ParsableArguments {
     }
 
     /// Waits until the runner took the control file, then until the process shows the result.
-    func follow(_ action: ControlMessage.Action, controlFile: String, before: String) async throws {
+    func follow(_ action: ControlMessage.Action, controlFile: String, before: Date) async throws {
         let layout = spool.layout
         var notice = RunnerNotice(layout: layout)
         while FileManager.default.fileExists(atPath: "\(layout.control)/\(controlFile)") {

@@ -22,7 +22,7 @@ struct PruneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let layout = spool.layout
-        let cutoffDate = Date().addingTimeInterval(-olderThan.seconds)
+        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
         let cutoff = Timestamp.string(cutoffDate)
         if dryRun {
             try await preview(cutoff: cutoff, cutoffDate: cutoffDate)
@@ -64,7 +64,7 @@ struct PruneCommand: AsyncParsableCommand {
         let store = spool.openReadOnly()
         let before: PrunePlan
         do {
-            before = try await store.prunePlan(before: cutoff)
+            before = try await store.prunePlan(before: cutoffDate)
         } catch {
             throw fail(error)
         }
@@ -88,7 +88,7 @@ struct PruneCommand: AsyncParsableCommand {
         }
         let after: PrunePlan
         do {
-            after = try await store.prunePlan(before: cutoff)
+            after = try await store.prunePlan(before: cutoffDate)
         } catch {
             throw fail(error)
         }
@@ -103,7 +103,7 @@ struct PruneCommand: AsyncParsableCommand {
     func preview(cutoff: String, cutoffDate: Date) async throws {
         let plan: PrunePlan
         do {
-            plan = try await spool.openReadOnly().prunePlan(before: cutoff)
+            plan = try await spool.openReadOnly().prunePlan(before: cutoffDate)
         } catch {
             throw fail(error)
         }

@@ -40,7 +40,7 @@ struct RejectionsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let query = RejectionQuery(code: code, since: since.map { Timestamp.string($0.date) }, limit: limit)
+        let query = RejectionQuery(code: code, since: since?.date, limit: limit)
         let records: [RejectionRecord]
         do {
             records = try await spool.openReadOnly().rejections(query)
@@ -53,8 +53,8 @@ struct RejectionsCommand: AsyncParsableCommand {
                     records.map { record in
                         .object([
                             "file": .string(record.fileName),
-                            "received_at": .string(record.receivedAt),
-                            "code": .string(record.code),
+                            "received_at": .string(Timestamp.string(record.receivedAt)),
+                            "code": .string(record.code.rawValue),
                             "message": .string(record.message),
                         ])
                     }
@@ -67,7 +67,7 @@ struct RejectionsCommand: AsyncParsableCommand {
         }
         var table = TableOutput("RECEIVED", "FILE", "CODE", "MESSAGE")
         for record in records {
-            table.append([record.receivedAt, record.fileName, record.code, record.message])
+            table.append([Timestamp.string(record.receivedAt), record.fileName, record.code.rawValue, record.message])
         }
         print(table.render())
     }

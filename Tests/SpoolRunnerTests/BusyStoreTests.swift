@@ -110,7 +110,7 @@ import Glibc
         holder.start()
         locked.wait()
         let rejection = RejectionRecord(
-            fileName: "x.json", receivedAt: Timestamp.now(), code: "invalid_json", message: "m")
+            fileName: "x.json", receivedAt: Date(), code: .invalidJSON, message: "m")
         do {
             try await store.commit(StoreBatch(rejections: [rejection]))
             Issue.record("the write went through an exclusive lock")

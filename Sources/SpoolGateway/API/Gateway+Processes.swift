@@ -87,16 +87,17 @@ extension ProcessQuery {
 
 extension ProcessRecord {
     var json: JSONValue {
-        .object([
+        let fields: [String: JSONValue] = [
             "process_id": .string(processID),
             "process_type": .string(processType),
             "status": .string(status.rawValue),
             "inputs": .object(inputs),
-            "created_at": .string(createdAt),
-            "started_at": startedAt.map(JSONValue.string) ?? .null,
-            "ended_at": endedAt.map(JSONValue.string) ?? .null,
+            "created_at": .time(createdAt),
+            "started_at": .time(startedAt),
+            "ended_at": .time(endedAt),
             "error": error.map(\.json) ?? .null,
-        ])
+        ]
+        return .object(fields)
     }
 }
 
@@ -106,8 +107,8 @@ extension EventRecord {
             "id": .integer(id ?? 0),
             "process_id": .string(processID),
             "task_name": taskName.map(JSONValue.string) ?? .null,
-            "event": .string(event),
-            "at": .string(at),
+            "event": .string(event.rawValue),
+            "at": .time(at),
             "detail": detail.map(JSONValue.object) ?? .null,
         ])
     }
@@ -122,6 +123,15 @@ extension JSONValue {
 
 extension FailureInfo {
     var json: JSONValue {
-        .object(["code": .string(code), "message": .string(message), "task": task.map(JSONValue.string) ?? .null])
+        .object([
+            "code": .string(code.rawValue), "message": .string(message), "task": task.map(JSONValue.string) ?? .null,
+        ])
+    }
+}
+
+extension JSONValue {
+    /// A stored time as the API shows it: the spool's one text format, or null.
+    static func time(_ date: Date?) -> JSONValue {
+        date.map { .string(Timestamp.string($0)) } ?? .null
     }
 }

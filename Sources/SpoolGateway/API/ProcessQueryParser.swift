@@ -44,12 +44,11 @@ enum ProcessQueryParser {
     }
 
     /// ISO 8601 (`2026-07-20T15:00:00Z`, `2026-07-20`) or a duration before now (`2h`, `7d`), as
-    /// `spoolrunner history` takes it; returned in the store's own format.
-    static func time(_ item: HTTPRequest.QueryItem, now: Date = Date()) throws(APIError) -> String {
-        if let date = Timestamp.parse(item.value) { return Timestamp.string(date) }
+    /// `spoolrunner history` takes it.
+    static func time(_ item: HTTPRequest.QueryItem, now: Date = Date()) throws(APIError) -> Date {
+        if let date = Timestamp.parse(item.value) { return date }
         if let duration = DurationParser.parse(item.value) {
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-            return Timestamp.string(now.addingTimeInterval(-seconds))
+            return now.addingTimeInterval(-duration.seconds)
         }
         throw APIError(
             .invalidQuery,

@@ -40,7 +40,7 @@ extension Gateway {
                     "<tr class=\"process\" data-process-id=\"\(id)\"><td><a href=\"/ui/process/\(id)\"><code>\(id)</code></a></td>"
                 body += "<td>\(HTML.escape(row.processType))</td><td>\(HTML.statusBadge(row.status.rawValue))</td>"
                 body +=
-                    "<td>\(HTML.escape(row.createdAt))</td><td>\(Self.duration(from: row.startedAt, to: row.endedAt))</td></tr>\n"
+                    "<td>\(HTML.escape(Timestamp.string(row.createdAt)))</td><td>\(Self.duration(from: row.startedAt.map(Timestamp.string), to: row.endedAt.map(Timestamp.string)))</td></tr>\n"
             }
             body += "</table>\n"
         }

@@ -15,19 +15,21 @@ struct Timeline {
     init(taskOrder: [String], events: [EventRecord], openUntil: Date) {
         var bars: [TimelineBar] = []
         var open: [String: (attempt: Int, start: Date)] = [:]
-        let endings: [String: TimelineBar.Outcome] = [
-            "task_succeeded": .success, "task_failed": .failed, "task_retrying": .retrying,
-            "task_cancelled": .cancelled, "task_interrupted": .interrupted,
+        let endings: [EventKind: TimelineBar.Outcome] = [
+            .taskSucceeded: .success, .taskFailed: .failed, .taskRetrying: .retrying,
+            .taskCancelled: .cancelled, .taskInterrupted: .interrupted,
         ]
         for event in events {
-            guard let task = event.taskName, let at = Timestamp.parse(event.at) else { continue }
-            if event.event == "task_started" {
+            guard let task = event.taskName else { continue }
+            let at = event.at
+            let kind = event.event
+            if kind == .taskStarted {
                 var attempt = bars.filter { $0.task == task }.count + 1
                 if case .integer(let number)? = event.detail?["attempt"] {
                     attempt = Int(number)
                 }
                 open[task] = (attempt, at)
-            } else if let outcome = endings[event.event], let started = open.removeValue(forKey: task) {
+            } else if let outcome = endings[kind], let started = open.removeValue(forKey: task) {
                 bars.append(
                     TimelineBar(
                         task: task, attempt: started.attempt, start: started.start, end: max(at, started.start),

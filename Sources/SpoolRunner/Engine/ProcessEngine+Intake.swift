@@ -83,7 +83,6 @@ extension ProcessEngine {
             switch decision {
             case .accept(let record, let definition):
                 taken += 1
-                let stamp = Timestamp.string(now)
                 var run = ProcessRun(
                     record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
                     definition: definition, sequence: nextSequence)
@@ -91,7 +90,7 @@ extension ProcessEngine {
                 run.isNew = true
                 run.dirtyProcess = true
                 run.dirtyTasks = Set(run.tasks.indices)
-                run.event("accepted", at: stamp, detail: ["file": .string(fileName)])
+                run.event(.accepted, at: now, detail: ["file": .string(fileName)])
                 processes[record.processID] = run
                 touched.insert(record.processID)
                 filesToRemove.append(path)
@@ -247,7 +246,6 @@ extension ProcessEngine {
     }
 
     func apply(_ message: ControlMessage, now: Date) async -> ControlOutcome {
-        let stamp = Timestamp.string(now)
         let id = message.processID
         switch message.action {
         case .prune:
@@ -264,7 +262,7 @@ extension ProcessEngine {
             }
         case .cancel:
             if processes[id] != nil {
-                let indexes = processes[id]!.requestCancel(stamp)
+                let indexes = processes[id]!.requestCancel(now)
                 for index in indexes { running[AttemptKey(processID: id, index: index)]?.stop(.cancelled) }
                 touched.insert(id)
                 return .done
@@ -313,7 +311,7 @@ extension ProcessEngine {
             }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
             nextSequence += 1
-            run.redrive(stamp)
+            run.redrive(now)
             processes[id] = run
             touched.insert(id)
             return .done

@@ -24,7 +24,7 @@ public struct SpoolPruner: Sendable {
     /// - Parameter live: processes the runner holds; they are kept whatever the store says.
     /// - Throws: `StoreError` when the store cannot be written; then no file was removed.
     public func prune(before cutoff: Date, keeping live: Set<String> = []) async throws(StoreError) -> Outcome {
-        let result = try await store.prune(before: Timestamp.string(cutoff), keeping: live)
+        let result = try await store.prune(before: cutoff, keeping: live)
         let layout = self.layout
         // Files only after the commit: a crash in between leaves files a later prune or the
         // status reconciler handles, never rows without their files' owner knowing.

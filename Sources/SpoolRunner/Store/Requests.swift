@@ -23,8 +23,13 @@ extension QueryInterfaceRequest<ProcessRecord> {
         var request = self
         if let type = query.type { request = request.filter(ProcessRecord.Columns.processType == type) }
         if let status = query.status { request = request.filter(ProcessRecord.Columns.status == status.rawValue) }
-        if let since = query.since { request = request.filter(ProcessRecord.Columns.createdAt >= since) }
-        if let until = query.until { request = request.filter(ProcessRecord.Columns.createdAt < until) }
+        // Stored as fixed-width text: text order is time order.
+        if let since = query.since {
+            request = request.filter(ProcessRecord.Columns.createdAt >= Timestamp.string(since))
+        }
+        if let until = query.until {
+            request = request.filter(ProcessRecord.Columns.createdAt < Timestamp.string(until))
+        }
         return request.order(ProcessRecord.Columns.createdAt.desc, ProcessRecord.Columns.processID.desc)
             .limit(query.limit, offset: query.offset)
     }
@@ -50,7 +55,7 @@ extension QueryInterfaceRequest<RejectionRecord> {
     func matching(_ query: RejectionQuery) -> Self {
         var request = self
         if let code = query.code { request = request.filter(Column("code") == code) }
-        if let since = query.since { request = request.filter(Column("received_at") >= since) }
+        if let since = query.since { request = request.filter(Column("received_at") >= Timestamp.string(since)) }
         return request.order(Column("id").desc).limit(query.limit)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SpoolClient
 
@@ -78,8 +79,9 @@ extension SQLiteStore {
         }
     }
 
-    public func prune(before cutoff: String, keeping live: Set<String>) async throws(StoreError) -> PruneResult {
-        try await write("prune before \(cutoff)") { db in
+    public func prune(before time: Date, keeping live: Set<String>) async throws(StoreError) -> PruneResult {
+        let cutoff = Timestamp.string(time)
+        return try await write("prune before \(cutoff)") { db in
             // A process the runner holds (a retry just redrove it) is not finished any more.
             let ids = try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff]).filter {
                 !live.contains($0)

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SpoolClient
 
@@ -71,8 +72,9 @@ extension SQLiteStore {
         }
     }
 
-    public func prunePlan(before cutoff: String) async throws(StoreError) -> PrunePlan {
-        try await read("plan a prune") { db in
+    public func prunePlan(before time: Date) async throws(StoreError) -> PrunePlan {
+        let cutoff = Timestamp.string(time)
+        return try await read("plan a prune") { db in
             PrunePlan(
                 processIDs: try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff]),
                 rejections: try Int.fetchOne(

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SpoolClient
 
@@ -39,7 +40,8 @@ extension SQLiteStore {
         }
     }
 
-    public func endSession(_ sessionID: Int64, at stamp: String) async throws(StoreError) {
+    public func endSession(_ sessionID: Int64, at time: Date) async throws(StoreError) {
+        let stamp = Timestamp.string(time)
         try await write("record a clean stop") { db in
             try db.execute(
                 sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?",

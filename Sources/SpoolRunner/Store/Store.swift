@@ -1,3 +1,4 @@
+import Foundation
 import SpoolClient
 
 /// What every reader of the history asks: the CLI's read commands, `watch`, the HTTP gateway.
@@ -36,7 +37,7 @@ public protocol StoreReader: Sendable {
 
     /// What `prune` would delete: finished processes that ended before `cutoff`, and the number
     /// of rejections received before it.
-    func prunePlan(before cutoff: String) async throws(StoreError) -> PrunePlan
+    func prunePlan(before cutoff: Date) async throws(StoreError) -> PrunePlan
 }
 
 /// The runner's store: everything `StoreReader` answers, plus every write of the program.
@@ -56,7 +57,7 @@ public protocol Store: StoreReader {
 
     /// A clean stop: the session is marked clean, and no crash counts against the processes
     /// still unfinished.
-    func endSession(_ sessionID: Int64, at stamp: String) async throws(StoreError)
+    func endSession(_ sessionID: Int64, at time: Date) async throws(StoreError)
 
     /// Every unfinished (pending or running) process with its tasks, in acceptance order: what a
     /// runner resumes at start (SPEC §6).
@@ -96,7 +97,7 @@ public protocol Store: StoreReader {
     /// Deletes the finished processes that ended before `cutoff` (rows of every table), except
     /// those in `live` (the runner holds them again: a retry redrove one), and the rejections
     /// received before it, in one transaction. Unfinished processes are never touched.
-    func prune(before cutoff: String, keeping live: Set<String>) async throws(StoreError) -> PruneResult
+    func prune(before cutoff: Date, keeping live: Set<String>) async throws(StoreError) -> PruneResult
 
     /// How long a write waits for another connection's lock before it fails as `.busy`; nil
     /// restores the store's default.

@@ -55,8 +55,8 @@ extension WatchSnapshot.Process {
         self.init(
             processID: stored.record.processID, processType: stored.record.processType, status: stored.record.status,
             tasksEnded: stored.tasks.filter(\.status.isFinal).count, tasksTotal: stored.tasks.count,
-            runningTask: running?.taskName, runningTaskStartedAt: running?.startedAt.flatMap(Timestamp.parse),
-            startedAt: stored.record.startedAt.flatMap(Timestamp.parse),
-            endedAt: stored.record.endedAt.flatMap(Timestamp.parse))
+            runningTask: running?.taskName, runningTaskStartedAt: running?.startedAt,
+            startedAt: stored.record.startedAt,
+            endedAt: stored.record.endedAt)
     }
 }
