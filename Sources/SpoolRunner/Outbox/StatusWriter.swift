@@ -17,6 +17,17 @@ public struct StatusWriter: Sendable {
         try AtomicFile.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
     }
 
+    /// The runner's write: the same, reusing the inode `file` keeps (see `RecyclingAtomicFile`).
+    func write(_ document: StatusDocument, recycling file: inout RecyclingAtomicFile) throws(SpoolError) {
+        try file.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
+    }
+
+    /// Removes the inode `file` keeps for the next write.
+    func removeSpare(of file: inout RecyclingAtomicFile) {
+        guard file.spare != nil, let outbox = try? layout.directory(.outbox, create: false) else { return }
+        file.removeSpare(in: outbox)
+    }
+
     /// The status file of `processID`, or nil when there is none.
     /// - Throws: `SpoolError.cannotRead` when a file is there but cannot be read, or does not
     ///   hold a status document (the runner writes whole files: this is not a half-written one).
