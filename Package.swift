@@ -39,6 +39,7 @@ let package = Package(
         // vocabulary (statuses, failure info). What `submit` and the HTTP gateway share; no engine.
         .target(
             name: "SpoolClient",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: ownTargetSettings
         ),
         // The history store: the `Store` protocol and `SQLiteStore`, which owns every SQL

@@ -29,17 +29,6 @@ struct StandardError: TextOutputStream {
     }
 }
 
-extension ExitStatus {
-    /// The documented exit status of a store failure, by its code (never by its message).
-    static func of(_ error: StoreError) -> ExitCode {
-        switch error.code {
-        case .notFound: noInput
-        case .foreignSpool, .schemaTooNew: foreignStore
-        case .busy, .cannotOpen, .full, .failed: ioError
-        }
-    }
-}
-
 /// Prints a store failure and returns its exit status.
 func fail(_ error: StoreError) -> ExitCode {
     fail(error.description, ExitStatus.of(error))

@@ -43,7 +43,7 @@ struct PruneCommand: AsyncParsableCommand {
             try await pruneThroughRunner(cutoff: cutoff, cutoffDate: cutoffDate)
             return
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let outcome: SpoolPruner.Outcome
         do {
@@ -73,7 +73,7 @@ struct PruneCommand: AsyncParsableCommand {
         do {
             name = try RequestDropper(layout: layout).control(.prune(before: cutoff))
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         var notice = RunnerNotice(layout: layout)
         while FileManager.default.fileExists(atPath: "\(layout.control)/\(name)") {

@@ -101,13 +101,13 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let lock: SpoolLock
         do {
             lock = try SpoolLock(path: layout.lockFile)
         } catch {
-            throw fail("\(error.description)", error.code == .locked ? ExitStatus.locked : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         for error in catalog.errors {
@@ -134,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             identity = try SpoolIdentity.loadOrCreate(layout)
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         do {
             try await store.bind(toSpool: identity, path: layout.root)
@@ -211,7 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            throw fail("stopped on an error: \(error)", ExitStatus.ioError)
+            throw fail("stopped on an error: \(error)", ExitStatus.of(error))
         }
         withExtendedLifetime(lock) {}
     }

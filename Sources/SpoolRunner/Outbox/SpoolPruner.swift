@@ -63,7 +63,8 @@ public struct SpoolPruner: Sendable {
             // The rejected status file of a request that never became a process.
             if name.hasSuffix(".json.error.json") {
                 let id = String(name.dropLast(".json.error.json".count))
-                if writer.read(processID: id)?.status == .rejected {
+                // An unreadable one is left alone: it may not be a rejected request's.
+                if (try? writer.read(processID: id))??.status == .rejected {
                     try? files.removeItem(atPath: layout.statusFile(id))
                 }
             }

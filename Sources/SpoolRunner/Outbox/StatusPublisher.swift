@@ -146,6 +146,8 @@ public final class StatusPublisher: Sendable {
         var failing: String?
         var pass = ReconcilePass()
         var nextPass = Date.distantPast
+        // Only this thread writes status files: the reused inode is its own.
+        var file = RecyclingAtomicFile()
         while true {
             // A sweep in progress (the start's, or after outbox/ was recreated) is finished before
             // the thread ends, so that even `serve --once` leaves no stale file behind.
@@ -157,6 +159,7 @@ public final class StatusPublisher: Sendable {
                         "stopping with \(unwritten) status file(s) not written (\(failing ?? "writes failing")); the next start writes them from the store"
                     )
                 }
+                writer.removeSpare(of: &file)
                 condition.lock()
                 state.withLock {
                     $0.finished = true
@@ -196,7 +199,7 @@ public final class StatusPublisher: Sendable {
                         guard let stored = repairs[processID] else { continue }
                         document = stored
                     }
-                    if let error = write(document, isRepair: item.isRepair) {
+                    if let error = write(document, isRepair: item.isRepair, file: &file) {
                         if failing != error {
                             failing = error
                             logger.error(
@@ -274,7 +277,7 @@ public final class StatusPublisher: Sendable {
     }
 
     /// Writes one document; returns the error text when it failed (it is then retried).
-    private func write(_ document: StatusDocument, isRepair: Bool) -> String? {
+    private func write(_ document: StatusDocument, isRepair: Bool, file: inout RecyclingAtomicFile) -> String? {
         let processID = document.processID
         if isRepair, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
             StatusReconciler.updatedAt(in: current) == document.updatedAt
@@ -283,22 +286,22 @@ public final class StatusPublisher: Sendable {
         }
         var failure: SpoolError
         do {
-            try writer.write(document)
+            try writer.write(document, recycling: &file)
             noteWritten(isRepair)
             return nil
         } catch {
             failure = error
         }
-        if failure.systemErrno == ENOENT, restoreDirectories() {
+        if failure.errno == .noSuchFileOrDirectory, restoreDirectories() {
             do {
-                try writer.write(document)
+                try writer.write(document, recycling: &file)
                 noteWritten(isRepair)
                 return nil
             } catch {
                 failure = error
             }
         }
-        if let code = failure.systemErrno, let reason = PauseReason(errno: code) {
+        if let reason = PauseReason(failure) {
             pause.raise(
                 .statusFiles, reason, path: failure.path, message: "cannot write status file \(failure.description)")
         }

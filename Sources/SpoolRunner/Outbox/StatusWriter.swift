@@ -17,8 +17,27 @@ public struct StatusWriter: Sendable {
         try AtomicFile.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
     }
 
-    public func read(processID: String) -> StatusDocument? {
-        guard let data = try? StatusFileReader(layout: layout).read(processID: processID) else { return nil }
-        return try? JSONDecoder().decode(StatusDocument.self, from: data)
+    /// The runner's write: the same, reusing the inode `file` keeps (see `RecyclingAtomicFile`).
+    func write(_ document: StatusDocument, recycling file: inout RecyclingAtomicFile) throws(SpoolError) {
+        try file.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
+    }
+
+    /// Removes the inode `file` keeps for the next write.
+    func removeSpare(of file: inout RecyclingAtomicFile) {
+        guard file.spare != nil, let outbox = try? layout.directory(.outbox, create: false) else { return }
+        file.removeSpare(in: outbox)
+    }
+
+    /// The status file of `processID`, or nil when there is none.
+    /// - Throws: `SpoolError.cannotRead` when a file is there but cannot be read, or does not
+    ///   hold a status document (the runner writes whole files: this is not a half-written one).
+    public func read(processID: String) throws(SpoolError) -> StatusDocument? {
+        guard let data = try StatusFileReader(layout: layout).read(processID: processID) else { return nil }
+        do {
+            return try JSONDecoder().decode(StatusDocument.self, from: data)
+        } catch {
+            throw SpoolError(
+                .cannotRead, path: layout.statusFile(processID), message: "is not a status document: \(error)")
+        }
     }
 }
