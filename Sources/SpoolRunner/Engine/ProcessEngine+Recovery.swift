@@ -159,14 +159,20 @@ extension ProcessEngine {
         }
         let finalRows = rows
         let finalRecord = record
+        let event = EventRecord(
+            processID: finalRecord.processID, event: "process_failed", at: stamp,
+            detail: ["code": .string("unknown_process_type")])
+        var counters = CounterIncrements()
+        counters.add(events: [event], processType: finalRecord.processType)
+        let finalCounters = counters
         try store.write { db in
             try finalRecord.upsert(db)
             for row in finalRows { try row.upsert(db) }
-            var event = EventRecord(
-                processID: finalRecord.processID, event: "process_failed", at: stamp,
-                detail: ["code": .string("unknown_process_type")])
+            var event = event
             try event.insert(db)
+            try MetricCounters.add(finalCounters, in: db)
         }
+        metrics?.count(finalCounters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 
