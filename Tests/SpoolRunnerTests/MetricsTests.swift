@@ -258,20 +258,20 @@ import Glibc
     }
 
     @Test func countersAreDerivedFromTheCommittedEvents() throws {
-        let at = "2026-11-30T00:00:00.000Z"
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
         var increments = CounterIncrements()
         increments.add(
             events: [
-                EventRecord(processID: "p", event: "accepted", at: at),
-                EventRecord(processID: "p", event: "process_started", at: at),
-                EventRecord(processID: "p", taskName: "t", event: "task_started", at: at),
-                EventRecord(processID: "p", taskName: "t", event: "task_retrying", at: at),
-                EventRecord(processID: "p", taskName: "t", event: "task_cancelled", at: at),
+                EventRecord(processID: "p", event: .accepted, at: at),
+                EventRecord(processID: "p", event: .processStarted, at: at),
+                EventRecord(processID: "p", taskName: "t", event: .taskStarted, at: at),
+                EventRecord(processID: "p", taskName: "t", event: .taskRetrying, at: at),
+                EventRecord(processID: "p", taskName: "t", event: .taskCancelled, at: at),
                 EventRecord(
-                    processID: "p", taskName: "u", event: "task_cancelled", at: at, detail: ["attempt": .integer(1)]),
-                EventRecord(processID: "p", event: "process_cancelled", at: at),
+                    processID: "p", taskName: "u", event: .taskCancelled, at: at, detail: ["attempt": .integer(1)]),
+                EventRecord(processID: "p", event: .processCancelled, at: at),
             ], processType: "x")
-        increments.add(rejectionCode: "invalid_json")
+        increments.add(rejectionCode: .invalidJSON)
         var expected = CounterIncrements()
         expected.add(CounterKey(.processes, ["x", "pending"]))
         expected.add(CounterKey(.processes, ["x", "running"]))

@@ -124,8 +124,7 @@ extension ProcessEngine {
         if let detail = event.detail {
             for (key, value) in detail { metadata[key] = "\(value.templateText)" }
         }
-        let level: Logger.Level = event.event.hasSuffix("failed") || event.event == "crash_loop" ? .warning : .info
-        logger.log(level: level, "\(event.event)", metadata: metadata)
+        logger.log(level: event.event.isFailure ? .warning : .info, "\(event.event.rawValue)", metadata: metadata)
     }
 
     /// A store write outside the batch loop (the session rows) that waits out a busy or full

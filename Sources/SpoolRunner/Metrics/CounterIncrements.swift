@@ -1,4 +1,5 @@
 import ProcessDefinitions
+import SpoolClient
 
 /// What one commit adds to the counters, derived from the events and rejections it records.
 ///
@@ -32,18 +33,18 @@ public struct CounterIncrements: Sendable, Equatable {
         }
     }
 
-    public mutating func add(rejectionCode code: String) {
-        add(CounterKey(.rejections, [code]))
+    public mutating func add(rejectionCode code: FailureCode) {
+        add(CounterKey(.rejections, [code.rawValue]))
     }
 
     /// The status a process enters with this event, if any.
-    static func statusEntered(by event: String) -> ProcessStatus? {
+    static func statusEntered(by event: EventKind) -> ProcessStatus? {
         switch event {
-        case "accepted", "retry_requested": .pending
-        case "process_started": .running
-        case "process_succeeded": .success
-        case "process_failed": .failed
-        case "process_cancelled": .cancelled
+        case .accepted, .retryRequested: .pending
+        case .processStarted: .running
+        case .processSucceeded: .success
+        case .processFailed: .failed
+        case .processCancelled: .cancelled
         default: nil
         }
     }
@@ -53,11 +54,11 @@ public struct CounterIncrements: Sendable, Equatable {
     /// detail ended an attempt.
     static func attemptOutcome(of event: EventRecord) -> String? {
         switch event.event {
-        case "task_succeeded": "success"
-        case "task_failed": "failed"
-        case "task_retrying": "retrying"
-        case "task_interrupted": "interrupted"
-        case "task_cancelled": event.detail?["attempt"] == nil ? nil : "cancelled"
+        case .taskSucceeded: "success"
+        case .taskFailed: "failed"
+        case .taskRetrying: "retrying"
+        case .taskInterrupted: "interrupted"
+        case .taskCancelled: event.detail?["attempt"] == nil ? nil : "cancelled"
         default: nil
         }
     }

@@ -87,10 +87,10 @@ public final class RunnerMetrics: Sendable {
     func observe(record: ProcessRecord, tasks: [TaskRecord], events: [EventRecord]) {
         let type = record.processType
         for event in events {
-            guard let at = Timestamp.parse(event.at) else { continue }
+            let at = event.at
             if let task = event.taskName {
                 let key = TaskKey(processID: record.processID, task: task)
-                if event.event == "task_started" {
+                if event.event == .taskStarted {
                     state.withLock { $0.taskStarts[key] = at }
                     continue
                 }
@@ -99,7 +99,7 @@ public final class RunnerMetrics: Sendable {
                 // the end of the attempt before it, so the task row already has the new start.
                 let started =
                     state.withLock { $0.taskStarts.removeValue(forKey: key) }
-                    ?? tasks.first { $0.taskName == task }?.startedAt.flatMap(Timestamp.parse)
+                    ?? tasks.first { $0.taskName == task }?.startedAt
                 // An interrupted attempt's length is unknown: the runner died during it.
                 guard outcome != "interrupted", let started, at >= started else { continue }
                 histogram(
@@ -114,13 +114,13 @@ public final class RunnerMetrics: Sendable {
             case .running:
                 let since =
                     state.withLock { $0.pendingSince.removeValue(forKey: record.processID) }
-                    ?? Timestamp.parse(record.createdAt) ?? at
+                    ?? record.createdAt
                 histogram("spoolrunner_queue_wait_seconds", Self.queueWaitHelp, [("process_type", type)])
                     .record(max(0, at.timeIntervalSince(since)))
             case .some(let status) where status.isFinal:
                 let pending = state.withLock { $0.pendingSince.removeValue(forKey: record.processID) }
                 let started =
-                    record.startedAt.flatMap(Timestamp.parse) ?? pending ?? Timestamp.parse(record.createdAt) ?? at
+                    record.startedAt ?? pending ?? record.createdAt
                 histogram(
                     "spoolrunner_process_duration_seconds", Self.processDurationHelp,
                     [("process_type", type), ("status", status.rawValue)]
