@@ -40,7 +40,10 @@ let package = Package(
         // queries. What `submit` and the HTTP gateway share; no engine.
         .target(
             name: "SpoolClient",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: ownTargetSettings
         ),
         // Intake, engine, executors, status writer, history store, daemon.

@@ -118,13 +118,13 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let lock: SpoolLock
         do {
             lock = try SpoolLock(path: layout.lockFile)
         } catch {
-            throw fail("\(error.description)", error.code == .locked ? ExitStatus.locked : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         for error in catalog.errors {
@@ -144,7 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             store = try HistoryStore(path: spool.databasePath)
         } catch {
-            throw fail(error.description, ExitStatus.ioError)
+            throw fail(error.description, ExitStatus.of(error))
         }
         // One store per spool: another spool's store holds another runner's live processes.
         do {
@@ -153,7 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as StoreOwnershipError {
             throw fail(error.description, ExitStatus.foreignStore)
         } catch let error as SpoolError {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         } catch {
             throw fail(
                 "\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
@@ -259,7 +259,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            throw fail("stopped on an error: \(error)", ExitStatus.ioError)
+            throw fail("stopped on an error: \(error)", ExitStatus.of(error))
         }
         withExtendedLifetime(lock) {}
     }

@@ -182,6 +182,8 @@ extension ProcessEngine {
             AtomicFile.removeStaleTempFiles(in: directory)
         }
         let cutoff = Date().addingTimeInterval(-36 * 3600)
+        // Best effort, like any cleanup: what cannot be listed or removed now is tried again at
+        // the next start, and nothing depends on it being gone.
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.tmp) else { return }
         for name in names where name != ".gitkeep" {
             let path = "\(layout.tmp)/\(name)"
