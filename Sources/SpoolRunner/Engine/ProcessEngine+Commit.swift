@@ -45,6 +45,7 @@ extension ProcessEngine {
                 timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
                 return false
             }
+            committed(batch)
             if pause.isActive(.store) {
                 commitBackoff.reset()
                 pause.clear(.store)

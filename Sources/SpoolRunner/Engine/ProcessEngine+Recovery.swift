@@ -141,10 +141,11 @@ extension ProcessEngine {
         let event = EventRecord(
             processID: finalRecord.processID, event: .processFailed, at: now,
             detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
-        try await store.commit(
-            StoreBatch(changes: [
-                .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
-            ]))
+        let batch = StoreBatch(changes: [
+            .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
+        ])
+        try await store.commit(batch)
+        metrics?.count(batch.counters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 

@@ -95,6 +95,7 @@ extension SQLiteStore {
                 for var event in change.events { try event.insert(db) }
             }
             for var rejection in batch.rejections { try rejection.insert(db) }
+            try MetricCounters.add(batch.counters, in: db)
         }
     }
 }

@@ -35,6 +35,13 @@ public protocol StoreReader: Sendable {
     /// `recentLimit` most recently created ended ones, each with its tasks.
     func overview(unfinishedLimit: Int, recentLimit: Int) async throws(StoreError) -> [StoredProcess]
 
+    /// The metric counters as stored (`spoolrunner_*_total`), to seed the metrics registry at
+    /// start: monotonic across restarts, `--once` runs and `prune`.
+    func metricCounters() async throws(StoreError) -> [CounterKey: Int64]
+
+    /// The last submitted slot of each scheduled process type.
+    func scheduleLastRuns() async throws(StoreError) -> [String: Date]
+
     /// What `prune` would delete: finished processes that ended before `cutoff`, and the number
     /// of rejections received before it.
     func prunePlan(before cutoff: Date) async throws(StoreError) -> PrunePlan

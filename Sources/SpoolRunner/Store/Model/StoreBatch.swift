@@ -23,10 +23,17 @@ public struct StoreBatch: Sendable {
 
     public var changes: [Change]
     public var rejections: [RejectionRecord]
+    /// What the batch adds to the metrics counters, from the events and rejections it records:
+    /// written in the same transaction, so a crash can neither lose nor repeat an increment.
+    public var counters: CounterIncrements
 
     public init(changes: [Change] = [], rejections: [RejectionRecord] = []) {
         self.changes = changes
         self.rejections = rejections
+        var counters = CounterIncrements()
+        for change in changes { counters.add(events: change.events, processType: change.record.processType) }
+        for rejection in rejections { counters.add(rejectionCode: rejection.code) }
+        self.counters = counters
     }
 
     public var isEmpty: Bool { changes.isEmpty && rejections.isEmpty }
