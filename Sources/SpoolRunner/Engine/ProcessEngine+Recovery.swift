@@ -158,14 +158,20 @@ extension ProcessEngine {
         }
         let finalRows = rows
         let finalRecord = record
+        let event = EventRecord(
+            processID: finalRecord.processID, event: .processFailed, at: now,
+            detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
+        var counters = CounterIncrements()
+        counters.add(events: [event], processType: finalRecord.processType)
+        let finalCounters = counters
         try store.write { db in
             try finalRecord.upsert(db)
             for row in finalRows { try row.upsert(db) }
-            var event = EventRecord(
-                processID: finalRecord.processID, event: .processFailed, at: now,
-                detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
+            var event = event
             try event.insert(db)
+            try MetricCounters.add(finalCounters, in: db)
         }
+        metrics?.count(finalCounters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 
