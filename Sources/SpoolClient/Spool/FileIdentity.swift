@@ -33,9 +33,9 @@ public struct FileIdentity: Hashable, Sendable {
         modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
     }
 
-    /// The last modification time.
+    /// The last modification, as a date (the one place a file's mtime is read as a time).
     public var modified: Date {
-        Date(timeIntervalSince1970: Double(modifiedSeconds) + Double(modifiedNanoseconds) / 1_000_000_000)
+        Date(timeIntervalSince1970: Double(modifiedSeconds) + Double(modifiedNanoseconds) / 1e9)
     }
 
     /// The identity of `path` itself (a symlink is not followed), or nil when it is gone.
