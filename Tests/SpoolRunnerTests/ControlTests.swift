@@ -10,56 +10,6 @@ import Glibc
 
 /// `cancel`, `retry` and `prune` end to end, through `control/` while `serve` runs.
 @Suite struct ControlTests {
-    @Test func cancelStopsRunningTasksAndSkipsPendingOnes() throws {
-        let spool = try TemporarySpool()
-        try spool.define(
-            "slow.yaml",
-            """
-            tasks:
-              - name: first
-                shell: 'sleep 30'
-              - name: second
-                sleep: 1s
-            """)
-        let runner = try spool.start(["serve", "--rescan", "100ms"])
-        try spool.drop("c1", #"{"process_type": "slow"}"#)
-        #expect(spool.eventually { spool.status("c1")?.tasks.first?.status == .running })
-        let cancel = try spool.run(["cancel", "c1"])
-        #expect(cancel.status == 0, "\(cancel.standardError)")
-        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.status == .cancelled })
-        let status = try #require(spool.status("c1"))
-        #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
-        #expect(status.error?.code == "cancelled")
-        #expect(status.tasks[0].error?.code == "cancelled")
-        // The task's process group is gone.
-        #expect(
-            ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("c1"))"]).isEmpty)
-        runner.signal(SIGTERM)
-        #expect(runner.wait().status == 0)
-    }
-
-    @Test func cancelEscalatesToSIGKILLWhenSIGTERMIsIgnored() throws {
-        let spool = try TemporarySpool()
-        try spool.define(
-            "stubborn.yaml",
-            """
-            tasks:
-              - name: ignore_term
-                shell: 'trap "" TERM; sleep 30 & wait; sleep 30'
-            """)
-        let runner = try spool.start(["serve", "--rescan", "100ms"])
-        try spool.drop("s1", #"{"process_type": "stubborn"}"#)
-        #expect(spool.eventually { spool.status("s1")?.tasks.first?.status == .running })
-        usleep(200_000)
-        let asked = Date()
-        try spool.run(["cancel", "s1"])
-        #expect(spool.eventually(timeout: 20) { spool.status("s1")?.status == .cancelled })
-        // SIGTERM is ignored, so only the SIGKILL 5 s later ends it.
-        #expect(Date().timeIntervalSince(asked) >= 4.5)
-        runner.signal(SIGTERM)
-        #expect(runner.wait().status == 0)
-    }
-
     @Test func retryResumesAFailedProcessFromItsUnfinishedTasks() throws {
         let spool = try TemporarySpool()
         let marker = spool.root.appendingPathComponent("fixed").path
