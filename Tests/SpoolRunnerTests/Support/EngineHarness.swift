@@ -91,15 +91,6 @@ func withEngine<T: Sendable>(
     _ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void = { _ in },
     _ body: (EngineHarness) async throws -> T
 ) async throws -> T {
-    try await withTaskExecutorPreference(EngineThread.shared) {
-        try await runEngine(spool, configure: configure, body)
-    }
-}
-
-private func runEngine<T: Sendable>(
-    _ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void,
-    _ body: (EngineHarness) async throws -> T
-) async throws -> T {
     let (harness, group, lock) = try await assemble(spool, once: false, configure: configure)
     defer { withExtendedLifetime(lock) {} }
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -122,10 +113,8 @@ private func runEngine<T: Sendable>(
 func runEngineOnce(_ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void = { _ in }) async throws
     -> EngineHarness
 {
-    try await withTaskExecutorPreference(EngineThread.shared) {
-        let (harness, group, lock) = try await assemble(spool, once: true, configure: configure)
-        try await group.run()
-        withExtendedLifetime(lock) {}
-        return harness
-    }
+    let (harness, group, lock) = try await assemble(spool, once: true, configure: configure)
+    try await group.run()
+    withExtendedLifetime(lock) {}
+    return harness
 }
