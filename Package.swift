@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
@@ -86,6 +87,30 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
+        // The PostgreSQL store (issue 13): URL parsing, migrations, leases, claims, fenced commits.
+        // Only this target and its tests link postgres-nio; ProcessDefinitions and the SQLite path
+        // (SpoolRunner) never compile against it. It uses SpoolRunner's records and recovery rule.
+        .target(
+            name: "SpoolStorePostgres",
+            dependencies: [
+                "SpoolRunner",
+                "ProcessDefinitions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
+        .testTarget(
+            name: "SpoolStorePostgresTests",
+            dependencies: [
+                "SpoolStorePostgres",
+                "SpoolRunner",
+                "ProcessDefinitions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: ownTargetSettings
         ),
