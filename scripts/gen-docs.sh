@@ -27,8 +27,10 @@ embed_schemas() {
     for name in request status definition; do
         echo "        case .$name:"
         echo "            return ##\"\"\""
-        sed 's/^/            /' "schemas/$name.schema.json"
-        echo "            \"\"\"## + \"\\n\""
+        # Indented as swift format leaves a multi-line string (.swift-format), so that the
+        # formatter and this generator agree on the file.
+        sed 's/^/                /' "schemas/$name.schema.json"
+        echo "                \"\"\"## + \"\\n\""
     done
     echo "        }"
     echo "    }"

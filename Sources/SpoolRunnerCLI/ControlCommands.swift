@@ -73,7 +73,7 @@ struct ControlTarget: ParsableArguments {
 
     /// What can be checked before anything is sent: the process exists and is in a state where
     /// the action does something. - Returns: the process's `updated_at` now.
-    func check(_ action: ControlMessage.Action) throws -> String {
+    func check(_ action: ControlMessage.Action) throws -> Date {
         let processID = id
         let record: ProcessRecord?
         if FileManager.default.fileExists(atPath: spool.databasePath) {
@@ -108,7 +108,7 @@ struct ControlTarget: ParsableArguments {
     }
 
     /// Waits until the runner took the control file, then until the process shows the result.
-    func follow(_ action: ControlMessage.Action, controlFile: String, before: String) async throws {
+    func follow(_ action: ControlMessage.Action, controlFile: String, before: Date) async throws {
         let layout = spool.layout
         var notice = RunnerNotice(layout: layout)
         while FileManager.default.fileExists(atPath: "\(layout.control)/\(controlFile)") {

@@ -20,11 +20,6 @@ struct DurationArgument: ExpressibleByArgument, Sendable, CustomStringConvertibl
 
     var description: String { DurationParser.format(duration) }
     var defaultValueDescription: String { description }
-
-    var seconds: Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }
 
 /// A point in time: ISO 8601 (`2026-07-20T15:00:00Z`, `2026-07-20`) or a duration before now (`2h`, `7d`).
@@ -33,8 +28,7 @@ struct TimeArgument: ExpressibleByArgument, Sendable {
 
     init?(argument: String) {
         if let duration = DurationParser.parse(argument) {
-            let (seconds, attoseconds) = duration.components
-            date = Date().addingTimeInterval(-(Double(seconds) + Double(attoseconds) / 1e18))
+            date = Date().addingTimeInterval(-duration.seconds)
         } else if let date = Timestamp.parse(argument) {
             self.date = date
         } else {

@@ -69,7 +69,7 @@ struct EventsCommand: AsyncParsableCommand {
             print(JSONValue.array(events.map(Self.object)).compactJSON)
             return
         }
-        let eventWidth = events.map(\.event.count).max() ?? 0
+        let eventWidth = events.map(\.event.rawValue.count).max() ?? 0
         let taskWidth = max(1, events.compactMap(\.taskName?.count).max() ?? 0)
         for event in events {
             print(Self.line(event, eventWidth: eventWidth, taskWidth: taskWidth))
@@ -81,8 +81,8 @@ struct EventsCommand: AsyncParsableCommand {
             "id": .integer(event.id ?? 0),
             "process_id": .string(event.processID),
             "task_name": event.taskName.map(JSONValue.string) ?? .null,
-            "event": .string(event.event),
-            "at": .string(event.at),
+            "event": .string(event.event.rawValue),
+            "at": .string(Timestamp.string(event.at)),
             "detail": event.detail.map(JSONValue.object) ?? .null,
         ])
     }
@@ -90,7 +90,8 @@ struct EventsCommand: AsyncParsableCommand {
     static func line(_ event: EventRecord, eventWidth: Int, taskWidth: Int) -> String {
         let task = event.taskName ?? "-"
         let detail = event.detail.map { JSONValue.object($0).compactJSON } ?? ""
+        let at = Timestamp.string(event.at)
         return
-            "\(event.at)  \(event.event.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)"
+            "\(at)  \(event.event.rawValue.padding(toLength: eventWidth, withPad: " ", startingAt: 0))  \(task.padding(toLength: taskWidth, withPad: " ", startingAt: 0))  \(detail)"
     }
 }

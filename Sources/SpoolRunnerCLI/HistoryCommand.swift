@@ -67,12 +67,12 @@ struct HistoryCommand: ParsableCommand {
                     "process_type": .string(record.processType),
                     "status": .string(record.status.rawValue),
                     "inputs": .object(record.inputs),
-                    "created_at": .string(record.createdAt),
-                    "started_at": record.startedAt.map(JSONValue.string) ?? .null,
-                    "ended_at": record.endedAt.map(JSONValue.string) ?? .null,
+                    "created_at": .string(Timestamp.string(record.createdAt)),
+                    "started_at": record.startedAt.map { .string(Timestamp.string($0)) } ?? .null,
+                    "ended_at": record.endedAt.map { .string(Timestamp.string($0)) } ?? .null,
                     "error": record.error.map {
                         .object([
-                            "code": .string($0.code), "message": .string($0.message),
+                            "code": .string($0.code.rawValue), "message": .string($0.message),
                             "task": $0.task.map(JSONValue.string) ?? .null,
                         ])
                     } ?? .null,
@@ -88,8 +88,11 @@ struct HistoryCommand: ParsableCommand {
         var table = TableOutput("PROCESS", "TYPE", "STATUS", "CREATED", "TOOK", "ERROR")
         for record in records {
             let took = SpoolRunnerTime.elapsed(from: record.startedAt, to: record.endedAt) ?? "-"
-            let error = record.error.map { "\($0.code): \($0.message)" } ?? ""
-            table.append([record.processID, record.processType, record.status.rawValue, record.createdAt, took, error])
+            let error = record.error.map { "\($0.code.rawValue): \($0.message)" } ?? ""
+            table.append([
+                record.processID, record.processType, record.status.rawValue, Timestamp.string(record.createdAt), took,
+                error,
+            ])
         }
         print(table.render())
     }

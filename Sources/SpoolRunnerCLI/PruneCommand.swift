@@ -29,7 +29,7 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         let layout = spool.layout
-        let cutoff = Timestamp.string(Date().addingTimeInterval(-olderThan.seconds))
+        let cutoff = Timestamp.string(Date().addingTimeInterval(-olderThan.duration.seconds))
         if dryRun {
             try preview(cutoff: cutoff)
             return
@@ -67,7 +67,7 @@ struct PruneCommand: ParsableCommand {
             try? files.removeItem(atPath: layout.logDirectory(id))
             try? files.removeItem(atPath: layout.workDirectory(id))
         }
-        let cutoffDate = Date().addingTimeInterval(-olderThan.seconds)
+        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
         var rejectedFiles = 0
         for name in (try? files.contentsOfDirectory(atPath: layout.rejected)) ?? [] where name != ".gitkeep" {
             let path = "\(layout.rejected)/\(name)"
@@ -103,7 +103,7 @@ struct PruneCommand: ParsableCommand {
         } catch {
             throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
         }
-        let cutoffDate = Date().addingTimeInterval(-olderThan.seconds)
+        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
         let files = FileManager.default
         let rejectedFiles = ((try? files.contentsOfDirectory(atPath: spool.layout.rejected)) ?? []).filter { name in
             guard name != ".gitkeep",

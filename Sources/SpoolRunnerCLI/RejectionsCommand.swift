@@ -58,8 +58,8 @@ struct RejectionsCommand: ParsableCommand {
                     records.map { record in
                         .object([
                             "file": .string(record.fileName),
-                            "received_at": .string(record.receivedAt),
-                            "code": .string(record.code),
+                            "received_at": .string(Timestamp.string(record.receivedAt)),
+                            "code": .string(record.code.rawValue),
                             "message": .string(record.message),
                         ])
                     }
@@ -72,7 +72,7 @@ struct RejectionsCommand: ParsableCommand {
         }
         var table = TableOutput("RECEIVED", "FILE", "CODE", "MESSAGE")
         for record in records {
-            table.append([record.receivedAt, record.fileName, record.code, record.message])
+            table.append([Timestamp.string(record.receivedAt), record.fileName, record.code.rawValue, record.message])
         }
         print(table.render())
     }

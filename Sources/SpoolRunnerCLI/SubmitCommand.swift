@@ -116,7 +116,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         print(processID)
         guard wait else { return }
-        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+        let deadline = timeout.map { Date().addingTimeInterval($0.duration.seconds) }
         let writer = StatusWriter(layout: layout)
         var lastStatus: ProcessStatus?
         var notice = RunnerNotice(layout: layout)

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ProcessDefinitions
 import SpoolRunner
 
 #if canImport(Glibc)
@@ -108,8 +109,7 @@ struct WatchView {
         var fds: [pollfd] = []
         if keyboard { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
         if watcher >= 0 { fds.append(pollfd(fd: watcher, events: Int16(POLLIN), revents: 0)) }
-        let milliseconds = Int32(
-            interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: Int64((interval.seconds * 1000).rounded(.down)))
         guard poll(&fds, nfds_t(fds.count), max(10, milliseconds)) > 0 else { return false }
         var buffer = [UInt8](repeating: 0, count: 4096)
         for entry in fds where entry.revents & Int16(POLLIN) != 0 {

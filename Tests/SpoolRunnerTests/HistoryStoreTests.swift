@@ -69,15 +69,21 @@ import Testing
         #expect(try writer.read { db in try HistoryMigrator.migrator.hasCompletedMigrations(db) })
     }
 
+    /// A fixed time, written the way the store writes it.
+    static func date(_ text: String) -> Date {
+        guard let date = Timestamp.parse(text) else { preconditionFailure("not a timestamp: \(text)") }
+        return date
+    }
+
     static func sampleProcess(_ id: String = "p1") -> ProcessRecord {
         var record = ProcessRecord(
             processID: id, processType: "premium_subscription", status: .failed,
             inputs: ["user_id": .string("user_123"), "n": .integer(2)],
             requestJSON: #"{"process_type": "premium_subscription", "user_id": "user_123", "n": 2}"#,
-            createdAt: "2026-07-20T15:00:00.000Z", updatedAt: "2026-07-20T15:00:02.000Z")
-        record.startedAt = "2026-07-20T15:00:00.004Z"
-        record.endedAt = "2026-07-20T15:00:02.000Z"
-        record.error = FailureInfo(code: "exit_status", message: "task 'validate_user' failed", task: "validate_user")
+            createdAt: date("2026-07-20T15:00:00.000Z"), updatedAt: date("2026-07-20T15:00:02.000Z"))
+        record.startedAt = date("2026-07-20T15:00:00.004Z")
+        record.endedAt = date("2026-07-20T15:00:02.000Z")
+        record.error = FailureInfo(code: .exitStatus, message: "task 'validate_user' failed", task: "validate_user")
         return record
     }
 
@@ -114,12 +120,12 @@ import Testing
     @Test func taskRowsAreUpdatedInPlace() throws {
         let store = try HistoryStore(inMemory: ())
         try store.write { db in try Self.sampleProcess().insert(db) }
-        var task = TaskRecord(processID: "p1", taskName: "validate_user", position: 0, mode: "sync", onFailure: false)
+        var task = TaskRecord(processID: "p1", taskName: "validate_user", position: 0, mode: .sync, onFailure: false)
         try store.write { db in try task.upsert(db) }
         task.status = .success
         task.attempts = 2
-        task.startedAt = "2026-07-20T15:00:00.005Z"
-        task.endedAt = "2026-07-20T15:00:01.010Z"
+        task.startedAt = Self.date("2026-07-20T15:00:00.005Z")
+        task.endedAt = Self.date("2026-07-20T15:00:01.010Z")
         task.exitCode = 0
         task.output = ["plan": .string("gold")]
         let updated = task
@@ -143,10 +149,12 @@ import Testing
         let store = try HistoryStore(inMemory: ())
         let ids = try store.write { db -> [Int64?] in
             var first = EventRecord(
-                processID: "p1", event: "accepted", at: "2026-07-20T15:00:00.000Z", detail: ["file": .string("p1.json")]
+                processID: "p1", event: .accepted, at: Self.date("2026-07-20T15:00:00.000Z"),
+                detail: ["file": .string("p1.json")]
             )
             var second = EventRecord(
-                processID: "p1", taskName: "validate_user", event: "task_started", at: "2026-07-20T15:00:00.005Z")
+                processID: "p1", taskName: "validate_user", event: .taskStarted,
+                at: Self.date("2026-07-20T15:00:00.005Z"))
             try first.insert(db)
             try second.insert(db)
             return [first.id, second.id]
@@ -164,7 +172,8 @@ import Testing
 
         let rejection = try store.write { db -> RejectionRecord in
             var rejection = RejectionRecord(
-                fileName: "bad.json", receivedAt: "2026-07-20T15:00:00.000Z", code: "invalid_json", message: "not JSON")
+                fileName: "bad.json", receivedAt: Self.date("2026-07-20T15:00:00.000Z"), code: .invalidJSON,
+                message: "not JSON")
             try rejection.insert(db)
             return rejection
         }

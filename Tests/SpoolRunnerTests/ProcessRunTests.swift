@@ -23,17 +23,16 @@ import Testing
     /// A fresh run of `yaml`, as intake creates it.
     static func run(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessRun {
         let definition = try definition(yaml, sourceLocation: sourceLocation)
-        let stamp = Timestamp.string(t0)
         let record = ProcessRecord(
             processID: "p1", processType: "machine", status: .pending, inputs: [:],
-            requestJSON: #"{"process_type": "machine"}"#, createdAt: stamp, updatedAt: stamp)
+            requestJSON: #"{"process_type": "machine"}"#, createdAt: t0, updatedAt: t0)
         return ProcessRun(
             record: record, tasks: ProcessRun.newTasks(for: definition, processID: "p1"), definition: definition,
             sequence: 0)
     }
 
     static let success = TaskOutcome(exitCode: 0)
-    static func failure(_ code: String = "exit_status", exit: Int? = 1) -> TaskOutcome {
+    static func failure(_ code: FailureCode = .exitStatus, exit: Int? = 1) -> TaskOutcome {
         TaskOutcome(exitCode: exit, failure: FailureInfo(code: code, message: "it went wrong", task: nil))
     }
 
@@ -48,8 +47,8 @@ import Testing
     static func start(_ run: inout ProcessRun, _ names: [String], at date: Date = t0) throws {
         for name in names {
             let index = try #require(run.index(of: name))
-            if run.record.status == .pending { run.markStarted(Timestamp.string(date)) }
-            run.taskStarted(index, Timestamp.string(date), at: date)
+            if run.record.status == .pending { run.markStarted(date) }
+            run.taskStarted(index, date)
         }
     }
 
@@ -84,7 +83,7 @@ import Testing
         #expect(Self.advance(&run) == [], "a queued task is not offered twice")
         try Self.start(&run, ["a"])
         #expect(run.record.status == .running)
-        #expect(run.record.startedAt == Timestamp.string(Self.t0))
+        #expect(run.record.startedAt == Self.t0)
         #expect(Self.advance(&run) == [])
         try Self.end(&run, "a")
         #expect(Self.advance(&run) == ["b"])
@@ -97,7 +96,7 @@ import Testing
         #expect(run.record.status == .success)
         #expect(run.record.endedAt != nil)
         #expect(run.record.error == nil)
-        #expect(run.newEvents.last?.event == "process_succeeded")
+        #expect(run.newEvents.last?.event == .processSucceeded)
     }
 
     @Test func asyncTaskHoldsNothingUpButTheProcessWaitsForIt() throws {
@@ -158,7 +157,7 @@ import Testing
         #expect(Self.advance(&run) == ["slow", "bad"])
         try Self.start(&run, ["slow", "bad"])
         try Self.end(&run, "bad", Self.failure(exit: 3))
-        #expect(run.record.error?.code == "exit_status")
+        #expect(run.record.error?.code == .exitStatus)
         #expect(run.record.error?.task == "bad")
         #expect(run.isFailing)
 
@@ -183,8 +182,8 @@ import Testing
         #expect(run.record.endedAt != nil)
         // An on_failure task's own failure does not replace the process's error.
         #expect(run.record.error?.task == "bad")
-        #expect(run.newEvents.last?.event == "process_failed")
-        let skipped = run.newEvents.filter { $0.event == "task_skipped" }.compactMap(\.taskName)
+        #expect(run.newEvents.last?.event == .processFailed)
+        let skipped = run.newEvents.filter { $0.event == .taskSkipped }.compactMap(\.taskName)
         #expect(Set(skipped) == ["after", "also_after"])
     }
 
@@ -285,9 +284,9 @@ import Testing
         // Equal jitter: between half the backoff and the backoff.
         #expect(due.timeIntervalSince(Self.t0) >= 1 && due.timeIntervalSince(Self.t0) <= 2)
         #expect(Self.status(run, "flaky") == .retrying)
-        #expect(run.tasks[0].nextAttemptAt == Timestamp.string(due))
+        #expect(run.tasks[0].nextAttemptAt == due)
         #expect(run.record.error == nil)
-        #expect(run.newEvents.last?.event == "task_retrying")
+        #expect(run.newEvents.last?.event == .taskRetrying)
 
         #expect(Self.advance(&run, at: due.addingTimeInterval(-0.1)) == [], "not before it is due")
         #expect(Self.advance(&run, at: due.addingTimeInterval(0.01)) == ["flaky"])
@@ -326,8 +325,8 @@ import Testing
         #expect(run.tasks[0].attempts == 5)
     }
 
-    @Test(arguments: ["spawn_failed", "template", "cancelled", "interrupted"])
-    func failuresThatAnotherAttemptCannotFixAreNotRetried(code: String) throws {
+    @Test(arguments: [FailureCode.spawnFailed, .template, .cancelled, .interrupted])
+    func failuresThatAnotherAttemptCannotFixAreNotRetried(code: FailureCode) throws {
         var run = try Self.run(
             """
             tasks:
@@ -336,7 +335,7 @@ import Testing
         _ = Self.advance(&run)
         try Self.start(&run, ["t"])
         #expect(try Self.end(&run, "t", Self.failure(code, exit: nil)) == nil)
-        #expect(Self.status(run, "t") == (code == "cancelled" ? .cancelled : .failed))
+        #expect(Self.status(run, "t") == (code == .cancelled ? .cancelled : .failed))
         #expect(run.tasks[0].attempts == 1)
     }
 
@@ -348,7 +347,7 @@ import Testing
             """)
         _ = Self.advance(&run)
         try Self.start(&run, ["t"])
-        #expect(try Self.end(&run, "t", Self.failure("timeout", exit: 143)) != nil)
+        #expect(try Self.end(&run, "t", Self.failure(.timeout, exit: 143)) != nil)
         #expect(Self.status(run, "t") == .retrying)
     }
 
@@ -403,17 +402,33 @@ import Testing
         try Self.start(&run, ["a"])
         #expect(run.dirtyProcess)
         #expect(run.dirtyTasks == [0])
-        #expect(run.newEvents.map(\.event) == ["process_started", "task_started"])
+        #expect(run.newEvents.map(\.event) == [.processStarted, .taskStarted])
         #expect(run.newEvents.last?.taskName == "a")
         #expect(run.newEvents.last?.detail?["attempt"] == .integer(1))
-        #expect(run.tasks[0].startedAt == Timestamp.string(Self.t0))
+        #expect(run.tasks[0].startedAt == Self.t0)
         let later = Self.t0.addingTimeInterval(2)
-        try Self.end(&run, "a", TaskOutcome(exitCode: 0, output: ["k": .string("v")]), at: later)
-        let ended = try instant(run.tasks[0].endedAt)
-        #expect(ended >= Self.t0, "never before the recorded start")
+        let sawEnd = later.addingTimeInterval(-0.5)
+        try Self.end(&run, "a", TaskOutcome(exitCode: 0, output: ["k": .string("v")], endedAt: sawEnd), at: later)
+        #expect(run.tasks[0].endedAt == sawEnd, "when the executor saw it end, not when it was recorded")
+        #expect(run.newEvents.last?.at == sawEnd)
         #expect(run.tasks[0].exitCode == 0)
         #expect(run.tasks[0].output == ["k": .string("v")])
-        #expect(run.record.updatedAt == Timestamp.string(later))
+        #expect(run.record.updatedAt == later)
+    }
+
+    @Test func anEndSeenBeforeTheRecordedStartIsRecordedAtTheStart() throws {
+        var run = try Self.run(
+            """
+            tasks:
+              - {name: a, sleep: 1s}
+            """)
+        _ = Self.advance(&run)
+        try Self.start(&run, ["a"])
+        // The wall clock stepped back while the task ran.
+        try Self.end(&run, "a", TaskOutcome(exitCode: 0, endedAt: Self.t0.addingTimeInterval(-30)))
+        #expect(run.tasks[0].endedAt == Self.t0)
+        #expect(run.newEvents.last?.event == .taskSucceeded)
+        #expect(run.newEvents.last?.at == Self.t0)
     }
 
     // MARK: - Cancel and timeout
@@ -432,21 +447,21 @@ import Testing
         #expect(Self.advance(&run) == ["a", "r", "b"])
         try Self.start(&run, ["a", "r", "b"])
         _ = try Self.end(&run, "r", Self.failure())
-        let toStop = run.requestCancel(Timestamp.string(Self.t0)).map { run.tasks[$0].taskName }
+        let toStop = run.requestCancel(Self.t0).map { run.tasks[$0].taskName }
         #expect(Set(toStop) == ["a", "b"])
         #expect(run.cancelRequested)
         #expect(Self.advance(&run) == [])
         #expect(Self.status(run, "c") == .skipped)
         #expect(Self.status(run, "r") == .cancelled)
         #expect(run.record.status == .running)
-        try Self.end(&run, "a", Self.failure("cancelled", exit: 143))
-        try Self.end(&run, "b", Self.failure("cancelled", exit: 143))
+        try Self.end(&run, "a", Self.failure(.cancelled, exit: 143))
+        try Self.end(&run, "b", Self.failure(.cancelled, exit: 143))
         #expect(Self.advance(&run) == [])
         #expect(run.record.status == .cancelled)
         #expect(Self.status(run, "a") == .cancelled)
         #expect(Self.status(run, "cleanup") != .success, "on_failure does not run on cancel")
         #expect(run.tasks[run.index(of: "cleanup")!].attempts == 0)
-        #expect(run.requestCancel(Timestamp.string(Self.t0)) == [], "a finished process cannot be cancelled")
+        #expect(run.requestCancel(Self.t0) == [], "a finished process cannot be cancelled")
     }
 
     @Test func processTimeoutStopsMainTasksAndRunsOnFailure() throws {
@@ -461,12 +476,12 @@ import Testing
             """)
         _ = Self.advance(&run)
         try Self.start(&run, ["a"])
-        let late = Timestamp.string(Self.t0.addingTimeInterval(61))
+        let late = Self.t0.addingTimeInterval(61)
         let toStop = run.timedOut(late, armedFor: run.startGeneration).map { run.tasks[$0].taskName }
         #expect(toStop == ["a"])
-        #expect(run.record.error?.code == "timeout")
+        #expect(run.record.error?.code == .timeout)
         #expect(run.timedOut(late, armedFor: run.startGeneration).isEmpty, "only once")
-        try Self.end(&run, "a", Self.failure("timeout", exit: 143))
+        try Self.end(&run, "a", Self.failure(.timeout, exit: 143))
         #expect(Self.status(run, "a") == .failed, "a process timeout is not retried")
         #expect(Self.advance(&run) == ["cleanup"])
         #expect(Self.status(run, "b") == .skipped)
@@ -474,7 +489,7 @@ import Testing
         try Self.end(&run, "cleanup")
         _ = Self.advance(&run)
         #expect(run.record.status == .failed)
-        #expect(run.record.error?.code == "timeout")
+        #expect(run.record.error?.code == .timeout)
     }
 
     @Test func noTimeoutWithoutADefinitionTimeout() throws {
@@ -485,7 +500,7 @@ import Testing
             """)
         _ = Self.advance(&run)
         try Self.start(&run, ["a"])
-        #expect(run.timedOut(Timestamp.string(Self.t0.addingTimeInterval(3600)), armedFor: run.startGeneration).isEmpty)
+        #expect(run.timedOut(Self.t0.addingTimeInterval(3600), armedFor: run.startGeneration).isEmpty)
         #expect(run.record.error == nil)
     }
 
@@ -509,7 +524,7 @@ import Testing
         run.interrupted(0, at: Self.t0)
         #expect(Self.status(run, "safe") == .pending)
         #expect(run.record.error == nil)
-        #expect(run.newEvents.last?.event == "task_interrupted")
+        #expect(run.newEvents.last?.event == .taskInterrupted)
         #expect(run.tasks[0].retryBase == 1, "the interrupted attempt is not counted")
         // Interrupted again and again: still not counted (the crash-loop guard bounds this).
         for round in 2...4 {
@@ -566,9 +581,9 @@ import Testing
             """, ["once"])
         run.interrupted(0, at: Self.t0)
         #expect(Self.status(run, "once") == .failed)
-        #expect(run.tasks[0].error?.code == "interrupted")
+        #expect(run.tasks[0].error?.code == .interrupted)
         #expect(run.tasks[0].endedAt != nil)
-        #expect(run.record.error?.code == "interrupted")
+        #expect(run.record.error?.code == .interrupted)
         #expect(run.record.error?.task == "once")
         #expect(Self.advance(&run) == [])
         #expect(Self.status(run, "later") == .skipped)
@@ -583,7 +598,7 @@ import Testing
             """)
         _ = Self.advance(&run)
         try Self.start(&run, ["nap"])
-        let end = Timestamp.string(Self.t0.addingTimeInterval(10))
+        let end = Self.t0.addingTimeInterval(10)
         #expect(run.tasks[0].sleepUntil == end)
         run = ProcessRun.restore(record: run.record, rows: run.tasks, definition: run.definition, sequence: 1)
         run.interrupted(0, at: Self.t0.addingTimeInterval(4))
@@ -609,7 +624,7 @@ import Testing
             """, ["nap"])
         let restart = Self.t0.addingTimeInterval(-365 * 86400)
         run.interrupted(0, at: restart)
-        #expect(run.tasks[0].sleepUntil == Timestamp.string(restart.addingTimeInterval(10)))
+        #expect(run.tasks[0].sleepUntil == restart.addingTimeInterval(10))
     }
 
     @Test func aRetryWhoseTimerFiredIsDueWhateverTheWallClockSays() throws {
@@ -637,11 +652,11 @@ import Testing
         _ = Self.advance(&run)
         try Self.start(&run, ["a"])
         let generation = run.startGeneration
-        let stepBack = Timestamp.string(Self.t0.addingTimeInterval(-365 * 86400))
+        let stepBack = Self.t0.addingTimeInterval(-365 * 86400)
         #expect(run.timedOut(stepBack, armedFor: generation + 1).isEmpty, "a timer of another start")
         #expect(
             run.timedOut(stepBack, armedFor: generation) == [0], "its own timer fires even with the clock stepped back")
-        #expect(run.record.error?.code == "timeout")
+        #expect(run.record.error?.code == .timeout)
     }
 
     @Test func redriveResumesFromUnfinishedTasks() throws {
@@ -666,7 +681,7 @@ import Testing
         _ = Self.advance(&run)
         #expect(run.record.status == .failed)
 
-        run.redrive(Timestamp.string(Self.t0))
+        run.redrive(Self.t0)
         #expect(run.record.status == .pending)
         #expect(run.record.error == nil && run.record.endedAt == nil)
         #expect(Self.statuses(run) == ["a": .success, "b": .pending, "c": .pending, "cleanup": .pending])
@@ -695,11 +710,11 @@ import Testing
         _ = Self.advance(&run)
         try Self.start(&run, ["a", "b"])
         try Self.end(&run, "a")
-        run.failCrashLoop(Timestamp.string(Self.t0), crashes: 3)
+        run.failCrashLoop(Self.t0, crashes: 3)
         #expect(run.record.status == .failed)
-        #expect(run.record.error?.code == "crash_loop")
+        #expect(run.record.error?.code == .crashLoop)
         #expect(Self.statuses(run) == ["a": .success, "b": .failed, "c": .skipped, "cleanup": .skipped])
-        #expect(run.tasks[1].error?.code == "crash_loop")
+        #expect(run.tasks[1].error?.code == .crashLoop)
         #expect(Self.advance(&run) == [])
     }
 }

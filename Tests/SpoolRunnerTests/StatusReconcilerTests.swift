@@ -14,8 +14,9 @@ import Glibc
         var record = ProcessRecord(
             processID: "p1", processType: "t", status: .running,
             inputs: ["updated_at": .string("1999-01-01T00:00:00.000Z")],
-            requestJSON: "{}", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:01.000Z")
-        record.startedAt = "2026-01-01T00:00:00.500Z"
+            requestJSON: "{}", createdAt: HistoryStoreTests.date("2026-01-01T00:00:00.000Z"),
+            updatedAt: HistoryStoreTests.date("2026-01-01T00:00:01.000Z"))
+        record.startedAt = HistoryStoreTests.date("2026-01-01T00:00:00.500Z")
         let data = StatusDocument(process: record, tasks: []).jsonData()
         #expect(StatusReconciler.updatedAt(in: data) == "2026-01-01T00:00:01.000Z")
         #expect(StatusReconciler.updatedAt(in: Data("{\"process_id\": ".utf8)) == nil)

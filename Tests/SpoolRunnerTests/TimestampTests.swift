@@ -17,6 +17,21 @@ import Testing
         #expect(abs(parsed.timeIntervalSince(reference)) < 0.0005)
     }
 
+    /// The hand-written digits of `Timestamp.string` are exactly what the printf format wrote.
+    @Test(arguments: [0.0, 0.001, 59.999, 951_782_400.5, 1_784_559_600.004, 1_709_251_199.9, 253_402_300_799.999])
+    func stringMatchesThePrintfFormat(seconds: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        let millisecondsTotal = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var whole = time_t(millisecondsTotal / 1000)
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        let reference = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec),
+            Int(millisecondsTotal % 1000))
+        #expect(Timestamp.string(date) == reference)
+    }
+
     @Test func otherFormsStillParse() {
         #expect(Timestamp.parse("2026-07-20T15:00:00Z") != nil)
         #expect(Timestamp.parse("2026-07-20") != nil)

@@ -40,7 +40,7 @@ public enum DurationParser {
                 return "\(seconds / size)\(suffix)"
             }
         }
-        let totalSeconds = Double(seconds) + Double(attoseconds) / 1e18
+        let totalSeconds = duration.seconds
         if abs(totalSeconds) < 1 {
             return decimal(totalSeconds * 1_000) + "ms"
         }

@@ -1,6 +1,6 @@
 /// One task of a definition: what to run and when it may start.
 public struct TaskDefinition: Sendable {
-    public enum Mode: String, Sendable, Hashable { case sync, async }
+    public enum Mode: String, Codable, Sendable, Hashable { case sync, async }
 
     public enum Action: Sendable {
         /// Execute argv directly, never through a shell. Element 0 holds no template.

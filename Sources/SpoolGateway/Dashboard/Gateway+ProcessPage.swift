@@ -4,8 +4,6 @@ import ProcessDefinitions
 import SpoolClient
 
 extension Gateway {
-    static let finalStatuses: Set<String> = ["success", "failed", "cancelled", "rejected"]
-
     /// `/ui/process/<id>`: status, inputs, error, tasks, the timeline, events, logs, and the
     /// cancel/retry buttons. Built from the status file (what the runner published) and the
     /// store's events (the attempts); refreshed every 2 s while the process is not over.
@@ -39,7 +37,8 @@ extension Gateway {
             body +=
                 "<h2>Error</h2>\n<p class=\"error\" id=\"process-error\">\(HTML.escape(Self.errorText(error)))</p>\n"
         }
-        body += controls(processID, status: status)
+        let known = ProcessStatus(rawValue: status)
+        body += controls(processID, status: known)
 
         body += "<h2>Inputs</h2>\n"
         if case .object(let inputs)? = document["inputs"], !inputs.isEmpty {
@@ -60,7 +59,8 @@ extension Gateway {
         body += taskTable(tasks)
         body += logList(processID)
         body += eventTable(events)
-        let refresh = Self.finalStatuses.contains(status) ? nil : 2
+        // An unknown status (a newer runner's) keeps refreshing, like one not over yet.
+        let refresh = known?.isFinal == true ? nil : 2
         return .html(HTML.page(title: processID, body: body, refreshSeconds: refresh))
     }
 
@@ -79,15 +79,15 @@ extension Gateway {
         return document
     }
 
-    private func controls(_ processID: String, status: String) -> String {
+    private func controls(_ processID: String, status: ProcessStatus?) -> String {
         var forms: [String] = []
         let id = HTML.escape(processID)
-        if status == "pending" || status == "running" {
+        if status == .pending || status == .running {
             forms.append(
                 "<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/cancel\"><button type=\"submit\" id=\"cancel\">Cancel</button></form>"
             )
         }
-        if status == "failed" || status == "cancelled" {
+        if status == .failed || status == .cancelled {
             forms.append(
                 "<form class=\"inline\" method=\"post\" action=\"/ui/process/\(id)/retry\"><button type=\"submit\" id=\"retry\">Retry</button></form>"
             )

@@ -14,13 +14,16 @@ struct Timeline {
     init(taskOrder: [String], events: [EventRow], openUntil: Date) {
         var bars: [TimelineBar] = []
         var open: [String: (attempt: Int, start: Date)] = [:]
-        let endings: [String: TimelineBar.Outcome] = [
-            "task_succeeded": .success, "task_failed": .failed, "task_retrying": .retrying,
-            "task_cancelled": .cancelled, "task_interrupted": .interrupted,
+        let endings: [EventKind: TimelineBar.Outcome] = [
+            .taskSucceeded: .success, .taskFailed: .failed, .taskRetrying: .retrying,
+            .taskCancelled: .cancelled, .taskInterrupted: .interrupted,
         ]
         for event in events {
-            guard let task = event.taskName, let at = Timestamp.parse(event.at) else { continue }
-            if event.event == "task_started" {
+            // An event this version does not know (a newer runner's) draws nothing.
+            guard let task = event.taskName, let at = Timestamp.parse(event.at),
+                let kind = EventKind(rawValue: event.event)
+            else { continue }
+            if kind == .taskStarted {
                 var attempt = bars.filter { $0.task == task }.count + 1
                 if case .object(let detail)? = event.detailJSON.flatMap(JSONValue.parse),
                     case .integer(let number)? = detail["attempt"]
@@ -28,7 +31,7 @@ struct Timeline {
                     attempt = Int(number)
                 }
                 open[task] = (attempt, at)
-            } else if let outcome = endings[event.event], let started = open.removeValue(forKey: task) {
+            } else if let outcome = endings[kind], let started = open.removeValue(forKey: task) {
                 bars.append(
                     TimelineBar(
                         task: task, attempt: started.attempt, start: started.start, end: max(at, started.start),

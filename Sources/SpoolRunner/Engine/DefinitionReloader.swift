@@ -26,8 +26,7 @@ public enum DefinitionReloader {
                 thread.stackSize = 16 << 20
                 thread.name = "spoolrunner.definitions"
                 thread.start()
-                let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { delivery.deliver(nil) }
+                DispatchQueue.global().asyncAfter(deadline: .now() + limit.seconds) { delivery.deliver(nil) }
             }
         } onCancel: {
             delivery.deliver(nil)

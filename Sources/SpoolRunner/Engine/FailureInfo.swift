@@ -1,13 +1,11 @@
 /// The `error` object of a status file, a task row or a process row:
 /// `{"code": ..., "message": ..., "task": ...}`.
 public struct FailureInfo: Codable, Sendable, Hashable {
-    /// `exit_status`, `timeout`, `interrupted`, `cancelled`, `spawn_failed`, `crash_loop`,
-    /// `template`, `dependency_failed`, or a rejection code.
-    public var code: String
+    public var code: FailureCode
     public var message: String
     public var task: String?
 
-    public init(code: String, message: String, task: String? = nil) {
+    public init(code: FailureCode, message: String, task: String? = nil) {
         self.code = code
         self.message = message
         self.task = task

@@ -107,6 +107,9 @@ extension ProcessEngine {
     }
 
     func log(_ event: EventRecord, run: ProcessRun) {
+        let level: Logger.Level = event.event.isFailure ? .warning : .info
+        // Several events per process: their metadata is built only when the level is logged.
+        guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "process.id": "\(event.processID)", "process.type": "\(run.record.processType)",
         ]
@@ -114,8 +117,7 @@ extension ProcessEngine {
         if let detail = event.detail {
             for (key, value) in detail { metadata[key] = "\(value.templateText)" }
         }
-        let level: Logger.Level = event.event.hasSuffix("failed") || event.event == "crash_loop" ? .warning : .info
-        logger.log(level: level, "\(event.event)", metadata: metadata)
+        logger.log(level: level, "\(event.event.rawValue)", metadata: metadata)
     }
 
     /// A store write outside the batch loop (the session rows) that waits out a busy or full

@@ -21,9 +21,8 @@ extension ProcessEngine {
                 byType[type, default: (0, 0, 0)].running += 1
             } else {
                 byType[type, default: (0, 0, 0)].pending += 1
-                if let created = Timestamp.parse(run.record.createdAt), oldestPending.map({ created < $0 }) ?? true {
-                    oldestPending = created
-                }
+                let created = run.record.createdAt
+                if oldestPending.map({ created < $0 }) ?? true { oldestPending = created }
             }
         }
         for key in running.keys {

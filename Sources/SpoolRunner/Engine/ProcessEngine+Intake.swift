@@ -80,7 +80,6 @@ extension ProcessEngine {
             switch decision {
             case .accept(let record, let definition):
                 taken += 1
-                let stamp = Timestamp.string(now)
                 var run = ProcessRun(
                     record: record, tasks: ProcessRun.newTasks(for: definition, processID: record.processID),
                     definition: definition, sequence: nextSequence)
@@ -88,7 +87,7 @@ extension ProcessEngine {
                 run.isNew = true
                 run.dirtyProcess = true
                 run.dirtyTasks = Set(run.tasks.indices)
-                run.event("accepted", at: stamp, detail: ["file": .string(fileName)])
+                run.event(.accepted, at: now, detail: ["file": .string(fileName)])
                 processes[record.processID] = run
                 touched.insert(record.processID)
                 filesToRemove.append(path)
@@ -235,12 +234,11 @@ extension ProcessEngine {
 
     /// Returns a rejection when the message names no process it can act on.
     func apply(_ message: ControlMessage, now: Date) -> RequestRejection? {
-        let stamp = Timestamp.string(now)
         let id = message.processID
         switch message.action {
         case .cancel:
             if processes[id] != nil {
-                let indexes = processes[id]!.requestCancel(stamp)
+                let indexes = processes[id]!.requestCancel(now)
                 for index in indexes { running[AttemptKey(processID: id, index: index)]?.stop(.cancelled) }
                 touched.insert(id)
                 return nil
@@ -282,7 +280,7 @@ extension ProcessEngine {
             }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
             nextSequence += 1
-            run.redrive(stamp)
+            run.redrive(now)
             processes[id] = run
             touched.insert(id)
             return nil

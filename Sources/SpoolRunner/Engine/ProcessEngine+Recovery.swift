@@ -16,7 +16,7 @@ extension ProcessEngine {
     /// A busy or full store is waited out here too (until SIGTERM).
     func beginSession() async throws {
         let session = RunnerSessionRecord(
-            pid: Int(getpid()), version: Version.current, startedAt: Timestamp.string(startedAt))
+            pid: Int(getpid()), version: Version.current, startedAt: startedAt)
         sessionID = try await writeWaitingOut { db in
             var session = session
             try session.insert(db)
@@ -27,7 +27,7 @@ extension ProcessEngine {
     /// A clean stop: no crash counts against the processes still unfinished.
     /// A store still busy or full after the grace makes it an unclean stop (exit 74).
     func endSession() async throws {
-        let now = Timestamp.now()
+        let now = Timestamp.now()  // the UPDATE's argument: text, as every stored time
         let id = sessionID
         try await writeWaitingOut(until: .now + configuration.grace) { db in
             try db.execute(
@@ -42,7 +42,6 @@ extension ProcessEngine {
     /// `interrupted`; retry and process timers are armed again from their stored times.
     func recover() throws {
         let now = Date()
-        let stamp = Timestamp.string(now)
         let id = sessionID ?? 0
         let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
             let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
@@ -82,7 +81,7 @@ extension ProcessEngine {
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
             guard let definition = catalog.definitions[record.processType] else {
-                try failWithoutDefinition(record, rows: taskRows, stamp: stamp)
+                try failWithoutDefinition(record, rows: taskRows, now: now)
                 continue
             }
             var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
@@ -93,9 +92,9 @@ extension ProcessEngine {
             // of its attempts: a runner killed during its start or recovery, before it ran the
             // task again, says nothing about the task (kill storms on a loaded machine did
             // that, and ended healthy processes with crash_loop).
-            let sessionStart = previous.flatMap { Timestamp.parse($0.startedAt) }
+            let sessionStart = previous?.startedAt
             let startedByCrashedRun = interrupted.contains { index in
-                guard let started = run.tasks[index].startedAt.flatMap(Timestamp.parse), let sessionStart else {
+                guard let started = run.tasks[index].startedAt, let sessionStart else {
                     return true
                 }
                 return started >= sessionStart
@@ -105,7 +104,7 @@ extension ProcessEngine {
                 runningProcessesByType[record.processType, default: 0] += 1
                 // From the recorded start, but never more than its length from now: the clock
                 // may have been stepped back while no runner ran.
-                if let timeout = definition.timeout, let started = record.startedAt.flatMap(Timestamp.parse) {
+                if let timeout = definition.timeout, let started = record.startedAt {
                     let left = min(started.addingTimeInterval(timeout.seconds).timeIntervalSince(now), timeout.seconds)
                     timersToArm.append(
                         (
@@ -121,7 +120,7 @@ extension ProcessEngine {
                     afterAttempt: max(1, task.attempts - task.retryBase), random: 1
                 ).seconds
                 let due =
-                    task.nextAttemptAt.flatMap(Timestamp.parse).map { min($0.timeIntervalSince(now), backoff) } ?? 0
+                    task.nextAttemptAt.map { min($0.timeIntervalSince(now), backoff) } ?? 0
                 timersToArm.append((.seconds(max(0, due)), .retryDue(processID: record.processID, index: index)))
             }
             processes[record.processID] = run
@@ -135,13 +134,13 @@ extension ProcessEngine {
     }
 
     /// A process whose definition file is gone cannot be resumed: it fails, saying so.
-    func failWithoutDefinition(_ record: ProcessRecord, rows: [TaskRecord], stamp: String) throws {
+    func failWithoutDefinition(_ record: ProcessRecord, rows: [TaskRecord], now: Date) throws {
         var record = record
         record.status = .failed
-        record.endedAt = stamp
-        record.updatedAt = stamp
+        record.endedAt = now
+        record.updatedAt = now
         record.error = FailureInfo(
-            code: "unknown_process_type",
+            code: .unknownProcessType,
             message:
                 "no definition for process_type '\(record.processType)' any more; restore definitions/\(record.processType).yaml and run `spoolrunner retry \(record.processID)`"
         )
@@ -155,8 +154,8 @@ extension ProcessEngine {
             try finalRecord.upsert(db)
             for row in finalRows { try row.upsert(db) }
             var event = EventRecord(
-                processID: finalRecord.processID, event: "process_failed", at: stamp,
-                detail: ["code": .string("unknown_process_type")])
+                processID: finalRecord.processID, event: .processFailed, at: now,
+                detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
             try event.insert(db)
         }
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))

@@ -303,7 +303,7 @@ public actor ProcessEngine {
             scanWanted = true
         case .taskSpawned(let processID, let index, let attempt, let pid, let ticks):
             processes[processID]?.taskSpawned(
-                index, attempt: attempt, pid: pid, startTicks: ticks, Timestamp.string(now))
+                index, attempt: attempt, pid: pid, startTicks: ticks, now)
             touched.insert(processID)
         case .taskEnded(let processID, let index, let attempt, let outcome):
             let key = AttemptKey(processID: processID, index: index)
@@ -329,7 +329,7 @@ public actor ProcessEngine {
             processes[processID]?.dueRetries.insert(index)
             touched.insert(processID)
         case .processTimeout(let processID, let generation):
-            guard let indexes = processes[processID]?.timedOut(Timestamp.string(now), armedFor: generation) else {
+            guard let indexes = processes[processID]?.timedOut(now, armedFor: generation) else {
                 return
             }
             for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.processTimeout) }
@@ -452,9 +452,8 @@ public actor ProcessEngine {
 
     /// Picks ready tasks up to `--max-tasks` and each type's `concurrency` and marks them
     /// started; the caller commits before `prepareLaunches` queues their spawns.
-    func markReadyTasksStarted(now date: Date) -> [AttemptKey] {
+    func markReadyTasksStarted(now: Date) -> [AttemptKey] {
         guard !stopping else { return [] }
-        let now = Timestamp.string(date)
         var deferred: [ReadyQueue.Entry] = []
         var started: [AttemptKey] = []
         while running.count + started.count < configuration.maxTasks, let entry = ready.popMin() {
@@ -478,7 +477,7 @@ public actor ProcessEngine {
                         (timeout, .processTimeout(processID: run.processID, generation: run.startGeneration)))
                 }
             }
-            run.taskStarted(entry.index, now, at: date)
+            run.taskStarted(entry.index, now)
             processes[entry.processID] = run
             touched.insert(entry.processID)
             started.append(AttemptKey(processID: entry.processID, index: entry.index))

@@ -29,15 +29,14 @@ extension ProcessRun {
     /// death counts as a crash and it is the `crashLoopLimit`-th in a row, the process ends
     /// `crash_loop` instead.
     mutating func recoverFromRunnerDeath(countsAsCrash: Bool, at now: Date) {
-        let stamp = Timestamp.string(now)
         let interrupted = tasks.indices.filter { tasks[$0].status == .running }
         dirtyProcess = true
         if countsAsCrash { record.crashCount += 1 }
         if record.crashCount >= Self.crashLoopLimit {
-            failCrashLoop(stamp, crashes: record.crashCount)
+            failCrashLoop(now, crashes: record.crashCount)
         } else {
             for index in interrupted { self.interrupted(index, at: now) }
-            event("recovered", at: stamp, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
+            event(.recovered, at: now, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
         }
     }
 
@@ -46,8 +45,7 @@ extension ProcessRun {
     /// an idempotent task runs again, and the interrupted attempt, recorded, does not count
     /// against `retry.max_attempts` (the crash-loop guard bounds the reruns); a `sleep:` resumes
     /// with the time it had left. A task that is not idempotent fails with `interrupted`.
-    mutating func interrupted(_ index: Int, at date: Date) {
-        let now = Timestamp.string(date)
+    mutating func interrupted(_ index: Int, at now: Date) {
         let definition = taskDefinition(index)
         let name = definition.name
         tasks[index].pid = nil
@@ -64,40 +62,39 @@ extension ProcessRun {
             if case .sleep(let duration) = definition.action {
                 // Its stored end, but never more than its whole length from now: the clock may
                 // have been stepped back while no runner ran.
-                let latest = date.addingTimeInterval(duration.seconds)
+                let latest = now.addingTimeInterval(duration.seconds)
                 let stored =
-                    tasks[index].sleepUntil.flatMap(Timestamp.parse)
-                    ?? tasks[index].startedAt.flatMap(Timestamp.parse).map { $0.addingTimeInterval(duration.seconds) }
+                    tasks[index].sleepUntil ?? tasks[index].startedAt.map { $0.addingTimeInterval(duration.seconds) }
                     ?? latest
                 let until = min(stored, latest)
-                tasks[index].sleepUntil = Timestamp.string(until)
+                tasks[index].sleepUntil = until
                 detail["sleep_until"] = .string(Timestamp.string(until))
             }
-            event("task_interrupted", task: name, at: now, detail: detail)
+            event(.taskInterrupted, task: name, at: now, detail: detail)
             return
         }
         tasks[index].sleepUntil = nil
         let why = definition.idempotent ? "the process was already failing" : "it is not idempotent"
         let failure = FailureInfo(
-            code: "interrupted", message: "the runner stopped while it ran and \(why), so it is not run again",
+            code: .interrupted, message: "the runner stopped while it ran and \(why), so it is not run again",
             task: name)
         tasks[index].status = .failed
         tasks[index].endedAt = now
         tasks[index].error = failure
         event(
-            "task_interrupted", task: name, at: now,
+            .taskInterrupted, task: name, at: now,
             detail: ["attempt": .integer(Int64(tasks[index].attempts)), "next": .string("failed")])
         if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
             record.error = FailureInfo(
-                code: "interrupted", message: "task '\(name)' failed: \(failure.message)", task: name)
+                code: .interrupted, message: "task '\(name)' failed: \(failure.message)", task: name)
         }
     }
 
     /// Ends a process that was running during too many runner crashes in a row: it may be what
     /// crashes the runner, so nothing of it runs again, `on_failure` included.
-    mutating func failCrashLoop(_ now: String, crashes: Int) {
+    mutating func failCrashLoop(_ now: Date, crashes: Int) {
         let failure = FailureInfo(
-            code: "crash_loop",
+            code: .crashLoop,
             message:
                 "the runner crashed \(crashes) times in a row while this process ran; it is not run again (use `spoolrunner retry` once the cause is fixed)",
             task: nil)
@@ -107,7 +104,7 @@ extension ProcessRun {
                 tasks[index].status = .failed
                 tasks[index].endedAt = now
                 tasks[index].error = FailureInfo(
-                    code: "crash_loop", message: failure.message, task: tasks[index].taskName)
+                    code: .crashLoop, message: failure.message, task: tasks[index].taskName)
                 tasks[index].pid = nil
                 tasks[index].pidStartTicks = nil
                 tasks[index].sleepUntil = nil
@@ -119,14 +116,14 @@ extension ProcessRun {
             dirtyTasks.insert(index)
         }
         record.error = failure
-        event("crash_loop", at: now, detail: ["crashes": .integer(Int64(crashes))])
+        event(.crashLoop, at: now, detail: ["crashes": .integer(Int64(crashes))])
         finish(.failed, now)
     }
 
     /// `spoolrunner retry`: a failed or cancelled process resumes from its unfinished tasks under
     /// the same id; finished tasks and attempt counts stay, each re-run task gets a fresh retry
     /// budget (like Step Functions' redrive).
-    mutating func redrive(_ now: String) {
+    mutating func redrive(_ now: Date) {
         for index in tasks.indices {
             switch tasks[index].status {
             case .failed, .skipped, .cancelled:
@@ -154,6 +151,6 @@ extension ProcessRun {
         record.crashCount = 0
         record.updatedAt = now
         dirtyProcess = true
-        event("retry_requested", at: now)
+        event(.retryRequested, at: now)
     }
 }

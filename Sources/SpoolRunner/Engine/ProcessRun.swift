@@ -41,7 +41,7 @@ struct ProcessRun {
         let main = definition.tasks.count
         return definition.allTasks.enumerated().map { index, task in
             TaskRecord(
-                processID: processID, taskName: task.name, position: index, mode: task.mode.rawValue,
+                processID: processID, taskName: task.name, position: index, mode: task.mode,
                 onFailure: index >= main)
         }
     }
@@ -53,7 +53,7 @@ struct ProcessRun {
     var runningIndexes: [Int] { tasks.indices.filter { tasks[$0].status == .running } }
 
     /// A cancel was asked for; stored as the process error so that it survives a restart.
-    var cancelRequested: Bool { record.error?.code == "cancelled" }
+    var cancelRequested: Bool { record.error?.code == .cancelled }
     /// A task failed for good, the process timed out or was cancelled: no new main task starts.
     var isFailing: Bool { record.error != nil }
 
@@ -62,16 +62,16 @@ struct ProcessRun {
 
     // MARK: - Recording
 
-    mutating func event(_ name: String, task: String? = nil, at now: String, detail: [String: JSONValue]? = nil) {
-        newEvents.append(EventRecord(processID: record.processID, taskName: task, event: name, at: now, detail: detail))
+    mutating func event(_ kind: EventKind, task: String? = nil, at now: Date, detail: [String: JSONValue]? = nil) {
+        newEvents.append(EventRecord(processID: record.processID, taskName: task, event: kind, at: now, detail: detail))
     }
 
-    private mutating func touch(_ now: String) {
+    private mutating func touch(_ now: Date) {
         record.updatedAt = now
         dirtyProcess = true
     }
 
-    private mutating func update(_ index: Int, _ now: String, _ change: (inout TaskRecord) -> Void) {
+    private mutating func update(_ index: Int, _ now: Date, _ change: (inout TaskRecord) -> Void) {
         change(&tasks[index])
         dirtyTasks.insert(index)
         touch(now)
@@ -80,22 +80,22 @@ struct ProcessRun {
     // MARK: - Transitions
 
     /// The process's first task is about to start.
-    mutating func markStarted(_ now: String) {
+    mutating func markStarted(_ now: Date) {
         record.status = .running
         record.startedAt = now
         startGeneration += 1
         touch(now)
-        event("process_started", at: now)
+        event(.processStarted, at: now)
     }
 
-    mutating func taskStarted(_ index: Int, _ now: String, at date: Date = Date()) {
+    mutating func taskStarted(_ index: Int, _ now: Date) {
         queued.remove(index)
         dueRetries.remove(index)
         // A sleep's end is stored so that a crash resumes it with the time it had left; a
         // resumed sleep keeps the deadline recovery gave it.
-        var sleepUntil: String?
+        var sleepUntil: Date?
         if case .sleep(let duration) = taskDefinition(index).action {
-            sleepUntil = tasks[index].sleepUntil ?? Timestamp.string(date.addingTimeInterval(duration.seconds))
+            sleepUntil = tasks[index].sleepUntil ?? now.addingTimeInterval(duration.seconds)
         }
         update(index, now) { task in
             task.sleepUntil = sleepUntil
@@ -111,11 +111,11 @@ struct ProcessRun {
             task.pidStartTicks = nil
         }
         event(
-            "task_started", task: tasks[index].taskName, at: now,
+            .taskStarted, task: tasks[index].taskName, at: now,
             detail: ["attempt": .integer(Int64(tasks[index].attempts))])
     }
 
-    mutating func taskSpawned(_ index: Int, attempt: Int, pid: Int32, startTicks: Int64?, _ now: String) {
+    mutating func taskSpawned(_ index: Int, attempt: Int, pid: Int32, startTicks: Int64?, _ now: Date) {
         guard tasks[index].status == .running, tasks[index].attempts == attempt else { return }
         update(index, now) { task in
             task.pid = Int(pid)
@@ -127,9 +127,8 @@ struct ProcessRun {
     mutating func taskEnded(_ index: Int, attempt: Int, outcome: TaskOutcome, now: Date) -> Date? {
         guard tasks[index].status == .running, tasks[index].attempts == attempt else { return nil }
         // The end the executor saw, never before the recorded start (clocks are not monotonic).
-        var date = outcome.endedAt
-        if let started = tasks[index].startedAt.flatMap(Timestamp.parse), date < started { date = started }
-        let stamp = Timestamp.string(date)
+        var ended = outcome.endedAt
+        if let started = tasks[index].startedAt, ended < started { ended = started }
         let definition = taskDefinition(index)
         let name = definition.name
         var retryAt: Date?
@@ -137,9 +136,9 @@ struct ProcessRun {
         // were not in a row with the next one (a poison request never gets here).
         record.crashCount = 0
         // updated_at is when the change is recorded; ended_at when the task really ended.
-        update(index, Timestamp.string(now)) { task in
+        update(index, now) { task in
             task.sleepUntil = nil
-            task.endedAt = stamp
+            task.endedAt = ended
             task.exitCode = outcome.exitCode
             task.output = outcome.output
             task.error = outcome.failure
@@ -149,31 +148,32 @@ struct ProcessRun {
         guard let failure = outcome.failure else {
             tasks[index].status = .success
             event(
-                "task_succeeded", task: name, at: stamp,
+                .taskSucceeded, task: name, at: ended,
                 detail: outcome.exitCode.map { ["exit_code": .integer(Int64($0))] })
             return nil
         }
         let detail: [String: JSONValue] = [
-            "code": .string(failure.code), "message": .string(failure.message), "attempt": .integer(Int64(attempt)),
+            "code": .string(failure.code.rawValue), "message": .string(failure.message),
+            "attempt": .integer(Int64(attempt)),
         ]
-        if failure.code == "cancelled" {
+        if failure.code == .cancelled {
             tasks[index].status = .cancelled
-            event("task_cancelled", task: name, at: stamp, detail: detail)
+            event(.taskCancelled, task: name, at: ended, detail: detail)
             return nil
         }
         let used = tasks[index].attempts - tasks[index].retryBase
-        if Self.isRetryable(failure.code), !isFailing, used < definition.retry.maxAttempts {
-            let due = date.addingTimeInterval(definition.retry.delay(afterAttempt: used).seconds)
+        if failure.code.isRetryable, !isFailing, used < definition.retry.maxAttempts {
+            let due = ended.addingTimeInterval(definition.retry.delay(afterAttempt: used).seconds)
             retryAt = due
             tasks[index].status = .retrying
-            tasks[index].nextAttemptAt = Timestamp.string(due)
+            tasks[index].nextAttemptAt = due
             var retryDetail = detail
             retryDetail["next_attempt_at"] = .string(Timestamp.string(due))
-            event("task_retrying", task: name, at: stamp, detail: retryDetail)
+            event(.taskRetrying, task: name, at: ended, detail: retryDetail)
             return retryAt
         }
         tasks[index].status = .failed
-        event("task_failed", task: name, at: stamp, detail: detail)
+        event(.taskFailed, task: name, at: ended, detail: detail)
         if !definition.continueOnFailure, !isFailing, mainRange.contains(index) {
             record.error = FailureInfo(
                 code: failure.code, message: "task '\(name)' failed: \(failure.message)", task: name)
@@ -181,31 +181,25 @@ struct ProcessRun {
         return nil
     }
 
-    /// Whether another attempt can help: a spawn failure or a template error will fail the same
-    /// way again.
-    static func isRetryable(_ code: String) -> Bool {
-        code == "exit_status" || code == "timeout"
-    }
-
     /// Marks the process cancelled-in-progress. Returns the running tasks to stop.
-    mutating func requestCancel(_ now: String) -> [Int] {
+    mutating func requestCancel(_ now: Date) -> [Int] {
         guard !record.status.isFinal else { return [] }
-        record.error = FailureInfo(code: "cancelled", message: "cancelled on request", task: nil)
+        record.error = FailureInfo(code: .cancelled, message: "cancelled on request", task: nil)
         touch(now)
-        event("cancel_requested", at: now)
+        event(.cancelRequested, at: now)
         return runningIndexes
     }
 
     /// The process ran past its `timeout`. Returns the running tasks to stop.
     /// - Parameter generation: the `startGeneration` the timer was armed for; a timer of an
     ///   earlier start (before a `retry`) is stale.
-    mutating func timedOut(_ now: String, armedFor generation: Int) -> [Int] {
+    mutating func timedOut(_ now: Date, armedFor generation: Int) -> [Int] {
         guard record.status == .running, !isFailing, let limit = definition.timeout, generation == startGeneration
         else { return [] }
         record.error = FailureInfo(
-            code: "timeout", message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
+            code: .timeout, message: "the process ran past its timeout of \(DurationParser.format(limit))", task: nil)
         touch(now)
-        event("process_timeout", at: now)
+        event(.processTimeout, at: now)
         return runningIndexes.filter { mainRange.contains($0) }
     }
 
@@ -213,9 +207,8 @@ struct ProcessRun {
 
     /// Applies the ordering and failure rules: skips what can no longer run, ends the process
     /// when everything has ended, and returns the tasks that may start now (marked queued).
-    mutating func advance(now date: Date) -> [Int] {
+    mutating func advance(now: Date) -> [Int] {
         guard !record.status.isFinal else { return [] }
-        let now = Timestamp.string(date)
         if cancelRequested {
             // on_failure tasks that have not started stay pending: they never run, and status
             // files list only the ones that ran.
@@ -227,7 +220,7 @@ struct ProcessRun {
                         $0.status = .cancelled
                         $0.nextAttemptAt = nil
                     }
-                    event("task_cancelled", task: tasks[index].taskName, at: now)
+                    event(.taskCancelled, task: tasks[index].taskName, at: now)
                 default: break
                 }
             }
@@ -246,18 +239,18 @@ struct ProcessRun {
                         $0.nextAttemptAt = nil
                     }
                     event(
-                        "task_failed", task: tasks[index].taskName, at: now,
-                        detail: ["code": .string("retry_abandoned")])
+                        .taskFailed, task: tasks[index].taskName, at: now,
+                        detail: ["code": .string(FailureCode.retryAbandoned.rawValue)])
                 default: break
                 }
                 queued.remove(index)
             }
             guard !mainRange.contains(where: { tasks[$0].status == .running }) else { return [] }
-            let ready = resolve(onFailureRange, date, now)
+            let ready = resolve(onFailureRange, now)
             if onFailureRange.allSatisfy({ tasks[$0].status.isFinal }) { finish(.failed, now) }
             return ready
         }
-        let ready = resolve(mainRange, date, now)
+        let ready = resolve(mainRange, now)
         if mainRange.allSatisfy({ tasks[$0].status.isFinal }) {
             finish(.success, now)
             return []
@@ -267,7 +260,7 @@ struct ProcessRun {
 
     /// Tasks of `range` whose dependencies have all succeeded; those with a dependency that
     /// ended otherwise are skipped (repeated until nothing changes, since skips cascade).
-    private mutating func resolve(_ range: Range<Int>, _ date: Date, _ now: String) -> [Int] {
+    private mutating func resolve(_ range: Range<Int>, _ now: Date) -> [Int] {
         var ready: [Int] = []
         var changed = true
         while changed {
@@ -276,7 +269,7 @@ struct ProcessRun {
                 let status = tasks[index].status
                 guard status == .pending || status == .retrying else { continue }
                 if status == .retrying, !dueRetries.contains(index),
-                    let due = tasks[index].nextAttemptAt.flatMap(Timestamp.parse), due > date
+                    let due = tasks[index].nextAttemptAt, due > now
                 {
                     continue
                 }
@@ -309,30 +302,25 @@ struct ProcessRun {
                 && taskDefinition(dependency).continueOnFailure)
     }
 
-    private mutating func skip(_ index: Int, _ now: String, reason: String) {
+    private mutating func skip(_ index: Int, _ now: Date, reason: String) {
         queued.remove(index)
         update(index, now) { $0.status = .skipped }
-        event("task_skipped", task: tasks[index].taskName, at: now, detail: ["reason": .string(reason)])
+        event(.taskSkipped, task: tasks[index].taskName, at: now, detail: ["reason": .string(reason)])
     }
 
-    mutating func finish(_ status: ProcessStatus, _ now: String) {
+    mutating func finish(_ status: ProcessStatus, _ now: Date) {
         record.status = status
         record.endedAt = now
         if status == .success { record.error = nil }
         touch(now)
-        let name =
+        let kind: EventKind =
             switch status {
-            case .success: "process_succeeded"
-            case .cancelled: "process_cancelled"
-            default: "process_failed"
+            case .success: .processSucceeded
+            case .cancelled: .processCancelled
+            default: .processFailed
             }
-        event(name, at: now, detail: record.error.map { ["code": .string($0.code), "message": .string($0.message)] })
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        event(
+            kind, at: now,
+            detail: record.error.map { ["code": .string($0.code.rawValue), "message": .string($0.message)] })
     }
 }

@@ -38,7 +38,7 @@ struct TaskLaunchBuilder: Sendable {
         case .sleep(let duration):
             // A sleep resumed after a crash waits only for what it had left.
             var wait = duration
-            if let until = record.sleepUntil.flatMap(Timestamp.parse) {
+            if let until = record.sleepUntil {
                 wait = .seconds(min(max(0, until.timeIntervalSinceNow), duration.seconds))
             }
             action = .sleep(wait)
@@ -49,7 +49,7 @@ struct TaskLaunchBuilder: Sendable {
             guard let executable = resolve(program, base: run.definition.baseDirectory) else {
                 throw LaunchFailure(
                     FailureInfo(
-                        code: "spawn_failed",
+                        code: .spawnFailed,
                         message:
                             "program '\(program)' not found (a bare name is looked up in PATH=\(baseEnvironment["PATH"] ?? ""))",
                         task: task.name))
@@ -58,7 +58,7 @@ struct TaskLaunchBuilder: Sendable {
                 action = .command(
                     executable: executable, arguments: try argv.dropFirst().map { try $0.render(context) })
             } catch {
-                throw LaunchFailure(FailureInfo(code: "template", message: "\(error)", task: task.name))
+                throw LaunchFailure(FailureInfo(code: .template, message: "\(error)", task: task.name))
             }
         }
 
@@ -95,7 +95,7 @@ struct TaskLaunchBuilder: Sendable {
                 environment[entry.name] = try entry.value.render(context)
             } catch {
                 throw LaunchFailure(
-                    FailureInfo(code: "template", message: "env \(entry.name): \(error)", task: task.name))
+                    FailureInfo(code: .template, message: "env \(entry.name): \(error)", task: task.name))
             }
         }
 

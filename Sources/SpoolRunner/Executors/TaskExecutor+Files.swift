@@ -29,7 +29,7 @@ extension TaskExecutor {
                 return attempt.mapError {
                     NotStarted(
                         outcome: TaskOutcome(
-                            failure: FailureInfo(code: "spawn_failed", message: $0.message, task: launch.taskName)))
+                            failure: FailureInfo(code: .spawnFailed, message: $0.message, task: launch.taskName)))
                 }
             case .failure(let failure):
                 guard let pause, let reason = PauseReason(errno: failure.code) else {
@@ -37,7 +37,7 @@ extension TaskExecutor {
                         NotStarted(
                             outcome: TaskOutcome(
                                 failure: FailureInfo(
-                                    code: "spawn_failed", message: failure.message, task: launch.taskName))))
+                                    code: .spawnFailed, message: failure.message, task: launch.taskName))))
                 }
                 waiting = true
                 pause.raise(

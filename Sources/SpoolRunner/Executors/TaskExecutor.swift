@@ -83,7 +83,7 @@ public struct TaskExecutor: Sendable {
             close(inputFD)
             return TaskOutcome(
                 failure: FailureInfo(
-                    code: "spawn_failed", message: "cannot create the output pipe: \(String(cString: strerror(errno)))",
+                    code: .spawnFailed, message: "cannot create the output pipe: \(String(cString: strerror(errno)))",
                     task: launch.taskName))
         }
         _ = fcntl(outputEnds[0], F_SETFD, FD_CLOEXEC)
@@ -132,7 +132,7 @@ public struct TaskExecutor: Sendable {
                 return TaskOutcome(
                     exitCode: Int(code), output: output,
                     failure: FailureInfo(
-                        code: "exit_status", message: "exited with status \(code); see \(launch.logFile)",
+                        code: .exitStatus, message: "exited with status \(code); see \(launch.logFile)",
                         task: launch.taskName))
             case .signaled(let signal):
                 if let reason = stop.reason { return Self.stopped(reason, launch: launch, exitCode: 128 + Int(signal)) }
@@ -142,7 +142,7 @@ public struct TaskExecutor: Sendable {
                 return TaskOutcome(
                     exitCode: 128 + Int(signal),
                     failure: FailureInfo(
-                        code: "exit_status", message: "killed by signal \(signal); see \(launch.logFile)",
+                        code: .exitStatus, message: "killed by signal \(signal); see \(launch.logFile)",
                         task: launch.taskName))
             }
         } catch {
@@ -153,7 +153,7 @@ public struct TaskExecutor: Sendable {
             Self.note(logFD, "spoolrunner: cannot start \(executable): \(error)")
             return TaskOutcome(
                 failure: FailureInfo(
-                    code: "spawn_failed", message: "cannot start \(executable): \(error)", task: launch.taskName))
+                    code: .spawnFailed, message: "cannot start \(executable): \(error)", task: launch.taskName))
         }
     }
 
@@ -258,7 +258,7 @@ public struct TaskExecutor: Sendable {
 
     static func timeoutFailure(_ launch: TaskLaunch) -> FailureInfo {
         let limit = launch.timeout.map { DurationParser.format($0) } ?? "?"
-        return FailureInfo(code: "timeout", message: "ran longer than its timeout of \(limit)", task: launch.taskName)
+        return FailureInfo(code: .timeout, message: "ran longer than its timeout of \(limit)", task: launch.taskName)
     }
 
     static func stopped(_ reason: StopHandle.Reason, launch: TaskLaunch, exitCode: Int? = nil) -> TaskOutcome {
@@ -266,18 +266,18 @@ public struct TaskExecutor: Sendable {
         case .cancelled:
             return TaskOutcome(
                 exitCode: exitCode,
-                failure: FailureInfo(code: "cancelled", message: "cancelled on request", task: launch.taskName))
+                failure: FailureInfo(code: .cancelled, message: "cancelled on request", task: launch.taskName))
         case .processTimeout:
             return TaskOutcome(
                 exitCode: exitCode,
                 failure: FailureInfo(
-                    code: "timeout", message: "stopped because the process ran past its timeout", task: launch.taskName)
+                    code: .timeout, message: "stopped because the process ran past its timeout", task: launch.taskName)
             )
         case .shutdown:
             return TaskOutcome(
                 exitCode: exitCode,
                 failure: FailureInfo(
-                    code: "interrupted", message: "stopped because the runner shut down", task: launch.taskName))
+                    code: .interrupted, message: "stopped because the runner shut down", task: launch.taskName))
         }
     }
 

@@ -1,18 +1,17 @@
+import Foundation
 import GRDB
 import ProcessDefinitions
 
 /// One row of `events`: one state change, append-only.
-public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, TimestampedRecord {
     public static let databaseTableName = "events"
 
     public var id: Int64?
     public var processID: String
     public var taskName: String?
-    /// `accepted`, `process_started`, `task_started`, `task_succeeded`, `task_failed`,
-    /// `task_retrying`, `task_skipped`, `task_cancelled`, `task_interrupted`, `process_succeeded`,
-    /// `process_failed`, `process_cancelled`, `retry_requested`, `cancel_requested`, `recovered`.
-    public var event: String
-    public var at: String
+    /// What happened (`EventKind` lists them all).
+    public var event: EventKind
+    public var at: Date
     public var detail: [String: JSONValue]?
 
     enum CodingKeys: String, CodingKey {
@@ -29,7 +28,7 @@ public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistabl
     }
 
     public init(
-        processID: String, taskName: String? = nil, event: String, at: String, detail: [String: JSONValue]? = nil
+        processID: String, taskName: String? = nil, event: EventKind, at: Date, detail: [String: JSONValue]? = nil
     ) {
         self.processID = processID
         self.taskName = taskName

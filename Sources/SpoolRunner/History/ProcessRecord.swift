@@ -1,8 +1,9 @@
+import Foundation
 import GRDB
 import ProcessDefinitions
 
 /// One row of `processes`: a process's current state and its request, verbatim.
-public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableRecord, TimestampedRecord {
     public static let databaseTableName = "processes"
 
     public var processID: String
@@ -11,10 +12,10 @@ public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableReco
     public var inputs: [String: JSONValue]
     /// The request file's bytes as they were dropped: the idempotency check compares against it.
     public var requestJSON: String
-    public var createdAt: String
-    public var startedAt: String?
-    public var endedAt: String?
-    public var updatedAt: String
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var endedAt: Date?
+    public var updatedAt: Date
     public var error: FailureInfo?
     /// How many runner crashes in a row found this process with a task running (§6 crash loop).
     public var crashCount: Int
@@ -49,7 +50,7 @@ public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableReco
 
     public init(
         processID: String, processType: String, status: ProcessStatus, inputs: [String: JSONValue],
-        requestJSON: String, createdAt: String, updatedAt: String
+        requestJSON: String, createdAt: Date, updatedAt: Date
     ) {
         self.processID = processID
         self.processType = processType

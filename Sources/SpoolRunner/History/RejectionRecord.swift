@@ -1,13 +1,14 @@
+import Foundation
 import GRDB
 
 /// One row of `rejections`: a request file that could not be accepted.
-public struct RejectionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+public struct RejectionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, TimestampedRecord {
     public static let databaseTableName = "rejections"
 
     public var id: Int64?
     public var fileName: String
-    public var receivedAt: String
-    public var code: String
+    public var receivedAt: Date
+    public var code: FailureCode
     public var message: String
 
     enum CodingKeys: String, CodingKey {
@@ -17,7 +18,7 @@ public struct RejectionRecord: Codable, Sendable, FetchableRecord, MutablePersis
         case code, message
     }
 
-    public init(fileName: String, receivedAt: String, code: String, message: String) {
+    public init(fileName: String, receivedAt: Date, code: FailureCode, message: String) {
         self.fileName = fileName
         self.receivedAt = receivedAt
         self.code = code

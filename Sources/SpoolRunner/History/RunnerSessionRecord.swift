@@ -1,15 +1,16 @@
+import Foundation
 import GRDB
 
 /// One row of `runner_sessions`: one run of `serve`. A session without `clean_exit` ended in a
 /// crash, which is how the next runner knows to count crash loops and rewrite status files.
-public struct RunnerSessionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+public struct RunnerSessionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, TimestampedRecord {
     public static let databaseTableName = "runner_sessions"
 
     public var id: Int64?
     public var pid: Int
     public var version: String
-    public var startedAt: String
-    public var endedAt: String?
+    public var startedAt: Date
+    public var endedAt: Date?
     public var cleanExit: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -19,7 +20,7 @@ public struct RunnerSessionRecord: Codable, Sendable, FetchableRecord, MutablePe
         case cleanExit = "clean_exit"
     }
 
-    public init(pid: Int, version: String, startedAt: String) {
+    public init(pid: Int, version: String, startedAt: Date) {
         self.pid = pid
         self.version = version
         self.startedAt = startedAt

@@ -31,6 +31,23 @@ public struct RequestRejection: Error, Sendable {
         // Control messages only.
         case unknownAction = "unknown_action"
         case unknownProcess = "unknown_process"
+
+        /// The same code as it appears in error objects and the `rejections` table.
+        public var failureCode: FailureCode {
+            switch self {
+            case .invalidJSON: .invalidJSON
+            case .notAnObject: .notAnObject
+            case .tooLarge: .tooLarge
+            case .invalidProcessID: .invalidProcessID
+            case .unknownProcessType: .unknownProcessType
+            case .invalidInputs: .invalidInputs
+            case .duplicateProcessID: .duplicateProcessID
+            case .notARegularFile: .notARegularFile
+            case .permissionDenied: .permissionDenied
+            case .unknownAction: .unknownAction
+            case .unknownProcess: .unknownProcess
+            }
+        }
     }
 
     public var code: Code

@@ -19,16 +19,16 @@ struct Rejector: Sendable {
     func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date)
         throws(SpoolError) -> (record: RejectionRecord, moved: Bool)
     {
-        let stamp = Timestamp.string(now)
-        let error = FailureInfo(code: rejection.code.rawValue, message: rejection.message, task: nil)
-        let moved = try moveToRejected(fileName: fileName, from: directory, error: error, stamp: stamp)
+        let error = FailureInfo(code: rejection.code.failureCode, message: rejection.message, task: nil)
+        let moved = try moveToRejected(fileName: fileName, from: directory, error: error, stamp: Timestamp.string(now))
         if let processID, rejection.writesStatus {
             statusPublisher.publish(
-                StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: stamp))
+                StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: now))
         }
         return (
             RejectionRecord(
-                fileName: fileName, receivedAt: stamp, code: rejection.code.rawValue, message: rejection.message), moved
+                fileName: fileName, receivedAt: now, code: rejection.code.failureCode, message: rejection.message),
+            moved
         )
     }
 
@@ -48,7 +48,7 @@ struct Rejector: Sendable {
         let document: JSONValue = .object([
             "file": .string(fileName),
             "received_at": .string(stamp),
-            "error": .object(["code": .string(error.code), "message": .string(error.message)]),
+            "error": .object(["code": .string(error.code.rawValue), "message": .string(error.message)]),
         ])
         // The reason first: a client that sees the file in rejected/ finds its error beside it.
         do {

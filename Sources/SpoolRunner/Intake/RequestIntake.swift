@@ -117,10 +117,9 @@ public struct RequestIntake: Sendable {
         case .success(let judged): (processType, definition, inputs) = judged
         case .failure(let rejection): return .reject(rejection)
         }
-        let stamp = Timestamp.string(now)
         let record = ProcessRecord(
             processID: processID, processType: processType, status: .pending, inputs: inputs,
-            requestJSON: body, createdAt: stamp, updatedAt: stamp)
+            requestJSON: body, createdAt: now, updatedAt: now)
         return .accept(record, definition)
     }
 

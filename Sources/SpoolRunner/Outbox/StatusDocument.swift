@@ -4,9 +4,23 @@ import ProcessDefinitions
 /// `outbox/<process_id>.json` (SPEC §4): a projection of one process's history rows.
 ///
 /// Every key is always present (null when unknown), so a client can read fields without
-/// checking for their existence. Written by `jsonData()` (key order as in the SPEC), read back
+/// checking for their existence. An edge of the domain: times are text here, as in the file. Written by `jsonData()` (key order as in the SPEC), read back
 /// with `Decodable` by the CLI and the tests.
 public struct StatusDocument: Decodable, Sendable {
+    /// The `error` object as a client reads it: its `code` as text, so that a file written by
+    /// another version, with a code this one does not know, still reads.
+    public struct ErrorObject: Decodable, Sendable, Hashable {
+        public var code: String
+        public var message: String
+        public var task: String?
+
+        public init(_ failure: FailureInfo) {
+            code = failure.code.rawValue
+            message = failure.message
+            task = failure.task
+        }
+    }
+
     public struct Task: Decodable, Sendable {
         public var taskName: String
         public var mode: String
@@ -16,7 +30,7 @@ public struct StatusDocument: Decodable, Sendable {
         public var endedAt: String?
         public var exitCode: Int?
         public var output: [String: JSONValue]?
-        public var error: FailureInfo?
+        public var error: ErrorObject?
 
         enum CodingKeys: String, CodingKey {
             case taskName = "task_name"
@@ -37,7 +51,7 @@ public struct StatusDocument: Decodable, Sendable {
     public var endedAt: String?
     public var updatedAt: String
     public var tasks: [Task]
-    public var error: FailureInfo?
+    public var error: ErrorObject?
 
     enum CodingKeys: String, CodingKey {
         case processID = "process_id"
@@ -55,24 +69,26 @@ public struct StatusDocument: Decodable, Sendable {
         processType = process.processType
         status = process.status
         inputs = process.inputs
-        createdAt = process.createdAt
-        startedAt = process.startedAt
-        endedAt = process.endedAt
-        updatedAt = process.updatedAt
-        error = process.error
+        createdAt = Timestamp.string(process.createdAt)
+        startedAt = process.startedAt.map(Timestamp.string)
+        endedAt = process.endedAt.map(Timestamp.string)
+        updatedAt = Timestamp.string(process.updatedAt)
+        error = process.error.map(ErrorObject.init)
         // on_failure tasks are listed only once they have run (SPEC §4).
         self.tasks = tasks.sorted { $0.position < $1.position }
             .filter { !$0.onFailure || $0.attempts > 0 }
             .map {
                 Task(
-                    taskName: $0.taskName, mode: $0.mode, status: $0.status, attempts: $0.attempts,
-                    startedAt: $0.startedAt, endedAt: $0.endedAt, exitCode: $0.exitCode,
-                    output: $0.output, error: $0.error)
+                    taskName: $0.taskName, mode: $0.mode.rawValue, status: $0.status, attempts: $0.attempts,
+                    startedAt: $0.startedAt.map(Timestamp.string), endedAt: $0.endedAt.map(Timestamp.string),
+                    exitCode: $0.exitCode,
+                    output: $0.output, error: $0.error.map(ErrorObject.init))
             }
     }
 
     /// The document of a request that was rejected before any process existed.
-    public init(rejectedID: String, processType: String?, error: FailureInfo, at: String) {
+    public init(rejectedID: String, processType: String?, error: FailureInfo, at date: Date) {
+        let at = Timestamp.string(date)
         processID = rejectedID
         self.processType = processType
         status = .rejected
@@ -82,7 +98,7 @@ public struct StatusDocument: Decodable, Sendable {
         endedAt = at
         updatedAt = at
         tasks = []
-        self.error = error
+        self.error = ErrorObject(error)
     }
 
     /// The file's bytes: keys in the order of SPEC §4, one top-level key per line and one task
@@ -92,7 +108,7 @@ public struct StatusDocument: Decodable, Sendable {
         func object(_ value: [String: JSONValue]?) -> String {
             value.map { JSONValue.object($0).compactJSON } ?? "null"
         }
-        func failure(_ value: FailureInfo?) -> String {
+        func failure(_ value: ErrorObject?) -> String {
             guard let value else { return "null" }
             return
                 "{\"code\": \(string(value.code)), \"message\": \(string(value.message)), \"task\": \(string(value.task))}"

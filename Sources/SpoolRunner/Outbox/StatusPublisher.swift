@@ -140,6 +140,8 @@ public final class StatusPublisher: Sendable {
         var failing: String?
         var pass = ReconcilePass()
         var nextPass = Date.distantPast
+        // Only this thread writes status files: the reused inode is its own.
+        var file = RecyclingAtomicFile()
         while true {
             // A sweep in progress (the start's, or after outbox/ was recreated) is finished before
             // the thread ends, so that even `serve --once` leaves no stale file behind.
@@ -151,6 +153,7 @@ public final class StatusPublisher: Sendable {
                         "stopping with \(unwritten) status file(s) not written (\(failing ?? "writes failing")); the next start writes them from the store"
                     )
                 }
+                writer.removeSpare(of: &file)
                 condition.lock()
                 state.withLock {
                     $0.finished = true
@@ -190,7 +193,7 @@ public final class StatusPublisher: Sendable {
                         guard let stored = repairs[processID] else { continue }
                         document = stored
                     }
-                    if let error = write(document, isRepair: item.isRepair) {
+                    if let error = write(document, isRepair: item.isRepair, file: &file) {
                         if failing != error {
                             failing = error
                             logger.error(
@@ -268,7 +271,7 @@ public final class StatusPublisher: Sendable {
     }
 
     /// Writes one document; returns the error text when it failed (it is then retried).
-    private func write(_ document: StatusDocument, isRepair: Bool) -> String? {
+    private func write(_ document: StatusDocument, isRepair: Bool, file: inout RecyclingAtomicFile) -> String? {
         let processID = document.processID
         if isRepair, let current = FileManager.default.contents(atPath: writer.layout.statusFile(processID)),
             StatusReconciler.updatedAt(in: current) == document.updatedAt
@@ -277,7 +280,7 @@ public final class StatusPublisher: Sendable {
         }
         var failure: SpoolError
         do {
-            try writer.write(document)
+            try writer.write(document, recycling: &file)
             noteWritten(isRepair)
             return nil
         } catch {
@@ -285,7 +288,7 @@ public final class StatusPublisher: Sendable {
         }
         if failure.systemErrno == ENOENT, restoreDirectories() {
             do {
-                try writer.write(document)
+                try writer.write(document, recycling: &file)
                 noteWritten(isRepair)
                 return nil
             } catch {

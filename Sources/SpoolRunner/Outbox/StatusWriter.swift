@@ -17,6 +17,17 @@ public struct StatusWriter: Sendable {
         try AtomicFile.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
     }
 
+    /// The runner's write: the same, reusing the inode `file` keeps (see `RecyclingAtomicFile`).
+    func write(_ document: StatusDocument, recycling file: inout RecyclingAtomicFile) throws(SpoolError) {
+        try file.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
+    }
+
+    /// Removes the inode `file` keeps for the next write.
+    func removeSpare(of file: inout RecyclingAtomicFile) {
+        guard file.spare != nil, let outbox = try? layout.directory(.outbox, create: false) else { return }
+        file.removeSpare(in: outbox)
+    }
+
     public func read(processID: String) -> StatusDocument? {
         guard let data = try? StatusFileReader(layout: layout).read(processID: processID) else { return nil }
         return try? JSONDecoder().decode(StatusDocument.self, from: data)

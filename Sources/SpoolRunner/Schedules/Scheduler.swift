@@ -105,7 +105,7 @@ public struct Scheduler: Sendable {
                 ]
                 if let name = entry.name { detail["schedule"] = .string(name) }
                 skipped.append(
-                    EventRecord(processID: processID, event: "schedule_skipped", at: Timestamp.now(), detail: detail))
+                    EventRecord(processID: processID, event: .scheduleSkipped, at: Date(), detail: detail))
                 continue
             }
             let body = entry.requestJSON(processType: processType) + "\n"
