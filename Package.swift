@@ -62,6 +62,7 @@ let package = Package(
             name: "SpoolRunnerCLI",
             dependencies: [
                 "SpoolRunner",
+                "SpoolStorePostgres",
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -77,4 +77,22 @@ public enum StoreMigrator {
             throw PostgresStoreError.wrap(error, "migrating the store failed")
         }
     }
+
+    /// The database's schema version, or nil when it was never migrated (no `schema_migrations`).
+    public static func currentVersion(_ client: PostgresClient, logger: Logger) async throws -> Int? {
+        do {
+            let exists = try await client.query(
+                "SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            var found = false
+            for try await value in exists.decode(Bool.self) { found = value }
+            guard found else { return nil }
+            let rows = try await client.query(
+                "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations", logger: logger)
+            var version = 0
+            for try await value in rows.decode(Int64.self) { version = Int(value) }
+            return version
+        } catch {
+            throw PostgresStoreError.wrap(error, "reading the store's schema version")
+        }
+    }
 }

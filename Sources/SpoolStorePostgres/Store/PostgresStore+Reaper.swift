@@ -85,7 +85,7 @@ extension PostgresStore {
                     ).self)
                 inputs.append(
                     RecoveryInput(
-                        process: StoredProcess(
+                        process: RecoveryInput.ProcessState(
                             processID: id, processType: type, status: status, inputsJSON: inputsJSON,
                             requestJSON: request, createdAt: created, startedAt: started, endedAt: ended,
                             updatedAt: updated, errorJSON: errorJSON, crashCount: Int(crashes),

@@ -34,6 +34,11 @@ public final class PostgresStore: Sendable {
         try await StoreMigrator.migrate(client, schema: url.schema, logger: logger)
     }
 
+    /// The schema version the database is at; nil when it was never migrated.
+    public func migrationState() async throws -> Int? {
+        try await StoreMigrator.currentVersion(client, logger: logger)
+    }
+
     /// Runs `body` in one transaction; our own errors come out as they were thrown, the driver's
     /// wrapped in a `.database` error saying `what` failed.
     func transaction<Result: Sendable>(
