@@ -87,5 +87,8 @@ uninstall:
 	rm -rf "$(DESTDIR)$(DATADIR)"
 	@echo "removed spoolrunner from $(DESTDIR)$(PREFIX) (the spool $(SPOOLDIR) and the user are left alone)"
 
-check:
+# The static release binaries carry the Swift runtime (no libswiftCore.so, no RUNPATH into the
+# toolchain), then the test suite.
+check: all
+	scripts/check-static-binary.sh "$(BIN_SOURCE)"
 	swift test

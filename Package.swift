@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Issue 11: the textfile metrics (it brings swift-atomics and swift-metrics only).
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // Pure model: definitions, YAML loading, validation, templates. No spool, no database.
@@ -39,7 +41,10 @@ let package = Package(
         // queries. What `submit` and the HTTP gateway share; no engine.
         .target(
             name: "SpoolClient",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: ownTargetSettings
         ),
         // Intake, engine, executors, status writer, history store, daemon.
@@ -54,6 +59,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: ownTargetSettings
         ),
@@ -66,6 +72,8 @@ let package = Package(
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                // `serve --metrics-file` injects its own registry into the runner's metrics.
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: ownTargetSettings
         ),

@@ -62,7 +62,7 @@ struct ControlTarget: ParsableArguments {
         do {
             name = try RequestDropper(layout: spool.layout).control(ControlMessage(action: action, processID: id))
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         guard wait else {
             print("\(action.rawValue) requested for \(id); the runner acts on it (see `spoolrunner status \(id)`)")
@@ -116,6 +116,7 @@ struct ControlTarget: ParsableArguments {
             try await Task.sleep(for: .milliseconds(50))
         }
         if FileManager.default.fileExists(atPath: "\(layout.rejected)/\(controlFile)") {
+            // Only to quote the reason; the rejection itself is known from the file in rejected/.
             let error =
                 (try? String(contentsOfFile: "\(layout.rejected)/\(controlFile).error.json", encoding: .utf8)) ?? ""
             throw fail(

@@ -34,11 +34,18 @@ struct InitCommand: ParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let definitions = root + "/definitions"
-        try? FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)
-        let existing = (try? FileManager.default.contentsOfDirectory(atPath: definitions)) ?? []
+        let existing: [String]
+        do {
+            try FileManager.default.createDirectory(atPath: definitions, withIntermediateDirectories: true)
+            // Listed for real: a directory that cannot be read must not get an example written
+            // over a definition it already holds.
+            existing = try FileManager.default.contentsOfDirectory(atPath: definitions)
+        } catch {
+            throw fail("cannot prepare \(definitions): \(error.localizedDescription)", ExitStatus.cannotCreate)
+        }
         if !existing.contains(where: { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }) {
             guard FileManager.default.createFile(atPath: definitions + "/hello.yaml", contents: Data(Self.example.utf8))
             else {

@@ -38,7 +38,7 @@ struct PruneCommand: ParsableCommand {
         do {
             store = try HistoryStore(path: spool.databasePath)
         } catch {
-            throw fail(error.description, ExitStatus.ioError)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let ids: [String]
         do {
@@ -80,7 +80,7 @@ struct PruneCommand: ParsableCommand {
             if name.hasSuffix(".json.error.json") {
                 let id = String(name.dropLast(".json.error.json".count))
                 let writer = StatusWriter(layout: layout)
-                if writer.read(processID: id)?.status == .rejected {
+                if (try? writer.read(processID: id))?.status == .rejected {
                     try? files.removeItem(atPath: layout.statusFile(id))
                 }
             }

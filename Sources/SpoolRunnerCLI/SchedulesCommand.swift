@@ -120,6 +120,8 @@ struct SchedulesCommand: ParsableCommand {
         if let stored { return stored }
         let layout = spool.layout
         if FileManager.default.fileExists(atPath: "\(layout.inbox)/\(processID).json") { return "waiting" }
-        return StatusWriter(layout: layout).read(processID: processID)?.status.rawValue ?? "unknown"
+        // A display column: a status file that cannot be read shows as unknown, not as a failure
+        // of the whole listing.
+        return (try? StatusWriter(layout: layout).read(processID: processID))?.status.rawValue ?? "unknown"
     }
 }

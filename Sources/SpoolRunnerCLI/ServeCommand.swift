@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProcessDefinitions
+import Prometheus
 import ServiceLifecycle
 import SpoolRunner
 
@@ -28,6 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
             error is the journal ($JOURNAL_STREAM), each line starts with its syslog priority \
             (<3> error ... <7> debug) instead of a timestamp, so `journalctl -p warning` works. \
             Colour only on a terminal, with TERM not dumb and NO_COLOR unset or empty.
+
+            With --metrics-file the runner writes Prometheus metrics for node_exporter's textfile \
+            collector (name the file *.prom in the collector's directory): at start, every \
+            --metrics-interval, at shutdown and at the end of --once, replaced atomically with mode \
+            0644. Counters are kept in the history store and never go down across restarts, \
+            --once runs and prune; histograms start empty with each start.
             """
     )
 
@@ -70,7 +77,17 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp("Log line format: logfmt (key=value) or json (one object per line).", valueName: "FORMAT"))
     var logFormat: LogFormat = .logfmt
 
+    @Option(
+        help: ArgumentHelp(
+            "Write Prometheus metrics to this file (node_exporter's textfile collector reads *.prom).",
+            valueName: "PATH"), completion: .file(extensions: ["prom"]))
+    var metricsFile: String?
+
+    @Option(help: ArgumentHelp("How often --metrics-file is rewritten.", valueName: "DUR"))
+    var metricsInterval: DurationArgument = DurationArgument(.seconds(15))
+
     func validate() throws {
+        guard metricsInterval.duration > .zero else { throw ValidationError("--metrics-interval must be above 0") }
         guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -101,13 +118,13 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try layout.create()
         } catch {
-            throw fail(error.description, error.code == .unsafe ? ExitStatus.unsafeSpool : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let lock: SpoolLock
         do {
             lock = try SpoolLock(path: layout.lockFile)
         } catch {
-            throw fail("\(error.description)", error.code == .locked ? ExitStatus.locked : ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         for error in catalog.errors {
@@ -127,7 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             store = try HistoryStore(path: spool.databasePath)
         } catch {
-            throw fail(error.description, ExitStatus.ioError)
+            throw fail(error.description, ExitStatus.of(error))
         }
         // One store per spool: another spool's store holds another runner's live processes.
         do {
@@ -136,7 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as StoreOwnershipError {
             throw fail(error.description, ExitStatus.foreignStore)
         } catch let error as SpoolError {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         } catch {
             throw fail(
                 "\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
@@ -166,11 +183,42 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
         configuration.scheduleClock = clock
-        let engine = ProcessEngine(configuration: configuration, store: store, catalog: catalog, logger: logger)
+        var metrics: RunnerMetrics?
+        if metricsFile != nil {
+            metrics = RunnerMetrics(registry: PrometheusCollectorRegistry())
+            do {
+                metrics?.seed(try store.metricCounters())
+            } catch {
+                throw fail("\(spool.databasePath): cannot read the metric counters: \(error)", ExitStatus.ioError)
+            }
+        }
+        let engine = ProcessEngine(
+            configuration: configuration, store: store, catalog: catalog, logger: logger, metrics: metrics)
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup)
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let metrics, let metricsFile {
+            let service = MetricsService(
+                metrics: metrics, file: MetricsFile(path: metricsFile), interval: metricsInterval.duration,
+                inbox: layout.inbox, snapshot: { await engine.metricsSnapshot() },
+                scheduleLastRuns: {
+                    do {
+                        return try store.scheduleLastRuns().compactMapValues(Timestamp.parse)
+                    } catch {
+                        logger.warning("metrics: cannot read the schedules' last runs: \(error)")
+                        return [:]
+                    }
+                }, logger: logger)
+            do {
+                try await service.writeFirst()
+            } catch {
+                throw fail("--metrics-file: \(error.description)", ExitStatus.cannotCreate)
+            }
+            // Before the runner: the group stops services in reverse order, so the last write
+            // comes after the engine recorded everything.
+            services.append(.init(service: service))
+        }
+        services.append(
+            .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup))
         if !once {
             if noInotify {
                 services.append(
@@ -211,7 +259,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            throw fail("stopped on an error: \(error)", ExitStatus.ioError)
+            throw fail("stopped on an error: \(error)", ExitStatus.of(error))
         }
         withExtendedLifetime(lock) {}
     }

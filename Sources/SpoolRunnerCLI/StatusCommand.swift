@@ -19,15 +19,25 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let path = spool.layout.statusFile(id)
-        guard ProcessID.isValid(id), let data = FileManager.default.contents(atPath: path) else {
+        // Read as a client reads: no symlink followed, no FIFO waited on, a bounded size.
+        let found: Data?
+        do {
+            found = try StatusFileReader(layout: spool.layout).read(processID: id)
+        } catch {
+            throw fail(error.description, ExitStatus.of(error))
+        }
+        guard let data = found else {
             throw fail("no status for '\(id)' (looked for \(path))", ExitStatus.noInput)
         }
         if json {
             FileHandle.standardOutput.write(data)
             return
         }
-        guard let document = try? JSONDecoder().decode(StatusDocument.self, from: data) else {
-            throw fail("\(path) is not a status document", ExitStatus.dataError)
+        let document: StatusDocument
+        do {
+            document = try JSONDecoder().decode(StatusDocument.self, from: data)
+        } catch {
+            throw fail("\(path) is not a status document: \(error)", ExitStatus.dataError)
         }
         print(StatusFormatter.render(document))
         if !document.status.isFinal {

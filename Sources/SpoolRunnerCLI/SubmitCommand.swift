@@ -106,13 +106,18 @@ struct SubmitCommand: AsyncParsableCommand {
         let layout = spool.layout
         // A status file already there belongs to an earlier request with this id: --wait must
         // not read it as this one's answer before the runner has taken this file.
-        let preexisting = StatusWriter(layout: layout).read(processID: processID) != nil
+        let preexisting: Bool
+        do {
+            preexisting = try StatusWriter(layout: layout).read(processID: processID) != nil
+        } catch {
+            throw fail(error.description, ExitStatus.of(error))
+        }
         let dropped = Date().addingTimeInterval(-0.01)
         do {
             try RequestDropper(layout: layout).drop(
                 processID: processID, body: Data((JSONValue.object(fields).compactJSON + "\n").utf8))
         } catch {
-            throw fail(error.description, ExitStatus.cannotCreate)
+            throw fail(error.description, ExitStatus.of(error))
         }
         print(processID)
         guard wait else { return }
@@ -127,7 +132,13 @@ struct SubmitCommand: AsyncParsableCommand {
                 FileHandleOutput.write("\(processID): rejected: \(rejection)\n")
                 throw ExitStatus.failed
             }
-            if taken, let document = writer.read(processID: processID) {
+            let current: StatusDocument?
+            do {
+                current = taken ? try writer.read(processID: processID) : nil
+            } catch {
+                throw fail(error.description, ExitStatus.of(error))
+            }
+            if let document = current {
                 if document.status != lastStatus {
                     lastStatus = document.status
                     FileHandleOutput.write("\(processID): \(document.status.rawValue)\n")

@@ -311,7 +311,7 @@ import Testing
         let id = submitted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         let served = try spool.run(["serve", "--once"] + options, spoolOptions: false)
         #expect(served.status == 0, "\(served.standardError)")
-        let status = StatusWriter(layout: SpoolLayout(root: "\(project)/spool")).read(processID: id)
+        let status = try StatusWriter(layout: SpoolLayout(root: "\(project)/spool")).read(processID: id)
         #expect(status?.status == .success, "\(String(describing: status))")
 
         // Running it again keeps what is there.

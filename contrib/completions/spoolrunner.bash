@@ -188,7 +188,7 @@ _spoolrunner_serve() {
     repeating_flags=()
     non_repeating_flags=(--once --no-inotify --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db --definitions --max-tasks --rescan --settle --grace --max-request-bytes --log-level --log-format)
+    non_repeating_options=(--spool --db --definitions --max-tasks --rescan --settle --grace --max-request-bytes --log-level --log-format --metrics-file --metrics-interval)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -226,6 +226,13 @@ _spoolrunner_serve() {
         ;;
     '--log-format')
         __spoolrunner_add_completions -W 'logfmt'$'\n''json'
+        return
+        ;;
+    '--metrics-file')
+        __spoolrunner_add_completions -o plusdirs -fX '!*.@(prom)'
+        return
+        ;;
+    '--metrics-interval')
         return
         ;;
     esac

@@ -23,7 +23,7 @@ function __spoolrunner_parse_tokens -S
         __spoolrunner_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'serve'
-            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'version' 'h/help'
+            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
         case 'submit'
             __spoolrunner_parse_subcommand -r 2 'json=' 'id=' 'wait' 'timeout=' 'spool=' 'definitions=' 'version' 'h/help'
         case 'status'
@@ -134,6 +134,8 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_o
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" max-request-bytes' -l 'max-request-bytes' -d 'Largest accepted request file, in bytes.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" log-level' -l 'log-level' -d 'Lowest level logged: trace, debug, info, notice, warning, error (env SPOOLRUNNER_LOG_LEVEL).' -rfka 'trace debug info notice warning error'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" log-format' -l 'log-format' -d 'Log line format: logfmt (key=value) or json (one object per line).' -rfka 'logfmt json'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" metrics-file' -l 'metrics-file' -d 'Write Prometheus metrics to this file (node_exporter\'s textfile collector reads *.prom).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'prom\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" metrics-interval' -l 'metrics-interval' -d 'How often --metrics-file is rewritten.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" version' -l 'version' -d 'Show the version.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner submit" -eq 1' -fka '(__spoolrunner_custom_completion ---completion submit -- positional@0 (count (__spoolrunner_tokens -pc)) (__spoolrunner_tokens -tC))'

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -40,23 +41,20 @@ public struct RequestDropper: Sendable {
         }
         let temp = "\(layout.tmp)/\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw SpoolError(.cannotWrite, path: temp, message: "cannot create: \(String(cString: strerror(errno)))")
-        }
+        guard fd >= 0 else { throw .createTemporary(temp, errno: Errno(rawValue: errno), call: "open") }
         defer { unlink(temp) }
-        let written = body.withUnsafeBytes { DurableWrite.writeAll(fd, $0) } && fsync(fd) == 0
-        close(fd)
-        guard written else {
-            throw SpoolError(.cannotWrite, path: temp, message: "cannot write: \(String(cString: strerror(errno)))")
+        // errno is read before close(2), which may set its own.
+        var failure: SpoolError?
+        if !body.withUnsafeBytes({ DurableWrite.writeAll(fd, $0) }) {
+            failure = .write(temp, errno: Errno(rawValue: errno))
+        } else if fsync(fd) != 0 {
+            failure = .write(temp, errno: Errno(rawValue: errno), call: "fsync")
         }
+        close(fd)
+        if let failure { throw failure }
         // link(2) then unlink: atomic like rename, but refuses to replace an existing file.
         guard link(temp, "\(directory)/\(name)") == 0 else {
-            if errno == EEXIST {
-                throw SpoolError(
-                    .alreadyWaiting, path: "\(directory)/\(name)",
-                    message: "a request with this id is already waiting there")
-            }
-            throw SpoolError(.cannotWrite, path: "\(directory)/\(name)", message: String(cString: strerror(errno)))
+            throw .link("\(directory)/\(name)", errno: Errno(rawValue: errno))
         }
         DurableWrite.syncDirectory(directory)
     }

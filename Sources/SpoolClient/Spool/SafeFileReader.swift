@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +15,9 @@ public enum SafeFileReader {
         case tooLarge(size: Int)
         /// Gone before it could be read (another reader, a client that took it back).
         case missing
-        /// Cannot be opened or read; `permissionDenied` when the reason is the file's permissions.
-        case unreadable(String, permissionDenied: Bool)
+        /// Cannot be opened or read, for the reason the errno gives (`deniesAccess`: the file's
+        /// permissions).
+        case unreadable(Errno)
     }
 
     /// Reads `path` when it is a regular file of at most `limit` bytes.
@@ -60,7 +62,7 @@ public enum SafeFileReader {
     }
 
     static func unreadable(_ code: Int32) -> Outcome {
-        .unreadable(String(cString: strerror(code)), permissionDenied: code == EACCES || code == EPERM)
+        .unreadable(Errno(rawValue: code))
     }
 
     static func kindName(_ mode: mode_t) -> String? {
@@ -74,4 +76,10 @@ public enum SafeFileReader {
         default: "special file"
         }
     }
+}
+
+extension Errno {
+    /// EACCES or EPERM: the file's mode or owner keep the reader out (a client's permissions to
+    /// fix, not a malformed file).
+    public var deniesAccess: Bool { self == .permissionDenied || self == .notPermitted }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -44,12 +45,7 @@ public final class SpoolDirectory: @unchecked Sendable {
         plantedLink: PlantedLink = .refuse
     ) throws(SpoolError) -> SpoolDirectory {
         let rootFD = Glibc.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else {
-            let code = errno
-            throw SpoolError(
-                .cannotCreate, path: root,
-                message: "cannot open the spool directory: \(String(cString: strerror(code)))", systemErrno: code)
-        }
+        guard rootFD >= 0 else { throw .openRoot(root, errno: Errno(rawValue: errno)) }
         var current = SpoolDirectory(descriptor: rootFD, path: root)
         for (index, name) in components.enumerated() {
             // The last component of a per-process path is the one a client could plant.
@@ -70,15 +66,9 @@ public final class SpoolDirectory: @unchecked Sendable {
             let code = errno
             switch code {
             case ENOENT:
-                guard create else {
-                    throw SpoolError(
-                        .cannotCreate, path: childPath, message: "the directory is missing", systemErrno: ENOENT)
-                }
+                guard create else { throw .openDirectory(childPath, errno: .noSuchFileOrDirectory) }
                 if mkdirat(descriptor, name, mode) != 0 && errno != EEXIST {
-                    let code = errno
-                    throw SpoolError(
-                        .cannotCreate, path: childPath,
-                        message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
+                    throw .makeDirectory(childPath, errno: Errno(rawValue: errno))
                 }
                 let made = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard made >= 0 else { continue }
@@ -103,14 +93,10 @@ public final class SpoolDirectory: @unchecked Sendable {
                 }
                 // unlinkat removes the link itself; what it points to is not touched.
                 guard unlinkat(descriptor, name, 0) == 0 || errno == ENOENT else {
-                    throw SpoolError(
-                        .unsafe, path: childPath,
-                        message: "is \(what) and cannot be removed: \(String(cString: strerror(errno)))")
+                    throw .removePlantedLink(childPath, what: what, errno: Errno(rawValue: errno))
                 }
             default:
-                throw SpoolError(
-                    .cannotCreate, path: childPath,
-                    message: "cannot open directory: \(String(cString: strerror(code)))", systemErrno: code)
+                throw .openDirectory(childPath, errno: Errno(rawValue: code))
             }
         }
         throw SpoolError(

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -79,13 +80,7 @@ public struct SpoolLayout: Sendable {
             if mkdir(root, 0o755) == 0 {
                 restored.append(root)
             } else if errno != EEXIST {
-                let code = errno
-                return (
-                    restored,
-                    SpoolError(
-                        .cannotCreate, path: root,
-                        message: "cannot create directory: \(String(cString: strerror(code)))", systemErrno: code)
-                )
+                return (restored, .makeDirectory(root, errno: Errno(rawValue: errno), call: "mkdir"))
             }
         }
         for place in Place.allCases where lstat("\(root)/\(place.rawValue)", &info) != 0 && errno == ENOENT {

@@ -33,7 +33,7 @@ public struct StatusFileReader: Sendable {
             throw SpoolError(.cannotRead, path: path, message: "is a \(kind), not a status file")
         case .tooLarge(let size):
             throw SpoolError(.cannotRead, path: path, message: "is \(size) bytes, over the \(Self.limit)-byte bound")
-        case .unreadable(let reason, _): throw SpoolError(.cannotRead, path: path, message: "cannot be read: \(reason)")
+        case .unreadable(let cause): throw .read(path, what: "the status file", errno: cause)
         }
     }
 

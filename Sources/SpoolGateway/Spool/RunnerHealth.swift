@@ -22,7 +22,7 @@ struct RunnerHealth: Sendable {
             return RunnerHealth(healthy: false, reason: "\(path) is a \(kind), not the runner's heartbeat")
         case .tooLarge(let size):
             return RunnerHealth(healthy: false, reason: "\(path) is \(size) bytes, not a heartbeat")
-        case .unreadable(let why, _): return RunnerHealth(healthy: false, reason: "\(path) cannot be read: \(why)")
+        case .unreadable(let why): return RunnerHealth(healthy: false, reason: "\(path) cannot be read: \(why)")
         }
         guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             return RunnerHealth(healthy: false, reason: "\(path) is not a JSON object")

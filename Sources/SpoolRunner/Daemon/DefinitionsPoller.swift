@@ -36,6 +36,8 @@ public struct DefinitionsPoller: Service {
     }
 
     /// One line per definition file: name, size, mtime (ns) and inode.
+    /// A directory that cannot be listed reads as empty: a change, so the reload runs and
+    /// reports why it cannot read the directory (and keeps the definitions it has).
     static func fingerprint(of directory: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.sorted().compactMap { name in

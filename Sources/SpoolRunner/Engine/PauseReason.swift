@@ -25,6 +25,12 @@ public enum PauseReason: String, Sendable {
         }
     }
 
+    /// The reason a failed spool write stands for: its system call's errno.
+    public init?(_ error: SpoolError) {
+        guard let errno = error.errno else { return nil }
+        self.init(errno: errno.rawValue)
+    }
+
     /// The reason a failed store write stands for, or nil when it is not transient (a corrupt
     /// or unreadable store, a constraint broken by a bug): those still stop the runner.
     /// - Parameter systemErrno: `sqlite3_system_errno` after the failure, which tells an

@@ -20,6 +20,14 @@ extension ProcessEngine {
 
         var changes: [Change]
         var rejections: [RejectionRecord]
+        /// What the batch adds to the metrics counters: written in the same transaction.
+        var counters: CounterIncrements
+
+        init(changes: [Change], rejections: [RejectionRecord]) {
+            self.changes = changes
+            self.rejections = rejections
+            self.counters = ProcessEngine.counterIncrements(changes, rejections)
+        }
 
         func apply(_ db: Database) throws {
             for change in changes {
@@ -34,6 +42,7 @@ extension ProcessEngine {
                 for var event in change.events { try event.insert(db) }
             }
             for var rejection in rejections { try rejection.insert(db) }
+            try MetricCounters.add(counters, in: db)
         }
     }
 
@@ -76,6 +85,7 @@ extension ProcessEngine {
                 timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
                 return false
             }
+            committed(batch)
             if pause.isActive(.store) {
                 commitBackoff.reset()
                 pause.clear(.store)

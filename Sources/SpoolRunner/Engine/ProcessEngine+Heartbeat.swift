@@ -81,8 +81,8 @@ extension ProcessEngine {
             // that a write that fails again cannot make it come and go in a loop.
             try AtomicFile.write(Data((document.compactJSON + "\n").utf8), to: layout.heartbeatFile)
         } catch {
-            if error.systemErrno == ENOENT { layout.restoreMissingDirectories() }
-            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+            if error.errno == .noSuchFileOrDirectory { layout.restoreMissingDirectories() }
+            if let reason = PauseReason(error) {
                 pause.raise(.spoolFiles, reason, path: error.path, message: "cannot write \(error.description)")
             }
         }

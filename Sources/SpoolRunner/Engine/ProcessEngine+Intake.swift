@@ -136,7 +136,15 @@ extension ProcessEngine {
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
     func scanControl(now: Date) {
         guard clientDirectoryIsSafe(.control, now: now) else { return }
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.control) else { return }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: layout.control)
+        } catch {
+            // As for inbox/: said in the log and runner.json, not skipped in silence.
+            logger.error("cannot list \(layout.control): \(error)")
+            lastError = (now, "cannot list \(layout.control): \(error)")
+            return
+        }
         let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
         controlSettle.keep(only: Set(candidates))
         let clock = now.timeIntervalSince1970
@@ -207,7 +215,7 @@ extension ProcessEngine {
             pendingRejections.append(record)
             return moved
         } catch {
-            if let code = error.systemErrno, let reason = PauseReason(errno: code) {
+            if let reason = PauseReason(error) {
                 pause.raise(
                     .spoolFiles, reason, path: error.path,
                     message: "cannot reject \(directory)/\(fileName): \(error.description)")

@@ -150,14 +150,20 @@ extension ProcessEngine {
         }
         let finalRows = rows
         let finalRecord = record
+        let event = EventRecord(
+            processID: finalRecord.processID, event: .processFailed, at: now,
+            detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
+        var counters = CounterIncrements()
+        counters.add(events: [event], processType: finalRecord.processType)
+        let finalCounters = counters
         try store.write { db in
             try finalRecord.upsert(db)
             for row in finalRows { try row.upsert(db) }
-            var event = EventRecord(
-                processID: finalRecord.processID, event: .processFailed, at: now,
-                detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
+            var event = event
             try event.insert(db)
+            try MetricCounters.add(finalCounters, in: db)
         }
+        metrics?.count(finalCounters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 
@@ -168,6 +174,8 @@ extension ProcessEngine {
             AtomicFile.removeStaleTempFiles(in: directory)
         }
         let cutoff = Date().addingTimeInterval(-36 * 3600)
+        // Best effort, like any cleanup: what cannot be listed or removed now is tried again at
+        // the next start, and nothing depends on it being gone.
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.tmp) else { return }
         for name in names where name != ".gitkeep" {
             let path = "\(layout.tmp)/\(name)"

@@ -32,6 +32,8 @@ public actor ProcessEngine {
     /// status writer and the executors.
     let pause: RunnerPause
     let startedAt = Date()
+    /// The metrics file's registry (`serve --metrics-file`), when there is one.
+    let metrics: RunnerMetrics?
 
     var layout: SpoolLayout { configuration.layout }
 
@@ -100,8 +102,12 @@ public actor ProcessEngine {
         var index: Int
     }
 
-    public init(configuration: EngineConfiguration, store: HistoryStore, catalog: DefinitionCatalog, logger: Logger) {
+    public init(
+        configuration: EngineConfiguration, store: HistoryStore, catalog: DefinitionCatalog, logger: Logger,
+        metrics: RunnerMetrics? = nil
+    ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.store = store
         self.catalog = catalog
         self.logger = logger

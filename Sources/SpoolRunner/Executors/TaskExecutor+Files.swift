@@ -81,7 +81,7 @@ extension TaskExecutor {
             } catch {
                 return .failure(
                     FileFailure(
-                        path: error.path, code: error.systemErrno ?? EPERM,
+                        path: error.path, code: error.errno?.rawValue ?? EPERM,
                         message: "cannot prepare \(error.description)"))
             }
             logFD = openat(

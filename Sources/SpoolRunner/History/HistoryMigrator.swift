@@ -6,7 +6,7 @@ import GRDB
 /// `PRAGMA user_version`, so that version is visible without knowing GRDB's own bookkeeping.
 /// Never edit a migration that has shipped; add a new one.
 enum HistoryMigrator {
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -115,6 +115,22 @@ enum HistoryMigrator {
                     """)
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             if version < 3 { try db.execute(sql: "PRAGMA user_version = 3") }
+        }
+        migrator.registerMigration("v4 metric counters") { db in
+            try db.execute(
+                sql: """
+                    -- The counters of the metrics file (--metrics-file), advanced in the same
+                    -- transaction as the change they count: they never go down across restarts,
+                    -- serve --once runs and prune, which deletes the history they counted.
+                    CREATE TABLE metric_counters (
+                        metric      TEXT NOT NULL,     -- e.g. spoolrunner_processes_total
+                        labels_json TEXT NOT NULL,     -- {"process_type":"...","status":"..."}, keys sorted
+                        value       INTEGER NOT NULL,
+                        PRIMARY KEY (metric, labels_json)
+                    );
+                    """)
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version < 4 { try db.execute(sql: "PRAGMA user_version = 4") }
         }
         return migrator
     }

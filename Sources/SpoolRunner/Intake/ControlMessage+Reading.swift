@@ -50,8 +50,8 @@ extension ControlMessage {
             return .failure(
                 RequestRejection(
                     .tooLarge, "\(name) is \(size) bytes; a control message is at most 64 KiB", writesStatus: false))
-        case .unreadable(let reason, let permissionDenied):
-            if permissionDenied {
+        case .unreadable(let reason):
+            if reason.deniesAccess {
                 return .failure(
                     RequestRejection(
                         .permissionDenied,

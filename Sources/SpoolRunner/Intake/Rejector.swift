@@ -41,7 +41,7 @@ struct Rejector: Sendable {
         do {
             rejected = try layout.directory(.rejected)
         } catch {
-            if let code = error.systemErrno, PauseReason(errno: code) != nil { throw error }
+            if PauseReason(error) != nil { throw error }
             return false
         }
         let target = uniqueName(fileName, in: rejected)
@@ -54,7 +54,7 @@ struct Rejector: Sendable {
         do {
             try AtomicFile.write(Data((document.compactJSON + "\n").utf8), named: "\(target).error.json", in: rejected)
         } catch {
-            if let code = error.systemErrno, PauseReason(errno: code) != nil { throw error }
+            if PauseReason(error) != nil { throw error }
         }
         // rename(2) moves a symlink or FIFO itself, never what it points to.
         return renameat(AT_FDCWD, "\(directory)/\(fileName)", rejected.descriptor, target) == 0

@@ -57,10 +57,10 @@ public struct RequestIntake: Sendable {
                 RequestRejection(
                     .tooLarge, "\(fileName) is \(size) bytes; the limit is \(maxRequestBytes) (--max-request-bytes)",
                     writesStatus: existing == nil))
-        case .unreadable(let reason, let permissionDenied):
+        case .unreadable(let reason):
             // A client may still be setting the mode (write, then chmod): judged after --settle.
             if let identity = FileIdentity.of(path), let until = unsettled(identity) { return .wait(until: until) }
-            if permissionDenied {
+            if reason.deniesAccess {
                 return .reject(
                     RequestRejection(
                         .permissionDenied,

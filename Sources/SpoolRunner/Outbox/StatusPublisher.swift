@@ -286,7 +286,7 @@ public final class StatusPublisher: Sendable {
         } catch {
             failure = error
         }
-        if failure.systemErrno == ENOENT, restoreDirectories() {
+        if failure.errno == .noSuchFileOrDirectory, restoreDirectories() {
             do {
                 try writer.write(document, recycling: &file)
                 noteWritten(isRepair)
@@ -295,7 +295,7 @@ public final class StatusPublisher: Sendable {
                 failure = error
             }
         }
-        if let code = failure.systemErrno, let reason = PauseReason(errno: code) {
+        if let reason = PauseReason(failure) {
             pause.raise(
                 .statusFiles, reason, path: failure.path, message: "cannot write status file \(failure.description)")
         }

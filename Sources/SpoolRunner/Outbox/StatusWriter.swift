@@ -28,8 +28,16 @@ public struct StatusWriter: Sendable {
         file.removeSpare(in: outbox)
     }
 
-    public func read(processID: String) -> StatusDocument? {
-        guard let data = try? StatusFileReader(layout: layout).read(processID: processID) else { return nil }
-        return try? JSONDecoder().decode(StatusDocument.self, from: data)
+    /// The status file of `processID`, or nil when there is none.
+    /// - Throws: `SpoolError.cannotRead` when a file is there but cannot be read, or does not
+    ///   hold a status document (the runner writes whole files: this is not a half-written one).
+    public func read(processID: String) throws(SpoolError) -> StatusDocument? {
+        guard let data = try StatusFileReader(layout: layout).read(processID: processID) else { return nil }
+        do {
+            return try JSONDecoder().decode(StatusDocument.self, from: data)
+        } catch {
+            throw SpoolError(
+                .cannotRead, path: layout.statusFile(processID), message: "is not a status document: \(error)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public enum AtomicFile {
     {
         let directory = (path as NSString).deletingLastPathComponent
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure(path, "cannot open its directory") }
+        guard fd >= 0 else { throw .openParentDirectory(path, errno: Errno(rawValue: errno)) }
         defer { close(fd) }
         try write(
             data, named: (path as NSString).lastPathComponent, inDirectory: fd, path: path, durable: durable, mode: mode
@@ -46,21 +47,24 @@ public enum AtomicFile {
     ) throws(SpoolError) {
         let temp = "\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
         let fd = openat(directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw failure(path, "cannot create temp file") }
+        guard fd >= 0 else { throw .createTemporary(path, errno: Errno(rawValue: errno)) }
         // Explicit, whatever the umask.
         fchmod(fd, mode)
-        var ok = data.withUnsafeBytes { writeAll(fd, $0) }
-        if ok && durable { ok = fsync(fd) == 0 }
-        guard ok else {
-            let error = failure(path, "cannot write")
-            close(fd)
-            unlinkat(directory, temp, 0)
-            throw error
+        // errno is read right after the call that failed, before close(2) may set its own.
+        var failure: SpoolError?
+        if !data.withUnsafeBytes({ writeAll(fd, $0) }) {
+            failure = .write(path, errno: Errno(rawValue: errno))
+        } else if durable && fsync(fd) != 0 {
+            failure = .write(path, errno: Errno(rawValue: errno), call: "fsync")
         }
         close(fd)
+        if let failure {
+            unlinkat(directory, temp, 0)
+            throw failure
+        }
         CrashPoint.step("rename")
         guard renameat(directory, temp, directory, name) == 0 else {
-            let error = failure(path, "cannot rename into place")
+            let error = SpoolError.rename(path, errno: Errno(rawValue: errno))
             unlinkat(directory, temp, 0)
             throw error
         }
@@ -77,13 +81,9 @@ public enum AtomicFile {
         DurableWrite.writeAll(fd, buffer)
     }
 
-    private static func failure(_ path: String, _ what: String) -> SpoolError {
-        let code = errno
-        return SpoolError(
-            .cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
-    }
-
     /// Removes temp files a dead runner left half written in `directory`.
+    /// Best effort: a directory that cannot be listed only keeps its leftovers, which the next
+    /// start tries again.
     public static func removeStaleTempFiles(in directory: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where name.hasPrefix(tempPrefix) {

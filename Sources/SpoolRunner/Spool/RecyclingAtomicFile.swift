@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -50,11 +51,11 @@ struct RecyclingAtomicFile {
         if temp == nil {
             let fresh = "\(AtomicFile.tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
             let fd = openat(dir, fresh, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-            guard fd >= 0 else { throw Self.failure(path, "cannot create temp file") }
+            guard fd >= 0 else { throw .createTemporary(path, errno: Errno(rawValue: errno)) }
             fchmod(fd, mode)
             let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
             guard ok else {
-                let error = Self.failure(path, "cannot write")
+                let error = SpoolError.write(path, errno: Errno(rawValue: errno))
                 close(fd)
                 unlinkat(dir, fresh, 0)
                 throw error
@@ -71,7 +72,7 @@ struct RecyclingAtomicFile {
         }
         // ENOENT: the first write of this name; EINVAL: this filesystem cannot exchange.
         guard renameat(dir, temp, dir, name) == 0 else {
-            let error = Self.failure(path, "cannot rename into place")
+            let error = SpoolError.rename(path, errno: Errno(rawValue: errno))
             unlinkat(dir, temp, 0)
             throw error
         }
@@ -103,12 +104,6 @@ struct RecyclingAtomicFile {
             unlinkat(directory.descriptor, spare, 0)
         }
         self.spare = nil
-    }
-
-    private static func failure(_ path: String, _ what: String) -> SpoolError {
-        let code = errno
-        return SpoolError(
-            .cannotWrite, path: path, message: "\(what): \(String(cString: strerror(code)))", systemErrno: code)
     }
 
     // Linux ABI values the Glibc module does not import (they sit behind _GNU_SOURCE).

@@ -25,18 +25,17 @@ public enum SpoolIdentity {
     }
 
     private static func read(_ path: String) throws(SpoolError) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if access(path, F_OK) == 0 {
-                throw SpoolError(
-                    .cannotRead, path: path,
-                    message: "cannot read the spool's identity file: \(String(cString: strerror(errno)))")
-            }
-            return nil
+        let data: Data
+        switch SafeFileReader.read(path, limit: 4096) {
+        case .contents(let contents, _): data = contents
+        case .missing: return nil
+        case .unreadable(let cause): throw .read(path, what: "the spool's identity file", errno: cause)
+        case .notARegularFile, .tooLarge: data = Data()  // not an identity: said below
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count == 32, text.allSatisfy(\.isHexDigit) else {
             throw SpoolError(
-                .cannotRead, path: path,
+                .corrupt, path: path,
                 message:
                     "not a spool identity (32 hex digits expected); restore the file from a backup of this spool, or remove it if this spool never had a history store"
             )

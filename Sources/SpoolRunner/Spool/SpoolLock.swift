@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,19 +16,11 @@ public final class SpoolLock: Sendable {
     ///   cannot be opened.
     public init(path: String) throws(SpoolError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw SpoolError(
-                .cannotCreate, path: path, message: "cannot open lock file: \(String(cString: strerror(errno)))")
-        }
+        guard fd >= 0 else { throw .openLock(path, errno: Errno(rawValue: errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
+            let error = SpoolError.lock(path, errno: Errno(rawValue: errno))
             close(fd)
-            if code == EWOULDBLOCK {
-                throw SpoolError(
-                    .locked, path: path,
-                    message: "another runner holds this spool's lock; stop it first or use another --spool")
-            }
-            throw SpoolError(.cannotCreate, path: path, message: "cannot lock: \(String(cString: strerror(code)))")
+            throw error
         }
         self.descriptor = fd
     }
