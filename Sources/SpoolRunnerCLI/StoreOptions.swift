@@ -11,7 +11,7 @@ struct StoreOptions: ParsableArguments {
         help: ArgumentHelp(
             "PostgreSQL store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require&schema=NAME] (env SPOOLRUNNER_STORE).",
             valueName: "URL"))
-    var store: String? = ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"]
+    var store: String?
 
     @Option(
         name: .long, help: ArgumentHelp("Read the store's password from the first line of FILE.", valueName: "FILE"),
@@ -20,7 +20,7 @@ struct StoreOptions: ParsableArguments {
 
     /// The parsed URL; a missing or bad one is a usage error (64) naming what is wrong.
     func url() throws -> StoreURL {
-        guard let store, !store.isEmpty else {
+        guard let store = store ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"], !store.isEmpty else {
             throw ValidationError("--store URL (or SPOOLRUNNER_STORE) is required")
         }
         do {
@@ -42,6 +42,7 @@ struct StoreOptions: ParsableArguments {
             group.addTask { await store.run() }
             defer { group.cancelAll() }
             do {
+                try await store.checkReachable()
                 return try await body(store)
             } catch let error as PostgresStoreError {
                 let code = error.code == .schemaTooNew ? ExitStatus.storeTooNew : ExitStatus.ioError

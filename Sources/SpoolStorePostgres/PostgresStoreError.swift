@@ -41,6 +41,7 @@ public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
             if let server = error.serverInfo, let message = server[.message] {
                 return "\(message) (SQLSTATE \(server[.sqlState] ?? "?"))"
             }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
             return "\(error.code)"
         }
         return "\(error)"

@@ -21,6 +21,8 @@ extension PostgresStore {
                                     ELSE 'healthy' END,
                                EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                                         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                                          AND l.database = (SELECT oid FROM pg_database
+                                                             WHERE datname = current_database())
                                           AND l.classid::int8 = $1 AND l.objid::int8 = $2
                                           AND a.application_name = 'spoolrunner/' || r.runner_id || '/control'),
                                (SELECT count(*) FROM processes p WHERE p.owner_runner = r.runner_id),

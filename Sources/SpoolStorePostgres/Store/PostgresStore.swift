@@ -34,6 +34,22 @@ public final class PostgresStore: Sendable {
         try await StoreMigrator.migrate(client, schema: url.schema, logger: logger)
     }
 
+    /// Connects once, outside the pool, and closes: the pool retries a server it cannot reach
+    /// forever, so a command checks first and fails fast (connection refused at once, an
+    /// unanswered host after postgres-nio's 10 s connect timeout).
+    ///
+    /// - Throws: `.database` saying the store cannot be reached, with the driver's error.
+    public func checkReachable() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: url.connectionConfiguration(applicationName: "spoolrunner/\(runnerID)"), id: 0,
+                logger: logger)
+            try await connection.close()
+        } catch {
+            throw PostgresStoreError(.database, "cannot connect to the store", cause: error)
+        }
+    }
+
     /// The schema version the database is at; nil when it was never migrated.
     public func migrationState() async throws -> Int? {
         try await StoreMigrator.currentVersion(client, logger: logger)
