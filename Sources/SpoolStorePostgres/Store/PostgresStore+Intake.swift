@@ -8,8 +8,11 @@ extension PostgresStore {
     ///
     /// An existing id is the §3 duplicate rule made global: the same bytes subscribe this runner
     /// too (`.duplicate`); other bytes are a `.conflict`, and nothing is written.
+    ///
+    /// `typeLimit` is the definition's `concurrency`: the claim on intake goes through the same
+    /// check as `claim` (the type's advisory lock, its owned unfinished processes counted).
     public func accept(
-        _ request: StoredRequest, fileName: String, claimIfCapacity: Bool, lease: Lease
+        _ request: StoredRequest, fileName: String, claimIfCapacity: Bool, lease: Lease, typeLimit: Int? = nil
     ) async throws -> Acceptance {
         let tasks = String(decoding: try JSONEncoder.sorted.encode(request.tasks), as: UTF8.self)
         let detail = String(decoding: try JSONEncoder.sorted.encode(["file": fileName]), as: UTF8.self)
@@ -64,6 +67,10 @@ extension PostgresStore {
                 VALUES (\(request.processID), 'accepted', \(request.createdAt)::timestamptz, \(detail)::jsonb, \(me))
                 """, logger: logger)
             guard claimIfCapacity else { return .accepted(leaseEpoch: nil) }
+            if let typeLimit {
+                let free = try await freeSlots(of: request.processType, maximum: typeLimit, connection: connection)
+                guard free > 0 else { return .accepted(leaseEpoch: nil) }
+            }
             let claimed = try await connection.query(
                 """
                 UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1
