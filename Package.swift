@@ -6,9 +6,12 @@ import PackageDescription
 let ownTargetSettings: [SwiftSetting] =
     Context.environment["SPOOLRUNNER_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
 
+// Linux only: inotify, /proc, flock, renameat2 and the other calls come from Glibc, so the code
+// builds nowhere else. SwiftPM's `platforms:` can only name minimum versions of Apple platforms
+// (there is no Linux entry, and no way to say "Linux only"); the `.macOS(.v15)` that was here
+// claimed a platform the package cannot build on, so there is none. README: "Linux".
 let package = Package(
     name: "spoolrunner",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spoolrunner", targets: ["SpoolRunnerCLI"]),
         .executable(name: "spoolrunner-http", targets: ["SpoolRunnerHTTP"]),

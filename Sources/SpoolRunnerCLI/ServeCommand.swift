@@ -236,7 +236,8 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(
                     .init(
                         service: InboxWatcher(
-                            directories: [definitions.definitions], mask: InboxWatcher.editEvents, logger: logger
+                            directories: [definitions.definitions], mask: InboxWatcher.editEvents,
+                            names: DefinitionsPoller.isDefinitionFile, logger: logger
                         ) {
                             engine.requestReload()
                         }))

@@ -167,7 +167,7 @@ struct SubmitCommand: AsyncParsableCommand {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.rejected) else { return nil }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".error.json") {
             let path = "\(layout.rejected)/\(name)"
-            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+            guard let modified = FileIdentity.of(path)?.modified,
                 modified >= since,
                 let data = FileManager.default.contents(atPath: path),
                 case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: data),

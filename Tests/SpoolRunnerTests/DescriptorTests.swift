@@ -32,10 +32,18 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 0ms\n")
         for index in 0..<400 { try spool.drop("w\(index)", #"{"process_type": "nap"}"#) }
-        let result = try spool.run(["serve", "--once"])
-        #expect(result.status == 0)
-        let attributes = try? FileManager.default.attributesOfItem(atPath: spool.layout.defaultDatabase + "-wal")
-        let size = (attributes?[.size] as? Int) ?? 0
+        // Measured while the runner still has the store open: at a clean close SQLite
+        // checkpoints and deletes the WAL, and an absent file would prove nothing.
+        let runner = try spool.start(["serve"])
+        defer {
+            runner.signal(SIGKILL)
+            _ = runner.wait()
+        }
+        #expect(
+            spool.eventually(timeout: 120) { (0..<400).allSatisfy { spool.status("w\($0)")?.status == .success } })
+        let attributes = try FileManager.default.attributesOfItem(atPath: spool.layout.defaultDatabase + "-wal")
+        let size = try #require(attributes[.size] as? Int)
+        #expect(size > 0, "the runner's writes go through the WAL")
         // SQLite checkpoints at 1000 pages (4 MiB) by default; the runner adds its own passive
         // checkpoints, so the WAL never grows far past that.
         #expect(size < 8 << 20, "WAL is \(size) bytes")

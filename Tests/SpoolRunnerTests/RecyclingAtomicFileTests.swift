@@ -90,3 +90,32 @@ import Glibc
         #expect(lstat("\(outbox.path)/p1.json", &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG)
     }
 }
+
+/// Stopping the status publisher writes its whole backlog (issue 10: a 50,000-request burst
+/// ended `serve --once` with final states unwritten when the backlog outlasted the stop timeout).
+@Suite struct StatusPublisherStopTests {
+    @Test func stopWritesTheWholeBacklogWhileWritesSucceed() throws {
+        let spool = try TemporarySpool()
+        let publisher = StatusPublisher(
+            writer: StatusWriter(layout: spool.layout), reconciler: nil,
+            pause: RunnerPause(logger: .init(label: "test")), logger: .init(label: "test"))
+        let ids = (0..<2000).map { String(format: "p%05d", $0) }
+        for round in ["first", "final"] {
+            for id in ids {
+                publisher.publish(
+                    StatusDocument(
+                        rejectedID: id, processType: nil, error: FailureInfo(code: .invalidInputs, message: round),
+                        at: Date()))
+            }
+        }
+        // A zero timeout: only failing writes may be given up, never a backlog being written.
+        publisher.stop(timeout: 0)
+        for id in ids {
+            let text = try #require(
+                FileManager.default.contents(atPath: spool.layout.statusFile(id)).map {
+                    String(decoding: $0, as: UTF8.self)
+                }, "\(id) not written")
+            #expect(text.contains("\"final\""), "\(id): \(text)")
+        }
+    }
+}

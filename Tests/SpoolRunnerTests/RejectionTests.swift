@@ -224,9 +224,14 @@ import Glibc
     final class FIFOWriter: Sendable {
         let opened = Atomic<Bool>(false)
         let finished = Atomic<Bool>(false)
+        /// The writer thread's kernel id (0 until it runs), to find it in /proc/self/task.
+        let threadID = Atomic<Int>(0)
 
         init(path: String) {
             let thread = Thread { [self] in
+                // /proc/thread-self is this thread's /proc/<pid>/task/<tid>.
+                let link = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self")) ?? ""
+                threadID.store(Int(link.split(separator: "/").last ?? "") ?? -1, ordering: .sequentiallyConsistent)
                 let fd = open(path, O_WRONLY)
                 if fd >= 0 {
                     opened.store(true, ordering: .sequentiallyConsistent)
@@ -235,6 +240,28 @@ import Glibc
                 finished.store(true, ordering: .sequentiallyConsistent)
             }
             thread.start()
+        }
+
+        /// Waits until the writer sits in its open(2) of the FIFO (the kernel's view of the thread:
+        /// the system call it is blocked in), so that any reader from now on would let it
+        /// through: without this, a runner that opened the FIFO before the writer got there would
+        /// go unnoticed.
+        func waitUntilBlocked() -> Bool {
+            #if arch(x86_64)
+            let openat = "257"
+            #else
+            let openat = "56"  // arm64's generic syscall table
+            #endif
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                let task = threadID.load(ordering: .sequentiallyConsistent)
+                if task > 0 {
+                    let call = (try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8)) ?? ""
+                    if call.split(separator: " ").first.map(String.init) == openat { return true }
+                }
+                usleep(1_000)
+            }
+            return false
         }
 
         /// Opens the read side (without blocking) so that the writer's open returns.
@@ -255,7 +282,7 @@ import Glibc
         #expect(mkfifo(path, 0o644) == 0)
         // Anyone opening the FIFO for reading would let this writer through.
         let writer = FIFOWriter(path: path)
-        usleep(100_000)
+        #expect(writer.waitUntilBlocked(), "the writer never reached its open(2) of the FIFO")
         try spool.drop("good", Self.validRequest)
         let result = try spool.serveOnce(timeout: 30)
         let openedByRunner = writer.opened.load(ordering: .sequentiallyConsistent)

@@ -33,8 +33,11 @@ import Testing
     }
 
     @Test func otherFormsStillParse() {
-        #expect(Timestamp.parse("2026-07-20T15:00:00Z") != nil)
-        #expect(Timestamp.parse("2026-07-20") != nil)
+        // 2026-07-20T15:00:00Z is 1,784,559,600 s after the epoch; the date alone is its midnight UTC.
+        #expect(Timestamp.parse("2026-07-20T15:00:00Z") == Date(timeIntervalSince1970: 1_784_559_600))
+        #expect(Timestamp.parse("2026-07-20T15:00:00.250Z") == Date(timeIntervalSince1970: 1_784_559_600.25))
+        #expect(Timestamp.parse("2026-07-20") == Date(timeIntervalSince1970: 1_784_505_600))
         #expect(Timestamp.parse("yesterday") == nil)
+        #expect(Timestamp.parse("2026-07-20T15:00:00.123") == nil, "no zone: not a UTC stamp")
     }
 }

@@ -37,7 +37,6 @@ public struct TemplateString: Sendable, Hashable, CustomStringConvertible {
         parts.compactMap { if case .reference(let reference) = $0 { reference } else { nil } }
     }
 
-    public var hasTemplates: Bool { !references.isEmpty }
 }
 
 /// The values a task's templates are rendered with.

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +27,11 @@ public struct FileIdentity: Hashable, Sendable {
         size = Int64(info.st_size)
         modifiedSeconds = Int(info.st_mtim.tv_sec)
         modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+    }
+
+    /// The last modification, as a date (the one place a file's mtime is read as a time).
+    public var modified: Date {
+        Date(timeIntervalSince1970: Double(modifiedSeconds) + Double(modifiedNanoseconds) / 1e9)
     }
 
     /// The identity of `path` itself (a symlink is not followed), or nil when it is gone.

@@ -60,6 +60,9 @@ public enum Timestamp {
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]
         if let date = plain.date(from: text) { return date }
+        // Only a date and nothing after it: the formatter would take the date out of a longer
+        // text (a stamp without its zone) and make it midnight.
+        guard text.utf8.count == 10 else { return nil }
         let day = ISO8601DateFormatter()
         day.formatOptions = [.withFullDate]
         return day.date(from: text)

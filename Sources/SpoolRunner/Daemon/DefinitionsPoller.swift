@@ -36,12 +36,18 @@ public struct DefinitionsPoller: Service {
     }
 
     /// One line per definition file: name, size, mtime (ns) and inode.
+    /// The names the definitions directory's watchers look at: `*.yaml` and `*.yml` that are not
+    /// dot files (an editor's or `write(atomically:)`'s temp file is neither).
+    public static func isDefinitionFile(_ name: String) -> Bool {
+        !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+    }
+
     /// A directory that cannot be listed reads as empty: a change, so the reload runs and
     /// reports why it cannot read the directory (and keeps the definitions it has).
     static func fingerprint(of directory: String) -> [String] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.sorted().compactMap { name in
-            guard !name.hasPrefix("."), name.hasSuffix(".yaml") || name.hasSuffix(".yml") else { return nil }
+            guard isDefinitionFile(name) else { return nil }
             var info = stat()
             guard stat("\(directory)/\(name)", &info) == 0 else { return nil }
             return "\(name) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)"

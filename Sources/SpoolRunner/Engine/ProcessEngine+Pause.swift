@@ -51,7 +51,7 @@ enum DiskProbe {
             unlink(probe)
         }
         let bytes = [UInt8](repeating: 0, count: size)
-        guard bytes.withUnsafeBytes({ AtomicFile.writeAll(fd, $0) }) else { return errno }
+        guard bytes.withUnsafeBytes({ DurableWrite.writeAll(fd, $0) }) else { return errno }
         return nil
     }
 }

@@ -179,14 +179,10 @@ extension ProcessEngine {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: layout.tmp) else { return }
         for name in names where name != ".gitkeep" {
             let path = "\(layout.tmp)/\(name)"
-            if let modified = Self.modificationTime(path), modified < cutoff {
+            if let modified = FileIdentity.of(path)?.modified, modified < cutoff {
                 try? FileManager.default.removeItem(atPath: path)
                 logger.notice("removed a staging file older than 36 hours", metadata: ["spool.file": "\(path)"])
             }
         }
-    }
-
-    static func modificationTime(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }

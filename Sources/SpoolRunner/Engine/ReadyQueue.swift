@@ -15,9 +15,6 @@ struct ReadyQueue {
 
     private var heap: [Entry] = []
 
-    var isEmpty: Bool { heap.isEmpty }
-    var count: Int { heap.count }
-
     mutating func insert(_ entry: Entry) {
         heap.append(entry)
         var child = heap.count - 1

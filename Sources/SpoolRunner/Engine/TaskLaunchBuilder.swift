@@ -139,7 +139,9 @@ struct TaskLaunchBuilder: Sendable {
     }
 }
 
-/// A task that cannot be launched at all; recorded as its attempt's outcome.
+/// Why a task's launch could not be built: its program is not found (`spawn_failed`) or a
+/// template cannot be filled (`template`). Nothing is spawned; the engine records the failure as
+/// the outcome of the attempt it had already marked started.
 struct LaunchFailure: Error {
     var failure: FailureInfo
     init(_ failure: FailureInfo) { self.failure = failure }

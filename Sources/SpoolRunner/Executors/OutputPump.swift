@@ -79,7 +79,7 @@ final class OutputPump: Sendable {
             let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count > 0 {
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                let written = AtomicFile.writeAll(logFD, chunk)
+                let written = DurableWrite.writeAll(logFD, chunk)
                 let code = errno
                 let firstFailure = state.withLock { state -> Bool in
                     state.tail.append(chunk)

@@ -221,7 +221,7 @@ public struct TaskExecutor: Sendable {
             if pipe(&ends) == 0 {
                 _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
                 _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-                let ok = data.withUnsafeBytes { AtomicFile.writeAll(ends[1], $0) }
+                let ok = data.withUnsafeBytes { DurableWrite.writeAll(ends[1], $0) }
                 close(ends[1])
                 if ok { return ends[0] }
                 close(ends[0])
@@ -235,7 +235,7 @@ public struct TaskExecutor: Sendable {
         let fd = openat(base, relative, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
         unlinkat(base, relative, 0)
-        let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+        let ok = data.withUnsafeBytes { DurableWrite.writeAll(fd, $0) }
         guard ok, lseek(fd, 0, SEEK_SET) == 0 else {
             let code = errno
             close(fd)
@@ -283,6 +283,6 @@ public struct TaskExecutor: Sendable {
 
     static func note(_ fd: Int32, _ line: String) {
         let text = Array((line + "\n").utf8)
-        _ = text.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+        _ = text.withUnsafeBytes { DurableWrite.writeAll(fd, $0) }
     }
 }

@@ -35,8 +35,6 @@ public struct TaskOutcome: Sendable {
     /// When the attempt ended, as the executor saw it (the engine may record it a little later).
     public var endedAt: Date
 
-    public var succeeded: Bool { failure == nil }
-
     public init(
         exitCode: Int? = nil, output: [String: JSONValue]? = nil, failure: FailureInfo? = nil, endedAt: Date = Date()
     ) {

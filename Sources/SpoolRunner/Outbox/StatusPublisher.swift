@@ -42,6 +42,7 @@ public final class StatusPublisher: Sendable {
         var finished = false
         var reconciling = false
         var stopDeadline = Date.distantFuture
+        var stopTimeout: Double = 10
     }
 
     private let writer: StatusWriter
@@ -91,12 +92,15 @@ public final class StatusPublisher: Sendable {
         condition.unlock()
     }
 
-    /// Writes what is queued (retrying failures for up to `timeout` seconds), then ends the
-    /// thread. What could not be written is logged; the next start's sweep writes it.
+    /// Writes what is queued, then ends the thread. `timeout` bounds only failing writes: a
+    /// backlog that is being written goes on to the end however long it is (the final state is
+    /// always written), while writes that fail for `timeout` seconds in a row are given up,
+    /// logged, and left to the next start's sweep.
     public func stop(timeout: Double = 10) {
         condition.lock()
         state.withLock {
             $0.stopped = true
+            $0.stopTimeout = timeout
             $0.stopDeadline = Date().addingTimeInterval(timeout)
         }
         condition.broadcast()
@@ -212,6 +216,10 @@ public final class StatusPublisher: Sendable {
                 }
                 if unwritten.isEmpty {
                     retryAt = nil
+                    // Progress: the stop's timeout counts from the last successful batch.
+                    state.withLock { state in
+                        if state.stopped { state.stopDeadline = Date().addingTimeInterval(state.stopTimeout) }
+                    }
                 } else {
                     // Back in the queue unless a newer document came meanwhile.
                     condition.lock()
@@ -243,8 +251,12 @@ public final class StatusPublisher: Sendable {
             let now = Date()
             let backingOff = retryAt.map { now < $0 } ?? false
             let decision = state.withLock { state -> (Work?, reconciling: Bool) in
+                // Stopping: done once everything is written, or past the deadline while writes
+                // keep failing (or only the start's sweep is left); a backlog that is being
+                // written is finished, however long it is.
                 if state.stopped,
-                    now >= state.stopDeadline || (state.pending.isEmpty && !(sweeping && state.reconciling))
+                    (state.pending.isEmpty && !(sweeping && state.reconciling))
+                        || (now >= state.stopDeadline && (backingOff || state.pending.isEmpty))
                 {
                     return (.finish(unwritten: state.pending.count), false)
                 }

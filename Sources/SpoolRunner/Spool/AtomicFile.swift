@@ -33,26 +33,34 @@ public enum AtomicFile {
     /// Writes `data` as `name` inside `directory` atomically: the temp file is created with
     /// `O_EXCL|O_NOFOLLOW` and renamed with `renameat`, both relative to the open directory, so
     /// no symlink on the way is followed and one at the target is replaced, never written through.
+    /// Not fsynced: the files written below the spool root (status and error files) are
+    /// projections the runner can write again.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(
-        _ data: Data, named name: String, in directory: SpoolDirectory, durable: Bool = false, mode: mode_t = 0o644
-    ) throws(SpoolError) {
+    public static func write(_ data: Data, named name: String, in directory: SpoolDirectory, mode: mode_t = 0o644)
+        throws(SpoolError)
+    {
         try write(
-            data, named: name, inDirectory: directory.descriptor, path: "\(directory.path)/\(name)", durable: durable,
+            data, named: name, inDirectory: directory.descriptor, path: "\(directory.path)/\(name)", durable: false,
             mode: mode)
+    }
+
+    /// A fresh name for a temp file that will replace `name`: dot-prefixed with `tempPrefix`, so
+    /// that readers of `*.json` skip it and the start-up cleanup finds it.
+    static func temporaryName(for name: String) -> String {
+        "\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
     }
 
     private static func write(
         _ data: Data, named name: String, inDirectory directory: Int32, path: String, durable: Bool, mode: mode_t
     ) throws(SpoolError) {
-        let temp = "\(tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
+        let temp = temporaryName(for: name)
         let fd = openat(directory, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .createTemporary(path, errno: Errno(rawValue: errno)) }
         // Explicit, whatever the umask.
         fchmod(fd, mode)
         // errno is read right after the call that failed, before close(2) may set its own.
         var failure: SpoolError?
-        if !data.withUnsafeBytes({ writeAll(fd, $0) }) {
+        if !data.withUnsafeBytes({ DurableWrite.writeAll(fd, $0) }) {
             failure = .write(path, errno: Errno(rawValue: errno))
         } else if durable && fsync(fd) != 0 {
             failure = .write(path, errno: Errno(rawValue: errno), call: "fsync")
@@ -69,16 +77,6 @@ public enum AtomicFile {
             throw error
         }
         if durable { fsync(directory) }
-    }
-
-    /// fsync of a directory (see `DurableWrite`, shared with the clients).
-    public static func syncDirectory(_ directory: String) {
-        DurableWrite.syncDirectory(directory)
-    }
-
-    /// write(2) until everything is written (see `DurableWrite`, shared with the clients).
-    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
-        DurableWrite.writeAll(fd, buffer)
     }
 
     /// Removes temp files a dead runner left half written in `directory`.

@@ -49,11 +49,11 @@ struct RecyclingAtomicFile {
             }
         }
         if temp == nil {
-            let fresh = "\(AtomicFile.tempPrefix)\(name).\(UInt32.random(in: 0...UInt32.max))"
+            let fresh = AtomicFile.temporaryName(for: name)
             let fd = openat(dir, fresh, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             guard fd >= 0 else { throw .createTemporary(path, errno: Errno(rawValue: errno)) }
             fchmod(fd, mode)
-            let ok = data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+            let ok = data.withUnsafeBytes { DurableWrite.writeAll(fd, $0) }
             guard ok else {
                 let error = SpoolError.write(path, errno: Errno(rawValue: errno))
                 close(fd)
@@ -93,7 +93,7 @@ struct RecyclingAtomicFile {
         defer { _ = fcntl(fd, fSetLease, Int32(F_UNLCK)) }
         guard ftruncate(fd, 0) == 0 else { return false }
         if info.st_mode & 0o7777 != mode { fchmod(fd, mode) }
-        return data.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
+        return data.withUnsafeBytes { DurableWrite.writeAll(fd, $0) }
     }
 
     /// Removes the spare (at shutdown; a spare left by a crash is a temp file the next start removes).
