@@ -120,3 +120,39 @@ struct ClaimTests {
         }
     }
 }
+
+@Suite("Schedule slots under two leaders")
+struct ScheduleSlotTests {
+    @Test("two \"leaders\" inserting the same 100 schedule slots at once create 100 processes")
+    func twoLeaders() async throws {
+        try await withStores("two_leaders", count: 2) { stores in
+            var leases: [Lease] = []
+            for store in stores { leases.append(try await store.registerTestRunner()) }
+            // Deterministic slot ids and identical bytes, as both leaders derive them from the cron.
+            let slots = (0..<100).map {
+                testRequest("nightly-2026-11-30T\(String(format: "%04d", $0))", second: $0 % 60)
+            }
+            let outcomes = try await withThrowingTaskGroup(of: [Acceptance].self) { group in
+                for (store, lease) in zip(stores, leases) {
+                    group.addTask {
+                        var outcomes: [Acceptance] = []
+                        for slot in slots {
+                            outcomes.append(
+                                try await store.accept(slot, fileName: "schedule", claimIfCapacity: false, lease: lease)
+                            )
+                        }
+                        return outcomes
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(outcomes.filter { $0 == .accepted(leaseEpoch: nil) }.count == 100)
+            #expect(outcomes.filter { $0 == .duplicate }.count == 100)
+            #expect(try await stores[0].value("SELECT count(*) FROM processes", as: Int64.self) == 100)
+            #expect(try await stores[0].value("SELECT count(*) FROM tasks", as: Int64.self) == 300)
+            #expect(
+                try await stores[0].value("SELECT count(*) FROM events WHERE event = 'accepted'", as: Int64.self)
+                    == 100)
+        }
+    }
+}
