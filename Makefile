@@ -26,7 +26,8 @@ FISHDIR     = $(PREFIX)/share/fish/vendor_completions.d
 CONFDEFS    = $(SYSCONFDIR)/spoolrunner/definitions
 
 # A plain release binary has a RUNPATH into the toolchain; --static-swift-stdlib links the Swift
-# runtime in (on Debian this needs libcurl4-openssl-dev: full Foundation links libcurl).
+# runtime in. On Debian spoolrunner-http's static link needs libcurl4-openssl-dev (FlyingFox
+# imports FoundationNetworking, which links libcurl); spoolrunner's does not.
 SWIFT_RELEASE = swift build -c release --static-swift-stdlib
 BINARIES      = spoolrunner spoolrunner-http
 UNITS         = spoolrunner.service spoolrunner-once.service spoolrunner.path spoolrunner.timer spoolrunner-http.service

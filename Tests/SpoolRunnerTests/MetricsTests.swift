@@ -232,6 +232,25 @@ import Glibc
         #expect(!names.contains { $0.hasPrefix(AtomicFile.tempPrefix) }, "\(names)")
     }
 
+    @Test func scheduleLastRunIsTheNewestSubmittedSlot() throws {
+        let spool = try TemporarySpool()
+        try spool.define("hourly.yaml", "schedule:\n  - cron: \"0 * * * *\"\ntasks:\n  - name: a\n    shell: 'true'\n")
+        try spool.define("plain.yaml", "tasks:\n  - name: a\n    shell: 'true'\n")
+        let file = spool.root.appendingPathComponent("schedules.prom").path
+        let result = try spool.serveOnce(
+            ["--metrics-file", file], environment: [ScheduleClock.environmentKey: "2026-07-20T10:00:10Z"])
+        #expect(result.status == 0, "\(result.standardError)")
+        guard let samples = try Self.parse(file) else { return }
+        // The slot was submitted just now (real time; the schedule clock only picks the slot).
+        let last = try #require(
+            Self.value(samples, "spoolrunner_schedule_last_run_timestamp_seconds", ["process_type": "hourly"]))
+        #expect(abs(last - Date().timeIntervalSince1970) < 600)
+        #expect(
+            Self.value(samples, "spoolrunner_schedule_last_run_timestamp_seconds", ["process_type": "plain"]) == nil)
+        #expect(
+            Self.value(samples, "spoolrunner_processes_total", ["process_type": "hourly", "status": "success"]) == 1)
+    }
+
     @Test func anUnwritableMetricsFileStopsTheRunnerNamingIt() throws {
         let spool = try TemporarySpool()
         let file = spool.root.appendingPathComponent("missing/dir/spoolrunner.prom").path
