@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import SpoolRunner
+@testable import SpoolStore
 
 #if canImport(Glibc)
 import Glibc
@@ -276,7 +277,7 @@ import Glibc
         #expect(InboxBacklog.measure(inbox: spool.layout.inbox + "/none") == InboxBacklog())
     }
 
-    @Test func countersAreDerivedFromTheCommittedEvents() throws {
+    @Test func countersAreDerivedFromTheCommittedEvents() async throws {
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         var increments = CounterIncrements()
         increments.add(
@@ -301,10 +302,12 @@ import Glibc
         #expect(increments == expected)
 
         // Stored and loaded back through the real migrator, adding up across commits.
-        let store = try HistoryStore(inMemory: ())
-        try store.write { db in try MetricCounters.add(increments, in: db) }
-        try store.write { db in try MetricCounters.add(increments, in: db) }
-        let loaded = try store.metricCounters()
+        let store = try SQLiteStore(inMemory: ())
+        // Added twice: the rows add up.
+        let writer = try store.testWriter
+        let stored = increments
+        for _ in 0..<2 { try await writer.write { db in try MetricCounters.add(stored, in: db) } }
+        let loaded = try await store.metricCounters()
         #expect(loaded.count == expected.counts.count)
         for (key, amount) in expected.counts { #expect(loaded[key] == 2 * amount, "\(key)") }
     }
