@@ -24,9 +24,9 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
               73   the spool cannot be created or written
               74   the history store cannot be opened or written
               75   another runner holds the spool's lock
-              76   the PostgreSQL store's schema is newer than this spoolrunner
+              76   the history store's schema (SQLite or PostgreSQL) is newer than this spoolrunner
               77   the spool is unsafe (a symlinked or world-writable directory)
-              78   the history store belongs to another spool, or is newer than this spoolrunner
+              78   the history store belongs to another spool
               124  submit --wait --timeout ran out
 
             ENVIRONMENT

@@ -236,4 +236,26 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: path), "a read-only open must not create the file")
     }
+
+    /// A store migrated by a newer spoolrunner is refused, naming both versions; `serve` exits 76.
+    @Test func aStoreFromANewerSpoolrunnerIsRefused() throws {
+        let spool = try TemporarySpool()
+        let path = spool.layout.defaultDatabase
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.testWriter.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99 from the future')")
+                try db.execute(sql: "PRAGMA user_version = 99")
+            }
+        }
+        #expect {
+            _ = try SQLiteStore(path: path)
+        } throws: { error in
+            guard let error = error as? StoreError, error.code == .schemaTooNew else { return false }
+            return error.message.contains("99") && error.message.contains("\(HistoryMigrator.currentVersion)")
+        }
+        let serve = try spool.run(["serve", "--once"])
+        #expect(serve.status == 76, "\(serve.standardError)")
+        #expect(serve.standardError.contains("schema version 99"), "\(serve.standardError)")
+    }
 }
