@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "spoolrunner-http", targets: ["SpoolRunnerHTTP"]),
         .library(name: "ProcessDefinitions", targets: ["ProcessDefinitions"]),
         .library(name: "SpoolRunner", targets: ["SpoolRunner"]),
+        .library(name: "SpoolStore", targets: ["SpoolStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -39,14 +40,24 @@ let package = Package(
             // Input patterns are matched with ICU's own API (PatternCache), for its step limit.
             linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]
         ),
-        // The client side of the spool: layout, ids, safe reads, atomic drops, read-only history
-        // queries. What `submit` and the HTTP gateway share; no engine.
+        // The client side of the spool: layout, ids, safe reads, atomic drops, and the domain's
+        // vocabulary (statuses, failure info). What `submit` and the HTTP gateway share; no engine.
         .target(
             name: "SpoolClient",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: ownTargetSettings
+        ),
+        // The history store: the `Store` protocol and `SQLiteStore`, which owns every SQL
+        // statement of the program. Its own module, in the engine's folder, so that the HTTP
+        // gateway reads history through the same protocol without linking the engine.
+        .target(
+            name: "SpoolStore",
             dependencies: [
+                "ProcessDefinitions",
+                "SpoolClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "SystemPackage", package: "swift-system"),
             ],
+            path: "Sources/SpoolRunner/Store",
             swiftSettings: ownTargetSettings
         ),
         // Intake, engine, executors, status writer, history store, daemon.
@@ -55,7 +66,7 @@ let package = Package(
             dependencies: [
                 "ProcessDefinitions",
                 "SpoolClient",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "SpoolStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -63,6 +74,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            exclude: ["Store"],
             swiftSettings: ownTargetSettings
         ),
         // The thin `spoolrunner` executable.
@@ -70,6 +82,7 @@ let package = Package(
             name: "SpoolRunnerCLI",
             dependencies: [
                 "SpoolRunner",
+                "SpoolStore",
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -84,6 +97,7 @@ let package = Package(
             dependencies: [
                 "ProcessDefinitions",
                 "SpoolClient",
+                "SpoolStore",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,6 +124,7 @@ let package = Package(
             name: "SpoolRunnerTests",
             dependencies: [
                 "SpoolRunner",
+                "SpoolStore",
                 "SpoolGateway",
                 "ProcessDefinitions",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 /// The HTTP gateway over one spool: the seed's API, a JSON API for the dashboard's data, and the
 /// server-rendered dashboard.
@@ -13,14 +14,14 @@ import SpoolClient
 /// The runner stays the only writer of the store.
 public struct Gateway: HTTPHandler, Sendable {
     let configuration: GatewayConfiguration
-    let history: HistoryReader
+    let history: any StoreReader
     let catalogs: CatalogCache
     let logger: Logger
     let inFlight = InFlightRequests()
 
     public init(configuration: GatewayConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.history = HistoryReader(path: configuration.databasePath)
+        self.history = SQLiteStore(readOnlyPath: configuration.databasePath)
         self.catalogs = CatalogCache(directory: configuration.definitionsDirectory)
         self.logger = logger
     }
@@ -71,15 +72,15 @@ public struct Gateway: HTTPHandler, Sendable {
         switch endpoint {
         case .submit: return try await submit(request)
         case .seedStatus, .processStatus: return try status(processID)
-        case .processes: return try processes(request)
-        case .events: return try events(processID)
+        case .processes: return try await processes(request)
+        case .events: return try await events(processID)
         case .cancel: return try control(.cancel, processID)
         case .retry: return try control(.retry, processID)
         case .definitions: return definitions()
         case .health: return health()
         case .openAPI: return .raw(Data(OpenAPIDocument.json.utf8), type: "application/json")
-        case .dashboard: return try dashboard(request)
-        case .uiProcess: return try processPage(processID)
+        case .dashboard: return try await dashboard(request)
+        case .uiProcess: return try await processPage(processID)
         case .uiLog: return try log(processID, file: parameters["file"] ?? "")
         case .uiCancel: return try uiControl(.cancel, processID)
         case .uiRetry: return try uiControl(.retry, processID)
@@ -113,13 +114,13 @@ public struct Gateway: HTTPHandler, Sendable {
     }
 
     /// The store's answer, with "no store yet" as an empty history and any other failure as 503.
-    func fromStore<T>(_ query: () throws(HistoryReadError) -> T, whenMissing empty: T) throws(APIError) -> T {
+    func fromStore<T>(_ query: () async throws(StoreError) -> T, whenMissing empty: T) async throws(APIError) -> T {
         do {
-            return try query()
+            return try await query()
         } catch {
-            if error.code == .missing { return empty }
+            if error.code == .notFound { return empty }
             logger.error(
-                "history store unreadable", metadata: ["spool.file": "\(error.path)", "error": "\(error.message)"])
+                "history store unreadable", metadata: ["spool.file": "\(error.location)", "error": "\(error.message)"])
             throw APIError(.storeUnavailable, error.description)
         }
     }

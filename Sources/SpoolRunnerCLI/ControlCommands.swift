@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import SpoolRunner
 
 /// `spoolrunner cancel ID`: asks the runner to cancel a process, through `control/`.
@@ -57,7 +56,7 @@ struct ControlTarget: ParsableArguments {
     }
 
     func send(_ action: ControlMessage.Action) async throws {
-        let before = try check(action)
+        let before = try await check(action)
         let name: String
         do {
             name = try RequestDropper(layout: spool.layout).control(ControlMessage(action: action, processID: id))
@@ -73,18 +72,14 @@ struct ControlTarget: ParsableArguments {
 
     /// What can be checked before anything is sent: the process exists and is in a state where
     /// the action does something. - Returns: the process's `updated_at` now.
-    func check(_ action: ControlMessage.Action) throws -> Date {
-        let processID = id
+    func check(_ action: ControlMessage.Action) async throws -> Date {
         let record: ProcessRecord?
-        if FileManager.default.fileExists(atPath: spool.databasePath) {
-            let store = try spool.openReadOnly()
-            do {
-                record = try store.read { db in try ProcessRecord.fetchOne(db, key: processID) }
-            } catch {
-                throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
-            }
-        } else {
+        do {
+            record = try await spool.openReadOnly().process(id)
+        } catch  where error.code == .notFound {
             record = nil
+        } catch {
+            throw fail(error)
         }
         guard let record else {
             let waiting = FileManager.default.fileExists(atPath: "\(spool.layout.inbox)/\(id).json")
@@ -123,13 +118,17 @@ struct ControlTarget: ParsableArguments {
                 "the runner rejected the \(action.rawValue) message: \(error.trimmingCharacters(in: .whitespacesAndNewlines))",
                 ExitStatus.failed)
         }
-        let store = try spool.openReadOnly()
-        let processID = id
+        let store = spool.openReadOnly()
         let taken = Date()
         var lastStatus: ProcessStatus?
         while true {
             notice.check()
-            let record = try? store.read { db in try ProcessRecord.fetchOne(db, key: processID) }
+            let record: ProcessRecord?
+            do {
+                record = try await store.process(id)
+            } catch {
+                throw fail(error)
+            }
             if let record {
                 if record.status != lastStatus {
                     lastStatus = record.status

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import ProcessDefinitions
 import SpoolRunner
 
@@ -25,22 +24,19 @@ struct EventsCommand: AsyncParsableCommand {
     @OptionGroup var spool: SpoolOptions
 
     func run() async throws {
-        let store = try spool.openReadOnly()
+        let store = spool.openReadOnly()
         let processID = id
         if follow {
             var lastID: Int64 = 0
             while true {
                 let (events, status): ([EventRecord], ProcessStatus?)
                 do {
-                    (events, status) = try store.read { db in
-                        let events = try EventRecord.filter(
-                            EventRecord.Columns.processID == processID && EventRecord.Columns.id > lastID
-                        )
-                        .order(EventRecord.Columns.id).fetchAll(db)
-                        return (events, try ProcessRecord.fetchOne(db, key: processID)?.status)
-                    }
+                    // The status first: every event recorded before the end is then in the
+                    // events read after it, so nothing is missed when it says ended.
+                    status = try await store.process(processID)?.status
+                    events = try await store.events(of: processID, after: lastID)
                 } catch {
-                    throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+                    throw fail(error)
                 }
                 // Written unbuffered: a reader at the other end of a pipe sees each event at once.
                 for event in events {
@@ -48,19 +44,15 @@ struct EventsCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                     lastID = max(lastID, event.id ?? lastID)
                 }
-                // Read in the same transaction as the events: nothing recorded before the end is missed.
                 if let status, status.isFinal { return }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
         let events: [EventRecord]
         do {
-            events = try store.read { db in
-                try EventRecord.filter(EventRecord.Columns.processID == processID).order(EventRecord.Columns.id)
-                    .fetchAll(db)
-            }
+            events = try await store.events(of: processID, after: 0)
         } catch {
-            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
         guard !events.isEmpty else {
             throw fail("no events for '\(id)' in \(spool.databasePath)", ExitStatus.noInput)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SpoolRunner
+import SpoolStore
 
 /// The exit status of a failure, chosen from its code, never from its message (README "Exit
 /// status", SPEC §8).
@@ -16,21 +17,23 @@ extension ExitStatus {
         }
     }
 
-    /// The history store cannot be opened, read or written: 74.
-    ///
-    /// `HistoryError` has no code yet. When the store's `StoreError` (issue 9 part A) replaces
-    /// it, map its code here: `notFound` → `noInput` (66), `foreignSpool` → `foreignStore` (78),
-    /// every other code → `ioError` (74); the call sites stay as they are.
-    static func of(_ error: HistoryError) -> ExitCode {
-        ioError
+    /// A store failure, by its code.
+    static func of(_ error: StoreError) -> ExitCode {
+        switch error.code {
+        // 66: no store yet (no runner has run on this spool).
+        case .notFound: noInput
+        // 78: EX_CONFIG, the store is not this spool's, or is newer than this spoolrunner.
+        case .foreignSpool, .schemaTooNew: foreignStore
+        // 74: the store cannot be opened, read or written (busy past the timeout, full, corrupt).
+        case .busy, .cannotOpen, .full, .failed: ioError
+        }
     }
 
     /// A failure whose type the command does not know in advance (a service of `serve`).
     static func of(_ error: any Error) -> ExitCode {
         switch error {
         case let error as SpoolError: of(error)
-        case is StoreOwnershipError: foreignStore
-        case let error as HistoryError: of(error)
+        case let error as StoreError: of(error)
         default: ioError
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpoolStore
 
 /// The documented exit statuses (sysexits.h where one fits).
 enum ExitStatus {
@@ -26,4 +27,9 @@ struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
         FileHandleOutput.write(string)
     }
+}
+
+/// Prints a store failure and returns its exit status.
+func fail(_ error: StoreError) -> ExitCode {
+    fail(error.description, ExitStatus.of(error))
 }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import ProcessDefinitions
 import SpoolRunner
 
 /// `spoolrunner history`: lists processes from the store, opened read-only.
-struct HistoryCommand: ParsableCommand {
+struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List processes from the history store, newest first.",
@@ -46,19 +45,16 @@ struct HistoryCommand: ParsableCommand {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
-        let store = try spool.openReadOnly()
-        var request = ProcessRecord.all()
-        if let type { request = request.filter(ProcessRecord.Columns.processType == type) }
-        if let status { request = request.filter(ProcessRecord.Columns.status == status) }
-        if let since { request = request.filter(ProcessRecord.Columns.createdAt >= Timestamp.string(since.date)) }
-        if let until { request = request.filter(ProcessRecord.Columns.createdAt < Timestamp.string(until.date)) }
-        let finalRequest = request.order(ProcessRecord.Columns.createdAt.desc).limit(limit)
+    func run() async throws {
+        let query = ProcessQuery(
+            type: type, status: status.flatMap(ProcessStatus.init(rawValue:)),
+            since: since?.date, until: until?.date,
+            limit: limit)
         let records: [ProcessRecord]
         do {
-            records = try store.read { db in try finalRequest.fetchAll(db) }
+            records = try await spool.openReadOnly().processes(query)
         } catch {
-            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
         if json {
             let rows: [JSONValue] = records.map { record in

@@ -1,16 +1,15 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import SpoolRunner
 
 /// `spoolrunner prune --older-than DUR`: forgets finished processes; never touches unfinished ones.
-struct PruneCommand: ParsableCommand {
+struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract:
             "Delete finished processes that ended more than DUR ago: history rows, status files, logs, work directories.",
         discussion:
-            "Unfinished processes are never touched. Rejections older than DUR are removed too (rows, rejected/ files and their rejected status files)."
+            "Unfinished processes are never touched. Rejections older than DUR are removed too (rows, rejected/ files and their rejected status files). While a runner holds the spool, the runner does the prune (a control message), so it never deletes a process it is running again; otherwise prune holds the spool's lock while it works."
     )
 
     @Option(help: ArgumentHelp("Age of the processes to delete (e.g. 30d).", valueName: "DUR"))
@@ -21,100 +20,97 @@ struct PruneCommand: ParsableCommand {
 
     @OptionGroup var spool: SpoolOptions
 
-    static let finishedBefore = """
-        SELECT process_id FROM processes
-        WHERE status IN ('success', 'failed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < ?
-        ORDER BY ended_at
-        """
-
-    func run() throws {
+    func run() async throws {
         let layout = spool.layout
-        let cutoff = Timestamp.string(Date().addingTimeInterval(-olderThan.duration.seconds))
+        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
+        let cutoff = Timestamp.string(cutoffDate)
         if dryRun {
-            try preview(cutoff: cutoff)
+            try await preview(cutoff: cutoff, cutoffDate: cutoffDate)
             return
         }
-        let store: HistoryStore
+        guard FileManager.default.fileExists(atPath: spool.databasePath) else {
+            throw fail(
+                "\(spool.databasePath): no history store here; has `spoolrunner serve` run on this spool? (use --spool or --db)",
+                ExitStatus.noInput)
+        }
+        // No runner: hold the spool's lock for the prune, so none starts in the middle of it.
+        // A runner: it prunes on our behalf, and never deletes a process it holds again (a
+        // retry redriving it), which a second writer could not know.
+        let lock: SpoolLock
         do {
-            store = try HistoryStore(path: spool.databasePath)
+            lock = try SpoolLock(path: layout.lockFile)
+        } catch  where error.code == .locked {
+            try await pruneThroughRunner(cutoff: cutoff, cutoffDate: cutoffDate)
+            return
         } catch {
             throw fail(error.description, ExitStatus.of(error))
         }
-        let ids: [String]
+        let outcome: SpoolPruner.Outcome
         do {
-            ids = try store.write { db in
-                let ids = try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff])
-                for chunk in stride(from: 0, to: ids.count, by: 500) {
-                    let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
-                    let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-                    try db.execute(
-                        sql: "DELETE FROM events WHERE process_id IN (\(marks))", arguments: StatementArguments(part))
-                    try db.execute(
-                        sql: "DELETE FROM tasks WHERE process_id IN (\(marks))", arguments: StatementArguments(part))
-                    try db.execute(
-                        sql: "DELETE FROM processes WHERE process_id IN (\(marks))", arguments: StatementArguments(part)
-                    )
-                }
-                try db.execute(sql: "DELETE FROM rejections WHERE received_at < ?", arguments: [cutoff])
-                return ids
-            }
+            let store = try SQLiteStore(path: spool.databasePath)
+            outcome = try await SpoolPruner(store: store, layout: layout).prune(before: cutoffDate)
         } catch {
-            throw fail("cannot prune \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
-        let files = FileManager.default
-        for id in ids {
-            try? files.removeItem(atPath: layout.statusFile(id))
-            try? files.removeItem(atPath: layout.logDirectory(id))
-            try? files.removeItem(atPath: layout.workDirectory(id))
+        withExtendedLifetime(lock) {}
+        print(
+            "pruned \(outcome.processes) process(es) that ended before \(cutoff), and \(outcome.rejectedFiles) rejected file(s)"
+        )
+    }
+
+    /// Sends a `prune` control message to the running runner and waits until it has acted on it.
+    func pruneThroughRunner(cutoff: String, cutoffDate: Date) async throws {
+        let layout = spool.layout
+        let store = spool.openReadOnly()
+        let before: PrunePlan
+        do {
+            before = try await store.prunePlan(before: cutoffDate)
+        } catch {
+            throw fail(error)
         }
-        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
-        var rejectedFiles = 0
-        for name in (try? files.contentsOfDirectory(atPath: layout.rejected)) ?? [] where name != ".gitkeep" {
-            let path = "\(layout.rejected)/\(name)"
-            guard let modified = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                modified < cutoffDate
-            else { continue }
-            try? files.removeItem(atPath: path)
-            rejectedFiles += 1
-            // The rejected status file of a request that never became a process.
-            if name.hasSuffix(".json.error.json") {
-                let id = String(name.dropLast(".json.error.json".count))
-                let writer = StatusWriter(layout: layout)
-                if (try? writer.read(processID: id))?.status == .rejected {
-                    try? files.removeItem(atPath: layout.statusFile(id))
-                }
-            }
+        let rejectedBefore = SpoolPruner.rejectedFiles(before: cutoffDate, layout: layout).count
+        let name: String
+        do {
+            name = try RequestDropper(layout: layout).control(.prune(before: cutoff))
+        } catch {
+            throw fail(error.description, ExitStatus.of(error))
         }
-        print("pruned \(ids.count) process(es) that ended before \(cutoff), and \(rejectedFiles) rejected file(s)")
+        var notice = RunnerNotice(layout: layout)
+        while FileManager.default.fileExists(atPath: "\(layout.control)/\(name)") {
+            notice.check()
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if FileManager.default.fileExists(atPath: "\(layout.rejected)/\(name)") {
+            let error = (try? String(contentsOfFile: "\(layout.rejected)/\(name).error.json", encoding: .utf8)) ?? ""
+            throw fail(
+                "the runner rejected the prune message: \(error.trimmingCharacters(in: .whitespacesAndNewlines))",
+                ExitStatus.failed)
+        }
+        let after: PrunePlan
+        do {
+            after = try await store.prunePlan(before: cutoffDate)
+        } catch {
+            throw fail(error)
+        }
+        let rejectedAfter = SpoolPruner.rejectedFiles(before: cutoffDate, layout: layout).count
+        let kept = after.processIDs.count
+        print(
+            "pruned \(before.processIDs.count - kept) process(es) that ended before \(cutoff), and \(max(0, rejectedBefore - rejectedAfter)) rejected file(s), through the running runner\(kept > 0 ? " (\(kept) kept: the runner holds them again)" : "")"
+        )
     }
 
     /// `--dry-run`: the same selection, read-only, printed.
-    func preview(cutoff: String) throws {
-        let store = try spool.openReadOnly()
-        let (ids, rejections): ([String], Int)
+    func preview(cutoff: String, cutoffDate: Date) async throws {
+        let plan: PrunePlan
         do {
-            (ids, rejections) = try store.read { db in
-                (
-                    try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff]),
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM rejections WHERE received_at < ?", arguments: [cutoff]) ?? 0
-                )
-            }
+            plan = try await spool.openReadOnly().prunePlan(before: cutoffDate)
         } catch {
-            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
-        let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
-        let files = FileManager.default
-        let rejectedFiles = ((try? files.contentsOfDirectory(atPath: spool.layout.rejected)) ?? []).filter { name in
-            guard name != ".gitkeep",
-                let modified = (try? files.attributesOfItem(atPath: "\(spool.layout.rejected)/\(name)"))?[
-                    .modificationDate] as? Date
-            else { return false }
-            return modified < cutoffDate
-        }
-        for id in ids { print(id) }
+        let rejectedFiles = SpoolPruner.rejectedFiles(before: cutoffDate, layout: spool.layout)
+        for id in plan.processIDs { print(id) }
         print(
-            "would prune \(ids.count) process(es) that ended before \(cutoff), \(rejections) rejection row(s) and \(rejectedFiles.count) rejected file(s); nothing was changed (--dry-run)"
+            "would prune \(plan.processIDs.count) process(es) that ended before \(cutoff), \(plan.rejections) rejection row(s) and \(rejectedFiles.count) rejected file(s); nothing was changed (--dry-run)"
         )
     }
 }

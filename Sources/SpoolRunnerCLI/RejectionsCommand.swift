@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import ProcessDefinitions
 import SpoolRunner
 
 /// `spoolrunner rejections`: the `rejections` table, newest first: what could not be accepted.
-struct RejectionsCommand: ParsableCommand {
+struct RejectionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rejections",
         abstract: "List rejected request and control files from the history store, newest first.",
@@ -40,17 +39,13 @@ struct RejectionsCommand: ParsableCommand {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
-        let store = try spool.openReadOnly()
-        var request = RejectionRecord.all()
-        if let code { request = request.filter(Column("code") == code) }
-        if let since { request = request.filter(Column("received_at") >= Timestamp.string(since.date)) }
-        let finalRequest = request.order(Column("id").desc).limit(limit)
+    func run() async throws {
+        let query = RejectionQuery(code: code, since: since?.date, limit: limit)
         let records: [RejectionRecord]
         do {
-            records = try store.read { db in try finalRequest.fetchAll(db) }
+            records = try await spool.openReadOnly().rejections(query)
         } catch {
-            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
         if json {
             print(

@@ -1,13 +1,12 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import ProcessDefinitions
 import SpoolRunner
 
 /// `spoolrunner schedules`: every schedule entry of every definition, with its next slot, its
 /// last submitted slot and that process's status. Reads the definitions and the store
 /// (read-only); works with or without a running runner.
-struct SchedulesCommand: ParsableCommand {
+struct SchedulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedules",
         abstract: "List every schedule entry: cron, time zone, next slot, last submitted slot and its status."
@@ -19,7 +18,7 @@ struct SchedulesCommand: ParsableCommand {
     @OptionGroup var spool: SpoolOptions
     @OptionGroup var definitions: DefinitionsOptions
 
-    func run() throws {
+    func run() async throws {
         let catalog = DefinitionCatalog.load(directory: definitions.definitions)
         let clock: ScheduleClock
         do {
@@ -27,7 +26,7 @@ struct SchedulesCommand: ParsableCommand {
         } catch {
             throw fail(error.description, ExitCode.validationFailure)
         }
-        let states = try readStates()
+        let states = try await readStates()
         let now = clock.now()
         var rows: [Row] = []
         for processType in catalog.definitions.keys.sorted() {
@@ -90,28 +89,18 @@ struct SchedulesCommand: ParsableCommand {
 
     /// The stored state of every entry and the status of each entry's last process. No store
     /// yet (no runner has run) or a store from before schedules: nothing stored.
-    func readStates() throws -> (entries: [String: ScheduleStateRecord], statuses: [String: String]) {
-        guard FileManager.default.fileExists(atPath: spool.databasePath) else { return ([:], [:]) }
-        let store = try spool.openReadOnly()
+    func readStates() async throws -> (entries: [String: ScheduleStateRecord], statuses: [String: String]) {
+        let states: ScheduleStates
         do {
-            return try store.read { db in
-                guard try db.tableExists("schedule_state") else { return ([:], [:]) }
-                let records = try ScheduleStateRecord.fetchAll(db)
-                var statuses: [String: String] = [:]
-                for id in records.compactMap(\.lastProcessID) {
-                    if let status = try String.fetchOne(
-                        db, sql: "SELECT status FROM processes WHERE process_id = ?", arguments: [id])
-                    {
-                        statuses[id] = status
-                    }
-                }
-                let entries = Dictionary(
-                    records.map { ($0.processType + "\u{0}" + $0.entry, $0) }, uniquingKeysWith: { a, _ in a })
-                return (entries, statuses)
-            }
+            states = try await spool.openReadOnly().scheduleStates()
+        } catch  where error.code == .notFound {
+            return ([:], [:])
         } catch {
-            throw fail("cannot read \(spool.databasePath): \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
+        let entries = Dictionary(
+            states.entries.map { ($0.processType + "\u{0}" + $0.entry, $0) }, uniquingKeysWith: { a, _ in a })
+        return (entries, states.lastStatuses.mapValues(\.rawValue))
     }
 
     /// The last process's status: from the store, else `waiting` while its request is still in

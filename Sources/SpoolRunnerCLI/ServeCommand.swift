@@ -140,23 +140,23 @@ struct ServeCommand: AsyncParsableCommand {
             level: startLevel,
             "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))"
         )
-        let store: HistoryStore
+        let store: SQLiteStore
         do {
-            store = try HistoryStore(path: spool.databasePath)
+            store = try SQLiteStore(path: spool.databasePath)
+        } catch {
+            throw fail(error)
+        }
+        // One store per spool: another spool's store holds another runner's live processes.
+        let identity: String
+        do {
+            identity = try SpoolIdentity.loadOrCreate(layout)
         } catch {
             throw fail(error.description, ExitStatus.of(error))
         }
-        // One store per spool: another spool's store holds another runner's live processes.
         do {
-            let identity = try SpoolIdentity.loadOrCreate(layout)
-            try store.bind(toSpool: identity, path: layout.root)
-        } catch let error as StoreOwnershipError {
-            throw fail(error.description, ExitStatus.foreignStore)
-        } catch let error as SpoolError {
-            throw fail(error.description, ExitStatus.of(error))
+            try await store.bind(toSpool: identity, path: layout.root)
         } catch {
-            throw fail(
-                "\(spool.databasePath): cannot record the spool this store belongs to: \(error)", ExitStatus.ioError)
+            throw fail(error)
         }
         let clock: ScheduleClock
         do {
@@ -170,7 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
             // then in the inbox like any dropped request.
             var pass = scheduler
             do {
-                try pass.pass(catalog: catalog)
+                try await pass.pass(catalog: catalog)
             } catch {
                 logger.error("schedule pass failed; its slots are submitted by the next run: \(error)")
             }
@@ -187,9 +187,9 @@ struct ServeCommand: AsyncParsableCommand {
         if metricsFile != nil {
             metrics = RunnerMetrics(registry: PrometheusCollectorRegistry())
             do {
-                metrics?.seed(try store.metricCounters())
+                metrics?.seed(try await store.metricCounters())
             } catch {
-                throw fail("\(spool.databasePath): cannot read the metric counters: \(error)", ExitStatus.ioError)
+                throw fail(error)
             }
         }
         let engine = ProcessEngine(
@@ -202,7 +202,7 @@ struct ServeCommand: AsyncParsableCommand {
                 inbox: layout.inbox, snapshot: { await engine.metricsSnapshot() },
                 scheduleLastRuns: {
                     do {
-                        return try store.scheduleLastRuns().compactMapValues(Timestamp.parse)
+                        return try await store.scheduleLastRuns()
                     } catch {
                         logger.warning("metrics: cannot read the schedules' last runs: \(error)")
                         return [:]

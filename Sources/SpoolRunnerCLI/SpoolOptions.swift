@@ -18,13 +18,10 @@ struct SpoolOptions: ParsableArguments {
     var layout: SpoolLayout { SpoolLayout(root: spool) }
     var databasePath: String { db ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_DB"] ?? layout.defaultDatabase }
 
-    /// Opens the store read-only, or exits 66.
-    func openReadOnly() throws -> HistoryStore {
-        do {
-            return try HistoryStore(readOnlyPath: databasePath)
-        } catch {
-            throw fail(error.description, ExitStatus.noInput)
-        }
+    /// The store, read-only. It is opened on the first read, which fails with `.notFound`
+    /// (exit 66) when no runner has created it.
+    func openReadOnly() -> any StoreReader {
+        SQLiteStore(readOnlyPath: databasePath)
     }
 }
 

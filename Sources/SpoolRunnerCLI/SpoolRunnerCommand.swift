@@ -25,7 +25,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
               74   the history store cannot be opened or written
               75   another runner holds the spool's lock
               77   the spool is unsafe (a symlinked or world-writable directory)
-              78   the history store belongs to another spool
+              78   the history store belongs to another spool, or is newer than this spoolrunner
               124  submit --wait --timeout ran out
 
             ENVIRONMENT

@@ -13,20 +13,21 @@ struct WatchView {
     let layout: SpoolLayout
     let databasePath: String
     let interval: Duration
-    var store: HistoryStore?
+    let store: any StoreReader
 
     init(layout: SpoolLayout, databasePath: String, interval: Duration) {
         self.layout = layout
         self.databasePath = databasePath
         self.interval = interval
+        store = SQLiteStore(readOnlyPath: databasePath)
     }
 
-    /// The snapshot now; the store is opened once it exists (a runner creates it).
-    mutating func snapshot() -> WatchSnapshot? {
-        if store == nil, FileManager.default.fileExists(atPath: databasePath) {
-            store = try? HistoryStore(readOnlyPath: databasePath)
-        }
-        return try? WatchSnapshot.read(layout: layout, store: store)
+    /// The snapshot now; the store is read once it exists (a runner creates it). nil when the
+    /// store cannot be read now: the screen keeps what it showed and tries again.
+    func snapshot() -> WatchSnapshot? {
+        let exists = FileManager.default.fileExists(atPath: databasePath)
+        let (layout, store) = (layout, store)
+        return try? BlockingWait.run { try await WatchSnapshot.read(layout: layout, store: exists ? store : nil) }
     }
 
     /// One redraw per change or interval until `q`, Ctrl-C or SIGTERM.

@@ -89,24 +89,39 @@ import Glibc
         #expect(result.status == 0, "\(result.standardError.suffix(2000))")
     }
 
-    @Test func aStoreWriteThatFindsTheStoreBusySaysItIsToBeWaitedOut() throws {
+    @Test func aStoreWriteThatFindsTheStoreBusySaysItIsToBeWaitedOut() async throws {
         let directory = NSTemporaryDirectory() + "spoolrunner-busy-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/history.sqlite"
-        let store = try HistoryStore(path: path, busyTimeout: 0.2)
+        let store = try SQLiteStore(path: path, busyTimeout: 0.2)
+        // Another connection holds the write lock, on a thread of its own, while the store commits.
         let outside = try DatabaseQueue(path: path)
-        try outside.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN EXCLUSIVE")
-            do {
-                _ = try store.write { db in try db.execute(sql: "DELETE FROM rejections") }
-                Issue.record("the write went through an exclusive lock")
-            } catch let error as HistoryError {
-                #expect(error.pauseReason == .storeBusy, "\(error)")
-                #expect(error.description.contains(path))
+        let locked = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? outside.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN EXCLUSIVE")
+                locked.signal()
+                release.wait()
+                try db.execute(sql: "COMMIT")
             }
-            try db.execute(sql: "COMMIT")
         }
-        _ = try store.write { db in try db.execute(sql: "DELETE FROM rejections") }
+        holder.start()
+        locked.wait()
+        let rejection = RejectionRecord(
+            fileName: "x.json", receivedAt: Date(), code: .invalidJSON, message: "m")
+        do {
+            try await store.commit(StoreBatch(rejections: [rejection]))
+            Issue.record("the write went through an exclusive lock")
+        } catch {
+            #expect(error.code == .busy, "\(error)")
+            #expect(error.isTransient && PauseReason(storeError: error) == .storeBusy)
+            #expect(error.description.contains(path))
+            #expect(error.cause is DatabaseError, "the SQLite error is kept as the cause")
+        }
+        release.signal()
+        try await store.commit(StoreBatch(rejections: [rejection]))
+        #expect(try await store.rejections(RejectionQuery()).count == 1)
     }
 }

@@ -177,4 +177,61 @@ import Glibc
             ProcessInspector.processes(withEnvironment: ["SPOOL_WORK_DIR=\(spool.layout.workDirectory("live1"))"])
                 .isEmpty)
     }
+
+    /// While a runner holds the spool, `prune` goes through it (a control message): the runner
+    /// deletes what ended before the cutoff but never a process it holds again (a retry), and
+    /// goes on running.
+    @Test func pruneWhileARunnerRunsGoesThroughTheRunner() throws {
+        let spool = try TemporarySpool()
+        let flag = spool.root.appendingPathComponent("flag").path
+        try spool.define("quick.yaml", "tasks:\n  - name: quick\n    shell: 'echo hi'\n")
+        // Fails until the flag exists, then takes a while: retried, it is live while prune runs.
+        try spool.define(
+            "flaky.yaml", "tasks:\n  - name: step\n    shell: 'test -e \(flag) || exit 3; sleep 2'\n")
+        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        try spool.drop("ok1", #"{"process_type": "quick"}"#)
+        try spool.drop("f1", #"{"process_type": "flaky"}"#)
+        #expect(spool.eventually { spool.status("ok1")?.status == .success && spool.status("f1")?.status == .failed })
+        usleep(50_000)
+        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
+        #expect(try spool.run(["retry", "f1"]).status == 0)
+        #expect(spool.eventually { spool.status("f1")?.status == .running })
+
+        let prune = try spool.run(["prune", "--older-than", "1ms"])
+        #expect(prune.status == 0, "\(prune.standardError)")
+        #expect(prune.standardOutput.contains("pruned 1 process(es)"), "\(prune.standardOutput)")
+        #expect(prune.standardOutput.contains("through the running runner"), "\(prune.standardOutput)")
+        #expect(spool.status("ok1") == nil)
+        #expect(!FileManager.default.fileExists(atPath: spool.layout.logDirectory("ok1")))
+        // The redriven process was not touched, and ends as it should under the same runner.
+        #expect(spool.eventually(timeout: 20) { spool.status("f1")?.status == .success })
+        #expect(runner.process.isRunning)
+        let history = try spool.run(["history", "--json"])
+        #expect(history.standardOutput.contains("\"f1\"") && !history.standardOutput.contains("\"ok1\""))
+        #expect(TemporarySpool.standardErrorSoFar(runner).contains("pruned 1 process(es)"))
+        runner.signal(SIGTERM)
+        #expect(runner.wait().status == 0)
+    }
+
+    /// Deleting history takes the rights of the store's owner: a prune message written by
+    /// another user (a member of the spool's group) is rejected, and nothing is deleted.
+    @Test func aPruneMessageFromAnotherUserIsRejected() throws {
+        let spool = try TemporarySpool()
+        try spool.define("quick.yaml", "tasks:\n  - name: quick\n    shell: 'echo hi'\n")
+        try spool.drop("ok1", #"{"process_type": "quick"}"#)
+        try spool.run(["serve", "--once"])
+        #expect(spool.status("ok1")?.status == .success)
+        usleep(20_000)
+        let name = "prune-other.json"
+        let temp = "\(spool.layout.tmp)/\(name)"
+        try Data(#"{"action": "prune", "before": "2999-01-01T00:00:00Z"}"#.utf8).write(to: URL(fileURLWithPath: temp))
+        #expect(chown(temp, 65534, 65534) == 0, "chown needs root: \(String(cString: strerror(errno)))")
+        #expect(rename(temp, "\(spool.layout.control)/\(name)") == 0)
+        let run = try spool.run(["serve", "--once", "--settle", "0s"])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(FileManager.default.fileExists(atPath: "\(spool.layout.rejected)/\(name)"))
+        let error = try String(contentsOfFile: "\(spool.layout.rejected)/\(name).error.json", encoding: .utf8)
+        #expect(error.contains("permission_denied") && error.contains("runner's user"), "\(error)")
+        #expect(spool.status("ok1")?.status == .success)
+    }
 }

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import SpoolRunner
+@testable import SpoolStore
 
 /// The typed domain keeps the stored text of SPEC §3, §4 and §7: enums compare as cases, and
 /// their raw values are the strings of status files, rejection files and the history store.
@@ -28,7 +29,7 @@ import Testing
     }
 
     @Test func aDateIsStoredAsFixedWidthTextToTheMillisecondAndReadBack() throws {
-        let store = try HistoryStore(inMemory: ())
+        let store = try SQLiteStore(inMemory: ())
         // 0.9999 ms past a millisecond: stored rounded down, as status files show it.
         let created = Date(timeIntervalSince1970: 1_784_559_600.123_9)
         var record = ProcessRecord(
@@ -36,13 +37,13 @@ import Testing
             updatedAt: created)
         record.startedAt = created.addingTimeInterval(1)
         let stored = record
-        try store.write { db in try stored.insert(db) }
-        let texts = try store.read { db -> [String?] in
+        try store.testWriter.write { db in try stored.insert(db) }
+        let texts = try store.testDatabase.read { db -> [String?] in
             let row = try Row.fetchOne(db, sql: "SELECT created_at, started_at, ended_at FROM processes")
             return [row?["created_at"], row?["started_at"], row?["ended_at"]]
         }
         #expect(texts == ["2026-07-20T15:00:00.123Z", "2026-07-20T15:00:01.123Z", nil])
-        let fetched = try #require(try store.read { db in try ProcessRecord.fetchOne(db, key: "p1") })
+        let fetched = try #require(try store.testDatabase.read { db in try ProcessRecord.fetchOne(db, key: "p1") })
         #expect(abs(fetched.createdAt.timeIntervalSince1970 - 1_784_559_600.123) < 1e-6)
         #expect(fetched.endedAt == nil)
         // The status file shows the same text as the store.
@@ -52,14 +53,16 @@ import Testing
     }
 
     @Test func aStoredTimeThatIsNotATimestampFailsToLoadInsteadOfBecomingAnotherDate() throws {
-        let store = try HistoryStore(inMemory: ())
-        try store.write { db in
+        let store = try SQLiteStore(inMemory: ())
+        try store.testWriter.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO processes (process_id, process_type, status, inputs_json, request_json, created_at, updated_at)
                     VALUES ('p1', 't', 'pending', '{}', '{}', 'yesterday', '2026-07-20T15:00:00.000Z')
                     """)
         }
-        #expect(throws: (any Error).self) { try store.read { db in try ProcessRecord.fetchOne(db, key: "p1") } }
+        #expect(throws: (any Error).self) {
+            try store.testDatabase.read { db in try ProcessRecord.fetchOne(db, key: "p1") }
+        }
     }
 }

@@ -4,6 +4,7 @@ import ProcessDefinitions
 import Testing
 
 @testable import SpoolRunner
+@testable import SpoolStore
 
 /// The history schema of SPEC §7, built by the real migrator, and the records that map onto it.
 @Suite struct HistoryStoreTests {
@@ -29,8 +30,8 @@ import Testing
 
     @Test(arguments: contract.map(\.table))
     func tableHasTheContractColumns(table: String) throws {
-        let store = try HistoryStore(inMemory: ())
-        let columns = try store.read { db in try db.columns(in: table).map(\.name) }
+        let store = try SQLiteStore(inMemory: ())
+        let columns = try store.testDatabase.read { db in try db.columns(in: table).map(\.name) }
         let expected = try #require(Self.contract.first { $0.table == table }).columns
         for column in expected {
             #expect(columns.contains(column), "\(table).\(column) missing; has \(columns)")
@@ -38,8 +39,8 @@ import Testing
     }
 
     @Test func keysAreAsSpecified() throws {
-        let store = try HistoryStore(inMemory: ())
-        let keys = try store.read { db in
+        let store = try SQLiteStore(inMemory: ())
+        let keys = try store.testDatabase.read { db in
             (
                 try db.primaryKey("processes").columns, try db.primaryKey("events").columns,
                 try db.primaryKey("rejections").columns,
@@ -51,21 +52,24 @@ import Testing
         #expect(keys.2 == ["id"])
         #expect(Set(keys.3) == ["process_id", "task_name"])
         // events.task_name is nullable: process-level events have none.
-        let taskName = try store.read { db in try db.columns(in: "events").first { $0.name == "task_name" } }
+        let taskName = try store.testDatabase.read { db in try db.columns(in: "events").first { $0.name == "task_name" }
+        }
         #expect(taskName?.isNotNull == false)
     }
 
     @Test func userVersionIsTheLatestMigrationAndMigratingAgainChangesNothing() throws {
-        let store = try HistoryStore(inMemory: ())
+        let store = try SQLiteStore(inMemory: ())
         #expect(
-            try store.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
-        #expect(
-            try store.read { db in try HistoryMigrator.migrator.appliedIdentifiers(db).count }
+            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
                 == HistoryMigrator.currentVersion)
-        let writer = store.database
+        #expect(
+            try store.testDatabase.read { db in try HistoryMigrator.migrator.appliedIdentifiers(db).count }
+                == HistoryMigrator.currentVersion)
+        let writer = try store.testWriter
         try HistoryMigrator.migrator.migrate(writer)
         #expect(
-            try store.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") } == HistoryMigrator.currentVersion)
+            try store.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
+                == HistoryMigrator.currentVersion)
         #expect(try writer.read { db in try HistoryMigrator.migrator.hasCompletedMigrations(db) })
     }
 
@@ -104,11 +108,12 @@ import Testing
     }
 
     @Test func processRecordRoundTripsAsPlainSQL() throws {
-        let store = try HistoryStore(inMemory: ())
+        let store = try SQLiteStore(inMemory: ())
         let record = Self.sampleProcess()
-        try store.write { db in try record.insert(db) }
+        try store.testWriter.write { db in try record.insert(db) }
         let row = try #require(
-            try store.database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM processes WHERE process_id = 'p1'")
+            try store.testDatabase.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM processes WHERE process_id = 'p1'")
             })
         #expect(row["status"] == "failed")
         #expect(row["process_type"] == "premium_subscription")
@@ -122,11 +127,11 @@ import Testing
         #expect(error?["code"] as? String == "exit_status")
         #expect(error?["task"] as? String == "validate_user")
         #expect(
-            try store.read { db in
+            try store.testDatabase.read { db in
                 try Int.fetchOne(db, sql: "SELECT json_valid(inputs_json) AND json_valid(error_json) FROM processes")
             } == 1)
 
-        let fetched = try #require(try store.read { db in try ProcessRecord.fetchOne(db, key: "p1") })
+        let fetched = try #require(try store.testDatabase.read { db in try ProcessRecord.fetchOne(db, key: "p1") })
         #expect(fetched.status == .failed)
         #expect(fetched.inputs == record.inputs)
         #expect(fetched.error == record.error)
@@ -134,10 +139,10 @@ import Testing
     }
 
     @Test func taskRowsAreUpdatedInPlace() throws {
-        let store = try HistoryStore(inMemory: ())
-        try store.write { db in try Self.sampleProcess().insert(db) }
+        let store = try SQLiteStore(inMemory: ())
+        try store.testWriter.write { db in try Self.sampleProcess().insert(db) }
         var task = TaskRecord(processID: "p1", taskName: "validate_user", position: 0, mode: .sync, onFailure: false)
-        try store.write { db in try task.upsert(db) }
+        try store.testWriter.write { db in try task.upsert(db) }
         task.status = .success
         task.attempts = 2
         task.startedAt = Self.date("2026-07-20T15:00:00.005Z")
@@ -145,8 +150,8 @@ import Testing
         task.exitCode = 0
         task.output = ["plan": .string("gold")]
         let updated = task
-        try store.write { db in try updated.upsert(db) }
-        let rows = try store.database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tasks") }
+        try store.testWriter.write { db in try updated.upsert(db) }
+        let rows = try store.testDatabase.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tasks") }
         #expect(rows.count == 1)
         let row = try #require(rows.first)
         #expect(row["status"] == "success")
@@ -156,14 +161,14 @@ import Testing
             row["output_json"] as String? == #"{"plan":"gold"}"#
                 || (row["output_json"] as String?)?.contains("gold") == true)
         #expect((row["error_json"] as String?) == nil)
-        let fetched = try #require(try store.read { db in try TaskRecord.fetchOne(db) })
+        let fetched = try #require(try store.testDatabase.read { db in try TaskRecord.fetchOne(db) })
         #expect(fetched.output == ["plan": .string("gold")])
         #expect(fetched.status == .success)
     }
 
     @Test func eventsAndRejectionsAreAppendedWithIncreasingIDs() throws {
-        let store = try HistoryStore(inMemory: ())
-        let ids = try store.write { db -> [Int64?] in
+        let store = try SQLiteStore(inMemory: ())
+        let ids = try store.testWriter.write { db -> [Int64?] in
             var first = EventRecord(
                 processID: "p1", event: .accepted, at: Self.date("2026-07-20T15:00:00.000Z"),
                 detail: ["file": .string("p1.json")]
@@ -178,7 +183,7 @@ import Testing
         let first = try #require(ids[0])
         let second = try #require(ids[1])
         #expect(second > first)
-        let rows = try store.database.read { db in
+        let rows = try store.testDatabase.read { db in
             try Row.fetchAll(db, sql: "SELECT task_name, event, detail_json FROM events ORDER BY id")
         }
         #expect(rows.map { $0["event"] as String } == ["accepted", "task_started"])
@@ -186,7 +191,7 @@ import Testing
         #expect(rows[1]["task_name"] as String? == "validate_user")
         #expect((rows[0]["detail_json"] as String?)?.contains("p1.json") == true)
 
-        let rejection = try store.write { db -> RejectionRecord in
+        let rejection = try store.testWriter.write { db -> RejectionRecord in
             var rejection = RejectionRecord(
                 fileName: "bad.json", receivedAt: Self.date("2026-07-20T15:00:00.000Z"), code: .invalidJSON,
                 message: "not JSON")
@@ -194,7 +199,7 @@ import Testing
             return rejection
         }
         #expect(rejection.id != nil)
-        let stored = try store.database.read { db in
+        let stored = try store.testDatabase.read { db in
             try Row.fetchOne(db, sql: "SELECT file_name, code, message FROM rejections")
         }
         #expect(stored?["file_name"] == "bad.json")
@@ -209,8 +214,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/history.sqlite"
         do {
-            let store = try HistoryStore(path: path)
-            let (journal, busy, version) = try store.write { db in
+            let store = try SQLiteStore(path: path)
+            let (journal, busy, version) = try store.testWriter.write { db in
                 (
                     try String.fetchOne(db, sql: "PRAGMA journal_mode"),
                     try Int.fetchOne(db, sql: "PRAGMA busy_timeout"), try Int.fetchOne(db, sql: "PRAGMA user_version")
@@ -219,26 +224,32 @@ import Testing
             #expect(journal?.lowercased() == "wal")
             #expect((busy ?? 0) >= 5000, "busy_timeout \(busy ?? 0) ms")
             #expect(version == HistoryMigrator.currentVersion)
-            try store.write { db in try Self.sampleProcess().insert(db) }
+            try store.testWriter.write { db in try Self.sampleProcess().insert(db) }
         }
         // Reopened (migrations run again on start): the data and the version are kept.
-        let reopened = try HistoryStore(path: path)
-        #expect(try reopened.read { db in try ProcessRecord.fetchCount(db) } == 1)
+        let reopened = try SQLiteStore(path: path)
+        #expect(try reopened.testDatabase.read { db in try ProcessRecord.fetchCount(db) } == 1)
         #expect(
-            try reopened.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
+            try reopened.testDatabase.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
                 == HistoryMigrator.currentVersion)
 
         // The CLI's read-only view reads, and cannot write.
-        let readOnly = try HistoryStore(readOnlyPath: path)
-        #expect(try readOnly.read { db in try ProcessRecord.fetchOne(db, key: "p1")?.status } == .failed)
+        let readOnly = SQLiteStore(readOnlyPath: path)
+        #expect(try readOnly.testDatabase.read { db in try ProcessRecord.fetchOne(db, key: "p1")?.status } == .failed)
         #expect(throws: (any Error).self) {
-            try readOnly.write { db in try db.execute(sql: "DELETE FROM processes") }
+            try readOnly.testDatabase.read { db in try db.execute(sql: "DELETE FROM processes") }
         }
+        #expect(throws: StoreError.self) { try readOnly.testWriter }
     }
 
-    @Test func readOnlyStoreRefusesAMissingFile() throws {
+    @Test func readOnlyStoreRefusesAMissingFile() async throws {
         let path = NSTemporaryDirectory() + "no-such-history-" + UUID().uuidString + ".sqlite"
-        #expect(throws: HistoryError.self) { try HistoryStore(readOnlyPath: path) }
+        let store = SQLiteStore(readOnlyPath: path)
+        await #expect {
+            _ = try await store.processes(ProcessQuery())
+        } throws: { error in
+            (error as? StoreError)?.code == .notFound && "\(error)".contains(path)
+        }
         #expect(!FileManager.default.fileExists(atPath: path), "a read-only open must not create the file")
     }
 }

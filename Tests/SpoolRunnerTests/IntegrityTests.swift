@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import SpoolRunner
+@testable import SpoolStore
 
 /// Status files are always whole, valid JSON (SPEC §4) and a projection of the history store;
 /// the store stays consistent (SPEC §7); `runner.json` describes the running runner (SPEC §2).

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import SpoolRunner
+@testable import SpoolStore
 
 #if canImport(Glibc)
 import Glibc
@@ -232,6 +233,25 @@ import Glibc
         #expect(!names.contains { $0.hasPrefix(AtomicFile.tempPrefix) }, "\(names)")
     }
 
+    @Test func scheduleLastRunIsTheNewestSubmittedSlot() throws {
+        let spool = try TemporarySpool()
+        try spool.define("hourly.yaml", "schedule:\n  - cron: \"0 * * * *\"\ntasks:\n  - name: a\n    shell: 'true'\n")
+        try spool.define("plain.yaml", "tasks:\n  - name: a\n    shell: 'true'\n")
+        let file = spool.root.appendingPathComponent("schedules.prom").path
+        let result = try spool.serveOnce(
+            ["--metrics-file", file], environment: [ScheduleClock.environmentKey: "2026-07-20T10:00:10Z"])
+        #expect(result.status == 0, "\(result.standardError)")
+        guard let samples = try Self.parse(file) else { return }
+        // The slot was submitted just now (real time; the schedule clock only picks the slot).
+        let last = try #require(
+            Self.value(samples, "spoolrunner_schedule_last_run_timestamp_seconds", ["process_type": "hourly"]))
+        #expect(abs(last - Date().timeIntervalSince1970) < 600)
+        #expect(
+            Self.value(samples, "spoolrunner_schedule_last_run_timestamp_seconds", ["process_type": "plain"]) == nil)
+        #expect(
+            Self.value(samples, "spoolrunner_processes_total", ["process_type": "hourly", "status": "success"]) == 1)
+    }
+
     @Test func anUnwritableMetricsFileStopsTheRunnerNamingIt() throws {
         let spool = try TemporarySpool()
         let file = spool.root.appendingPathComponent("missing/dir/spoolrunner.prom").path
@@ -257,7 +277,7 @@ import Glibc
         #expect(InboxBacklog.measure(inbox: spool.layout.inbox + "/none") == InboxBacklog())
     }
 
-    @Test func countersAreDerivedFromTheCommittedEvents() throws {
+    @Test func countersAreDerivedFromTheCommittedEvents() async throws {
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         var increments = CounterIncrements()
         increments.add(
@@ -282,10 +302,12 @@ import Glibc
         #expect(increments == expected)
 
         // Stored and loaded back through the real migrator, adding up across commits.
-        let store = try HistoryStore(inMemory: ())
-        try store.write { db in try MetricCounters.add(increments, in: db) }
-        try store.write { db in try MetricCounters.add(increments, in: db) }
-        let loaded = try store.metricCounters()
+        let store = try SQLiteStore(inMemory: ())
+        // Added twice: the rows add up.
+        let writer = try store.testWriter
+        let stored = increments
+        for _ in 0..<2 { try await writer.write { db in try MetricCounters.add(stored, in: db) } }
+        let loaded = try await store.metricCounters()
         #expect(loaded.count == expected.counts.count)
         for (key, amount) in expected.counts { #expect(loaded[key] == 2 * amount, "\(key)") }
     }

@@ -130,7 +130,7 @@ import Glibc
             retry.standardError.contains("only failed or cancelled processes are retried"), "\(retry.standardError)")
         // --db is honoured: another (empty) store does not know the id.
         let other = spool.root.appendingPathComponent("other.sqlite").path
-        _ = try HistoryStore(path: other)
+        _ = try SQLiteStore(path: other)
         let elsewhere = try spool.run(["cancel", "done1", "--db", other])
         #expect(elsewhere.status == 66, "\(elsewhere.standardError)")
         #expect(elsewhere.standardError.contains(other))
@@ -293,7 +293,7 @@ import Glibc
         #expect(spool.status("f1")?.status == .success)
     }
 
-    @Test func pruneDryRunListsAndChangesNothing() throws {
+    @Test func pruneDryRunListsAndChangesNothing() async throws {
         let spool = try Self.spool()
         try spool.drop("p1", #"{"process_type": "order", "quantity": 2}"#)
         #expect(try spool.serveOnce().status == 0)
@@ -303,7 +303,7 @@ import Glibc
         #expect(dry.standardOutput.hasPrefix("p1\n"), "\(dry.standardOutput)")
         #expect(dry.standardOutput.contains("would prune 1 process(es)"))
         #expect(spool.status("p1")?.status == .success)
-        let store = try HistoryStore(readOnlyPath: spool.layout.defaultDatabase)
-        #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM processes") } == 1)
+        let store = SQLiteStore(readOnlyPath: spool.layout.defaultDatabase)
+        #expect(try await store.statusCounts() == [.success: 1])
     }
 }

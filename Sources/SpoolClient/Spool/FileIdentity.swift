@@ -19,9 +19,13 @@ public struct FileIdentity: Hashable, Sendable {
     /// How many names the file has: more than one while a client's link-then-unlink drop is
     /// half done, or for good when someone hard-linked a file from elsewhere into the spool.
     public var links: Int
+    /// The file's owner: a `prune` control message is honoured only from the runner's own user
+    /// or root, who could open the store for writing anyway.
+    public var owner: UInt32
 
     init(_ info: stat) {
         links = Int(info.st_nlink)
+        owner = UInt32(info.st_uid)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         size = Int64(info.st_size)

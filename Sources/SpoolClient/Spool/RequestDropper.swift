@@ -24,8 +24,15 @@ public struct RequestDropper: Sendable {
     /// watches it disappear: the runner has taken the message).
     @discardableResult
     public func control(_ message: ControlMessage) throws(SpoolError) -> String {
-        let body = "{\"action\":\"\(message.action.rawValue)\",\"process_id\":\"\(message.processID)\"}\n"
-        let name = "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json"
+        let body: String
+        let name: String
+        if message.action == .prune {
+            body = "{\"action\":\"prune\",\"before\":\"\(message.before ?? "")\"}\n"
+            name = "prune-\(UInt32.random(in: 0...UInt32.max)).json"
+        } else {
+            body = "{\"action\":\"\(message.action.rawValue)\",\"process_id\":\"\(message.processID)\"}\n"
+            name = "\(message.action.rawValue)-\(message.processID)-\(UInt32.random(in: 0...UInt32.max)).json"
+        }
         try drop(Data(body.utf8), into: layout.control, name: name)
         return name
     }

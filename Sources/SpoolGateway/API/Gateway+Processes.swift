@@ -2,6 +2,7 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 extension Gateway {
     /// `GET /process/<id>/status` and `GET /api/process/<id>`: the status file verbatim; while the
@@ -25,10 +26,10 @@ extension Gateway {
     }
 
     /// `GET /api/processes`: the `history` filters, newest first, a page at a time.
-    func processes(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        let filter = try ProcessQuery.filter(from: request.query)
-        let rows = try fromStore(
-            { () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
+    func processes(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        let filter = try ProcessQueryParser.filter(from: request.query)
+        let rows = try await fromStore(
+            { () async throws(StoreError) in try await history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
         let page = Array(rows.prefix(filter.limit))
         let next: JSONValue = rows.count > filter.limit ? .integer(Int64(filter.offset + filter.limit)) : .null
         return .json([
@@ -38,9 +39,10 @@ extension Gateway {
     }
 
     /// `GET /api/process/<id>/events`: every state change, oldest first.
-    func events(_ processID: String) throws(APIError) -> HTTPResponse {
+    func events(_ processID: String) async throws(APIError) -> HTTPResponse {
         try requireValid(processID)
-        let events = try fromStore({ () throws(HistoryReadError) in try history.events(processID) }, whenMissing: [])
+        let events = try await fromStore(
+            { () async throws(StoreError) in try await history.events(of: processID, after: 0) }, whenMissing: [])
         guard !events.isEmpty else {
             throw APIError(.notFound, "no events for '\(processID)' in the history store")
         }
@@ -74,39 +76,40 @@ extension Gateway {
     }
 }
 
-extension ProcessFilter {
+extension ProcessQuery {
     /// One row more than asked, to know whether there is a next page.
-    var pagedOnePastLimit: ProcessFilter {
+    var pagedOnePastLimit: ProcessQuery {
         var filter = self
         filter.limit += 1
         return filter
     }
 }
 
-extension ProcessRow {
+extension ProcessRecord {
     var json: JSONValue {
-        .object([
+        let fields: [String: JSONValue] = [
             "process_id": .string(processID),
             "process_type": .string(processType),
-            "status": .string(status),
-            "inputs": JSONValue.parse(inputsJSON) ?? .object([:]),
-            "created_at": .string(createdAt),
-            "started_at": startedAt.map(JSONValue.string) ?? .null,
-            "ended_at": endedAt.map(JSONValue.string) ?? .null,
-            "error": errorJSON.flatMap(JSONValue.parse) ?? .null,
-        ])
+            "status": .string(status.rawValue),
+            "inputs": .object(inputs),
+            "created_at": .time(createdAt),
+            "started_at": .time(startedAt),
+            "ended_at": .time(endedAt),
+            "error": error.map(\.json) ?? .null,
+        ]
+        return .object(fields)
     }
 }
 
-extension EventRow {
+extension EventRecord {
     var json: JSONValue {
         .object([
-            "id": .integer(id),
+            "id": .integer(id ?? 0),
             "process_id": .string(processID),
             "task_name": taskName.map(JSONValue.string) ?? .null,
-            "event": .string(event),
-            "at": .string(at),
-            "detail": detailJSON.flatMap(JSONValue.parse) ?? .null,
+            "event": .string(event.rawValue),
+            "at": .time(at),
+            "detail": detail.map(JSONValue.object) ?? .null,
         ])
     }
 }
@@ -115,5 +118,20 @@ extension JSONValue {
     /// A JSON column's text as a value; nil for text that is not JSON.
     static func parse(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}
+
+extension FailureInfo {
+    var json: JSONValue {
+        .object([
+            "code": .string(code.rawValue), "message": .string(message), "task": task.map(JSONValue.string) ?? .null,
+        ])
+    }
+}
+
+extension JSONValue {
+    /// A stored time as the API shows it: the spool's one text format, or null.
+    static func time(_ date: Date?) -> JSONValue {
+        date.map { .string(Timestamp.string($0)) } ?? .null
     }
 }

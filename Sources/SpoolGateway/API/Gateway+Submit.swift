@@ -2,6 +2,7 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 extension Gateway {
     /// `POST /api/process/`: the seed's request, validated here as the runner would, then dropped
@@ -53,13 +54,13 @@ extension Gateway {
                 "Idempotency-Key must be a process id matching ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$; got '\(key)'")
         }
         let processID = key ?? ProcessID.generate()
-        if key != nil, let earlier = try earlierRequest(processID) {
+        if key != nil, let earlier = try await earlierRequest(processID) {
             return try replay(processID, earlier: earlier, body: body)
         }
         do {
             try RequestDropper(layout: layout).drop(processID: processID, body: body)
         } catch {
-            if error.code == .alreadyWaiting, let earlier = try earlierRequest(processID) {
+            if error.code == .alreadyWaiting, let earlier = try await earlierRequest(processID) {
                 return try replay(processID, earlier: earlier, body: body)
             }
             logger.error(
@@ -72,14 +73,14 @@ extension Gateway {
     }
 
     /// The body of an earlier request with this id: still waiting in `inbox/`, or kept by the store.
-    private func earlierRequest(_ processID: String) throws(APIError) -> Data? {
+    private func earlierRequest(_ processID: String) async throws(APIError) -> Data? {
         if case .contents(let data, _) = SafeFileReader.read(
             "\(layout.inbox)/\(processID).json", limit: configuration.maxRequestBytes)
         {
             return data
         }
-        let stored = try fromStore(
-            { () throws(HistoryReadError) in try history.requestJSON(processID) }, whenMissing: nil)
+        let stored = try await fromStore(
+            { () async throws(StoreError) in try await history.process(processID)?.requestJSON }, whenMissing: nil)
         return stored.map { Data($0.utf8) }
     }
 

@@ -2,17 +2,19 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 extension Gateway {
     static let pageSize = 25
 
     /// `/`: runner health, inbox backlog, counts per status, and the filterable, paged list.
-    func dashboard(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
-        let filter = try ProcessQuery.filter(from: request.query, defaultLimit: Self.pageSize)
+    func dashboard(_ request: HTTPRequest) async throws(APIError) -> HTTPResponse {
+        let filter = try ProcessQueryParser.filter(from: request.query, defaultLimit: Self.pageSize)
         let health = RunnerHealth.check(layout, staleAfter: configuration.heartbeatStaleAfter)
-        let counts = try fromStore({ () throws(HistoryReadError) in try history.statusCounts() }, whenMissing: [:])
-        let rows = try fromStore(
-            { () throws(HistoryReadError) in try history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
+        let counts = try await fromStore(
+            { () async throws(StoreError) in try await history.statusCounts() }, whenMissing: [:])
+        let rows = try await fromStore(
+            { () async throws(StoreError) in try await history.processes(filter.pagedOnePastLimit) }, whenMissing: [])
         let page = Array(rows.prefix(filter.limit))
 
         var body = "<h1>Processes</h1>\n"
@@ -22,8 +24,9 @@ extension Gateway {
             : "<span class=\"health-bad\">runner not running: \(HTML.escape(health.reason ?? ""))</span>"
         body += "<p id=\"health\">\(healthText)</p>\n<div class=\"cards\">\n"
         body += "<div class=\"card\" id=\"backlog\"><b>\(inboxBacklog())</b>waiting in inbox</div>\n"
-        for status in ProcessQuery.statuses {
-            body += "<div class=\"card\" id=\"count-\(status)\"><b>\(counts[status] ?? 0)</b>\(status)</div>\n"
+        for status in ProcessQueryParser.statuses {
+            let count = ProcessStatus(rawValue: status).flatMap { counts[$0] } ?? 0
+            body += "<div class=\"card\" id=\"count-\(status)\"><b>\(count)</b>\(status)</div>\n"
         }
         body += "</div>\n" + filterForm(filter, query: request.query)
         if page.isEmpty {
@@ -35,9 +38,9 @@ extension Gateway {
                 let id = HTML.escape(row.processID)
                 body +=
                     "<tr class=\"process\" data-process-id=\"\(id)\"><td><a href=\"/ui/process/\(id)\"><code>\(id)</code></a></td>"
-                body += "<td>\(HTML.escape(row.processType))</td><td>\(HTML.statusBadge(row.status))</td>"
+                body += "<td>\(HTML.escape(row.processType))</td><td>\(HTML.statusBadge(row.status.rawValue))</td>"
                 body +=
-                    "<td>\(HTML.escape(row.createdAt))</td><td>\(Self.duration(from: row.startedAt, to: row.endedAt))</td></tr>\n"
+                    "<td>\(HTML.escape(Timestamp.string(row.createdAt)))</td><td>\(Self.duration(from: row.startedAt.map(Timestamp.string), to: row.endedAt.map(Timestamp.string)))</td></tr>\n"
             }
             body += "</table>\n"
         }
@@ -55,7 +58,7 @@ extension Gateway {
         return .html(HTML.page(title: "Processes", body: body))
     }
 
-    private func filterForm(_ filter: ProcessFilter, query: [HTTPRequest.QueryItem]) -> String {
+    private func filterForm(_ filter: ProcessQuery, query: [HTTPRequest.QueryItem]) -> String {
         func raw(_ name: String) -> String { HTML.escape(query.last { $0.name == name }?.value ?? "") }
         let types = catalogs.catalog.definitions.keys.sorted()
         var form =
@@ -64,8 +67,8 @@ extension Gateway {
             form += "<option\(filter.type == type ? " selected" : "")>\(HTML.escape(type))</option>"
         }
         form += "</select></label>\n<label>Status <select name=\"status\"><option value=\"\">any</option>"
-        for status in ProcessQuery.statuses {
-            form += "<option\(filter.status == status ? " selected" : "")>\(status)</option>"
+        for status in ProcessQueryParser.statuses {
+            form += "<option\(filter.status?.rawValue == status ? " selected" : "")>\(status)</option>"
         }
         form += "</select></label>\n"
         form +=

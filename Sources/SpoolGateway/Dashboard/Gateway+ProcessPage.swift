@@ -2,12 +2,13 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 extension Gateway {
     /// `/ui/process/<id>`: status, inputs, error, tasks, the timeline, events, logs, and the
     /// cancel/retry buttons. Built from the status file (what the runner published) and the
     /// store's events (the attempts); refreshed every 2 s while the process is not over.
-    func processPage(_ processID: String) throws(APIError) -> HTTPResponse {
+    func processPage(_ processID: String) async throws(APIError) -> HTTPResponse {
         try requireValid(processID)
         let id = HTML.escape(processID)
         let document: [String: JSONValue]
@@ -22,7 +23,8 @@ extension Gateway {
             return .html(HTML.page(title: processID, body: body, refreshSeconds: 2))
         }
         let status = document["status"]?.templateText ?? "unknown"
-        let events = try fromStore({ () throws(HistoryReadError) in try history.events(processID) }, whenMissing: [])
+        let events = try await fromStore(
+            { () async throws(StoreError) in try await history.events(of: processID, after: 0) }, whenMissing: [])
         var tasks: [JSONValue] = []
         if case .array(let list)? = document["tasks"] { tasks = list }
 
@@ -126,7 +128,7 @@ extension Gateway {
         return "<h2>Logs</h2>\n<ul id=\"logs\">\n\(items.joined(separator: "\n"))\n</ul>\n"
     }
 
-    private func eventTable(_ events: [EventRow]) -> String {
+    private func eventTable(_ events: [EventRecord]) -> String {
         guard !events.isEmpty else {
             return "<h2>Events</h2>\n<p class=\"muted\">No events in the history store.</p>\n"
         }
@@ -134,8 +136,9 @@ extension Gateway {
             "<h2>Events</h2>\n<table id=\"events\">\n<tr><th>At</th><th>Event</th><th>Task</th><th>Detail</th></tr>\n"
         for event in events {
             html +=
-                "<tr><td>\(HTML.escape(event.at))</td><td>\(HTML.escape(event.event))</td><td>\(HTML.escape(event.taskName ?? ""))</td>"
-            html += "<td><code>\(HTML.escape(event.detailJSON ?? ""))</code></td></tr>\n"
+                "<tr><td>\(HTML.escape(Timestamp.string(event.at)))</td><td>\(HTML.escape(event.event.rawValue))</td><td>\(HTML.escape(event.taskName ?? ""))</td>"
+            html +=
+                "<td><code>\(HTML.escape(event.detail.map { JSONValue.object($0).compactJSON } ?? ""))</code></td></tr>\n"
         }
         return html + "</table>\n"
     }

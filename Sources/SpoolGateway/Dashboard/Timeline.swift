@@ -1,6 +1,7 @@
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 /// The process page's timeline: one bar per task attempt on a shared time axis, as inline SVG,
 /// so that the seed's sync/async overlap shows at a glance.
@@ -11,7 +12,7 @@ struct Timeline {
     var rows: [String]
     var bars: [TimelineBar]
 
-    init(taskOrder: [String], events: [EventRow], openUntil: Date) {
+    init(taskOrder: [String], events: [EventRecord], openUntil: Date) {
         var bars: [TimelineBar] = []
         var open: [String: (attempt: Int, start: Date)] = [:]
         let endings: [EventKind: TimelineBar.Outcome] = [
@@ -19,15 +20,12 @@ struct Timeline {
             .taskCancelled: .cancelled, .taskInterrupted: .interrupted,
         ]
         for event in events {
-            // An event this version does not know (a newer runner's) draws nothing.
-            guard let task = event.taskName, let at = Timestamp.parse(event.at),
-                let kind = EventKind(rawValue: event.event)
-            else { continue }
+            guard let task = event.taskName else { continue }
+            let at = event.at
+            let kind = event.event
             if kind == .taskStarted {
                 var attempt = bars.filter { $0.task == task }.count + 1
-                if case .object(let detail)? = event.detailJSON.flatMap(JSONValue.parse),
-                    case .integer(let number)? = detail["attempt"]
-                {
+                if case .integer(let number)? = event.detail?["attempt"] {
                     attempt = Int(number)
                 }
                 open[task] = (attempt, at)

@@ -1,4 +1,4 @@
-import GRDB
+import SpoolStore
 
 #if canImport(Glibc)
 import Glibc
@@ -33,13 +33,10 @@ public enum PauseReason: String, Sendable {
 
     /// The reason a failed store write stands for, or nil when it is not transient (a corrupt
     /// or unreadable store, a constraint broken by a bug): those still stop the runner.
-    /// - Parameter systemErrno: `sqlite3_system_errno` after the failure, which tells an
-    ///   EDQUOT (reported by SQLite as a plain I/O error) from a dying disk.
-    public init?(storeError error: DatabaseError, systemErrno: Int32) {
-        switch error.resultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED: self = .storeBusy
-        case .SQLITE_FULL: self = .storeFull
-        case .SQLITE_IOERR where systemErrno == ENOSPC || systemErrno == EDQUOT: self = .storeFull
+    public init?(storeError error: StoreError) {
+        switch error.code {
+        case .busy: self = .storeBusy
+        case .full: self = .storeFull
         default: return nil
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 #if canImport(Glibc)
@@ -7,45 +6,6 @@ import Glibc
 #endif
 
 extension ProcessEngine {
-    /// What one flush writes, copied out of the live processes so the commit can run off the
-    /// engine's thread.
-    struct CommitBatch: Sendable {
-        struct Change: Sendable {
-            var record: ProcessRecord
-            var isNew: Bool
-            var processChanged: Bool
-            var tasks: [TaskRecord]
-            var events: [EventRecord]
-        }
-
-        var changes: [Change]
-        var rejections: [RejectionRecord]
-        /// What the batch adds to the metrics counters: written in the same transaction.
-        var counters: CounterIncrements
-
-        init(changes: [Change], rejections: [RejectionRecord]) {
-            self.changes = changes
-            self.rejections = rejections
-            self.counters = ProcessEngine.counterIncrements(changes, rejections)
-        }
-
-        func apply(_ db: Database) throws {
-            for change in changes {
-                if change.isNew {
-                    try change.record.insert(db)
-                } else if change.processChanged {
-                    // The request and inputs never change: rewriting them (up to 1 MiB) on
-                    // every state change would only grow the WAL.
-                    try change.record.update(db, columns: ProcessRecord.mutableColumns)
-                }
-                for task in change.tasks { try task.upsert(db) }
-                for var event in change.events { try event.insert(db) }
-            }
-            for var rejection in rejections { try rejection.insert(db) }
-            try MetricCounters.add(counters, in: db)
-        }
-    }
-
     /// The busy timeout of the retries while the store is busy: the loop stays responsive.
     static let busyRetryTimeout: Double = 1
 
@@ -60,14 +20,14 @@ extension ProcessEngine {
     /// files stay in inbox/, tasks are not spawned, status files keep their last committed
     /// state), the runner pauses intake and task starts, and the next try comes after a backoff.
     /// - Returns: whether everything is committed.
-    /// - Throws: `HistoryError` for a failure that is not transient (a corrupt store).
+    /// - Throws: `StoreError` for a failure that is not transient (a corrupt store).
     func flush() async throws -> Bool {
         if pause.isActive(.store), !commitRetryDue { return false }
         let dirtyIDs = touched.filter { processes[$0]?.isDirty ?? false }.union(uncommittedIDs)
         touched.removeAll(keepingCapacity: true)
         let rejections = pendingRejections
         if !dirtyIDs.isEmpty || !rejections.isEmpty {
-            let batch = CommitBatch(
+            let batch = StoreBatch(
                 changes: dirtyIDs.compactMap { id in
                     guard let run = processes[id], run.isDirty else { return nil }
                     return .init(
@@ -75,12 +35,12 @@ extension ProcessEngine {
                         tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
                 }, rejections: rejections)
             do {
-                try await store.commit { db in try batch.apply(db) }
+                try await store.commit(batch)
             } catch {
-                guard let reason = error.pauseReason else { throw error }
+                guard let reason = PauseReason(storeError: error) else { throw error }
                 uncommittedIDs = dirtyIDs
                 if reason == .storeBusy, !pause.isActive(.store) { await store.setBusyTimeout(Self.busyRetryTimeout) }
-                pause.raise(.store, reason, path: error.path, message: error.message)
+                pause.raise(.store, reason, path: error.location, message: error.message)
                 commitRetryDue = false
                 timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
                 return false
@@ -89,7 +49,7 @@ extension ProcessEngine {
             if pause.isActive(.store) {
                 commitBackoff.reset()
                 pause.clear(.store)
-                await store.setBusyTimeout(HistoryStore.busyTimeout)
+                await store.setBusyTimeout(nil)
             }
         }
         uncommittedIDs.removeAll()
@@ -132,19 +92,20 @@ extension ProcessEngine {
 
     /// A store write outside the batch loop (the session rows) that waits out a busy or full
     /// store with backoff, as long as `deadline` allows.
-    /// - Throws: `HistoryError` when the failure is not transient or the deadline passed.
+    /// - Throws: `StoreError` when the failure is not transient or the deadline passed.
     func writeWaitingOut<T: Sendable>(
-        until deadline: ContinuousClock.Instant? = nil, _ body: @escaping @Sendable (Database) throws -> T
+        until deadline: ContinuousClock.Instant? = nil,
+        _ body: @escaping @Sendable (any Store) async throws -> T
     ) async throws -> T {
         var backoff = Backoff(initial: 0.25, maximum: 5)
         while true {
             do {
-                let result = try await store.commit(body)
+                let result = try await body(store)
                 pause.clear(.store)
                 return result
             } catch {
-                guard let reason = error.pauseReason else { throw error }
-                pause.raise(.store, reason, path: error.path, message: error.message)
+                guard let error = error as? StoreError, let reason = PauseReason(storeError: error) else { throw error }
+                pause.raise(.store, reason, path: error.location, message: error.message)
                 if let deadline, ContinuousClock.now >= deadline { throw error }
                 if shutdownRequested.load(ordering: .relaxed), deadline == nil { throw error }
                 try? await Task.sleep(for: .seconds(backoff.next()))

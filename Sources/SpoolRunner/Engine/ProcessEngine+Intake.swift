@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ProcessDefinitions
 
 #if canImport(Glibc)
@@ -12,7 +11,7 @@ extension ProcessEngine {
     /// Files still being written (unparsable, younger than `--settle`) are looked at again at
     /// most every `unsettledRecheck` seconds and do not count toward the batch, so a crowd of
     /// slow writers cannot starve the requests behind them.
-    func scanInbox(now: Date) -> Bool {
+    func scanInbox(now: Date) async -> Bool {
         guard clientDirectoryIsSafe(.inbox, now: now) else { return false }
         let names: [String]
         do {
@@ -29,7 +28,10 @@ extension ProcessEngine {
         var more = false
         var stillUnsettled: [String: Double] = [:]
         inboxSettle.keep(only: Set(candidates))
-        for fileName in candidates {
+        // The stored requests of the ids about to be judged (the duplicate rule), fetched a
+        // window at a time in one read each, not one read per file.
+        var stored = StoredRequests()
+        for (position, fileName) in candidates.enumerated() {
             if let recheck = unsettled[fileName] {
                 if recheck > clock {
                     stillUnsettled[fileName] = recheck
@@ -59,14 +61,15 @@ extension ProcessEngine {
             let path = "\(layout.inbox)/\(fileName)"
             let decision: IntakeDecision
             do {
-                decision = try intake.examine(
+                if !stored.covers(fileName) {
+                    try await stored.fetch(candidates[position...].prefix(Self.lookupWindow), from: store)
+                }
+                let lookedUp = stored
+                decision = intake.examine(
                     fileName: fileName, now: now, catalog: catalog,
                     existingRequest: { id in
                         if let live = processes[id] { return live.record.requestJSON }
-                        return try store.read { db in
-                            try String.fetchOne(
-                                db, sql: "SELECT request_json FROM processes WHERE process_id = ?", arguments: [id])
-                        }
+                        return lookedUp.requests[id]
                     },
                     firstSeen: { identity in
                         inboxSettle.firstSeen(fileName, identity, now: clock)
@@ -134,7 +137,7 @@ extension ProcessEngine {
     }
 
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
-    func scanControl(now: Date) {
+    func scanControl(now: Date) async {
         guard clientDirectoryIsSafe(.control, now: now) else { return }
         let names: [String]
         do {
@@ -165,10 +168,10 @@ extension ProcessEngine {
             case nil:
                 continue
             case .success(let message)?:
-                if let rejection = apply(message, now: now) {
-                    rejectControl(fileName, rejection, now: now)
-                } else {
-                    filesToRemove.append(path)
+                switch await apply(message, now: now) {
+                case .done: filesToRemove.append(path)
+                case .rejected(let rejection): rejectControl(fileName, rejection, now: now)
+                case .later: continue
                 }
             case .failure(let rejection)?:
                 // Possibly still being written: judged once unchanged for --settle since first seen.
@@ -241,63 +244,111 @@ extension ProcessEngine {
     }
 
     /// Returns a rejection when the message names no process it can act on.
-    func apply(_ message: ControlMessage, now: Date) -> RequestRejection? {
+    /// What became of a control message.
+    enum ControlOutcome {
+        /// Acted on (or nothing to do): the file is removed with the next commit.
+        case done
+        case rejected(RequestRejection)
+        /// The store could not be read: the file stays for the next scan.
+        case later
+    }
+
+    func apply(_ message: ControlMessage, now: Date) async -> ControlOutcome {
         let id = message.processID
         switch message.action {
+        case .prune:
+            guard let before = message.before.flatMap(Timestamp.parse) else { return .done }
+            do {
+                let outcome = try await SpoolPruner(store: store, layout: layout).prune(
+                    before: before, keeping: Set(processes.keys))
+                logger.notice(
+                    "pruned \(outcome.processes) process(es) that ended before \(message.before ?? ""), and \(outcome.rejectedFiles) rejected file(s)"
+                )
+                return .done
+            } catch {
+                return storeUnreadable(error, message)
+            }
         case .cancel:
             if processes[id] != nil {
                 let indexes = processes[id]!.requestCancel(now)
                 for index in indexes { running[AttemptKey(processID: id, index: index)]?.stop(.cancelled) }
                 touched.insert(id)
-                return nil
+                return .done
             }
-            if let status = storedStatus(id) {
+            let stored: ProcessRecord?
+            do {
+                stored = try await store.process(id)
+            } catch {
+                return storeUnreadable(error, message)
+            }
+            if let status = stored?.status {
                 logger.info(
                     "cancel: the process already ended \(status.rawValue); nothing to do",
                     metadata: ["process.id": "\(id)"])
-                return nil
+                return .done
             }
-            return RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false)
+            return .rejected(
+                RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false))
         case .retry:
             if processes[id] != nil {
                 logger.info("retry: the process has not ended; nothing to do", metadata: ["process.id": "\(id)"])
-                return nil
+                return .done
             }
-            guard
-                let (record, rows) = try? store.read({ db -> (ProcessRecord, [TaskRecord])? in
-                    guard let record = try ProcessRecord.fetchOne(db, key: id) else { return nil }
-                    let rows = try TaskRecord.filter(TaskRecord.Columns.processID == id).order(
-                        TaskRecord.Columns.position
-                    ).fetchAll(db)
-                    return (record, rows)
-                })
-            else {
-                return RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false)
+            let snapshot: StoredProcess?
+            do {
+                snapshot = try await store.snapshot(id)
+            } catch {
+                return storeUnreadable(error, message)
+            }
+            guard let (record, rows) = snapshot.map({ ($0.record, $0.tasks) }) else {
+                return .rejected(
+                    RequestRejection(.unknownProcess, "retry: no process with id '\(id)'", writesStatus: false))
             }
             guard record.status == .failed || record.status == .cancelled else {
                 logger.info(
                     "retry: the process ended \(record.status.rawValue); only failed or cancelled processes are retried",
                     metadata: ["process.id": "\(id)"])
-                return nil
+                return .done
             }
             guard let definition = catalog.definitions[record.processType] else {
-                return RequestRejection(
-                    .unknownProcess,
-                    "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
-                    writesStatus: false)
+                return .rejected(
+                    RequestRejection(
+                        .unknownProcess,
+                        "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
+                        writesStatus: false))
             }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
             nextSequence += 1
             run.redrive(now)
             processes[id] = run
             touched.insert(id)
-            return nil
+            return .done
         }
     }
 
-    func storedStatus(_ id: String) -> ProcessStatus? {
-        try? store.read { db in
-            try String.fetchOne(db, sql: "SELECT status FROM processes WHERE process_id = ?", arguments: [id])
-        }.flatMap(ProcessStatus.init(rawValue:))
+    /// A control message that needs the store found it unreadable: logged, and the file is left
+    /// for the next scan (never taken for "no such process").
+    func storeUnreadable(_ error: StoreError, _ message: ControlMessage) -> ControlOutcome {
+        logger.error(
+            "cannot act on a \(message.action.rawValue) message now: \(error.description); trying again at the next scan",
+            metadata: message.processID.isEmpty ? [:] : ["process.id": "\(message.processID)"])
+        lastError = (Date(), "cannot act on a \(message.action.rawValue) message: \(error.description)")
+        return .later
+    }
+
+    /// Request files looked up in the store per window of an inbox scan.
+    static let lookupWindow = 256
+
+    /// The stored request bodies of a window of inbox file names.
+    struct StoredRequests {
+        var names: Set<String> = []
+        var requests: [String: String] = [:]
+
+        func covers(_ fileName: String) -> Bool { names.contains(fileName) }
+
+        mutating func fetch(_ fileNames: ArraySlice<String>, from store: any Store) async throws(StoreError) {
+            names = Set(fileNames)
+            requests = try await store.requestJSONs(of: fileNames.map { String($0.dropLast(".json".count)) })
+        }
     }
 }

@@ -14,19 +14,9 @@ extension ProcessEngine {
         return snapshot
     }
 
-    /// The counters one commit batch advances: from the events and rejections it records.
-    static func counterIncrements(_ changes: [CommitBatch.Change], _ rejections: [RejectionRecord])
-        -> CounterIncrements
-    {
-        var increments = CounterIncrements()
-        for change in changes { increments.add(events: change.events, processType: change.record.processType) }
-        for rejection in rejections { increments.add(rejectionCode: rejection.code) }
-        return increments
-    }
-
     /// After a durable commit: the registry follows the store's counters, and the histograms
     /// observe what ended.
-    func committed(_ batch: CommitBatch) {
+    func committed(_ batch: StoreBatch) {
         guard let metrics else { return }
         metrics.count(batch.counters)
         for change in batch.changes {

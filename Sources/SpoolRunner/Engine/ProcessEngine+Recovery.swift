@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ProcessDefinitions
 
 extension ProcessEngine {
@@ -17,49 +16,30 @@ extension ProcessEngine {
     func beginSession() async throws {
         let session = RunnerSessionRecord(
             pid: Int(getpid()), version: Version.current, startedAt: startedAt)
-        sessionID = try await writeWaitingOut { db in
-            var session = session
-            try session.insert(db)
-            return session.id
-        }
+        let start = try await writeWaitingOut { store in try await store.beginSession(session) }
+        sessionID = start.sessionID
+        previousSession = start.previous
     }
 
     /// A clean stop: no crash counts against the processes still unfinished.
     /// A store still busy or full after the grace makes it an unclean stop (exit 74).
     func endSession() async throws {
-        let now = Timestamp.now()  // the UPDATE's argument: text, as every stored time
-        let id = sessionID
-        try await writeWaitingOut(until: .now + configuration.grace) { db in
-            try db.execute(
-                sql: "UPDATE runner_sessions SET ended_at = ?, clean_exit = 1 WHERE id = ?", arguments: [now, id])
-            try db.execute(
-                sql: "UPDATE processes SET crash_count = 0 WHERE status IN ('pending', 'running') AND crash_count > 0")
+        let now = Date()
+        guard let id = sessionID else { return }
+        try await writeWaitingOut(until: .now + configuration.grace) { store in
+            try await store.endSession(id, at: now)
         }
     }
 
     /// Resumes every unfinished process from the store (SPEC §6): succeeded tasks stay done;
     /// a task that was running is killed if anything of it is left, then run again or failed
     /// `interrupted`; retry and process timers are armed again from their stored times.
-    func recover() throws {
+    func recover() async throws {
+        let unfinished = try await store.unfinishedProcesses()
         let now = Date()
-        let id = sessionID ?? 0
-        let (previous, records, rows) = try store.read { db -> (RunnerSessionRecord?, [ProcessRecord], [TaskRecord]) in
-            let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
-            let records =
-                try ProcessRecord
-                .filter(
-                    [ProcessStatus.pending.rawValue, ProcessStatus.running.rawValue].contains(
-                        ProcessRecord.Columns.status)
-                )
-                .order(Column.rowID).fetchAll(db)
-            let rows = try TaskRecord.fetchAll(
-                db,
-                sql: """
-                    SELECT tasks.* FROM tasks JOIN processes USING (process_id)
-                    WHERE processes.status IN ('pending', 'running') ORDER BY process_id, position
-                    """)
-            return (previous, records, rows)
-        }
+        let previous = previousSession
+        let records = unfinished.map(\.record)
+        let rows = unfinished.flatMap(\.tasks)
         let crashed = previous.map { !$0.cleanExit } ?? false
         let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
         cleanTemporaryFiles()
@@ -81,7 +61,7 @@ extension ProcessEngine {
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
             guard let definition = catalog.definitions[record.processType] else {
-                try failWithoutDefinition(record, rows: taskRows, now: now)
+                try await failWithoutDefinition(record, rows: taskRows, now: now)
                 continue
             }
             var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
@@ -142,7 +122,7 @@ extension ProcessEngine {
     }
 
     /// A process whose definition file is gone cannot be resumed: it fails, saying so.
-    func failWithoutDefinition(_ record: ProcessRecord, rows: [TaskRecord], now: Date) throws {
+    func failWithoutDefinition(_ record: ProcessRecord, rows: [TaskRecord], now: Date) async throws {
         var record = record
         record.status = .failed
         record.endedAt = now
@@ -161,17 +141,11 @@ extension ProcessEngine {
         let event = EventRecord(
             processID: finalRecord.processID, event: .processFailed, at: now,
             detail: ["code": .string(FailureCode.unknownProcessType.rawValue)])
-        var counters = CounterIncrements()
-        counters.add(events: [event], processType: finalRecord.processType)
-        let finalCounters = counters
-        try store.write { db in
-            try finalRecord.upsert(db)
-            for row in finalRows { try row.upsert(db) }
-            var event = event
-            try event.insert(db)
-            try MetricCounters.add(finalCounters, in: db)
-        }
-        metrics?.count(finalCounters)
+        let batch = StoreBatch(changes: [
+            .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
+        ])
+        try await store.commit(batch)
+        metrics?.count(batch.counters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }
 

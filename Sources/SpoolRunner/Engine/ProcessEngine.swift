@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import ProcessDefinitions
 import Synchronization
@@ -16,7 +15,7 @@ import Glibc
 /// became ready: a task is always recorded as started before it is spawned (SPEC §6).
 public actor ProcessEngine {
     let configuration: EngineConfiguration
-    let store: HistoryStore
+    let store: any Store
     let logger: Logger
     /// The definitions requests are checked against; reloaded on SIGHUP. A live process keeps
     /// the definition it was accepted (or resumed) with.
@@ -63,6 +62,8 @@ public actor ProcessEngine {
     var reloadAgain = false
     var reloadToStart = false
     var sessionID: Int64?
+    /// The runner session before this one: whether it stopped cleanly decides crash counting.
+    var previousSession: RunnerSessionRecord?
     /// Processes whose changes a failed commit left for the next one.
     var uncommittedIDs: Set<String> = []
     /// Whether the next flush may try the store again (false while backing off after a failure).
@@ -103,7 +104,7 @@ public actor ProcessEngine {
     }
 
     public init(
-        configuration: EngineConfiguration, store: HistoryStore, catalog: DefinitionCatalog, logger: Logger,
+        configuration: EngineConfiguration, store: any Store, catalog: DefinitionCatalog, logger: Logger,
         metrics: RunnerMetrics? = nil
     ) {
         self.configuration = configuration
@@ -167,12 +168,12 @@ public actor ProcessEngine {
     /// Runs until shutdown (or, with `once`, until the inbox is taken and every process ended).
     ///
     /// A busy or full store, a full disk, are waited out (see `RunnerPause`), not reasons to stop.
-    /// - Throws: `HistoryError` when the store cannot be written for another reason (corrupt,
+    /// - Throws: `StoreError` when the store cannot be written for another reason (corrupt,
     ///   unreadable), or is still unavailable at the end of a shutdown's grace: the runner must
     ///   stop, and the next start recovers from the last commit.
     public func run() async throws {
         try await beginSession()
-        try recover()
+        try await recover()
         statusPublisher.startReconciling()
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
@@ -209,7 +210,13 @@ public actor ProcessEngine {
             writeHeartbeat()
             SystemdNotifier.notify("READY=1\nSTATUS=taking requests from \(layout.inbox)")
             while true {
-                let batch = await events.next()
+                guard let batch = await events.next() else {
+                    // Cancelled (not a graceful shutdown): stop every task now; what they did
+                    // after the last commit is recovered by the next start (SPEC §6).
+                    logger.warning("the runner's task was cancelled: stopping \(running.count) running task(s) now")
+                    for handle in running.values { handle.stop(.shutdown) }
+                    break
+                }
                 let now = Date()
                 for event in batch {
                     handle(event, now: now)
@@ -217,7 +224,7 @@ public actor ProcessEngine {
                 // While paused, requests wait in inbox/ and control/; the scan comes when it clears.
                 if scanWanted, !pause.isPaused {
                     scanWanted = false
-                    scan(now: now)
+                    await scan(now: now)
                 }
                 advanceTouched(now: now)
                 let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
@@ -281,8 +288,8 @@ public actor ProcessEngine {
         statusPublisher.stop()
         if hasUncommitted {
             let condition = pause.active.first { $0.source == .store }
-            throw HistoryError(
-                path: store.database.path,
+            throw StoreError(
+                condition?.reason == .storeFull ? .full : .busy, location: store.location, operation: "stop",
                 message:
                     "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit"
             )
@@ -345,7 +352,8 @@ public actor ProcessEngine {
             EngineHang.checkpoint(heartbeat: heartbeats)
             writeHeartbeat()
             notifySystemd()
-            store.checkpoint()
+            // Off the loop: the checkpoint runs on the store's writer while events go on.
+            Task { [store] in await store.checkpoint() }
         case .shutdown:
             guard !stopping else { return }
             stopping = true
@@ -393,11 +401,11 @@ public actor ProcessEngine {
         }
     }
 
-    func scan(now: Date) {
+    func scan(now: Date) async {
         guard !stopping else { return }
-        scanControl(now: now)
+        await scanControl(now: now)
         if configuration.once && initialScanDone { return }
-        let more = scanInbox(now: now)
+        let more = await scanInbox(now: now)
         if more { events.post(.scan) } else { initialScanDone = true }
     }
 

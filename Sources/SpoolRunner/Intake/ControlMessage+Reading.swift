@@ -1,10 +1,16 @@
 import Foundation
 import ProcessDefinitions
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The runner side of a control message: read the client's file without trusting it.
 extension ControlMessage {
     /// nil when the file vanished before it could be read.
-    static func read(path: String) -> Result<ControlMessage, RequestRejection>? {
+    /// - Parameter runnerUser: the runner's uid; a `prune` message from anyone else (but root)
+    ///   is refused: deleting history takes the rights of the store's owner.
+    static func read(path: String, runnerUser: UInt32 = UInt32(getuid())) -> Result<ControlMessage, RequestRejection>? {
         let name = (path as NSString).lastPathComponent
         switch SafeFileReader.read(path, limit: 64 * 1024) {
         case .contents(let data, let identity):
@@ -33,7 +39,25 @@ extension ControlMessage {
             guard case .string(let actionName)? = fields["action"], let action = Action(rawValue: actionName) else {
                 return .failure(
                     RequestRejection(
-                        .unknownAction, "\(name): \"action\" must be \"cancel\" or \"retry\"", writesStatus: false))
+                        .unknownAction, "\(name): \"action\" must be \"cancel\", \"retry\" or \"prune\"",
+                        writesStatus: false))
+            }
+            if action == .prune {
+                guard identity.owner == runnerUser || identity.owner == 0 else {
+                    return .failure(
+                        RequestRejection(
+                            .permissionDenied,
+                            "\(name): a prune message must come from the runner's user (uid \(runnerUser)) or root, not uid \(identity.owner): deleting history takes the rights of the store's owner",
+                            writesStatus: false))
+                }
+                guard case .string(let before)? = fields["before"], Timestamp.parse(before) != nil else {
+                    return .failure(
+                        RequestRejection(
+                            .invalidJSON,
+                            "\(name): \"before\" must be an ISO 8601 UTC time such as 2026-11-01T00:00:00Z",
+                            writesStatus: false))
+                }
+                return .success(.prune(before: before))
             }
             guard case .string(let id)? = fields["process_id"], ProcessID.isValid(id) else {
                 return .failure(

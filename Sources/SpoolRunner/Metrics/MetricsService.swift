@@ -15,13 +15,13 @@ public struct MetricsService: Service {
     let interval: Duration
     let inbox: String
     let snapshot: @Sendable () async -> EngineMetricsSnapshot
-    let scheduleLastRuns: @Sendable () -> [String: Date]
+    let scheduleLastRuns: @Sendable () async -> [String: Date]
     let logger: Logger
 
     public init(
         metrics: RunnerMetrics, file: MetricsFile, interval: Duration, inbox: String,
         snapshot: @escaping @Sendable () async -> EngineMetricsSnapshot,
-        scheduleLastRuns: @escaping @Sendable () -> [String: Date], logger: Logger
+        scheduleLastRuns: @escaping @Sendable () async -> [String: Date], logger: Logger
     ) {
         self.metrics = metrics
         self.file = file
@@ -72,6 +72,6 @@ public struct MetricsService: Service {
     private func updateGauges() async {
         metrics.update(
             snapshot: await snapshot(), backlog: InboxBacklog.measure(inbox: inbox),
-            scheduleLastRuns: scheduleLastRuns())
+            scheduleLastRuns: await scheduleLastRuns())
     }
 }

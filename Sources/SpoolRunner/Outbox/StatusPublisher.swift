@@ -85,9 +85,14 @@ public final class StatusPublisher: Sendable {
     /// Returns once everything queued so far is written (or `timeout` passed while writes failed).
     public func drain(timeout: Double = .infinity) {
         let deadline = Date().addingTimeInterval(timeout)
+        // The thread broadcasts each time a batch is written: no polling.
         condition.lock()
         while state.withLock({ !$0.pending.isEmpty || $0.writing }) && Date() < deadline {
-            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+            if timeout.isInfinite {
+                condition.wait()
+            } else {
+                _ = condition.wait(until: deadline)
+            }
         }
         condition.unlock()
     }
@@ -104,8 +109,9 @@ public final class StatusPublisher: Sendable {
             $0.stopDeadline = Date().addingTimeInterval(timeout)
         }
         condition.broadcast()
+        // The thread broadcasts when it finishes.
         while !state.withLock({ $0.finished }) {
-            _ = condition.wait(until: Date().addingTimeInterval(0.05))
+            condition.wait()
         }
         condition.unlock()
     }
@@ -379,7 +385,7 @@ public final class StatusPublisher: Sendable {
             let page = try reconciler.page(after: pass.cursor)
             stale += reconciler.stale(notPending(page))
             if let end = page.last {
-                pass.cursor = end.rowID
+                pass.cursor = end.cursor
             } else {
                 pass.cursor = 0
                 pass.fast = false

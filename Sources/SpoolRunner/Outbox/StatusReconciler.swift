@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Finds the status files that are missing or differ from the store (SPEC §4: status files are a
 /// projection of the history store), a bounded amount of work per call, so that the status
@@ -10,46 +9,31 @@ import GRDB
 /// in rowid order, one page at a time. A file is stale when its `updated_at` line differs from
 /// the store's; only that line is compared, so nothing is decoded.
 struct StatusReconciler: Sendable {
-    let store: HistoryStore
+    let store: any Store
     let layout: SpoolLayout
     /// Processes looked at per page of a sweep.
     var pageSize = 1000
 
-    /// One process as the store has it: enough to tell whether its file is current.
-    struct Stamp: Sendable {
-        var rowID: Int64
-        var processID: String
-        var updatedAt: String
-    }
+    typealias Stamp = ProcessStamp
+
+    // The status thread does blocking file I/O by design (see `StatusPublisher`): it waits for
+    // its store reads the same way, never on the engine's executor.
 
     /// The newest event id; what changes after it is found by `changed(after:)`.
     func lastEventID() throws -> Int64 {
-        try store.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? 0 }
+        try BlockingWait.run { [store] in try await store.lastEventID() }
     }
 
     /// Processes with an event after `eventID`, and the newest event id.
     func changed(after eventID: Int64) throws -> (stamps: [Stamp], lastEventID: Int64) {
-        try store.read { db in
-            let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events") ?? eventID
-            guard last > eventID else { return ([], eventID) }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT rowid, process_id, updated_at FROM processes
-                    WHERE process_id IN (SELECT DISTINCT process_id FROM events WHERE id > ? AND id <= ?)
-                    """, arguments: [eventID, last])
-            return (rows.map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }, last)
-        }
+        try BlockingWait.run { [store] in try await store.changedProcesses(afterEvent: eventID) }
     }
 
-    /// Up to `pageSize` processes after `rowID`, in rowid order (empty at the end of a sweep).
-    func page(after rowID: Int64) throws -> [Stamp] {
-        try store.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT rowid, process_id, updated_at FROM processes WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                arguments: [rowID, pageSize]
-            )
-            .map { Stamp(rowID: $0[0], processID: $0[1], updatedAt: $0[2]) }
+    /// Up to `pageSize` processes after `cursor`, in store order (empty at the end of a sweep).
+    func page(after cursor: Int64) throws -> [Stamp] {
+        let limit = pageSize
+        return try BlockingWait.run { [store] in
+            try await store.processStamps(after: cursor, limit: limit)
         }
     }
 
@@ -68,20 +52,8 @@ struct StatusReconciler: Sendable {
     /// process that is gone, pruned, has none).
     func documents(_ processIDs: [String]) throws -> [String: StatusDocument] {
         guard !processIDs.isEmpty else { return [:] }
-        return try store.read { db in
-            var documents: [String: StatusDocument] = [:]
-            for start in stride(from: 0, to: processIDs.count, by: 500) {
-                let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
-                let records = try ProcessRecord.filter(keys: chunk).fetchAll(db)
-                let rows = Dictionary(
-                    grouping: try TaskRecord.filter(chunk.contains(TaskRecord.Columns.processID)).fetchAll(db),
-                    by: \.processID)
-                for record in records {
-                    documents[record.processID] = StatusDocument(process: record, tasks: rows[record.processID] ?? [])
-                }
-            }
-            return documents
-        }
+        let stored = try BlockingWait.run { [store] in try await store.snapshots(processIDs) }
+        return stored.mapValues { StatusDocument(process: $0.record, tasks: $0.tasks) }
     }
 
     private static let marker = Array("\n  \"updated_at\": \"".utf8)

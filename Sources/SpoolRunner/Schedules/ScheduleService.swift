@@ -33,7 +33,7 @@ public struct ScheduleService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let catalog = await self.catalog()
             do {
-                if try scheduler.pass(catalog: catalog) > 0 { onSubmitted() }
+                if try await scheduler.pass(catalog: catalog) > 0 { onSubmitted() }
             } catch {
                 logger.error("schedule pass failed; trying again in a second: \(error)")
                 onError("schedule pass failed: \(error)")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import ProcessDefinitions
 
@@ -12,7 +11,7 @@ import ProcessDefinitions
 /// before the entry's last slot is stored; the reverse order could lose a slot.
 public struct Scheduler: Sendable {
     let layout: SpoolLayout
-    let store: HistoryStore
+    let store: any Store
     public let clock: ScheduleClock
     let logger: Logger
     /// How far back a pass looks for an entry it has no state for (`SchedulePlan.firstLook`).
@@ -26,7 +25,7 @@ public struct Scheduler: Sendable {
     }
 
     /// - Parameter once: for `serve --once`: a new entry's slot of the last minute still counts.
-    public init(layout: SpoolLayout, store: HistoryStore, clock: ScheduleClock, logger: Logger, once: Bool = false) {
+    public init(layout: SpoolLayout, store: any Store, clock: ScheduleClock, logger: Logger, once: Bool = false) {
         self.firstLook = once ? SchedulePlan.onTime : SchedulePlan.firstLook
         self.layout = layout
         self.store = store
@@ -36,17 +35,17 @@ public struct Scheduler: Sendable {
 
     /// Submits every slot that came due since the last pass, under each entry's `catch_up` and
     /// `overlap` rules, and stores where each entry stands. Returns how many files it dropped.
-    /// - Throws: `HistoryError`-carrying errors when the store cannot be read or written; the
+    /// - Throws: `StoreError` when the store cannot be read or written; the
     ///   next pass tries again (a slot already dropped is then the same request again).
     @discardableResult
-    public mutating func pass(catalog: DefinitionCatalog) throws -> Int {
-        if states == nil { states = try loadStates() }
+    public mutating func pass(catalog: DefinitionCatalog) async throws -> Int {
+        if states == nil { states = try await loadStates() }
         let now = clock.now()
         var dropped = 0
         for processType in catalog.definitions.keys.sorted() {
             guard let definition = catalog.definitions[processType] else { continue }
             for entry in definition.schedule {
-                dropped += try pass(entry, processType: processType, now: now)
+                dropped += try await pass(entry, processType: processType, now: now)
             }
         }
         return dropped
@@ -68,7 +67,7 @@ public struct Scheduler: Sendable {
         return earliest
     }
 
-    mutating func pass(_ entry: ScheduleDefinition, processType: String, now: Date) throws -> Int {
+    mutating func pass(_ entry: ScheduleDefinition, processType: String, now: Date) async throws -> Int {
         let key = EntryKey(processType: processType, entry: entry.key)
         let previous = states?[key]
         let plan = SchedulePlan.make(
@@ -94,7 +93,7 @@ public struct Scheduler: Sendable {
             slotMetadata["process.id"] = "\(processID)"
             slotMetadata["schedule.slot"] = "\(Timestamp.string(slot))"
             if entry.overlap == .skip,
-                let unfinished = try unfinishedRun(
+                let unfinished = try await unfinishedRun(
                     of: entry, processType: processType, lastSubmitted: state.lastProcessID)
             {
                 logger.notice(
@@ -125,30 +124,21 @@ public struct Scheduler: Sendable {
         state.updatedAt = Timestamp.now()
         let row = state
         let events = skipped
-        try store.write { db in
-            try row.save(db)
-            for var event in events { try event.insert(db) }
-        }
+        try await store.saveScheduleState(row, events: events)
         states?[key] = state
         return dropped
     }
 
     /// An unfinished earlier run of the entry: its request still waiting in `inbox/`, or its
     /// process pending or running in the store.
-    func unfinishedRun(of entry: ScheduleDefinition, processType: String, lastSubmitted: String?) throws -> String? {
+    func unfinishedRun(of entry: ScheduleDefinition, processType: String, lastSubmitted: String?) async throws
+        -> String?
+    {
         if let lastSubmitted, FileManager.default.fileExists(atPath: "\(layout.inbox)/\(lastSubmitted).json") {
             return lastSubmitted
         }
         let pattern = Self.idPattern(entry: entry, processType: processType)
-        return try store.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT process_id FROM processes
-                    WHERE process_type = ? AND process_id GLOB ? AND status IN ('pending', 'running')
-                    ORDER BY process_id LIMIT 1
-                    """, arguments: [processType, pattern])
-        }
+        return try await store.unfinishedProcess(ofType: processType, idMatching: pattern)
     }
 
     /// A GLOB matching exactly the slot ids of one entry (type and name are plain id characters).
@@ -158,8 +148,8 @@ public struct Scheduler: Sendable {
         return entry.name.map { "\(processType)-\($0)-\(stamp)" } ?? "\(processType)-\(stamp)"
     }
 
-    func loadStates() throws -> [EntryKey: ScheduleStateRecord] {
-        let rows = try store.read { db in try ScheduleStateRecord.fetchAll(db) }
+    func loadStates() async throws -> [EntryKey: ScheduleStateRecord] {
+        let rows = try await store.scheduleStates().entries
         return Dictionary(
             rows.map { (EntryKey(processType: $0.processType, entry: $0.entry), $0) }, uniquingKeysWith: { a, _ in a })
     }

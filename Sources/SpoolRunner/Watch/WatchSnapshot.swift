@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What `spoolrunner watch` shows, read from the spool and the store only (never from the
 /// runner's memory): the inbox backlog, the runner's heartbeat, the unfinished processes and the
@@ -33,7 +32,7 @@ public struct WatchSnapshot: Sendable, Equatable {
     public var pending: Int { processes.filter { $0.status == .pending }.count }
 
     /// Reads a snapshot. `store` is nil while no runner has created the history store yet.
-    public static func read(layout: SpoolLayout, store: HistoryStore?) throws -> WatchSnapshot {
+    public static func read(layout: SpoolLayout, store: (any StoreReader)?) async throws -> WatchSnapshot {
         let inbox = ((try? FileManager.default.contentsOfDirectory(atPath: layout.inbox)) ?? [])
             .filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.count
         var pid: Int?
@@ -44,42 +43,20 @@ public struct WatchSnapshot: Sendable, Equatable {
             pid = object["pid"] as? Int
             state = object["state"] as? String
         }
-        let processes = try store?.read { db in try Self.processes(db) } ?? []
-        return WatchSnapshot(inboxWaiting: inbox, runnerPID: pid, runnerState: state, processes: processes)
+        let stored = try await store?.overview(unfinishedLimit: unfinishedLimit, recentLimit: recentLimit) ?? []
+        return WatchSnapshot(
+            inboxWaiting: inbox, runnerPID: pid, runnerState: state, processes: stored.map(Process.init))
     }
+}
 
-    static func processes(_ db: Database) throws -> [Process] {
-        let columns = "process_id, process_type, status, started_at, ended_at"
-        let unfinished = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT \(columns) FROM processes WHERE status IN ('pending', 'running')
-                ORDER BY created_at, process_id LIMIT \(unfinishedLimit)
-                """)
-        let recent = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT \(columns) FROM processes WHERE status NOT IN ('pending', 'running')
-                ORDER BY created_at DESC, process_id DESC LIMIT \(recentLimit)
-                """)
-        var result: [Process] = []
-        for row in unfinished + recent {
-            let id: String = row["process_id"]
-            let tasks = try Row.fetchAll(
-                db, sql: "SELECT task_name, status, started_at FROM tasks WHERE process_id = ? ORDER BY position",
-                arguments: [id])
-            let statuses = tasks.map { TaskStatus(rawValue: $0["status"] as String) }
-            let running = tasks.first { ($0["status"] as String) == TaskStatus.running.rawValue }
-            result.append(
-                Process(
-                    processID: id, processType: row["process_type"],
-                    status: ProcessStatus(rawValue: row["status"]) ?? .pending,
-                    tasksEnded: statuses.filter { $0?.isFinal ?? false }.count, tasksTotal: tasks.count,
-                    runningTask: running?["task_name"],
-                    runningTaskStartedAt: (running?["started_at"] as String?).flatMap(Timestamp.parse),
-                    startedAt: (row["started_at"] as String?).flatMap(Timestamp.parse),
-                    endedAt: (row["ended_at"] as String?).flatMap(Timestamp.parse)))
-        }
-        return result
+extension WatchSnapshot.Process {
+    init(_ stored: StoredProcess) {
+        let running = stored.tasks.first { $0.status == .running }
+        self.init(
+            processID: stored.record.processID, processType: stored.record.processType, status: stored.record.status,
+            tasksEnded: stored.tasks.filter(\.status.isFinal).count, tasksTotal: stored.tasks.count,
+            runningTask: running?.taskName, runningTaskStartedAt: running?.startedAt,
+            startedAt: stored.record.startedAt,
+            endedAt: stored.record.endedAt)
     }
 }

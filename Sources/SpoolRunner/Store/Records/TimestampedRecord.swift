@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SpoolClient
 
 /// A record whose `Date` columns hold the spool's one text format (`Timestamp`:
 /// `2026-07-20T15:00:00.123Z`), as status files and logs do.

@@ -2,16 +2,17 @@ import FlyingFox
 import Foundation
 import ProcessDefinitions
 import SpoolClient
+import SpoolStore
 
 /// The query string of `GET /api/processes` and of the dashboard's list, read into a
-/// `ProcessFilter` with one clear error per bad parameter.
-enum ProcessQuery {
+/// `ProcessQuery` with one clear error per bad parameter.
+enum ProcessQueryParser {
     /// The statuses a process row can have (`rejected` requests never became processes).
     static let statuses = ["pending", "running", "success", "failed", "cancelled"]
     static let maxLimit = 1000
 
-    static func filter(from query: [HTTPRequest.QueryItem], defaultLimit: Int = 50) throws(APIError) -> ProcessFilter {
-        var filter = ProcessFilter(limit: defaultLimit)
+    static func filter(from query: [HTTPRequest.QueryItem], defaultLimit: Int = 50) throws(APIError) -> ProcessQuery {
+        var filter = ProcessQuery(limit: defaultLimit)
         for item in query where !item.value.isEmpty {
             switch item.name {
             case "type": filter.type = item.value
@@ -20,7 +21,7 @@ enum ProcessQuery {
                     throw APIError(
                         .invalidQuery, "status must be one of \(statuses.joined(separator: ", ")); got '\(item.value)'")
                 }
-                filter.status = item.value
+                filter.status = ProcessStatus(rawValue: item.value)
             case "since": filter.since = try time(item)
             case "until": filter.until = try time(item)
             case "limit":
@@ -43,12 +44,11 @@ enum ProcessQuery {
     }
 
     /// ISO 8601 (`2026-07-20T15:00:00Z`, `2026-07-20`) or a duration before now (`2h`, `7d`), as
-    /// `spoolrunner history` takes it; returned in the store's own format.
-    static func time(_ item: HTTPRequest.QueryItem, now: Date = Date()) throws(APIError) -> String {
-        if let date = Timestamp.parse(item.value) { return Timestamp.string(date) }
+    /// `spoolrunner history` takes it.
+    static func time(_ item: HTTPRequest.QueryItem, now: Date = Date()) throws(APIError) -> Date {
+        if let date = Timestamp.parse(item.value) { return date }
         if let duration = DurationParser.parse(item.value) {
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-            return Timestamp.string(now.addingTimeInterval(-seconds))
+            return now.addingTimeInterval(-duration.seconds)
         }
         throw APIError(
             .invalidQuery,

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `processes`: a process's current state and its request, verbatim.
 public struct ProcessRecord: Codable, Sendable, FetchableRecord, PersistableRecord, TimestampedRecord {

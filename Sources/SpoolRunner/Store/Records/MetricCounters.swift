@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SpoolClient
 
 /// Every SQL statement of the metrics: the `metric_counters` table (migration v4) that keeps
 /// the counters monotonic across restarts, `serve --once` runs and `prune`, and the schedule
@@ -62,15 +63,14 @@ enum MetricCounters {
     }
 }
 
-extension HistoryStore {
-    /// The stored counters, to seed the metrics registry at start.
-    /// - Throws: `HistoryError`-carrying errors when the store cannot be read.
-    public func metricCounters() throws -> [CounterKey: Int64] {
-        try read { db in try MetricCounters.load(db) }
+extension SQLiteStore {
+    public func metricCounters() async throws(StoreError) -> [CounterKey: Int64] {
+        try await read("read the metric counters") { db in try MetricCounters.load(db) }
     }
 
-    /// The last submitted slot of each scheduled process type (RFC 3339 text).
-    public func scheduleLastRuns() throws -> [String: String] {
-        try read { db in try MetricCounters.scheduleLastRuns(db) }
+    public func scheduleLastRuns() async throws(StoreError) -> [String: Date] {
+        try await read("read the schedules' last runs") { db in
+            try MetricCounters.scheduleLastRuns(db).compactMapValues(Timestamp.parse)
+        }
     }
 }

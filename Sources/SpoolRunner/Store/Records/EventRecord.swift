@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `events`: one state change, append-only.
 public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, TimestampedRecord {

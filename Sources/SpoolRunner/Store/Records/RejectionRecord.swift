@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SpoolClient
 
 /// One row of `rejections`: a request file that could not be accepted.
 public struct RejectionRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, TimestampedRecord {

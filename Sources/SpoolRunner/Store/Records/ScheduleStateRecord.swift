@@ -1,4 +1,5 @@
 import GRDB
+import SpoolClient
 
 /// One row of `schedule_state`: where one schedule entry stands.
 public struct ScheduleStateRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SpoolClient
 
 /// One row of `runner_sessions`: one run of `serve`. A session without `clean_exit` ended in a
 /// crash, which is how the next runner knows to count crash loops and rewrite status files.

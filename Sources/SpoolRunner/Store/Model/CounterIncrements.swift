@@ -38,7 +38,7 @@ public struct CounterIncrements: Sendable, Equatable {
     }
 
     /// The status a process enters with this event, if any.
-    static func statusEntered(by event: EventKind) -> ProcessStatus? {
+    public static func statusEntered(by event: EventKind) -> ProcessStatus? {
         switch event {
         case .accepted, .retryRequested: .pending
         case .processStarted: .running
@@ -52,7 +52,7 @@ public struct CounterIncrements: Sendable, Equatable {
     /// How the attempt this event ends ended, if it ends one. `task_cancelled` also marks a task
     /// that was waiting for its retry (no attempt running): only the one with an `attempt`
     /// detail ended an attempt.
-    static func attemptOutcome(of event: EventRecord) -> String? {
+    public static func attemptOutcome(of event: EventRecord) -> String? {
         switch event.event {
         case .taskSucceeded: "success"
         case .taskFailed: "failed"

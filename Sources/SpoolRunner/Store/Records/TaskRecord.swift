@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ProcessDefinitions
+import SpoolClient
 
 /// One row of `tasks`: one task of one process, its latest attempt.
 public struct TaskRecord: Codable, Sendable, FetchableRecord, PersistableRecord, TimestampedRecord {
