@@ -97,8 +97,8 @@ import Testing
         "WHERE status = 'failed'", "WHERE process_type = 'premium'", "WHERE created_at >= '2026-01-01'", "",
     ])
     func historyQueriesUseAnIndexInOrder(filter: String) throws {
-        let store = try HistoryStore(inMemory: ())
-        let plan = try store.read { db in
+        let store = try SQLiteStore(inMemory: ())
+        let plan = try store.testDatabase.read { db in
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN SELECT * FROM processes \(filter) ORDER BY created_at DESC LIMIT 50"
             ).map { $0["detail"] as String }.joined(separator: "; ")
