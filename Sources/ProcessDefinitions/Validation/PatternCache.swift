@@ -9,7 +9,7 @@ import _FoundationICU
 /// NSRegularExpression on Linux) can stop a match after a number of steps; NSRegularExpression
 /// does not expose that, so the ICU matcher is used directly. A match that runs out of steps is
 /// reported as such, never as "does not match".
-final class PatternCache: @unchecked Sendable {
+final class PatternCache: Sendable {
     static let shared = PatternCache()
 
     /// ICU's time limit, in its match-step units (about a millisecond of work each here): far

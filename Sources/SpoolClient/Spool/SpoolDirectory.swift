@@ -14,7 +14,7 @@ import Glibc
 /// real directory (the link itself is removed, its target is untouched); a link in place of one
 /// of the spool's own directories is refused with an error. What the runner creates gets its
 /// mode set explicitly, whatever the umask.
-public final class SpoolDirectory: @unchecked Sendable {
+public final class SpoolDirectory: Sendable {
     /// The open directory; closed when the handle goes away.
     public let descriptor: Int32
     /// Its path, for messages.

@@ -15,7 +15,9 @@ extension ProcessEngine {
         guard clientDirectoryIsSafe(.inbox, now: now) else { return false }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: layout.inbox)
+            // Listed off the engine: 50,000 queued names take a while to read and sort.
+            let inbox = layout.inbox
+            names = try await Task.detached { try FileManager.default.contentsOfDirectory(atPath: inbox) }.value
         } catch {
             logger.error("cannot list \(layout.inbox): \(error)")
             lastError = (now, "cannot list \(layout.inbox): \(error)")

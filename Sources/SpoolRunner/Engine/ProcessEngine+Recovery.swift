@@ -50,14 +50,17 @@ extension ProcessEngine {
             )
         }
         // Before any task runs again: kill what is left of every interrupted one, in one pass.
-        ProcessInspector.killLeftovers(
-            rows.filter { $0.status == .running }.map { task in
-                ProcessInspector.Leftover(
-                    pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
-                    environment: [
-                        "SPOOL_WORK_DIR=\(layout.workDirectory(task.processID))", "SPOOL_TASK_NAME=\(task.taskName)",
-                    ])
-            })
+        // The /proc scan and its wait for the victims to die (up to 10 s) run off the engine.
+        let leftovers = rows.filter { $0.status == .running }.map { task in
+            ProcessInspector.Leftover(
+                pid: task.pid.map(Int32.init), startTicks: task.pidStartTicks,
+                environment: [
+                    "SPOOL_WORK_DIR=\(layout.workDirectory(task.processID))", "SPOOL_TASK_NAME=\(task.taskName)",
+                ])
+        }
+        if !leftovers.isEmpty {
+            await Task.detached { ProcessInspector.killLeftovers(leftovers) }.value
+        }
         for record in records {
             let taskRows = rowsByProcess[record.processID] ?? []
             guard let definition = catalog.definitions[record.processType] else {
