@@ -91,6 +91,22 @@ import Testing
         return record
     }
 
+    /// Every `history` filter reads the newest rows through an index, in order, without sorting
+    /// the matching rows first (issue 10, W6: the status filter sorted 100,000 rows of 1,000,000).
+    @Test(arguments: [
+        "WHERE status = 'failed'", "WHERE process_type = 'premium'", "WHERE created_at >= '2026-01-01'", "",
+    ])
+    func historyQueriesUseAnIndexInOrder(filter: String) throws {
+        let store = try SQLiteStore(inMemory: ())
+        let plan = try store.testDatabase.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT * FROM processes \(filter) ORDER BY created_at DESC LIMIT 50"
+            ).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING INDEX"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
     @Test func processRecordRoundTripsAsPlainSQL() throws {
         let store = try SQLiteStore(inMemory: ())
         let record = Self.sampleProcess()
