@@ -69,9 +69,8 @@ extension SQLiteStore {
         guard !processIDs.isEmpty else { return [:] }
         return try await read("look up \(processIDs.count) process id(s)") { db in
             var found: [String: String] = [:]
-            for start in stride(from: 0, to: processIDs.count, by: 500) {
-                let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            for chunk in processIDs.chunks(of: 500) {
+                let marks = chunk.sqlPlaceholders
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT process_id, request_json FROM processes WHERE process_id IN (\(marks))",
                     arguments: StatementArguments(chunk))
