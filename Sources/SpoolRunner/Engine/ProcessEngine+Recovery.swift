@@ -139,7 +139,8 @@ extension ProcessEngine {
         let batch = StoreBatch(changes: [
             .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
         ])
-        try await store.commit(batch)
+        // The outcome (lost leases, cancels from other hosts) is for the runner side of issue 13 to act on.
+        _ = try await store.commit(batch)
         metrics?.count(batch.counters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }

@@ -80,7 +80,9 @@ extension SQLiteStore {
         }
     }
 
-    public func commit(_ batch: StoreBatch) async throws(StoreError) {
+    /// - Returns: always `.empty`: the spool's lock makes this runner the store's only writer, so
+    ///   it cannot lose a process, and no other host can ask for a cancel.
+    public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
         try await write("commit \(batch.changes.count) process change(s)") { db in
             for change in batch.changes {
                 if change.isNew {
@@ -96,5 +98,6 @@ extension SQLiteStore {
             for var rejection in batch.rejections { try rejection.insert(db) }
             try MetricCounters.add(batch.counters, in: db)
         }
+        return .empty
     }
 }
