@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
         // Issue 11: the textfile metrics (it brings swift-atomics and swift-metrics only).
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
@@ -83,6 +84,7 @@ let package = Package(
             dependencies: [
                 "SpoolRunner",
                 "SpoolStore",
+                "SpoolStorePostgres",
                 "ProcessDefinitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,6 +113,31 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
+        // The PostgreSQL store (issue 13): URL parsing, migrations, leases, claims, fenced commits.
+        // Only this target and its tests link postgres-nio; ProcessDefinitions and the SQLite path
+        // (SpoolStore, SpoolRunner) never compile against it. It uses their records and recovery rule.
+        .target(
+            name: "SpoolStorePostgres",
+            dependencies: [
+                "SpoolRunner",
+                "SpoolStore",
+                "ProcessDefinitions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: ownTargetSettings
+        ),
+        .testTarget(
+            name: "SpoolStorePostgresTests",
+            dependencies: [
+                "SpoolStorePostgres",
+                "SpoolRunner",
+                "ProcessDefinitions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: ownTargetSettings
         ),

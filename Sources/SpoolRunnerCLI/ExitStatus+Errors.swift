@@ -22,8 +22,10 @@ extension ExitStatus {
         switch error.code {
         // 66: no store yet (no runner has run on this spool).
         case .notFound: noInput
-        // 78: EX_CONFIG, the store is not this spool's, or is newer than this spoolrunner.
-        case .foreignSpool, .schemaTooNew: foreignStore
+        // 78: EX_CONFIG, the store is not this spool's.
+        case .foreignSpool: foreignStore
+        // 76: the store's schema is newer than this spoolrunner (the same code for both stores).
+        case .schemaTooNew: storeTooNew
         // 74: the store cannot be opened, read or written (busy past the timeout, full, corrupt).
         case .busy, .cannotOpen, .full, .failed: ioError
         }

@@ -13,6 +13,8 @@ enum ExitStatus {
     static let unsafeSpool = ExitCode(77)
     /// The history store belongs to another spool (EX_CONFIG).
     static let foreignStore = ExitCode(78)
+    /// The PostgreSQL store's schema is newer than this build (EX_PROTOCOL): upgrade spoolrunner.
+    static let storeTooNew = ExitCode(76)
     static let timedOut = ExitCode(124)
 }
 

@@ -24,14 +24,16 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
               73   the spool cannot be created or written
               74   the history store cannot be opened or written
               75   another runner holds the spool's lock
+              76   the history store's schema (SQLite or PostgreSQL) is newer than this spoolrunner
               77   the spool is unsafe (a symlinked or world-writable directory)
-              78   the history store belongs to another spool, or is newer than this spoolrunner
+              78   the history store belongs to another spool
               124  submit --wait --timeout ran out
 
             ENVIRONMENT
               SPOOLRUNNER_SPOOL        spool root (default ./spool)
               SPOOLRUNNER_DEFINITIONS  definitions directory (default ./definitions)
               SPOOLRUNNER_DB           history store (default SPOOL/history.sqlite)
+              SPOOLRUNNER_STORE        PostgreSQL store URL (migrate, runners)
               SPOOLRUNNER_LOG_LEVEL    log level of serve (default info)
               NO_COLOR                 set and not empty: no colour in log lines
 
@@ -59,6 +61,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, EventsCommand.self,
             CancelCommand.self, RetryCommand.self, ValidateCommand.self, InitCommand.self, PruneCommand.self,
             RejectionsCommand.self, SchemaCommand.self, SchedulesCommand.self, WatchCommand.self,
+            MigrateCommand.self, RunnersCommand.self,
         ]
     )
 

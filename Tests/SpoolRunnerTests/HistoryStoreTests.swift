@@ -91,6 +91,22 @@ import Testing
         return record
     }
 
+    /// Every `history` filter reads the newest rows through an index, in order, without sorting
+    /// the matching rows first (issue 10, W6: the status filter sorted 100,000 rows of 1,000,000).
+    @Test(arguments: [
+        "WHERE status = 'failed'", "WHERE process_type = 'premium'", "WHERE created_at >= '2026-01-01'", "",
+    ])
+    func historyQueriesUseAnIndexInOrder(filter: String) throws {
+        let store = try SQLiteStore(inMemory: ())
+        let plan = try store.testDatabase.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT * FROM processes \(filter) ORDER BY created_at DESC LIMIT 50"
+            ).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING INDEX"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
     @Test func processRecordRoundTripsAsPlainSQL() throws {
         let store = try SQLiteStore(inMemory: ())
         let record = Self.sampleProcess()
@@ -235,5 +251,27 @@ import Testing
             (error as? StoreError)?.code == .notFound && "\(error)".contains(path)
         }
         #expect(!FileManager.default.fileExists(atPath: path), "a read-only open must not create the file")
+    }
+
+    /// A store migrated by a newer spoolrunner is refused, naming both versions; `serve` exits 76.
+    @Test func aStoreFromANewerSpoolrunnerIsRefused() throws {
+        let spool = try TemporarySpool()
+        let path = spool.layout.defaultDatabase
+        do {
+            let store = try SQLiteStore(path: path)
+            try store.testWriter.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99 from the future')")
+                try db.execute(sql: "PRAGMA user_version = 99")
+            }
+        }
+        #expect {
+            _ = try SQLiteStore(path: path)
+        } throws: { error in
+            guard let error = error as? StoreError, error.code == .schemaTooNew else { return false }
+            return error.message.contains("99") && error.message.contains("\(HistoryMigrator.currentVersion)")
+        }
+        let serve = try spool.run(["serve", "--once"])
+        #expect(serve.status == 76, "\(serve.standardError)")
+        #expect(serve.standardError.contains("schema version 99"), "\(serve.standardError)")
     }
 }

@@ -173,13 +173,13 @@ _spoolrunner() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|help)
+    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|migrate|runners|help)
         # Offer subcommand argument completions
         "_spoolrunner_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch migrate runners help' -- "${cur}"))
         ;;
     esac
 }
@@ -561,6 +561,44 @@ _spoolrunner_watch() {
         return
         ;;
     '--interval')
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_migrate() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --store-password-file)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_runners() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--store --store-password-file)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac

@@ -50,6 +50,10 @@ function __spoolrunner_parse_tokens -S
             __spoolrunner_parse_subcommand 0 'json' 'spool=' 'db=' 'definitions=' 'version' 'h/help'
         case 'watch'
             __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'interval=' 'version' 'h/help'
+        case 'migrate'
+            __spoolrunner_parse_subcommand 0 'store=' 'store-password-file=' 'version' 'h/help'
+        case 'runners'
+            __spoolrunner_parse_subcommand 0 'json' 'store=' 'store-password-file=' 'version' 'h/help'
         case 'help'
             __spoolrunner_parse_subcommand -r 1 'version'
         end
@@ -121,6 +125,8 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positio
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'schema' -d 'Print the JSON Schema (draft-07) of a file format: request, status or definition.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'schedules' -d 'List every schedule entry: cron, time zone, next slot, last submitted slot and its status.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'watch' -d 'Live view of running and recent processes (q or Ctrl-C quits).'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'migrate' -d 'Apply the PostgreSQL store\'s schema migrations (once, however many runners start at once).'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'runners' -d 'List the runners sharing a PostgreSQL store: health, leader, owned processes, definitions.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" spool' -l 'spool' -d 'Spool root (env SPOOLRUNNER_SPOOL).' -rfa '(__spoolrunner_complete_directories)'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" db' -l 'db' -d 'History store (default SPOOL/history.sqlite; env SPOOLRUNNER_DB).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'sqlite\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
@@ -215,4 +221,13 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_o
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner watch" interval' -l 'interval' -d 'Redraw at least this often.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner watch" version' -l 'version' -d 'Show the version.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner watch" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner migrate" store' -l 'store' -d 'PostgreSQL store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require&schema=NAME] (env SPOOLRUNNER_STORE).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner migrate" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner migrate" version' -l 'version' -d 'Show the version.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner migrate" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" json' -l 'json' -d 'Print a JSON array.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" store' -l 'store' -d 'PostgreSQL store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require&schema=NAME] (env SPOOLRUNNER_STORE).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" version' -l 'version' -d 'Show the version.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner help" version' -l 'version' -d 'Show the version.'

@@ -35,7 +35,8 @@ extension ProcessEngine {
                         tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
                 }, rejections: rejections)
             do {
-                try await store.commit(batch)
+                // The outcome (lost leases, cancels from other hosts) is for the runner side of issue 13 to act on.
+                _ = try await store.commit(batch)
             } catch {
                 guard let reason = PauseReason(storeError: error) else { throw error }
                 uncommittedIDs = dirtyIDs

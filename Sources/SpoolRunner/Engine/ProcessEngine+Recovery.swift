@@ -9,7 +9,7 @@ extension ProcessEngine {
     /// on a loaded machine (20 kills 0.1-1.5 s apart) saw one process of 2,000 interrupted three
     /// times in a row without a poison task; and four crashes stay within systemd's default
     /// StartLimitBurst=5 with the shipped RestartSec=2s.
-    static let crashLoopLimit = 4
+    static let crashLoopLimit = ProcessRun.crashLoopLimit
 
     /// Records this run of the runner; the previous session's `clean_exit` tells whether it crashed.
     /// A busy or full store is waited out here too (until SIGTERM).
@@ -82,15 +82,7 @@ extension ProcessEngine {
                 }
                 return started >= sessionStart
             }
-            if crashed && startedByCrashedRun {
-                run.record.crashCount += 1
-            }
-            if run.record.crashCount >= Self.crashLoopLimit {
-                run.failCrashLoop(now, crashes: run.record.crashCount)
-            } else {
-                for index in interrupted { run.interrupted(index, at: now) }
-                run.event(.recovered, at: now, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
-            }
+            run.recoverFromRunnerDeath(countsAsCrash: crashed && startedByCrashedRun, at: now)
             if run.record.status == .running {
                 runningProcessesByType[record.processType, default: 0] += 1
                 // From the recorded start, but never more than its length from now: the clock
@@ -147,7 +139,8 @@ extension ProcessEngine {
         let batch = StoreBatch(changes: [
             .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
         ])
-        try await store.commit(batch)
+        // The outcome (lost leases, cancels from other hosts) is for the runner side of issue 13 to act on.
+        _ = try await store.commit(batch)
         metrics?.count(batch.counters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }

@@ -18,6 +18,28 @@ extension ProcessRun {
         return ProcessRun(record: record, tasks: tasks, definition: definition, sequence: sequence)
     }
 
+    /// Runner deaths in a row with a task running after which a process is given up (SPEC §6);
+    /// why four: `ProcessEngine.crashLoopLimit`.
+    static let crashLoopLimit = 4
+
+    /// The recovery rule of SPEC §6 for one process whose runner stopped without recording the
+    /// end of its running tasks: the one function behind both triggers, restart recovery on one
+    /// host and a takeover by another runner. Tasks that succeeded stay done; each running task
+    /// is `interrupted(_:at:)` (run again when idempotent, else failed `interrupted`); when the
+    /// death counts as a crash and it is the `crashLoopLimit`-th in a row, the process ends
+    /// `crash_loop` instead.
+    mutating func recoverFromRunnerDeath(countsAsCrash: Bool, at now: Date) {
+        let interrupted = tasks.indices.filter { tasks[$0].status == .running }
+        dirtyProcess = true
+        if countsAsCrash { record.crashCount += 1 }
+        if record.crashCount >= Self.crashLoopLimit {
+            failCrashLoop(now, crashes: record.crashCount)
+        } else {
+            for index in interrupted { self.interrupted(index, at: now) }
+            event(.recovered, at: now, detail: ["interrupted_tasks": .integer(Int64(interrupted.count))])
+        }
+    }
+
     /// A task found `running` after a runner stopped without recording its end (a crash, or the
     /// end of a shutdown's grace period). The runner's death is not the task's failure (SPEC §6):
     /// an idempotent task runs again, and the interrupted attempt, recorded, does not count

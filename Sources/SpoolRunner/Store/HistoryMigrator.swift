@@ -6,7 +6,7 @@ import GRDB
 /// `PRAGMA user_version`, so that version is visible without knowing GRDB's own bookkeeping.
 /// Never edit a migration that has shipped; add a new one.
 enum HistoryMigrator {
-    static let currentVersion = 4
+    static let currentVersion = 5
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -131,6 +131,18 @@ enum HistoryMigrator {
                     """)
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             if version < 4 { try db.execute(sql: "PRAGMA user_version = 4") }
+        }
+        migrator.registerMigration("v5 status index ordered by creation") { db in
+            try db.execute(
+                sql: """
+                    -- `history --status S` lists the newest first: with (status) alone SQLite sorted
+                    -- every process of that status (0.5 s for 100,000 failed of 1,000,000); with
+                    -- created_at in the index it reads the newest 50 in order. Same writes as before.
+                    DROP INDEX IF EXISTS processes_by_status;
+                    CREATE INDEX processes_by_status ON processes(status, created_at);
+                    """)
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            if version < 5 { try db.execute(sql: "PRAGMA user_version = 5") }
         }
         return migrator
     }

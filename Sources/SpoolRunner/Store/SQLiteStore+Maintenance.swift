@@ -64,8 +64,7 @@ extension SQLiteStore {
         guard !processIDs.isEmpty else { return [:] }
         return try await read("read \(processIDs.count) process(es)") { db in
             var result: [String: StoredProcess] = [:]
-            for start in stride(from: 0, to: processIDs.count, by: 500) {
-                let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
+            for chunk in processIDs.chunks(of: 500).map(Array.init) {
                 let records = try ProcessRecord.filter(keys: chunk).fetchAll(db)
                 let rows = Dictionary(
                     grouping: try TaskRecord.filter(chunk.contains(TaskRecord.Columns.processID))
@@ -86,9 +85,8 @@ extension SQLiteStore {
             let ids = try String.fetchAll(db, sql: Self.finishedBefore, arguments: [cutoff]).filter {
                 !live.contains($0)
             }
-            for chunk in stride(from: 0, to: ids.count, by: 500) {
-                let part = Array(ids[chunk..<min(chunk + 500, ids.count)])
-                let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            for part in ids.chunks(of: 500) {
+                let marks = part.sqlPlaceholders
                 let arguments = StatementArguments(part)
                 try db.execute(sql: "DELETE FROM events WHERE process_id IN (\(marks))", arguments: arguments)
                 try db.execute(sql: "DELETE FROM tasks WHERE process_id IN (\(marks))", arguments: arguments)

@@ -69,9 +69,8 @@ extension SQLiteStore {
         guard !processIDs.isEmpty else { return [:] }
         return try await read("look up \(processIDs.count) process id(s)") { db in
             var found: [String: String] = [:]
-            for start in stride(from: 0, to: processIDs.count, by: 500) {
-                let chunk = Array(processIDs[start..<min(start + 500, processIDs.count)])
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            for chunk in processIDs.chunks(of: 500) {
+                let marks = chunk.sqlPlaceholders
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT process_id, request_json FROM processes WHERE process_id IN (\(marks))",
                     arguments: StatementArguments(chunk))
@@ -81,7 +80,9 @@ extension SQLiteStore {
         }
     }
 
-    public func commit(_ batch: StoreBatch) async throws(StoreError) {
+    /// - Returns: always `.empty`: the spool's lock makes this runner the store's only writer, so
+    ///   it cannot lose a process, and no other host can ask for a cancel.
+    public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
         try await write("commit \(batch.changes.count) process change(s)") { db in
             for change in batch.changes {
                 if change.isNew {
@@ -97,5 +98,6 @@ extension SQLiteStore {
             for var rejection in batch.rejections { try rejection.insert(db) }
             try MetricCounters.add(batch.counters, in: db)
         }
+        return .empty
     }
 }

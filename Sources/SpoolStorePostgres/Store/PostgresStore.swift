@@ -1,0 +1,69 @@
+import Logging
+import PostgresNIO
+
+/// The shared store of a fleet of runners (SPEC §9): one PostgreSQL database, reached through a
+/// connection pool.
+///
+/// Owns every SQL statement of the PostgreSQL backend, the way `SQLiteStore` owns SQLite's. Its
+/// pool (`PostgresClient`) must be running (`run()`, in the daemon's `ServiceGroup` or a task
+/// group) before any operation leases a connection. Leadership lives on a connection of its
+/// own (`LeaderElection`), since a session advisory lock must not ride on a pooled session.
+public final class PostgresStore: Sendable {
+    public let url: StoreURL
+    public let runnerID: String
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - poolSize: the pool's maximum number of sessions (`--store-pool`, default 4).
+    public init(url: StoreURL, runnerID: String, poolSize: Int = 4, logger: Logger) {
+        self.url = url
+        self.runnerID = runnerID
+        self.logger = logger
+        self.client = PostgresClient(
+            configuration: url.clientConfiguration(
+                applicationName: "spoolrunner/\(runnerID)", maximumConnections: poolSize),
+            backgroundLogger: logger)
+    }
+
+    /// Runs the pool until the calling task is cancelled.
+    public func run() async { await client.run() }
+
+    /// Applies the migrations this build knows (see `StoreMigrator`).
+    public func migrate() async throws -> StoreMigrator.Report {
+        try await StoreMigrator.migrate(client, schema: url.schema, logger: logger)
+    }
+
+    /// Connects once, outside the pool, and closes: the pool retries a server it cannot reach
+    /// forever, so a command checks first and fails fast (connection refused at once, an
+    /// unanswered host after postgres-nio's 10 s connect timeout).
+    ///
+    /// - Throws: `.database` saying the store cannot be reached, with the driver's error.
+    public func checkReachable() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: url.connectionConfiguration(applicationName: "spoolrunner/\(runnerID)"), id: 0,
+                logger: logger)
+            try await connection.close()
+        } catch {
+            throw PostgresStoreError(.database, "cannot connect to the store", cause: error)
+        }
+    }
+
+    /// The schema version the database is at; nil when it was never migrated.
+    public func migrationState() async throws -> Int? {
+        try await StoreMigrator.currentVersion(client, logger: logger)
+    }
+
+    /// Runs `body` in one transaction; our own errors come out as they were thrown, the driver's
+    /// wrapped in a `.database` error saying `what` failed.
+    func transaction<Result: Sendable>(
+        _ what: String, _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch {
+            throw PostgresStoreError.wrap(error, what)
+        }
+    }
+}

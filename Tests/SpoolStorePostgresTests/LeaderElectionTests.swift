@@ -1,0 +1,67 @@
+import Foundation
+import PostgresNIO
+import SpoolStorePostgres
+import Synchronization
+import Testing
+
+@Suite("Leader election")
+struct LeaderElectionTests {
+    /// Who leads, as the elections report it.
+    final class Leaders: Sendable {
+        let state = Mutex<[String: Bool]>([:])
+        func set(_ runner: String, _ leads: Bool) { state.withLock { $0[runner] = leads } }
+        var current: [String] { state.withLock { $0.filter(\.value).keys.sorted() } }
+    }
+
+    static func waitFor(_ what: String, within: Duration = .seconds(10), _ condition: () async throws -> Bool)
+        async throws
+    {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    @Test("one leader; killing its control connection ends its leadership at once and another takes over")
+    func failover() async throws {
+        try await withStores("leader", count: 3) { stores in
+            let leaders = Leaders()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for store in stores {
+                    let election = try LeaderElection(
+                        url: store.url, runnerID: store.runnerID, retryInterval: .milliseconds(100),
+                        logger: quietLogger)
+                    group.addTask { await election.run { leaders.set(store.runnerID, $0) } }
+                }
+                try await Self.waitFor("a leader") { leaders.current.count == 1 }
+                // Stays one for a few rounds of the others trying.
+                try await Task.sleep(for: .milliseconds(400))
+                #expect(leaders.current.count == 1)
+                let first = try #require(leaders.current.first)
+
+                // The server ends the leader's session (as a network cut noticed by keepalives would).
+                let terminated = try await stores[0].value(
+                    """
+                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                     WHERE application_name = \("spoolrunner/\(first)/control")
+                    """, as: Int64.self)
+                #expect(terminated == 1)
+                try await Self.waitFor("a new leader") {
+                    let now = leaders.current
+                    return now.count == 1 && now != [first]
+                }
+                // The old one reconnected as a follower.
+                try await Self.waitFor("three control sessions") {
+                    try await stores[0].value(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'spoolrunner/%/control'",
+                        as: Int64.self) == 3
+                }
+                #expect(leaders.current.count == 1)
+                group.cancelAll()
+            }
+            #expect(leaders.current.isEmpty, "cancelled elections still lead: \(leaders.current)")
+        }
+    }
+}
