@@ -6,7 +6,7 @@ import Testing
 /// `cancel` and a graceful shutdown, on the engine run in-process by `withEngine` (the real
 /// store, status writer and child processes; no `spoolrunner` binary). The CLI's own `cancel`
 /// command is covered by the end-to-end tests.
-@Suite struct EngineControlTests {
+@Suite(.endToEnd) struct EngineControlTests {
     @Test func cancelStopsRunningTasksAndSkipsPendingOnes() async throws {
         let spool = try TemporarySpool()
         try spool.define(

@@ -6,7 +6,7 @@ import Testing
 /// SPEC §5: a task that fails for good stops new tasks, lets running ones finish, skips the rest,
 /// runs `on_failure` and fails the process; `retry:` and `continue_on_failure`; task and process
 /// timeouts.
-@Suite struct FailureAndRetryTests {
+@Suite(.endToEnd) struct FailureAndRetryTests {
     static func run(_ yaml: String, id: String = "p1") async throws -> (
         TemporarySpool, StatusDocument, elapsed: Double
     ) {
@@ -193,7 +193,7 @@ import Testing
         let events = try spool.eventNames("p1").filter { $0.hasPrefix("flaky:") }
         #expect(events == ["flaky:task_started", "flaky:task_retrying", "flaky:task_started", "flaky:task_succeeded"])
 
-        let cli = try spool.run(["events", "p1"])
+        let cli = try await spool.run(["events", "p1"])
         #expect(cli.status == 0, "\(cli.standardError)")
         let retryLine = try #require(cli.standardOutput.split(separator: "\n").first { $0.contains("task_retrying") })
         #expect(retryLine.contains("flaky"))

@@ -7,7 +7,7 @@ import Testing
 /// rule, the process ends when every task has. Each shape is checked twice: by the recorded
 /// timestamps, and by marker files that the tasks themselves require (a task that starts too
 /// early, or two tasks that should overlap but do not, make a task fail).
-@Suite struct OrderingTests {
+@Suite(.endToEnd) struct OrderingTests {
     /// Runs one process of `yaml` to its end and returns its status.
     static func runProcess(
         _ yaml: String, id: String = "p1", configure: (inout EngineConfiguration) -> Void = { _ in }

@@ -32,10 +32,10 @@ extension TemporarySpool {
 
     /// `serve --once` with `extra` options, bounded by `timeout` seconds (a hung runner is killed).
     @discardableResult
-    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) throws
+    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) async throws
         -> CommandResult
     {
-        try start(["serve", "--once"] + extra, environment: environment).wait(timeout: timeout)
+        try await start(["serve", "--once"] + extra, environment: environment).wait(timeout: timeout)
     }
 
     /// Writes a file straight into `inbox/` (no tmp/ + rename): for malformed or raw bytes.
