@@ -94,6 +94,7 @@ extension ProcessEngine {
                 run.dirtyTasks = Set(run.tasks.indices)
                 run.event(.accepted, at: now, detail: ["file": .string(fileName)])
                 processes[record.processID] = run
+                noteAccepted(record.processID)
                 touched.insert(record.processID)
                 filesToRemove.append(path)
             case .identicalDuplicate:

@@ -12,6 +12,8 @@ public final class PostgresStore: Sendable {
     public let url: StoreURL
     public let runnerID: String
     public let client: PostgresClient
+    /// This runner's registration, lease and held processes (`serve --store`).
+    public let membership = FleetMembership()
     let logger: Logger
 
     /// - Parameters:
