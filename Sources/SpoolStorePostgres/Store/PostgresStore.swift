@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The shared store of a fleet of runners (SPEC §9): one PostgreSQL database, reached through a
 /// connection pool.
@@ -13,6 +14,11 @@ public final class PostgresStore: Sendable {
     public let runnerID: String
     public let client: PostgresClient
     let logger: Logger
+    /// The lease and the fencing tokens this runner's writes carry (see `HeldProcesses`).
+    let held = Mutex(HeldProcesses())
+    /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
+    /// server's default, bounded by `statement_timeout`.
+    let lockTimeout = Mutex<Double?>(nil)
 
     /// - Parameters:
     ///   - poolSize: the pool's maximum number of sessions (`--store-pool`, default 4).
