@@ -45,10 +45,6 @@ extension ServeCommand {
                     }
                 throw fail("store \(url): \(error.description)", code)
             }
-            // TEMPORARY until PostgresStore conforms to Store (branch postgres).
-            guard let store = store as Any as? any Store & StoreCoordination else {
-                throw fail("PostgresStore does not conform to Store yet", ExitStatus.failed)
-            }
             try await serve(store: store, layout: layout, catalog: catalog, logger: logger, startLevel: startLevel) {
                 configuration in
                 configuration.lease = lease.duration

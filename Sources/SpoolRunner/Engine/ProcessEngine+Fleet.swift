@@ -96,7 +96,10 @@ extension ProcessEngine {
             fleet.claimWanted = true
         case .leaseRenewed(let state):
             guard !fleet.fenced else { return }
+            let first = fleet.lease == nil
             fleet.lease = state
+            // runner.json shows the lease from the first renewal on, not 2 s later.
+            if first { writeHeartbeat() }
         case .leaseEnded(let end):
             fence(end)
         case .reincarnated(let state):

@@ -39,8 +39,11 @@ final class FleetHost: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
+    /// Writes `definitions/<name>`; `$FLEET_LEDGER` in it becomes the shared ledger's path (tasks
+    /// run with the runner's task environment, not the test's).
     func define(_ name: String, _ yaml: String) throws {
-        try yaml.write(toFile: "\(definitions)/\(name)", atomically: true, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "$FLEET_LEDGER", with: shared + "/ledger")
+            .write(toFile: "\(definitions)/\(name)", atomically: true, encoding: .utf8)
     }
 
     /// `serve --store URL` on this host's spool, with a 3 s lease and quick rescans.
@@ -50,7 +53,7 @@ final class FleetHost: @unchecked Sendable {
             arguments: [
                 "serve", "--store", url.description, "--spool", spool, "--definitions", definitions, "--lease", lease,
                 "--rescan", "100ms", "--runner-id", name, "--log-level", "debug",
-            ] + extra, environment: ["FLEET_LEDGER": shared + "/ledger"], directory: root)
+            ] + extra, environment: [:], directory: root)
         self.runner = runner
         return runner
     }
@@ -121,12 +124,22 @@ final class FleetRunner: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 }
 
-/// Polls `condition` until it holds or `timeout` seconds pass; returns whether it held.
-func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Whether `pid` runs (a zombie, dead but not reaped by its new parent, does not).
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let end = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(end, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
+
+/// Polls `condition` until it holds or `timeout` seconds pass; returns whether it held (a
+/// condition that throws does not hold).
+func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
-        if try await condition() { return true }
+        if (try? await condition()) == true { return true }
         try? await Task.sleep(for: .milliseconds(50))
     }
-    return try await condition()
+    return (try? await condition()) == true
 }
