@@ -100,8 +100,11 @@ import Glibc
                 return state == "alive"
             })
             // The crash of a container: the runner and every task it started.
-            let pids: [Int32] = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
-            #expect(pids.count == 2)
+            var pids: [Int32] = []
+            #expect(await eventually(timeout: 10) {
+                pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
+                return pids.count == 2
+            })
             let killedAt = Date()
             first.kill(SIGKILL)
             for pid in pids { kill(-pid, SIGKILL) }
@@ -153,7 +156,12 @@ import Glibc
                 ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             }
             #expect(await eventually(timeout: 20) { lines().contains("s1 start 1") }, "\(first.log.suffix(3000))")
-            let orphan: Int32? = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1'")
+            // Its pid is committed once it has spawned.
+            var orphan: Int32?
+            #expect(await eventually(timeout: 10) {
+                orphan = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL")
+                return orphan != nil
+            })
             // Only the runner dies: its task is orphaned, still running.
             first.kill(SIGKILL)
             first.wait()
@@ -172,6 +180,39 @@ import Glibc
             #expect(recovered == 1)
             second.kill(SIGTERM)
             #expect(second.wait() == 0)
+        }
+    }
+}
+
+/// An intake-only runner (`--max-tasks 0`) accepts and writes status files, and another runner
+/// runs the work (SPEC §9: status files are written on the host where the request was dropped).
+@Suite(.serialized) struct FleetIntakeOnlyTests {
+    @Test func intakeOnlyRunnerAcceptsAndAnotherRunsTheWork() async throws {
+        try await withStores("fleet_intake", migrate: false) { stores in
+            let db = stores[0]
+            let shared = try FleetServeTests.sharedDirectory()
+            let front = try FleetHost("front", shared: shared)
+            let worker = try FleetHost("worker", shared: shared)
+            for host in [front, worker] { try host.define("pair.yaml", FleetServeTests.twoSteps) }
+            let intake = try front.start(db.url, ["--max-tasks", "0"])
+            let runner = try worker.start(db.url)
+            let ids = (1...6).map { "q\($0)" }
+            for id in ids { try front.drop(id, #"{"process_type": "pair"}"#) }
+            let done = await eventually(timeout: 40) { ids.allSatisfy { front.status($0) == "success" } }
+            #expect(done, "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+            // Every task ran on the worker; the front never owns anything, never writes the
+            // worker's status files.
+            let runners: [String] = try await db.values(
+                "SELECT DISTINCT runner_id FROM events WHERE event = 'task_started'")
+            #expect(runners == ["worker"])
+            let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
+            #expect(owned == 0)
+            #expect(ids.allSatisfy { worker.status($0) == nil })
+            let inbox = try FileManager.default.contentsOfDirectory(atPath: front.spool + "/inbox")
+            #expect(inbox.filter { $0.hasSuffix(".json") }.isEmpty)
+            for process in [intake, runner] { process.kill(SIGTERM) }
+            #expect(intake.wait() == 0)
+            #expect(runner.wait() == 0)
         }
     }
 }

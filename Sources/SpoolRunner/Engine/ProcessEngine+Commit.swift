@@ -67,7 +67,7 @@ extension ProcessEngine {
         for processID in dirtyIDs {
             guard var run = processes[processID] else { continue }
             for event in run.newEvents { log(event, run: run) }
-            statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
+            if run.writesStatus { statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks)) }
             run.isNew = false
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()

@@ -167,6 +167,23 @@ extension ProcessEngine {
         logger.debug("claimed \(claimed.count) process(es)")
     }
 
+    /// Subscribes this host to a process accepted elsewhere (the same bytes dropped here too),
+    /// and writes its status file from the store. Returns false when the store refused: the
+    /// file stays in inbox/ for the next scan.
+    func subscribeDuplicate(_ processID: String, now: Date) async -> Bool {
+        do {
+            try await coordination.subscribe(to: [processID])
+            if let stored = try await store.snapshot(processID) {
+                statusPublisher.publish(StatusDocument(process: stored.record, tasks: stored.tasks))
+            }
+            return true
+        } catch {
+            logger.warning("cannot subscribe to \(processID) in the store; trying again at the next scan: \(error)")
+            lastError = (now, "cannot subscribe to \(processID): \(error)")
+            return false
+        }
+    }
+
     /// Oban's demand: one process per free task slot (processes held but waiting count as
     /// taking one), and at least one while any slot is free.
     func claimLimit() -> Int {

@@ -84,6 +84,7 @@ extension ProcessEngine {
                 continue
             }
             var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
+            run.writesStatus = work.subscribed
             nextSequence += 1
             let interrupted = run.tasks.indices.filter { run.tasks[$0].status == .running }
             // A claim of a shared store writes nothing by itself: only what recovery changes.

@@ -41,6 +41,9 @@ extension SQLiteStore: StoreCoordination {
         AsyncStream { $0.finish() }
     }
 
+    /// The only runner writes every status file.
+    public func subscribe(to processIDs: [String]) async throws(StoreError) {}
+
     /// Unfinished processes stay this spool's; the next start resumes them.
     public func release(_ processIDs: [String]) async throws(StoreError) {}
 

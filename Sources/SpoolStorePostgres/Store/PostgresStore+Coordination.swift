@@ -49,28 +49,34 @@ extension PostgresStore: StoreCoordination {
             }
         }
         guard !work.isEmpty else { return [] }
-        let definitions = try await storeCall("read the definitions of claimed processes") {
+        let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
             try await storedDefinitions(of: work.map(\.process.record.processID))
         }
         return work.map { item in
             var item = item
             item.definition = definitions[item.process.record.processID]
+            item.subscribed = subscribed.contains(item.process.record.processID)
             return item
         }
     }
 
     /// The definition each process was accepted with, parsed from its stored YAML (named
-    /// `store:<type>@<sha8>` in errors); a process whose stored definition does not load is
-    /// left out (the runner's own definition of its type is used, and the error logged).
-    private func storedDefinitions(of ids: [String]) async throws -> [String: ProcessDefinition] {
+    /// `store:<type>@<sha8>` in errors), and the processes this runner subscribes to. A process
+    /// whose stored definition does not load is left out (the runner's own definition of its
+    /// type is used, and the error logged).
+    private func storedDefinitions(of ids: [String]) async throws -> ([String: ProcessDefinition], Set<String>) {
+        let me = runnerID
         let rows = try await client.query(
             """
-            SELECT p.process_id, p.process_type, d.sha256, d.yaml
+            SELECT p.process_id, p.process_type, d.sha256, d.yaml,
+                   EXISTS (SELECT 1 FROM subscriptions s WHERE s.process_id = p.process_id AND s.runner_id = \(me))
               FROM processes p JOIN definitions d ON d.sha256 = p.definition_sha256
              WHERE p.process_id = ANY(\(ids)::text[])
             """, logger: logger)
         var result: [String: ProcessDefinition] = [:]
-        for try await (id, type, sha, yaml) in rows.decode((String, String, Data, String).self) {
+        var subscribed: Set<String> = []
+        for try await (id, type, sha, yaml, subscriber) in rows.decode((String, String, Data, String, Bool).self) {
+            if subscriber { subscribed.insert(id) }
             if let cached = membership.state.withLock({ $0.definitions[sha] }) {
                 result[id] = cached
                 continue
@@ -84,7 +90,7 @@ extension PostgresStore: StoreCoordination {
                 logger.error("process \(id): its stored definition does not load; using this runner's: \(errors)")
             }
         }
-        return result
+        return (result, subscribed)
     }
 
     public func keepLease(
@@ -179,6 +185,19 @@ extension PostgresStore: StoreCoordination {
 
     /// The channel unowned work is announced on.
     static let workChannel = "spoolrunner_work"
+
+    public func subscribe(to processIDs: [String]) async throws(StoreError) {
+        guard !processIDs.isEmpty else { return }
+        let me = runnerID
+        try await storeCall("subscribe to \(processIDs.count) process(es)") {
+            try await client.query(
+                """
+                INSERT INTO subscriptions (runner_id, process_id)
+                SELECT \(me), process_id FROM processes WHERE process_id = ANY(\(processIDs)::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
 
     public func release(_ processIDs: [String]) async throws(StoreError) {
         guard !processIDs.isEmpty else { return }

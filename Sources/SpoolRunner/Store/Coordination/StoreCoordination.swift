@@ -53,6 +53,11 @@ public protocol StoreCoordination: Sendable {
     /// SQLite: nothing ever changes behind the runner's back; the sequence ends at once.
     func changes() -> AsyncStream<StoreChange>
 
+    /// Subscribes this runner to the status of `processIDs` (the same request dropped on this
+    /// host too: SPEC §9 makes the duplicate rule global, and each host where it was dropped
+    /// writes its status file). SQLite: the runner writes every status file already.
+    func subscribe(to processIDs: [String]) async throws(StoreError)
+
     /// Gives up the processes of `processIDs` this runner holds (accepted here beyond its free
     /// slots): unowned at once, fenced off from this runner's later writes, and announced to
     /// the others. SQLite: nothing to do.
@@ -81,10 +86,17 @@ public struct ClaimedWork: Sendable {
     /// interrupted tasks count as a crash (SPEC §6), and leftovers of them on this machine are
     /// killed before anything reruns.
     public var fromDeadIncarnation: Bool
+    /// Whether the request was dropped on this runner's host (it subscribes to the process):
+    /// only then does it write the status file (SPEC §9).
+    public var subscribed: Bool
 
-    public init(process: StoredProcess, definition: ProcessDefinition? = nil, fromDeadIncarnation: Bool = false) {
+    public init(
+        process: StoredProcess, definition: ProcessDefinition? = nil, fromDeadIncarnation: Bool = false,
+        subscribed: Bool = true
+    ) {
         self.process = process
         self.definition = definition
         self.fromDeadIncarnation = fromDeadIncarnation
+        self.subscribed = subscribed
     }
 }
