@@ -125,7 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
             guard maxTasks >= 0 else { throw ValidationError("--max-tasks must be 0 (intake only) or more") }
             guard lease.duration >= .seconds(1) else { throw ValidationError("--lease must be at least 1s") }
             guard storePool >= 1 else { throw ValidationError("--store-pool must be at least 1") }
-            if once { throw ValidationError("--once with --store is not supported yet: run `serve --store` as a service") }
+            if once {
+                throw ValidationError("--once with --store is not supported yet: run `serve --store` as a service")
+            }
             if let runnerID, runnerID.isEmpty || runnerID.count > 200 || runnerID.contains(where: \.isNewline) {
                 throw ValidationError("--runner-id must be 1 to 200 characters on one line")
             }

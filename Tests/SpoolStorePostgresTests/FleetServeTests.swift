@@ -33,7 +33,8 @@ import Glibc
             #expect(statuses == Array(repeating: "success", count: 5))
             let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
             #expect(owned == 0)
-            let runners: [String] = try await db.values("SELECT DISTINCT runner_id FROM events WHERE runner_id IS NOT NULL")
+            let runners: [String] = try await db.values(
+                "SELECT DISTINCT runner_id FROM events WHERE runner_id IS NOT NULL")
             #expect(runners == ["alpha"])
             // runner.json says which store (password masked), as whom, and that it leads.
             let heartbeat = try #require(host.heartbeat())
@@ -95,16 +96,18 @@ import Glibc
                 await eventually(timeout: 20) { lines().contains("s1 start 1") && lines().contains("o1 start") },
                 "\(first.log.suffix(3000))")
             let second = try beta.start(db.url)
-            #expect(await eventually(timeout: 15) {
-                let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'beta'")
-                return state == "alive"
-            })
+            #expect(
+                await eventually(timeout: 15) {
+                    let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'beta'")
+                    return state == "alive"
+                })
             // The crash of a container: the runner and every task it started.
             var pids: [Int32] = []
-            #expect(await eventually(timeout: 10) {
-                pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
-                return pids.count == 2
-            })
+            #expect(
+                await eventually(timeout: 10) {
+                    pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
+                    return pids.count == 2
+                })
             let killedAt = Date()
             first.kill(SIGKILL)
             for pid in pids { kill(-pid, SIGKILL) }
@@ -121,7 +124,8 @@ import Glibc
             let o1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 'o1'")
             #expect(s1 == "success")
             #expect(o1 == "failed")
-            let o1Code: String? = try await db.value("SELECT error_json->>'code' FROM processes WHERE process_id = 'o1'")
+            let o1Code: String? = try await db.value(
+                "SELECT error_json->>'code' FROM processes WHERE process_id = 'o1'")
             #expect(o1Code == "interrupted")
             // Reran on beta; the non-idempotent task started once, anywhere.
             let s1Runner: String? = try await db.value(
@@ -158,10 +162,11 @@ import Glibc
             #expect(await eventually(timeout: 20) { lines().contains("s1 start 1") }, "\(first.log.suffix(3000))")
             // Its pid is committed once it has spawned.
             var orphan: Int32?
-            #expect(await eventually(timeout: 10) {
-                orphan = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL")
-                return orphan != nil
-            })
+            #expect(
+                await eventually(timeout: 10) {
+                    orphan = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL")
+                    return orphan != nil
+                })
             // Only the runner dies: its task is orphaned, still running.
             first.kill(SIGKILL)
             first.wait()
@@ -171,7 +176,9 @@ import Glibc
             let second = try alpha.start(db.url, lease: "60s")
             let done = await eventually(timeout: 20) { alpha.status("s1") == "success" }
             #expect(done, "\(second.log.suffix(4000))")
-            print("fleet same-host restart: s1 final \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart (lease 60s)")
+            print(
+                "fleet same-host restart: s1 final \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart (lease 60s)"
+            )
             // The orphan was killed before the rerun: it never wrote its end.
             #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
             #expect(!isAlive(orphanPID))

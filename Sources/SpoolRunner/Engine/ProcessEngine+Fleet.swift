@@ -106,7 +106,8 @@ extension ProcessEngine {
             fleet.fenced = false
             fleet.lease = state
             fleet.claimWanted = true
-            logger.notice("registered again after the fence: claiming work again", metadata: ["runner.id": "\(state.runnerID)"])
+            logger.notice(
+                "registered again after the fence: claiming work again", metadata: ["runner.id": "\(state.runnerID)"])
             writeHeartbeat()
         case .leadership(let leads):
             guard leads != fleet.leader else { return }
@@ -214,7 +215,8 @@ extension ProcessEngine {
             try await coordination.release(Array(ids).sorted())
             for id in ids { processes.removeValue(forKey: id) }
         } catch {
-            logger.warning("cannot hand \(ids.count) accepted process(es) to the fleet; they run here: \(error.description)")
+            logger.warning(
+                "cannot hand \(ids.count) accepted process(es) to the fleet; they run here: \(error.description)")
             touched.formUnion(ids)
         }
     }
@@ -285,7 +287,9 @@ extension ProcessEngine {
             }
         } catch {
             // Not fatal: the lease expires and the reaper hands them on.
-            logger.error("cannot hand the unfinished processes over; they are taken over when the lease expires: \(error.description)")
+            logger.error(
+                "cannot hand the unfinished processes over; they are taken over when the lease expires: \(error.description)"
+            )
         }
     }
 }

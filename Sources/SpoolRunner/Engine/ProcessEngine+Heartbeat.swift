@@ -79,7 +79,8 @@ extension ProcessEngine {
         if coordination.sharesWork, case .object(var fields) = document {
             // SPEC §9: which store, as whom, whether leading, until when the lease holds.
             fields["store"] = configuration.storeDescription.map(JSONValue.string) ?? .null
-            fields["runner_id"] = fleet.lease.map { .string($0.runnerID) } ?? configuration.runnerID.map(JSONValue.string) ?? .null
+            fields["runner_id"] =
+                fleet.lease.map { .string($0.runnerID) } ?? configuration.runnerID.map(JSONValue.string) ?? .null
             fields["leader"] = .bool(fleet.leader && !stopped)
             fields["lease_expires_at"] = fleet.lease?.expiresAt.map { .string(Timestamp.string($0)) } ?? .null
             fields["owned_processes"] = .integer(Int64(processes.count - fleet.releaseAfterCommit.count))

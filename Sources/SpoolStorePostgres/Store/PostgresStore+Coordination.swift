@@ -108,9 +108,11 @@ extension PostgresStore: StoreCoordination {
     }
 
     public func renewIncarnation() async throws(StoreError) -> LeaseState {
-        guard let (identity, duration) = membership.state.withLock({ state in
-            state.identity.map { ($0, state.leaseDuration) }
-        }) else {
+        guard
+            let (identity, duration) = membership.state.withLock({ state in
+                state.identity.map { ($0, state.leaseDuration) }
+            })
+        else {
             throw notRegistered("register again")
         }
         let registration = try await storeCall("register runner \(identity.runnerID) again") {
