@@ -10,19 +10,19 @@ import Glibc
 
 /// Runs one attempt of one task and says how it ended. Never throws: every failure is an outcome
 /// (`spawn_failed`, `timeout`, `exit_status`, ...), because the engine must record it either way.
-public struct TaskExecutor: Sendable {
+package struct TaskExecutor: Sendable {
     /// SIGTERM first; SIGKILL when the group is still there after this long (SPEC §5).
-    public var killGrace: Duration = .seconds(5)
+    package var killGrace: Duration = .seconds(5)
     /// Where a start that finds the disk full waits (nil: it fails `spawn_failed` at once).
-    public var pause: RunnerPause?
+    package var pause: RunnerPause?
 
-    public init(pause: RunnerPause? = nil) {
+    package init(pause: RunnerPause? = nil) {
         self.pause = pause
     }
 
     /// - Parameter spawned: called once the child exists, with its pid and start ticks, so the
     ///   engine can record them for a later runner's recovery.
-    public func run(
+    package func run(
         _ launch: TaskLaunch, stop: StopHandle,
         spawned: @escaping @Sendable (Int32, Int64?) -> Void
     ) async -> TaskOutcome {

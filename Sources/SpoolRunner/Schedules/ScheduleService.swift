@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// The daemon's schedule loop: a pass at each slot (and at least every second, so a reload or
 /// a clock change is seen), off the engine actor. Stops at graceful shutdown: a runner that is
 /// stopping submits nothing new.
-public struct ScheduleService: Service {
+package struct ScheduleService: Service {
     let scheduler: Scheduler
     let catalog: @Sendable () async -> DefinitionCatalog
     let onSubmitted: @Sendable () -> Void
@@ -17,7 +17,7 @@ public struct ScheduleService: Service {
     ///   - catalog: the definitions in force now (they change on reload).
     ///   - onSubmitted: called after a pass dropped files (asks the engine to scan the inbox).
     ///   - onError: called with what went wrong when a pass fails (runner.json's last_error).
-    public init(
+    package init(
         scheduler: Scheduler, logger: Logger, catalog: @escaping @Sendable () async -> DefinitionCatalog,
         onSubmitted: @escaping @Sendable () -> Void, onError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
@@ -28,7 +28,7 @@ public struct ScheduleService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var scheduler = self.scheduler
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let catalog = await self.catalog()
