@@ -30,7 +30,7 @@ public actor ProcessEngine {
     let statusWriter: StatusWriter
     let statusPublisher: StatusPublisher
     let launchBuilder: TaskLaunchBuilder
-    let executor: TaskExecutor
+    let executor: any TaskExecuting
     let events: EventQueue
     /// What the runner is waiting out (a busy or full store, a full disk); shared with the
     /// status writer and the executors.
@@ -124,11 +124,15 @@ public actor ProcessEngine {
         self.events = events
         let pause = RunnerPause(logger: logger) { events.post(.pauseChanged) }
         self.pause = pause
-        var executor = TaskExecutor(pause: pause)
-        // A fenced runner's tasks must be dead before its lease ends in the store: SIGKILL half
-        // a margin (lease/3) after the SIGTERM.
-        executor.fenceKillGrace = configuration.lease / 6
-        self.executor = executor
+        if let makeExecutor = configuration.taskExecutor {
+            self.executor = makeExecutor(pause)
+        } else {
+            var executor = TaskExecutor(pause: pause)
+            // A fenced runner's tasks must be dead before its lease ends in the store: SIGKILL half
+            // a margin (lease/3) after the SIGTERM.
+            executor.fenceKillGrace = configuration.lease / 6
+            self.executor = executor
+        }
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
         self.statusPublisher = StatusPublisher(
@@ -231,7 +235,7 @@ public actor ProcessEngine {
                     for handle in running.values { handle.stop(.shutdown) }
                     break
                 }
-                let now = Date()
+                let now = configuration.clock.now()
                 for event in batch {
                     handle(event, now: now)
                 }
@@ -253,9 +257,10 @@ public actor ProcessEngine {
                 // starts above, which are therefore recorded before their spawn.
                 let committed = try await flush()
                 armProbeIfNeeded()
+                let clock = configuration.clock
                 for (delay, event) in timersToArm {
                     group.addTask {
-                        try? await Task.sleep(for: delay)
+                        try? await clock.sleep(delay)
                         if !Task.isCancelled { events.post(event) }
                     }
                 }
