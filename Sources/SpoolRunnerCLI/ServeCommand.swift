@@ -44,6 +44,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most tasks running at once.")
     var maxTasks: Int = 16
 
+    @Option(
+        help:
+            "Most accepted processes not yet ended held at once; more requests wait in inbox/ until some end (bounds memory under a big backlog)."
+    )
+    var maxLive: Int = EngineConfiguration.defaultMaxLiveProcesses
+
     @Flag(help: "Resume, take the inbox, run everything to its end, then exit.")
     var once = false
 
@@ -89,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard metricsInterval.duration > .zero else { throw ValidationError("--metrics-interval must be above 0") }
         guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
+        guard maxLive >= 1 else { throw ValidationError("--max-live must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -177,6 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
         configuration.maxTasks = maxTasks
+        configuration.maxLiveProcesses = maxLive
         configuration.once = once
         configuration.rescan = rescan.duration
         configuration.settle = settle.duration
