@@ -89,7 +89,8 @@ import Glibc
                     try Row.fetchAll(db, sql: "SELECT process_id, task_name, status, attempts FROM tasks")
                 )
             }
-            let updatedAt = Dictionary(uniqueKeysWithValues: rows.map { ($0["process_id"] as String, $0["updated_at"] as String) })
+            let updatedAt = Dictionary(
+                uniqueKeysWithValues: rows.map { ($0["process_id"] as String, $0["updated_at"] as String) })
             var started: Set<String> = []
             for task in tasks where (task["attempts"] as Int) >= 1 && (task["status"] as String) != "pending" {
                 started.insert("\(task["process_id"] as String)/\(task["task_name"] as String)")
@@ -99,13 +100,16 @@ import Glibc
                 if !inInbox, updatedAt[id] == nil { violations.append("\(id) left inbox/ before its commit") }
                 if inInbox, updatedAt[id] == nil { waitingSeen += 1 }
                 if let shown = statuses[id], shown > (updatedAt[id] ?? "") {
-                    violations.append("\(id)'s status file (updated \(shown)) is ahead of the store (\(updatedAt[id] ?? "none"))")
+                    violations.append(
+                        "\(id)'s status file (updated \(shown)) is ahead of the store (\(updatedAt[id] ?? "none"))")
                 }
                 for task in markers[id] ?? [] where !started.contains("\(id)/\(task)") {
                     violations.append("\(id)/\(task) ran before its start was committed")
                 }
             }
-            if dropped.count == ids.count, ids.allSatisfy({ statuses[$0] != nil && spool.status($0)?.status == .success }) {
+            if dropped.count == ids.count,
+                ids.allSatisfy({ statuses[$0] != nil && spool.status($0)?.status == .success })
+            {
                 break
             }
             usleep(3_000)

@@ -29,7 +29,10 @@ import Testing
         ["ratio": .number(0.1)], ["big": .number(1e300)], ["whole": .number(2)],
         ["list": .array([.integer(1), .string("a/b"), .null])],
         ["nested": .object(["b": .integer(2), "a": .object(["z": .bool(true)])])],
-        ["b": .integer(2), "a": .integer(1), "B": .integer(3), "_": .integer(4), "a1": .integer(5), "a10": .integer(6)],
+        [
+            "b": .integer(2), "a": .integer(1), "B": .integer(3), "_": .integer(4), "a1": .integer(5),
+            "a10": .integer(6),
+        ],
     ]
 
     @Test(arguments: objects)

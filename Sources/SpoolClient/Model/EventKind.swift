@@ -27,6 +27,9 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case crashLoop = "crash_loop"
     /// A schedule slot was not submitted: the entry's previous run had not ended (`overlap: skip`).
     case scheduleSkipped = "schedule_skipped"
+    /// Several hosts (SPEC §9): the process's runner died (its lease expired); the leader's
+    /// reaper recovered it for another runner, naming the dead one (`previous_runner`).
+    case takenOver = "taken_over"
 
     /// Whether the event tells of something that went wrong: logged as a warning, not as info.
     public var isFailure: Bool {

@@ -8,18 +8,18 @@ import Glibc
 /// With `--no-inotify` (NFS and other filesystems without inotify): looks at the definitions
 /// directory every `--rescan` and asks for a reload when a definition file was added, removed
 /// or changed (name, size, modification time or inode differ).
-public struct DefinitionsPoller: Service {
+package struct DefinitionsPoller: Service {
     let directory: String
     let interval: Duration
     let onChange: @Sendable () -> Void
 
-    public init(directory: String, interval: Duration, onChange: @escaping @Sendable () -> Void) {
+    package init(directory: String, interval: Duration, onChange: @escaping @Sendable () -> Void) {
         self.directory = directory
         self.interval = interval
         self.onChange = onChange
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var last = Self.fingerprint(of: directory)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -38,7 +38,7 @@ public struct DefinitionsPoller: Service {
     /// One line per definition file: name, size, mtime (ns) and inode.
     /// The names the definitions directory's watchers look at: `*.yaml` and `*.yml` that are not
     /// dot files (an editor's or `write(atomically:)`'s temp file is neither).
-    public static func isDefinitionFile(_ name: String) -> Bool {
+    package static func isDefinitionFile(_ name: String) -> Bool {
         !name.hasPrefix(".") && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
     }
 

@@ -10,7 +10,7 @@ import Glibc
 /// inotify on `inbox/` and `control/`: a request renamed into the inbox is picked up within
 /// milliseconds instead of at the next `--rescan`. The periodic full scan stays as the safety
 /// net (queue overflow, filesystems without inotify).
-public struct InboxWatcher: Service {
+package struct InboxWatcher: Service {
     let directories: [String]
     let mask: UInt32
     /// Which names count; nil: every event does.
@@ -19,14 +19,14 @@ public struct InboxWatcher: Service {
     let logger: Logger
 
     /// Files renamed in, written or created: what a request drop looks like.
-    public static let dropEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
+    package static let dropEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
     /// Also files removed or renamed away: what editing a definitions directory looks like.
-    public static let editEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
+    package static let editEvents = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
 
     /// - Parameter mask: the inotify events that count as a change (`dropEvents` by default).
     /// - Parameter names: the file names whose events count (an editor's or a library's temp
     ///   file beside a definition is not a change of it); an overflow always counts.
-    public init(
+    package init(
         directories: [String], mask: UInt32 = InboxWatcher.dropEvents, names: (@Sendable (String) -> Bool)? = nil,
         logger: Logger, onChange: @escaping @Sendable () -> Void
     ) {
@@ -37,7 +37,7 @@ public struct InboxWatcher: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else {
             logger.warning("inotify unavailable (\(String(cString: strerror(errno)))); relying on --rescan")

@@ -7,14 +7,14 @@ import Glibc
 
 /// SIGHUP means "read the definitions again" (`systemctl reload`, `kill -HUP`), as for most
 /// daemons; it never stops the runner.
-public struct ReloadSignal: Service {
+package struct ReloadSignal: Service {
     let onReload: @Sendable () -> Void
 
-    public init(onReload: @escaping @Sendable () -> Void) {
+    package init(onReload: @escaping @Sendable () -> Void) {
         self.onReload = onReload
     }
 
-    public func run() async throws {
+    package func run() async throws {
         // The default action of SIGHUP is to terminate; the dispatch source needs it ignored.
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "spoolrunner.sighup"))

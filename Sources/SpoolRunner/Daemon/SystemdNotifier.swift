@@ -6,8 +6,8 @@ import Glibc
 
 /// `sd_notify` without libsystemd: one datagram per message to the socket named by
 /// `NOTIFY_SOCKET` (a leading `@` is the abstract namespace). A no-op outside systemd.
-public enum SystemdNotifier {
-    public static func notify(_ message: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+package enum SystemdNotifier {
+    package static func notify(_ message: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }

@@ -9,11 +9,11 @@ import Synchronization
 /// catalog. The loader itself bounds YAML alias expansion and file size, so a load ends; the
 /// time bound is the second line of defence (a pathological file, a hung network filesystem).
 /// When it is hit the engine keeps the catalog it has.
-public enum DefinitionReloader {
+package enum DefinitionReloader {
     /// The catalog of `directory`, or nil when loading took longer than `limit` or the calling
     /// task was cancelled (shutdown). A load that overruns is left to finish on its own thread;
     /// its result is dropped.
-    public static func load(directory: String, limit: Duration) async -> DefinitionCatalog? {
+    package static func load(directory: String, limit: Duration) async -> DefinitionCatalog? {
         let delivery = Delivery()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<DefinitionCatalog?, Never>) in

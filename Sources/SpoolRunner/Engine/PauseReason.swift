@@ -6,7 +6,7 @@ import Glibc
 
 /// Why the runner holds back intake and task starts: a condition it waits out instead of
 /// exiting or failing work (runner.json `paused.reason`).
-public enum PauseReason: String, Sendable {
+package enum PauseReason: String, Sendable {
     /// Another connection holds the history store's write lock past the busy timeout.
     case storeBusy = "store_busy"
     /// The history store cannot grow: SQLITE_FULL, or a write of it failed with ENOSPC/EDQUOT.
@@ -17,7 +17,7 @@ public enum PauseReason: String, Sendable {
     case quotaExceeded = "quota_exceeded"
 
     /// The reason an errno stands for, or nil when the failure is not one to wait out.
-    public init?(errno code: Int32) {
+    package init?(errno code: Int32) {
         switch code {
         case ENOSPC: self = .diskFull
         case EDQUOT: self = .quotaExceeded
@@ -26,14 +26,14 @@ public enum PauseReason: String, Sendable {
     }
 
     /// The reason a failed spool write stands for: its system call's errno.
-    public init?(_ error: SpoolError) {
+    package init?(_ error: SpoolError) {
         guard let errno = error.errno else { return nil }
         self.init(errno: errno.rawValue)
     }
 
     /// The reason a failed store write stands for, or nil when it is not transient (a corrupt
     /// or unreadable store, a constraint broken by a bug): those still stop the runner.
-    public init?(storeError error: StoreError) {
+    package init?(storeError error: StoreError) {
         switch error.code {
         case .busy: self = .storeBusy
         case .full: self = .storeFull
@@ -43,7 +43,7 @@ public enum PauseReason: String, Sendable {
 }
 
 /// What met the condition; each source clears its own condition when its next write works.
-public enum PauseSource: String, Sendable, CaseIterable {
+package enum PauseSource: String, Sendable, CaseIterable {
     /// A commit of the history store.
     case store
     /// A status file in `outbox/`.

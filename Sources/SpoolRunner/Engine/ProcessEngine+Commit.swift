@@ -49,7 +49,8 @@ extension ProcessEngine {
                     record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
                     tasks: indexes.map { run.tasks[$0] }, events: run.newEvents))
             taskIndexes[processID] = indexes
-            documents.append(StatusDocument(process: run.record, tasks: run.tasks))
+            // In a fleet, only the hosts where the request was dropped write its status file.
+            if run.writesStatus { documents.append(StatusDocument(process: run.record, tasks: run.tasks)) }
             run.isNew = false
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
@@ -79,12 +80,12 @@ extension ProcessEngine {
     /// runner pauses intake and task starts, and the next try comes after a backoff.
     /// - Returns: the launches to spawn now.
     /// - Throws: `StoreError` for a failure that is not transient (a corrupt store).
-    func commitFinished(_ result: Result<Void, StoreError>) async throws -> [CommitInFlight.Launch] {
+    func commitFinished(_ result: Result<CommitOutcome, StoreError>) async throws -> [CommitInFlight.Launch] {
         guard let commit = commitInFlight else { return [] }
         commitInFlight = nil
         switch result {
-        case .success:
-            return await completed(commit)
+        case .success(let outcome):
+            return await completed(commit, outcome)
         case .failure(let error):
             guard let reason = PauseReason(storeError: error) else { throw error }
             restore(commit)
@@ -98,8 +99,20 @@ extension ProcessEngine {
 
     /// The side effects of a durable batch, in the order SPEC §6 needs: files leave the client
     /// directories, status files and logs follow, then tasks whose start it records spawn.
-    private func completed(_ commit: CommitInFlight) async -> [CommitInFlight.Launch] {
+    private func completed(_ commit: CommitInFlight, _ outcome: CommitOutcome) async -> [CommitInFlight.Launch] {
+        var commit = commit
         committed(commit.batch)
+        // A shared store fenced off what another runner holds now: nothing more of it may
+        // happen here (no spawn, no status file, its request file judged again).
+        if !outcome.lost.isEmpty {
+            lost(outcome.lost)
+            let lostFiles = Set(outcome.lost.map { "\(layout.inbox)/\($0).json" })
+            commit.filesToRemove.removeAll { lostFiles.contains($0) }
+            removalPending.subtract(lostFiles)
+            commit.documents.removeAll { outcome.lost.contains($0.processID) }
+            commit.launches.removeAll { outcome.lost.contains($0.key.processID) }
+        }
+        if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }
         if pause.isActive(.store) {
             commitBackoff.reset()
             pause.clear(.store)
@@ -125,10 +138,11 @@ extension ProcessEngine {
             scanWanted = true
         }
         if deferredUntilCommit {
-            // A control message (or intake held at the live-process cap) waited for this.
+            // A control message about a process whose end this commit recorded waited for it.
             deferredUntilCommit = false
             scanWanted = true
         }
+        if coordination.sharesWork { await releaseExcess() }
         return commit.launches
     }
 
@@ -145,7 +159,14 @@ extension ProcessEngine {
             uncommittedIDs.insert(processID)
         }
         pendingRejections = commit.batch.rejections + pendingRejections
-        filesToRemove = commit.filesToRemove + filesToRemove
+        // A new process dropped meanwhile (a fleet's fencing) was never written: its request
+        // file stays in inbox/ for the next scan.
+        let gone = Set(
+            commit.batch.changes.filter { $0.isNew && processes[$0.record.processID] == nil }.map {
+                "\(layout.inbox)/\($0.record.processID).json"
+            })
+        removalPending.subtract(gone)
+        filesToRemove = commit.filesToRemove.filter { !gone.contains($0) } + filesToRemove
         if graceOver {
             // The store never came back within the grace: these never ran, and the store
             // still has them as they were before their start.

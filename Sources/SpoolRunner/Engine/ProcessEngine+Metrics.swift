@@ -1,6 +1,6 @@
 extension ProcessEngine {
     /// The live state the metrics file shows as gauges: a copy, taken in one call per write.
-    public func metricsSnapshot() -> EngineMetricsSnapshot {
+    package func metricsSnapshot() -> EngineMetricsSnapshot {
         var snapshot = EngineMetricsSnapshot()
         for run in processes.values where !run.record.status.isFinal {
             snapshot.processes[.init(processType: run.record.processType, status: run.record.status), default: 0] += 1

@@ -8,7 +8,7 @@ import Synchronization
 /// While any is active the engine takes no new request and starts no task; what already runs
 /// goes on, and nothing that was committed is lost or reported as done before it is. Each state
 /// change is logged once (not once per retry) and wakes the engine, which rewrites runner.json.
-public final class RunnerPause: Sendable {
+package final class RunnerPause: Sendable {
     private struct State {
         var active: [PauseSource: PauseCondition] = [:]
         var last: PauseCondition?
@@ -18,24 +18,24 @@ public final class RunnerPause: Sendable {
     private let logger: Logger
     private let onChange: @Sendable () -> Void
 
-    public init(logger: Logger, onChange: @escaping @Sendable () -> Void = {}) {
+    package init(logger: Logger, onChange: @escaping @Sendable () -> Void = {}) {
         self.logger = logger
         self.onChange = onChange
     }
 
     /// Whether intake and task starts must wait.
-    public var isPaused: Bool { state.withLock { !$0.active.isEmpty } }
+    package var isPaused: Bool { state.withLock { !$0.active.isEmpty } }
 
-    public func isActive(_ source: PauseSource) -> Bool { state.withLock { $0.active[source] != nil } }
+    package func isActive(_ source: PauseSource) -> Bool { state.withLock { $0.active[source] != nil } }
 
     /// Active conditions, oldest first.
-    public var active: [PauseCondition] { state.withLock { $0.active.values.sorted { $0.since < $1.since } } }
+    package var active: [PauseCondition] { state.withLock { $0.active.values.sorted { $0.since < $1.since } } }
 
     /// The last condition that cleared.
-    public var last: PauseCondition? { state.withLock { $0.last } }
+    package var last: PauseCondition? { state.withLock { $0.last } }
 
     /// Records that `source` hit `reason`; logs and wakes the engine only when that is news.
-    public func raise(_ source: PauseSource, _ reason: PauseReason, path: String, message: String) {
+    package func raise(_ source: PauseSource, _ reason: PauseReason, path: String, message: String) {
         let isNews = state.withLock { state -> Bool in
             if let current = state.active[source], current.reason == reason { return false }
             state.active[source] = PauseCondition(
@@ -50,7 +50,7 @@ public final class RunnerPause: Sendable {
     }
 
     /// Records that `source` wrote again; logs and wakes the engine when it had been paused.
-    public func clear(_ source: PauseSource) {
+    package func clear(_ source: PauseSource) {
         let cleared = state.withLock { state -> PauseCondition? in
             guard var condition = state.active.removeValue(forKey: source) else { return nil }
             condition.endedAt = Date()

@@ -6,10 +6,10 @@ import Glibc
 
 /// What the kernel says about a pid: whether it still runs and whether it is still the process
 /// we started (pids are reused), read from `/proc`.
-public enum ProcessInspector {
+package enum ProcessInspector {
     /// Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat), or nil when
     /// there is no such process.
-    public static func startTicks(of pid: Int32) -> Int64? {
+    package static func startTicks(of pid: Int32) -> Int64? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
         // The command name (field 2) is in parentheses and may itself hold spaces or ')'.
         guard let close = text.lastIndex(of: ")") else { return nil }
@@ -32,7 +32,7 @@ public enum ProcessInspector {
     /// Pids of processes whose environment holds every one of `entries` (`NAME=value`): finds a
     /// task's processes, children included, even when the runner that started them died before
     /// it could record their pid.
-    public static func processes(withEnvironment entries: [String]) -> [Int32] {
+    package static func processes(withEnvironment entries: [String]) -> [Int32] {
         processes(matchingAny: [entries]).map(\.pid)
     }
 
@@ -57,12 +57,12 @@ public enum ProcessInspector {
 
     /// What is left of a dead runner's task: its recorded process (group leader) and start
     /// time, and the environment entries that only its processes carry.
-    public struct Leftover: Sendable {
-        public var pid: Int32?
-        public var startTicks: Int64?
-        public var environment: [String]
+    package struct Leftover: Sendable {
+        package var pid: Int32?
+        package var startTicks: Int64?
+        package var environment: [String]
 
-        public init(pid: Int32?, startTicks: Int64?, environment: [String]) {
+        package init(pid: Int32?, startTicks: Int64?, environment: [String]) {
             self.pid = pid
             self.startTicks = startTicks
             self.environment = environment
@@ -73,7 +73,7 @@ public enum ProcessInspector {
     /// still belongs to it, and any process that carries a task's environment (which finds
     /// processes that escaped the group with `setsid`). One pass over /proc for all of them.
     /// Waits (bounded) until they are gone, so that a task never runs twice at the same time.
-    public static func killLeftovers(_ leftovers: [Leftover]) {
+    package static func killLeftovers(_ leftovers: [Leftover]) {
         guard !leftovers.isEmpty else { return }
         var victims: [Int32] = []
         for leftover in leftovers {

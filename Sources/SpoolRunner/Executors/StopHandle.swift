@@ -5,14 +5,17 @@ import Synchronization
 ///
 /// The executor registers what "stop" means for its attempt (signal a process group, end a
 /// sleep); a stop that comes before the registration is applied as soon as it happens.
-public final class StopHandle: Sendable {
-    public enum Reason: String, Sendable {
+package final class StopHandle: Sendable {
+    package enum Reason: String, Sendable {
         /// `spoolrunner cancel`.
         case cancelled
         /// The whole process ran past its `timeout`.
         case processTimeout
         /// The runner is shutting down and the grace period is over.
         case shutdown
+        /// The runner lost its lease on the process (fenced, or a commit found it taken over):
+        /// another runner may run it now, so it is stopped at once, SIGKILL sooner.
+        case leaseLost
     }
 
     private struct State {
@@ -22,12 +25,12 @@ public final class StopHandle: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// Why the attempt was stopped, if it was.
-    public var reason: Reason? { state.withLock { $0.reason } }
+    package var reason: Reason? { state.withLock { $0.reason } }
 
-    public func stop(_ reason: Reason) {
+    package func stop(_ reason: Reason) {
         let action: (@Sendable (Reason) -> Void)? = state.withLock { state in
             guard state.reason == nil else { return nil }
             state.reason = reason
@@ -37,7 +40,7 @@ public final class StopHandle: Sendable {
     }
 
     /// Registers the stop action; runs it at once when a stop already came.
-    public func onStop(_ action: @escaping @Sendable (Reason) -> Void) {
+    package func onStop(_ action: @escaping @Sendable (Reason) -> Void) {
         let pending: Reason? = state.withLock { state in
             state.action = action
             return state.reason

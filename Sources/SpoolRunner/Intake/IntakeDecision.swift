@@ -15,8 +15,8 @@ enum IntakeDecision: Sendable {
 }
 
 /// Why a request file could not be accepted (SPEC §3 "Rejections").
-public struct RequestRejection: Error, Sendable {
-    public enum Code: String, Sendable, CaseIterable {
+package struct RequestRejection: Error, Sendable {
+    package enum Code: String, Sendable, CaseIterable {
         case invalidJSON = "invalid_json"
         case notAnObject = "not_an_object"
         case tooLarge = "too_large"
@@ -34,18 +34,18 @@ public struct RequestRejection: Error, Sendable {
 
         /// The same code as it appears in error objects and the `rejections` table: every
         /// rejection code is a failure code of the same text (`DomainTests` checks each).
-        public var failureCode: FailureCode { FailureCode(rawValue: rawValue)! }
+        package var failureCode: FailureCode { FailureCode(rawValue: rawValue)! }
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
     /// The process type named by the request, when it named one.
-    public var processType: String?
+    package var processType: String?
     /// Whether `outbox/<id>.json` gets a `rejected` status: only when the name is a valid id and
     /// no process with that id exists (a duplicate must leave the existing status alone).
-    public var writesStatus: Bool
+    package var writesStatus: Bool
 
-    public init(_ code: Code, _ message: String, processType: String? = nil, writesStatus: Bool = true) {
+    package init(_ code: Code, _ message: String, processType: String? = nil, writesStatus: Bool = true) {
         self.code = code
         self.message = message
         self.processType = processType

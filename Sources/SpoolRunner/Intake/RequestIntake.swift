@@ -5,7 +5,7 @@ import ProcessDefinitions
 ///
 /// It reads and judges; it moves nothing. The engine acts on the decision so that a request
 /// leaves `inbox/` only after the commit that records it.
-public struct RequestIntake: Sendable {
+package struct RequestIntake: Sendable {
     let layout: SpoolLayout
     let maxRequestBytes: Int
     /// How long an unparsable file must stay unchanged, as the runner sees it, before it is
@@ -127,7 +127,7 @@ public struct RequestIntake: Sendable {
     /// same verdict and message for the runner's intake and for `submit`'s check before it drops.
     /// - Returns: the type, its definition and the inputs with defaults applied, or the rejection
     ///   (`unknown_process_type`, `invalid_inputs`).
-    public static func judge(
+    package static func judge(
         _ request: [String: JSONValue], fileName: String, catalog: DefinitionCatalog
     ) -> Result<(String, ProcessDefinition, [String: JSONValue]), RequestRejection> {
         var fields = request

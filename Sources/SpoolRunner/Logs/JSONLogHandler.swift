@@ -4,22 +4,22 @@ import Logging
 /// to the journal), `level`, `msg`, `process_id`, `task`, `attempt`, then the rest sorted.
 ///
 /// Every value is a JSON string (metadata carries text), so a consumer never guesses a type.
-public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
+package struct JSONLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
     let destination: LogDestination
 
-    public init(destination: LogDestination, logLevel: Logger.Level = .info) {
+    package init(destination: LogDestination, logLevel: Logger.Level = .info) {
         self.destination = destination
         self.logLevel = logLevel
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let record = LogRecord(event: event, handlerMetadata: metadata, timestamp: !destination.journal)
         destination.write(Self.render(record, journal: destination.journal))
     }

@@ -13,19 +13,19 @@ import Glibc
 /// - Otherwise each line carries an RFC 3339 UTC timestamp with milliseconds.
 /// - Colour only on a terminal, with `TERM` not `dumb` and `NO_COLOR` unset or empty
 ///   (no-color.org).
-public struct LogDestination: Sendable {
-    public var journal: Bool
-    public var color: Bool
+package struct LogDestination: Sendable {
+    package var journal: Bool
+    package var color: Bool
     let descriptor: Int32
 
-    public init(journal: Bool, color: Bool, descriptor: Int32 = STDERR_FILENO) {
+    package init(journal: Bool, color: Bool, descriptor: Int32 = STDERR_FILENO) {
         self.journal = journal
         self.color = color
         self.descriptor = descriptor
     }
 
     /// Decides from the environment and fd 2 itself.
-    public static func standardError(environment: [String: String] = ProcessInfo.processInfo.environment)
+    package static func standardError(environment: [String: String] = ProcessInfo.processInfo.environment)
         -> LogDestination
     {
         let fd = STDERR_FILENO
@@ -37,7 +37,7 @@ public struct LogDestination: Sendable {
     }
 
     /// Whether `journalStream` ("DEV:INODE", decimal) names the file behind `descriptor`.
-    public static func isJournal(descriptor: Int32, journalStream: String?) -> Bool {
+    package static func isJournal(descriptor: Int32, journalStream: String?) -> Bool {
         guard let journalStream else { return false }
         let parts = journalStream.split(separator: ":")
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }

@@ -5,22 +5,22 @@ import Logging
 /// A value is quoted when it is empty or holds a space, `"`, `=` or a control character; inside
 /// quotes `\` and `"` are escaped and newlines become `\n`, so a line is always one line and a
 /// logfmt parser gets every value back unchanged.
-public struct LogfmtLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
+package struct LogfmtLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
     let destination: LogDestination
 
-    public init(destination: LogDestination, logLevel: Logger.Level = .info) {
+    package init(destination: LogDestination, logLevel: Logger.Level = .info) {
         self.destination = destination
         self.logLevel = logLevel
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let record = LogRecord(event: event, handlerMetadata: metadata, timestamp: !destination.journal)
         destination.write(Self.render(record, journal: destination.journal, color: destination.color))
     }

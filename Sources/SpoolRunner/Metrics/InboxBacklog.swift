@@ -7,19 +7,19 @@ import Glibc
 /// The requests waiting in `inbox/` and the age of the oldest, measured by listing the
 /// directory off the engine (the metrics writer's task), the way Postfix's `qshape` looks at a
 /// queue: a backlog is what is there, whatever the runner thinks it took.
-public struct InboxBacklog: Sendable, Equatable {
-    public var requests = 0
+package struct InboxBacklog: Sendable, Equatable {
+    package var requests = 0
     /// Seconds since the oldest request file was last modified; 0 when there is none.
-    public var oldestAge: Double = 0
+    package var oldestAge: Double = 0
 
-    public init(requests: Int = 0, oldestAge: Double = 0) {
+    package init(requests: Int = 0, oldestAge: Double = 0) {
         self.requests = requests
         self.oldestAge = oldestAge
     }
 
     /// Counts the request files (`*.json`, not dot files: the names the intake takes) in `inbox`.
     /// An unreadable directory counts as empty; the runner reports it in its log.
-    public static func measure(inbox: String, now: Date = Date()) -> InboxBacklog {
+    package static func measure(inbox: String, now: Date = Date()) -> InboxBacklog {
         guard let directory = opendir(inbox) else { return InboxBacklog() }
         defer { closedir(directory) }
         let fd = dirfd(directory)

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// in reverse order): the last write comes after the engine recorded everything, at a
 /// shutdown and at the end of `serve --once` alike. The first write is the caller's, before the
 /// group starts, so that an unwritable path stops the runner at once with a clear message.
-public struct MetricsService: Service {
+package struct MetricsService: Service {
     let metrics: RunnerMetrics
     let file: MetricsFile
     let interval: Duration
@@ -18,7 +18,7 @@ public struct MetricsService: Service {
     let scheduleLastRuns: @Sendable () async -> [String: Date]
     let logger: Logger
 
-    public init(
+    package init(
         metrics: RunnerMetrics, file: MetricsFile, interval: Duration, inbox: String,
         snapshot: @escaping @Sendable () async -> EngineMetricsSnapshot,
         scheduleLastRuns: @escaping @Sendable () async -> [String: Date], logger: Logger
@@ -32,7 +32,7 @@ public struct MetricsService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let failing =
             (await cancelWhenGracefulShutdown {
                 var failing = false
@@ -48,7 +48,7 @@ public struct MetricsService: Service {
     /// The first write, before the group starts: a path that cannot be written stops the runner
     /// with the error, instead of a runner that exports nothing.
     /// - Throws: `SpoolError.cannotWrite` naming the file.
-    public func writeFirst() async throws(SpoolError) {
+    package func writeFirst() async throws(SpoolError) {
         await updateGauges()
         try file.write(metrics)
     }

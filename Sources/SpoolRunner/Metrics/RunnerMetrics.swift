@@ -11,7 +11,7 @@ import Synchronization
 /// `histogram_quantile()` handle the reset). Gauges are set from the engine's state and the
 /// inbox at each write. No series carries a process id: its cardinality is unbounded.
 public final class RunnerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
     private let inboxRequests: Gauge
     private let inboxOldestAge: Gauge
     private let definitionErrors: Gauge
@@ -67,12 +67,12 @@ public final class RunnerMetrics: Sendable {
     // MARK: - Counters
 
     /// Sets the counters to the values stored by earlier runs (the registry starts at zero).
-    public func seed(_ counters: [CounterKey: Int64]) {
+    package func seed(_ counters: [CounterKey: Int64]) {
         for (key, value) in counters where value > 0 { counter(key).increment(by: value) }
     }
 
     /// Adds what a durable commit counted.
-    public func count(_ increments: CounterIncrements) {
+    package func count(_ increments: CounterIncrements) {
         for (key, amount) in increments.counts { counter(key).increment(by: amount) }
     }
 
@@ -143,7 +143,7 @@ public final class RunnerMetrics: Sendable {
     // MARK: - Gauges
 
     /// Sets the gauges from the engine's state, the inbox and the schedules' last runs.
-    public func update(snapshot: EngineMetricsSnapshot, backlog: InboxBacklog, scheduleLastRuns: [String: Date]) {
+    package func update(snapshot: EngineMetricsSnapshot, backlog: InboxBacklog, scheduleLastRuns: [String: Date]) {
         inboxRequests.set(Double(backlog.requests))
         inboxOldestAge.set(backlog.oldestAge)
         definitionErrors.set(Double(snapshot.definitionErrors))
@@ -184,7 +184,7 @@ public final class RunnerMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric (no timestamps: node_exporter's textfile
     /// collector refuses them).
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         registry.emitToBuffer()
     }
 }

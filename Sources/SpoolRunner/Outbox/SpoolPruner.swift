@@ -7,23 +7,23 @@ import Foundation
 /// One code path for both callers: the runner, on a `prune` control message (so a process it is
 /// redriving is never deleted under it), and `spoolrunner prune` holding the spool's lock when no
 /// runner runs. Unfinished processes are never touched.
-public struct SpoolPruner: Sendable {
-    public struct Outcome: Sendable, Equatable {
-        public var processes: Int
-        public var rejectedFiles: Int
+package struct SpoolPruner: Sendable {
+    package struct Outcome: Sendable, Equatable {
+        package var processes: Int
+        package var rejectedFiles: Int
     }
 
     let store: any Store
     let layout: SpoolLayout
 
-    public init(store: any Store, layout: SpoolLayout) {
+    package init(store: any Store, layout: SpoolLayout) {
         self.store = store
         self.layout = layout
     }
 
     /// - Parameter live: processes the runner holds; they are kept whatever the store says.
     /// - Throws: `StoreError` when the store cannot be written; then no file was removed.
-    public func prune(before cutoff: Date, keeping live: Set<String> = []) async throws(StoreError) -> Outcome {
+    package func prune(before cutoff: Date, keeping live: Set<String> = []) async throws(StoreError) -> Outcome {
         let result = try await store.prune(before: cutoff, keeping: live)
         let layout = self.layout
         // Files only after the commit: a crash in between leaves files a later prune or the
@@ -35,7 +35,7 @@ public struct SpoolPruner: Sendable {
     }
 
     /// The files `prune` would remove from `rejected/` (for `--dry-run`).
-    public static func rejectedFiles(before cutoff: Date, layout: SpoolLayout) -> [String] {
+    package static func rejectedFiles(before cutoff: Date, layout: SpoolLayout) -> [String] {
         let files = FileManager.default
         return ((try? files.contentsOfDirectory(atPath: layout.rejected)) ?? []).filter { name in
             guard name != ".gitkeep", let modified = FileIdentity.of("\(layout.rejected)/\(name)")?.modified else {

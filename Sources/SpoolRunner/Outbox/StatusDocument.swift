@@ -6,31 +6,31 @@ import ProcessDefinitions
 /// Every key is always present (null when unknown), so a client can read fields without
 /// checking for their existence. An edge of the domain: times are text here, as in the file. Written by `jsonData()` (key order as in the SPEC), read back
 /// with `Decodable` by the CLI and the tests.
-public struct StatusDocument: Decodable, Sendable {
+package struct StatusDocument: Decodable, Sendable {
     /// The `error` object as a client reads it: its `code` as text, so that a file written by
     /// another version, with a code this one does not know, still reads.
-    public struct ErrorObject: Decodable, Sendable, Hashable {
-        public var code: String
-        public var message: String
-        public var task: String?
+    package struct ErrorObject: Decodable, Sendable, Hashable {
+        package var code: String
+        package var message: String
+        package var task: String?
 
-        public init(_ failure: FailureInfo) {
+        package init(_ failure: FailureInfo) {
             code = failure.code.rawValue
             message = failure.message
             task = failure.task
         }
     }
 
-    public struct Task: Decodable, Sendable {
-        public var taskName: String
-        public var mode: String
-        public var status: TaskStatus
-        public var attempts: Int
-        public var startedAt: String?
-        public var endedAt: String?
-        public var exitCode: Int?
-        public var output: [String: JSONValue]?
-        public var error: ErrorObject?
+    package struct Task: Decodable, Sendable {
+        package var taskName: String
+        package var mode: String
+        package var status: TaskStatus
+        package var attempts: Int
+        package var startedAt: String?
+        package var endedAt: String?
+        package var exitCode: Int?
+        package var output: [String: JSONValue]?
+        package var error: ErrorObject?
 
         enum CodingKeys: String, CodingKey {
             case taskName = "task_name"
@@ -42,16 +42,16 @@ public struct StatusDocument: Decodable, Sendable {
         }
     }
 
-    public var processID: String
-    public var processType: String?
-    public var status: ProcessStatus
-    public var inputs: [String: JSONValue]?
-    public var createdAt: String?
-    public var startedAt: String?
-    public var endedAt: String?
-    public var updatedAt: String
-    public var tasks: [Task]
-    public var error: ErrorObject?
+    package var processID: String
+    package var processType: String?
+    package var status: ProcessStatus
+    package var inputs: [String: JSONValue]?
+    package var createdAt: String?
+    package var startedAt: String?
+    package var endedAt: String?
+    package var updatedAt: String
+    package var tasks: [Task]
+    package var error: ErrorObject?
 
     enum CodingKeys: String, CodingKey {
         case processID = "process_id"
@@ -64,7 +64,7 @@ public struct StatusDocument: Decodable, Sendable {
         case tasks, error
     }
 
-    public init(process: ProcessRecord, tasks: [TaskRecord]) {
+    package init(process: ProcessRecord, tasks: [TaskRecord]) {
         processID = process.processID
         processType = process.processType
         status = process.status
@@ -87,7 +87,7 @@ public struct StatusDocument: Decodable, Sendable {
     }
 
     /// The document of a request that was rejected before any process existed.
-    public init(rejectedID: String, processType: String?, error: FailureInfo, at date: Date) {
+    package init(rejectedID: String, processType: String?, error: FailureInfo, at date: Date) {
         let at = Timestamp.string(date)
         processID = rejectedID
         self.processType = processType
@@ -103,7 +103,7 @@ public struct StatusDocument: Decodable, Sendable {
 
     /// The file's bytes: keys in the order of SPEC §4, one top-level key per line and one task
     /// per line, like the example there (JSONEncoder on Linux does not keep key order).
-    public func jsonData() -> Data {
+    package func jsonData() -> Data {
         func string(_ value: String?) -> String { value.map { JSONValue.string($0).compactJSON } ?? "null" }
         func object(_ value: [String: JSONValue]?) -> String {
             value.map { JSONValue.object($0).compactJSON } ?? "null"

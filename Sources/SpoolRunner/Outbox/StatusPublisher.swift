@@ -22,7 +22,7 @@ import Glibc
 /// slow sweep) and queues a repair, whose document is read from the store when it is written.
 /// Only this thread writes status files, so a repair can never overwrite a newer document: what
 /// the engine commits after a repair's read is published after it, and written after it.
-public final class StatusPublisher: Sendable {
+package final class StatusPublisher: Sendable {
     enum Item: Sendable {
         case document(StatusDocument)
         /// Rewrite from the store, read at write time.
@@ -69,13 +69,13 @@ public final class StatusPublisher: Sendable {
     }
 
     /// Queues `document`, replacing any older one (or a repair) of the same process not yet written.
-    public func publish(_ document: StatusDocument) {
+    package func publish(_ document: StatusDocument) {
         enqueue([document.processID]) { _ in .document(document) }
     }
 
     /// Starts the reconciliation passes, beginning with a sweep of every process: after a crash
     /// (or a full disk, or a deleted `outbox/`) any file may be missing or stale.
-    public func startReconciling() {
+    package func startReconciling() {
         condition.lock()
         state.withLock { $0.reconciling = true }
         condition.broadcast()
@@ -83,7 +83,7 @@ public final class StatusPublisher: Sendable {
     }
 
     /// Returns once everything queued so far is written (or `timeout` passed while writes failed).
-    public func drain(timeout: Double = .infinity) {
+    package func drain(timeout: Double = .infinity) {
         let deadline = Date().addingTimeInterval(timeout)
         // The thread broadcasts each time a batch is written: no polling.
         condition.lock()
@@ -101,7 +101,7 @@ public final class StatusPublisher: Sendable {
     /// backlog that is being written goes on to the end however long it is (the final state is
     /// always written), while writes that fail for `timeout` seconds in a row are given up,
     /// logged, and left to the next start's sweep.
-    public func stop(timeout: Double = 10) {
+    package func stop(timeout: Double = 10) {
         condition.lock()
         state.withLock {
             $0.stopped = true

@@ -4,14 +4,14 @@ import Foundation
 ///
 /// Not fsynced: status files are a projection of the history store, and after a crash the runner
 /// rewrites every one that may be stale (see `Recovery`).
-public struct StatusWriter: Sendable {
-    public let layout: SpoolLayout
+package struct StatusWriter: Sendable {
+    package let layout: SpoolLayout
 
-    public init(layout: SpoolLayout) {
+    package init(layout: SpoolLayout) {
         self.layout = layout
     }
 
-    public func write(_ document: StatusDocument) throws(SpoolError) {
+    package func write(_ document: StatusDocument) throws(SpoolError) {
         // outbox/ opened from the spool root without following links, at each write: a planted
         // symlink is refused, and a deleted outbox/ is made again.
         try AtomicFile.write(document.jsonData(), named: "\(document.processID).json", in: layout.directory(.outbox))
@@ -31,7 +31,7 @@ public struct StatusWriter: Sendable {
     /// The status file of `processID`, or nil when there is none.
     /// - Throws: `SpoolError.cannotRead` when a file is there but cannot be read, or does not
     ///   hold a status document (the runner writes whole files: this is not a half-written one).
-    public func read(processID: String) throws(SpoolError) -> StatusDocument? {
+    package func read(processID: String) throws(SpoolError) -> StatusDocument? {
         guard let data = try StatusFileReader(layout: layout).read(processID: processID) else { return nil }
         do {
             return try JSONDecoder().decode(StatusDocument.self, from: data)

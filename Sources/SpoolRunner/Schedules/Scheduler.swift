@@ -9,10 +9,10 @@ import ProcessDefinitions
 /// byte-identical content, so dropping it again after a crash is the inbox's "same request"
 /// case and changes nothing: a slot runs at most once whatever restarts. The file is durable
 /// before the entry's last slot is stored; the reverse order could lose a slot.
-public struct Scheduler: Sendable {
+package struct Scheduler: Sendable {
     let layout: SpoolLayout
     let store: any Store
-    public let clock: ScheduleClock
+    package let clock: ScheduleClock
     let logger: Logger
     /// How far back a pass looks for an entry it has no state for (`SchedulePlan.firstLook`).
     let firstLook: TimeInterval
@@ -25,7 +25,7 @@ public struct Scheduler: Sendable {
     }
 
     /// - Parameter once: for `serve --once`: a new entry's slot of the last minute still counts.
-    public init(layout: SpoolLayout, store: any Store, clock: ScheduleClock, logger: Logger, once: Bool = false) {
+    package init(layout: SpoolLayout, store: any Store, clock: ScheduleClock, logger: Logger, once: Bool = false) {
         self.firstLook = once ? SchedulePlan.onTime : SchedulePlan.firstLook
         self.layout = layout
         self.store = store
@@ -38,7 +38,7 @@ public struct Scheduler: Sendable {
     /// - Throws: `StoreError` when the store cannot be read or written; the
     ///   next pass tries again (a slot already dropped is then the same request again).
     @discardableResult
-    public mutating func pass(catalog: DefinitionCatalog) async throws -> Int {
+    package mutating func pass(catalog: DefinitionCatalog) async throws -> Int {
         if states == nil { states = try await loadStates() }
         let now = clock.now()
         var dropped = 0
@@ -51,8 +51,14 @@ public struct Scheduler: Sendable {
         return dropped
     }
 
+    /// Drops the entries' state read from the store: the next pass reads it again (another
+    /// runner of the fleet may have led meanwhile).
+    public mutating func forgetStates() {
+        states = nil
+    }
+
     /// The earliest next slot of all entries (for the service's sleep and `runner.json`).
-    public func nextDue(catalog: DefinitionCatalog) -> Date? {
+    package func nextDue(catalog: DefinitionCatalog) -> Date? {
         let now = clock.now()
         var earliest: Date?
         for (processType, definition) in catalog.definitions {

@@ -3,9 +3,9 @@
 /// The text is compiled in (`JSONSchema+Text.swift`, written by `scripts/gen-docs.sh` from
 /// `schemas/*.schema.json`), not shipped as a SwiftPM resource: an installed binary would crash
 /// looking for a resource bundle that is not next to it.
-public enum JSONSchema: String, CaseIterable, Sendable {
+package enum JSONSchema: String, CaseIterable, Sendable {
     case request, status, definition
 
     /// The file name under `schemas/` and next to the definitions.
-    public var fileName: String { "\(rawValue).schema.json" }
+    package var fileName: String { "\(rawValue).schema.json" }
 }

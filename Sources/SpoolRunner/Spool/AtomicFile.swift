@@ -7,10 +7,10 @@ import Glibc
 
 /// Whole-file writes that readers never see half done: a temp file in the same directory, then
 /// `rename(2)` over the target (which replaces a symlink there instead of following it).
-public enum AtomicFile {
+package enum AtomicFile {
     /// Prefix of the runner's own temp files; they start with a dot so that `*.json` readers and
     /// the inbox scanner pass them over, and the start-up cleanup can find them.
-    public static let tempPrefix = ".spoolrunner-tmp-"
+    package static let tempPrefix = ".spoolrunner-tmp-"
 
     /// Writes `data` to `path` atomically. The directory of `path` is trusted as given (the
     /// spool root, a directory of the user's choice); below the spool root, use
@@ -18,7 +18,7 @@ public enum AtomicFile {
     /// - Parameter durable: fsync the file before the rename and the directory after it, for a
     ///   write that must survive a power cut.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(_ data: Data, to path: String, durable: Bool = false, mode: mode_t = 0o644)
+    package static func write(_ data: Data, to path: String, durable: Bool = false, mode: mode_t = 0o644)
         throws(SpoolError)
     {
         let directory = (path as NSString).deletingLastPathComponent
@@ -36,7 +36,7 @@ public enum AtomicFile {
     /// Not fsynced: the files written below the spool root (status and error files) are
     /// projections the runner can write again.
     /// - Throws: `SpoolError.cannotWrite` naming the path.
-    public static func write(_ data: Data, named name: String, in directory: SpoolDirectory, mode: mode_t = 0o644)
+    package static func write(_ data: Data, named name: String, in directory: SpoolDirectory, mode: mode_t = 0o644)
         throws(SpoolError)
     {
         try write(
@@ -82,7 +82,7 @@ public enum AtomicFile {
     /// Removes temp files a dead runner left half written in `directory`.
     /// Best effort: a directory that cannot be listed only keeps its leftovers, which the next
     /// start tries again.
-    public static func removeStaleTempFiles(in directory: String) {
+    package static func removeStaleTempFiles(in directory: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for name in names where name.hasPrefix(tempPrefix) {
             unlink("\(directory)/\(name)")

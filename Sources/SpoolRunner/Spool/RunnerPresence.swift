@@ -11,12 +11,12 @@ import Glibc
 /// read instead: an `FLOCK` on the lock file's device and inode means a live runner (the kernel
 /// drops the lock when its holder dies, so there is no stale state). Where `/proc/locks` cannot be
 /// read, `runner.json` decides: fresh (< 10 s), not `stopped`, and its pid alive.
-public struct RunnerPresence: Sendable, Equatable {
-    public var isRunning: Bool
+package struct RunnerPresence: Sendable, Equatable {
+    package var isRunning: Bool
     /// `runner.json`'s `updated_at`, when there is one: when a runner was last seen.
-    public var lastSeen: String?
+    package var lastSeen: String?
 
-    public static func check(_ layout: SpoolLayout) -> RunnerPresence {
+    package static func check(_ layout: SpoolLayout) -> RunnerPresence {
         let heartbeat = Heartbeat.read(layout.heartbeatFile)
         var info = stat()
         guard stat(layout.lockFile, &info) == 0 else {

@@ -8,11 +8,11 @@ import Glibc
 /// for good. The history store records the identity of the spool it belongs to, so that a
 /// runner started on another spool with the same `--db` refuses it instead of "recovering" the
 /// first runner's live processes and running their tasks a second time.
-public enum SpoolIdentity {
+package enum SpoolIdentity {
     /// Reads the spool's identity, creating it when the spool has none yet.
     /// - Throws: `SpoolError` naming `runner.id` when it cannot be read or created, or holds
     ///   something that is not an identity.
-    public static func loadOrCreate(_ layout: SpoolLayout) throws(SpoolError) -> String {
+    package static func loadOrCreate(_ layout: SpoolLayout) throws(SpoolError) -> String {
         let path = layout.identityFile
         if let existing = try read(path) { return existing }
         var bytes = [UInt8](repeating: 0, count: 16)

@@ -8,13 +8,13 @@ import Glibc
 ///
 /// An `flock` is released by the kernel when the holder dies, so a crashed runner never leaves a
 /// stale lock behind (unlike a pid file).
-public final class SpoolLock: Sendable {
+package final class SpoolLock: Sendable {
     private let descriptor: Int32
 
     /// Takes the lock or fails at once.
     /// - Throws: `SpoolError.locked` when another runner holds it; `.cannotCreate` when the file
     ///   cannot be opened.
-    public init(path: String) throws(SpoolError) {
+    package init(path: String) throws(SpoolError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .openLock(path, errno: Errno(rawValue: errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {

@@ -80,9 +80,12 @@ extension SQLiteStore {
         }
     }
 
-    public func commit(_ batch: StoreBatch) async throws(StoreError) {
+    /// - Returns: always `.empty`: the spool's lock makes this runner the store's only writer, so
+    ///   it cannot lose a process, and no other host can ask for a cancel.
+    public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
         try await write("commit \(batch.changes.count) process change(s)") { db in
             try CommitStatements.apply(batch, to: db)
         }
+        return .empty
     }
 }

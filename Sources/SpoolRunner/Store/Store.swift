@@ -75,7 +75,10 @@ public protocol Store: StoreReader {
     func requestJSONs(of processIDs: [String]) async throws(StoreError) -> [String: String]
 
     /// Writes one batch of changes in one transaction.
-    func commit(_ batch: StoreBatch) async throws(StoreError)
+    /// - Returns: the processes of the batch the runner lost (not written) and those another host
+    ///   asked to cancel; always empty for a store of one runner (SQLite). Not discardable: a
+    ///   caller of a shared store must not write on for a process it lost.
+    func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome
 
     /// Saves a schedule entry's state with the events of the slots it skipped.
     func saveScheduleState(_ state: ScheduleStateRecord, events: [EventRecord]) async throws(StoreError)

@@ -6,8 +6,8 @@ import Synchronization
 /// For the two places that live on threads of their own by design: the status writer's thread
 /// (blocking file I/O, so as to keep it off the pool) and `watch`'s terminal loop. Never call it
 /// from async code: a pool thread waiting here could be the one the call needs.
-public enum BlockingWait {
-    public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+package enum BlockingWait {
+    package static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let result = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {

@@ -2,17 +2,17 @@ import Foundation
 
 /// Renders a `WatchSnapshot`: a header with the backlog and running counts, then one line per
 /// process with a progress bar (tasks ended of total), the running task and its elapsed time.
-public struct WatchScreen: Sendable {
-    public var color: Bool
-    public var width: Int
+package struct WatchScreen: Sendable {
+    package var color: Bool
+    package var width: Int
 
-    public init(color: Bool, width: Int) {
+    package init(color: Bool, width: Int) {
         self.color = color
         self.width = max(40, width)
     }
 
     /// The whole screen, one string per line (no trailing newlines).
-    public func lines(_ snapshot: WatchSnapshot, spool: String, now: Date) -> [String] {
+    package func lines(_ snapshot: WatchSnapshot, spool: String, now: Date) -> [String] {
         let runner = snapshot.runnerPID.map { "runner pid \($0) \(snapshot.runnerState ?? "?")" } ?? "no runner.json"
         var lines = [
             bold("spoolrunner watch") + "  \(spool)  \(Self.clock(now))  (q to quit)",
@@ -34,7 +34,7 @@ public struct WatchScreen: Sendable {
     }
 
     /// One process: `id  type  [#####-----] 3/5  build 12.3s` (or its final status).
-    public func line(_ process: WatchSnapshot.Process, idWidth: Int = 24, typeWidth: Int = 16, now: Date) -> String {
+    package func line(_ process: WatchSnapshot.Process, idWidth: Int = 24, typeWidth: Int = 16, now: Date) -> String {
         let barWidth = 10
         let filled = process.tasksTotal == 0 ? 0 : process.tasksEnded * barWidth / process.tasksTotal
         let bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "]"

@@ -3,36 +3,36 @@ import Foundation
 /// What `spoolrunner watch` shows, read from the spool and the store only (never from the
 /// runner's memory): the inbox backlog, the runner's heartbeat, the unfinished processes and the
 /// most recently created ended ones, each with its task progress.
-public struct WatchSnapshot: Sendable, Equatable {
-    public struct Process: Sendable, Equatable {
-        public var processID: String
-        public var processType: String
-        public var status: ProcessStatus
-        public var tasksEnded: Int
-        public var tasksTotal: Int
+package struct WatchSnapshot: Sendable, Equatable {
+    package struct Process: Sendable, Equatable {
+        package var processID: String
+        package var processType: String
+        package var status: ProcessStatus
+        package var tasksEnded: Int
+        package var tasksTotal: Int
         /// The first running task and when it started.
-        public var runningTask: String?
-        public var runningTaskStartedAt: Date?
-        public var startedAt: Date?
-        public var endedAt: Date?
+        package var runningTask: String?
+        package var runningTaskStartedAt: Date?
+        package var startedAt: Date?
+        package var endedAt: Date?
     }
 
-    public var inboxWaiting: Int
+    package var inboxWaiting: Int
     /// `runner.json`'s pid and state, when there is one.
-    public var runnerPID: Int?
-    public var runnerState: String?
-    public var processes: [Process]
+    package var runnerPID: Int?
+    package var runnerState: String?
+    package var processes: [Process]
 
     /// How many ended processes are shown below the unfinished ones.
-    public static let recentLimit = 10
+    package static let recentLimit = 10
     /// Unfinished processes shown at most (a huge backlog is summarised by the counts).
-    public static let unfinishedLimit = 200
+    package static let unfinishedLimit = 200
 
-    public var running: Int { processes.filter { $0.status == .running }.count }
-    public var pending: Int { processes.filter { $0.status == .pending }.count }
+    package var running: Int { processes.filter { $0.status == .running }.count }
+    package var pending: Int { processes.filter { $0.status == .pending }.count }
 
     /// Reads a snapshot. `store` is nil while no runner has created the history store yet.
-    public static func read(layout: SpoolLayout, store: (any StoreReader)?) async throws -> WatchSnapshot {
+    package static func read(layout: SpoolLayout, store: (any StoreReader)?) async throws -> WatchSnapshot {
         let inbox = ((try? FileManager.default.contentsOfDirectory(atPath: layout.inbox)) ?? [])
             .filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.count
         var pid: Int?

@@ -26,9 +26,9 @@ public struct StoredRequest: Sendable {
     public var processType: String
     /// The validated inputs, as JSON.
     public var inputsJSON: String
-    /// The request file's bytes, verbatim (text: the duplicate rule compares bytes).
+    /// The request file's bytes, verbatim (text: the duplicate rule compares bytes). The store
+    /// computes their sha256 itself, the same way for every path that inserts a process.
     public var requestJSON: String
-    public var requestSHA256: Data
     /// The definition it was validated with: its YAML is stored once, by hash.
     public var definitionSHA256: Data
     public var definitionYAML: String
@@ -37,14 +37,13 @@ public struct StoredRequest: Sendable {
     public var tasks: [Task]
 
     public init(
-        processID: String, processType: String, inputsJSON: String, requestJSON: String, requestSHA256: Data,
+        processID: String, processType: String, inputsJSON: String, requestJSON: String,
         definitionSHA256: Data, definitionYAML: String, createdAt: String, tasks: [Task]
     ) {
         self.processID = processID
         self.processType = processType
         self.inputsJSON = inputsJSON
         self.requestJSON = requestJSON
-        self.requestSHA256 = requestSHA256
         self.definitionSHA256 = definitionSHA256
         self.definitionYAML = definitionYAML
         self.createdAt = createdAt

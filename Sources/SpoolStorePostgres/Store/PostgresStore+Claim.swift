@@ -24,6 +24,9 @@ extension PostgresStore {
                     filter: .excluding(Array(typeLimits.keys)))
             }
         }
+        held.withLock { held in
+            for process in claimed { held.epochs[process.processID] = process.leaseEpoch }
+        }
         return claimed.sorted { ($0.createdAt, $0.processID) < ($1.createdAt, $1.processID) }
     }
 

@@ -152,6 +152,7 @@ extension PostgresStore {
     @discardableResult
     public func release(_ lease: Lease) async throws -> [String] {
         let me = runnerID
+        defer { held.withLock { $0.epochs.removeAll() } }
         return try await transaction("releasing the processes of runner \(me)") { connection in
             let rows = try await connection.query(
                 """

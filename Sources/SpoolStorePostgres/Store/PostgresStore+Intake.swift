@@ -17,7 +17,7 @@ extension PostgresStore {
         let tasks = String(decoding: try JSONEncoder.sorted.encode(request.tasks), as: UTF8.self)
         let detail = String(decoding: try JSONEncoder.sorted.encode(["file": fileName]), as: UTF8.self)
         let me = runnerID
-        return try await transaction("accepting \(request.processID)") { connection in
+        let acceptance: Acceptance = try await transaction("accepting \(request.processID)") { connection in
             try await connection.query(
                 """
                 INSERT INTO definitions (sha256, process_type, yaml)
@@ -30,7 +30,7 @@ extension PostgresStore {
                                        updated_at, request_sha256, definition_sha256)
                 VALUES (\(request.processID), \(request.processType), 'pending', \(request.inputsJSON)::jsonb,
                         \(request.requestJSON), \(request.createdAt)::timestamptz, \(request.createdAt)::timestamptz,
-                        \(request.requestSHA256), \(request.definitionSHA256))
+                        sha256(convert_to(\(request.requestJSON), 'UTF8')), \(request.definitionSHA256))
                 ON CONFLICT (process_id) DO NOTHING
                 RETURNING process_id
                 """, logger: logger
@@ -38,7 +38,8 @@ extension PostgresStore {
             guard !inserted.isEmpty else {
                 let rows = try await connection.query(
                     """
-                    SELECT request_sha256 = \(request.requestSHA256) AND request_json = \(request.requestJSON)
+                    SELECT request_sha256 = sha256(convert_to(\(request.requestJSON), 'UTF8'))
+                           AND request_json = \(request.requestJSON)
                       FROM processes WHERE process_id = \(request.processID)
                     """, logger: logger)
                 var same = false
@@ -83,5 +84,9 @@ extension PostgresStore {
             for try await value in claimed.decode(Int64.self) { epoch = value }
             return .accepted(leaseEpoch: epoch)
         }
+        if case .accepted(let epoch?) = acceptance {
+            held.withLock { $0.epochs[request.processID] = epoch }
+        }
+        return acceptance
     }
 }

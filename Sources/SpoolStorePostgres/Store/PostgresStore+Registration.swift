@@ -11,9 +11,25 @@ extension PostgresStore {
     /// Registers a new incarnation of `identity.runnerID` (`INSERT … ON CONFLICT DO UPDATE`,
     /// incarnation + 1) with a lease of `duration` on the database clock.
     ///
+    /// The store's writes go under the new lease from now on; the processes the previous
+    /// incarnation held are forgotten (the runner fenced itself and dropped them; what it still
+    /// owns in the store comes back through `unfinishedProcesses()`).
+    ///
     /// - Throws: `.runnerIDInUse` naming the host and the expiry when the row is alive, unexpired
     ///   and from another machine (or from this machine and its process still runs).
     public func register(_ identity: RunnerIdentity, lease duration: Duration) async throws -> Registration {
+        let registration = try await insertRegistration(identity, lease: duration)
+        held.withLock { held in
+            held.lease = registration.lease
+            held.machineID = identity.machineID
+            held.epochs.removeAll()
+        }
+        return registration
+    }
+
+    private func insertRegistration(_ identity: RunnerIdentity, lease duration: Duration) async throws
+        -> Registration
+    {
         let sent = ContinuousClock.now
         let seconds = Lease(runnerID: "", incarnation: 0, duration: duration, expiresAt: Date(), renewedAt: sent)
             .seconds
@@ -93,6 +109,9 @@ extension PostgresStore {
                 var renewed = lease
                 renewed.expiresAt = expires
                 renewed.renewedAt = sent
+                held.withLock { held in
+                    if held.lease?.incarnation == renewed.incarnation { held.lease = renewed }
+                }
                 return renewed
             }
         } catch {

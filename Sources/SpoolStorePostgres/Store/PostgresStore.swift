@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The shared store of a fleet of runners (SPEC §9): one PostgreSQL database, reached through a
 /// connection pool.
@@ -12,7 +13,14 @@ public final class PostgresStore: Sendable {
     public let url: StoreURL
     public let runnerID: String
     public let client: PostgresClient
+    /// The fleet side of this runner: who it registered as, what its next claim takes back.
+    public let membership = FleetMembership()
     let logger: Logger
+    /// The lease and the fencing tokens this runner's writes carry (see `HeldProcesses`).
+    let held = Mutex(HeldProcesses())
+    /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
+    /// server's default, bounded by `statement_timeout`.
+    let lockTimeout = Mutex<Double?>(nil)
 
     /// - Parameters:
     ///   - poolSize: the pool's maximum number of sessions (`--store-pool`, default 4).

@@ -69,7 +69,6 @@ func testRequest(_ id: String, type: String = "greet", second: Int = 0, tasks: I
     let json = body ?? #"{"type":"\#(type)","id":"\#(id)","inputs":{}}"#
     return StoredRequest(
         processID: id, processType: type, inputsJSON: "{}", requestJSON: json,
-        requestSHA256: Data(json.utf8.prefix(32)),
         definitionSHA256: Data("def-\(type)".utf8), definitionYAML: "type: \(type)\n",
         createdAt: String(format: "2026-11-30T06:00:%02d.000Z", second % 60),
         tasks: (0..<tasks).map { StoredRequest.Task(taskName: "t\($0)", position: $0, mode: "sync") })

@@ -1,0 +1,278 @@
+import Foundation
+import PostgresNIO
+import ProcessDefinitions
+import SpoolClient
+import SpoolRunner
+
+extension PostgresStore {
+    /// Writes one engine batch in one transaction, fenced (SPEC §9): new processes, the changes
+    /// of the processes this runner holds, rejections, and this runner's metric counters.
+    ///
+    /// - A new process is inserted (`ON CONFLICT DO NOTHING`) with its definition's hash, owned by
+    ///   this runner when its incarnation is alive (else unowned, for anyone to claim), and
+    ///   subscribed by it. An id that exists already (another host accepted it after the
+    ///   engine's `requestJSONs` look-up) is lost: nothing of that change is written.
+    /// - A change of a held process is written only if this runner still owns it under the
+    ///   epoch it holds it by (`commit(_:lease:)`'s fence); otherwise it is lost.
+    /// - Returns: the lost processes and the held ones another host asked to cancel.
+    public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
+        guard !batch.isEmpty else { return .empty }
+        let operation = "commit \(batch.changes.count) process change(s)"
+        let state = held.withLock { $0 }
+        var newRows: [NewProcessRow] = []
+        var transitions: [ProcessTransition] = []
+        var unheld: Set<String> = []
+        for change in batch.changes {
+            let id = change.record.processID
+            if change.isNew {
+                guard let definition = state.definitions[change.record.processType] else {
+                    throw StoreError(
+                        .failed, location: location, operation: operation,
+                        message:
+                            "no definition of process type '\(change.record.processType)' was given to the store (useDefinitions) before process \(id) was committed"
+                    )
+                }
+                newRows.append(NewProcessRow(change.record, definition: definition))
+            } else if state.epochs[id] == nil {
+                unheld.insert(id)
+                continue
+            }
+            do {
+                transitions.append(
+                    try ProcessTransition(change, epoch: state.epochs[id] ?? 0, machineID: state.machineID))
+            } catch {
+                throw storeError(error, operation)
+            }
+        }
+        let newIDs = Set(newRows.map(\.processID))
+        let rejections = batch.rejections
+        let counters = batch.counters
+        let lockTimeout = lockTimeout.withLock { $0 }
+        let me = runnerID
+        let incarnation = state.lease?.incarnation
+        let result: (owned: [String: Int64], written: Set<String>, lost: Set<String>, cancel: Set<String>) =
+            try await storeCall(operation) {
+                try await transaction("committing \(batch.changes.count) process changes") { connection in
+                    if let lockTimeout {
+                        try await connection.query(
+                            "SELECT set_config('lock_timeout', \("\(Int(lockTimeout * 1000))ms"), true)",
+                            logger: logger)
+                    }
+                    let (inserted, owned) = try await insertNew(newRows, incarnation: incarnation, on: connection)
+                    let fenced = try await lockHeld(
+                        transitions.filter { !newIDs.contains($0.processID) }, incarnation: incarnation,
+                        on: connection)
+                    let kept = transitions.filter {
+                        inserted.contains($0.processID) || fenced.owned.contains($0.processID)
+                    }
+                    try await writeTransitions(kept, connection: connection)
+                    try await insertRejections(rejections, on: connection)
+                    try await addCounters(counters, runner: me, on: connection)
+                    let written = Set(kept.map(\.processID))
+                    let lost = Set(transitions.map(\.processID)).subtracting(written).union(
+                        newIDs.filter { owned[$0] == nil })
+                    return (owned, written, lost, fenced.cancelRequested)
+                }
+            }
+        let lost = result.lost.union(unheld)
+        held.withLock { held in
+            for (id, epoch) in result.owned { held.epochs[id] = epoch }
+            for id in lost { held.epochs.removeValue(forKey: id) }
+            // A process that ended is no one's any more (the commit cleared its owner).
+            for change in batch.changes
+            where change.processChanged && change.record.status.isFinal
+                && result.written.contains(change.record.processID)
+            {
+                held.epochs.removeValue(forKey: change.record.processID)
+            }
+        }
+        return CommitOutcome(lost: lost, cancelRequested: result.cancel)
+    }
+
+    /// A process of the batch that is not in the store yet.
+    struct NewProcessRow: Encodable {
+        var processID: String
+        var processType: String
+        var status: String
+        var inputs: [String: JSONValue]
+        var requestJSON: String
+        var createdAt: String
+        var startedAt: String?
+        var endedAt: String?
+        var updatedAt: String
+        var error: FailureInfo?
+        var crashCount: Int
+        var definitionSHA256: String
+
+        init(_ record: ProcessRecord, definition: Data) {
+            processID = record.processID
+            processType = record.processType
+            status = record.status.rawValue
+            inputs = record.inputs
+            requestJSON = record.requestJSON
+            createdAt = Timestamp.string(record.createdAt)
+            startedAt = record.startedAt.map(Timestamp.string)
+            endedAt = record.endedAt.map(Timestamp.string)
+            updatedAt = Timestamp.string(record.updatedAt)
+            error = record.error
+            crashCount = record.crashCount
+            definitionSHA256 = definition.map { String(format: "%02x", $0) }.joined()
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case processID = "process_id"
+            case processType = "process_type"
+            case status
+            case inputs = "inputs_json"
+            case requestJSON = "request_json"
+            case createdAt = "created_at"
+            case startedAt = "started_at"
+            case endedAt = "ended_at"
+            case updatedAt = "updated_at"
+            case error = "error_json"
+            case crashCount = "crash_count"
+            case definitionSHA256 = "definition_sha256"
+        }
+    }
+
+    /// Inserts the new processes, in batch order, with this runner's subscription.
+    /// - Returns: the ids inserted, and those of them this runner owns with their epoch.
+    private func insertNew(_ rows: [NewProcessRow], incarnation: Int64?, on connection: PostgresConnection)
+        async throws -> (inserted: Set<String>, owned: [String: Int64])
+    {
+        guard !rows.isEmpty else { return ([], [:]) }
+        let me = runnerID
+        let json = String(decoding: try JSONEncoder.sorted.encode(rows), as: UTF8.self)
+        let result = try await connection.query(
+            """
+            WITH alive AS (SELECT EXISTS (SELECT 1 FROM runners WHERE runner_id = \(me)
+                                            AND incarnation = \(incarnation) AND state = 'alive') AS yes)
+            INSERT INTO processes (process_id, process_type, status, inputs_json, request_json, created_at,
+                                   started_at, ended_at, updated_at, error_json, crash_count, request_sha256,
+                                   definition_sha256, owner_runner, lease_epoch)
+            SELECT u.process_id, u.process_type, u.status, u.inputs_json, u.request_json,
+                   u.created_at::timestamptz, u.started_at::timestamptz, u.ended_at::timestamptz,
+                   u.updated_at::timestamptz, u.error_json, u.crash_count,
+                   sha256(convert_to(u.request_json, 'UTF8')), decode(u.definition_sha256, 'hex'),
+                   CASE WHEN alive.yes AND u.status IN ('pending', 'running') THEN \(me) END, 1
+              FROM ROWS FROM (jsonb_to_recordset(\(json)::jsonb) AS (
+                     process_id text, process_type text, status text, inputs_json jsonb, request_json text,
+                     created_at text, started_at text, ended_at text, updated_at text, error_json jsonb,
+                     crash_count int, definition_sha256 text)) WITH ORDINALITY AS u(
+                     process_id, process_type, status, inputs_json, request_json, created_at, started_at,
+                     ended_at, updated_at, error_json, crash_count, definition_sha256, n), alive
+             ORDER BY u.n
+            ON CONFLICT (process_id) DO NOTHING
+            RETURNING process_id, owner_runner IS NOT NULL, lease_epoch
+            """, logger: logger)
+        var inserted: Set<String> = []
+        var owned: [String: Int64] = [:]
+        for try await (id, isOwned, epoch) in result.decode((String, Bool, Int64).self) {
+            inserted.insert(id)
+            if isOwned { owned[id] = epoch }
+        }
+        if !inserted.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO subscriptions (runner_id, process_id)
+                SELECT \(me), id FROM unnest(\(Array(inserted))::text[]) AS id ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        return (inserted, owned)
+    }
+
+    /// The fence of `commit(_:lease:)`: locks the rows this runner owns under the epochs it
+    /// holds them by, in id order; the others are not written.
+    private func lockHeld(_ transitions: [ProcessTransition], incarnation: Int64?, on connection: PostgresConnection)
+        async throws -> (owned: Set<String>, cancelRequested: Set<String>)
+    {
+        guard !transitions.isEmpty, let incarnation else { return ([], []) }
+        let me = runnerID
+        let rows = try await connection.query(
+            """
+            SELECT p.process_id, p.cancel_requested_at IS NOT NULL
+              FROM processes p
+              JOIN unnest(\(transitions.map(\.processID))::text[], \(transitions.map(\.leaseEpoch))::int8[])
+                   AS f(process_id, lease_epoch)
+                ON p.process_id = f.process_id AND p.lease_epoch = f.lease_epoch
+             WHERE p.owner_runner = \(me)
+               AND EXISTS (SELECT 1 FROM runners r WHERE r.runner_id = \(me)
+                             AND r.incarnation = \(incarnation) AND r.state = 'alive')
+             ORDER BY p.process_id
+               FOR UPDATE OF p
+            """, logger: logger)
+        var owned: Set<String> = []
+        var cancel: Set<String> = []
+        for try await (id, cancelRequested) in rows.decode((String, Bool).self) {
+            owned.insert(id)
+            if cancelRequested { cancel.insert(id) }
+        }
+        return (owned, cancel)
+    }
+
+    private func insertRejections(_ rejections: [RejectionRecord], on connection: PostgresConnection) async throws {
+        guard !rejections.isEmpty else { return }
+        let json = String(decoding: try JSONEncoder.sorted.encode(rejections.map(RejectionRow.init)), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO rejections (file_name, received_at, code, message, runner_id)
+            SELECT r.file_name, r.received_at::timestamptz, r.code, r.message, \(runnerID)
+              FROM ROWS FROM (jsonb_to_recordset(\(json)::jsonb)
+                     AS (file_name text, received_at text, code text, message text)) WITH ORDINALITY
+                   AS r(file_name, received_at, code, message, n)
+             ORDER BY r.n
+            """, logger: logger)
+    }
+
+    private struct RejectionRow: Encodable {
+        var fileName: String
+        var receivedAt: String
+        var code: String
+        var message: String
+
+        init(_ record: RejectionRecord) {
+            fileName = record.fileName
+            receivedAt = Timestamp.string(record.receivedAt)
+            code = record.code.rawValue
+            message = record.message
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case fileName = "file_name"
+            case receivedAt = "received_at"
+            case code, message
+        }
+    }
+
+    /// Adds the batch's counters to this runner's rows (created at zero).
+    private func addCounters(_ increments: CounterIncrements, runner: String, on connection: PostgresConnection)
+        async throws
+    {
+        guard !increments.isEmpty else { return }
+        let keys = Array(increments.counts.keys)
+        let metrics = keys.map(\.metric.rawValue)
+        let labels = try keys.map { key in
+            String(
+                decoding: try JSONEncoder.sorted.encode(Dictionary(uniqueKeysWithValues: key.labels)), as: UTF8.self)
+        }
+        let amounts = keys.map { increments.counts[$0] ?? 0 }
+        try await connection.query(
+            """
+            INSERT INTO metric_counters (runner_id, metric, labels_json, value)
+            SELECT \(runner), m, l, v FROM unnest(\(metrics)::text[], \(labels)::text[], \(amounts)::int8[]) AS c(m, l, v)
+            ON CONFLICT (runner_id, metric, labels_json) DO UPDATE SET value = metric_counters.value + EXCLUDED.value
+            """, logger: logger)
+    }
+}
+
+extension ProcessTransition {
+    /// One engine change as the store writes it: the process row only if it changed (the
+    /// request and inputs never do), the changed tasks, the new events.
+    init(_ change: StoreBatch.Change, epoch: Int64, machineID: String?) throws {
+        var transition = try EngineRecovery.transition(
+            from: (change.record, change.tasks, change.events), epoch: epoch)
+        if !change.processChanged || change.isNew { transition.process = nil }
+        for index in transition.tasks.indices { transition.tasks[index].machineID = machineID }
+        self = transition
+    }
+}
