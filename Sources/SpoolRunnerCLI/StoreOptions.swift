@@ -18,6 +18,11 @@ struct StoreOptions: ParsableArguments {
         completion: .file())
     var storePasswordFile: String?
 
+    /// Whether a store is named, by `--store` or `SPOOLRUNNER_STORE`.
+    var isSelected: Bool {
+        store != nil || !(ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"] ?? "").isEmpty
+    }
+
     /// The parsed URL; a missing or bad one is a usage error (64) naming what is wrong.
     func url() throws -> StoreURL {
         guard let store = store ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"], !store.isEmpty else {

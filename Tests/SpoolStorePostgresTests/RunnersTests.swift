@@ -111,9 +111,10 @@ struct RunnersTests {
     }
 
     /// Runs the built `spoolrunner` binary, as a user would.
-    static func spoolrunner(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws
-        -> Result
-    {
+    /// `directory`: the working directory (a directory with no spool, to show a command needs none).
+    static func spoolrunner(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60, directory: String? = nil
+    ) throws -> Result {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [
             bundle.appendingPathComponent("spoolrunner").path,
@@ -132,9 +133,10 @@ struct RunnersTests {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["SPOOLRUNNER_STORE"] = nil
+        for name in ["SPOOLRUNNER_STORE", "SPOOLRUNNER_DB", "SPOOLRUNNER_SPOOL"] { env[name] = nil }
         for (key, value) in environment { env[key] = value }
         process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)

@@ -280,13 +280,20 @@ _spoolrunner_status() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool)
+    non_repeating_options=(--spool --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--spool')
         __spoolrunner_add_completions -d
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -304,7 +311,7 @@ _spoolrunner_history() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--type --status --since --until --limit --spool --db)
+    non_repeating_options=(--type --status --since --until --limit --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -332,6 +339,13 @@ _spoolrunner_history() {
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
         return
         ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
     esac
 }
 
@@ -339,7 +353,7 @@ _spoolrunner_events() {
     repeating_flags=()
     non_repeating_flags=(--json --follow -f --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -350,6 +364,13 @@ _spoolrunner_events() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -455,7 +476,7 @@ _spoolrunner_prune() {
     repeating_flags=()
     non_repeating_flags=(--dry-run --version -h --help)
     repeating_options=()
-    non_repeating_options=(--older-than --spool --db)
+    non_repeating_options=(--older-than --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -471,6 +492,13 @@ _spoolrunner_prune() {
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
         return
         ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
     esac
 }
 
@@ -478,7 +506,7 @@ _spoolrunner_rejections() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--code --since --limit --spool --db)
+    non_repeating_options=(--code --since --limit --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -498,6 +526,13 @@ _spoolrunner_rejections() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
