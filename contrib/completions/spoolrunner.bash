@@ -173,13 +173,13 @@ _spoolrunner() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|migrate|runners|help)
+    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|migrate|runners|store|help)
         # Offer subcommand argument completions
         "_spoolrunner_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch migrate runners help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch migrate runners store help' -- "${cur}"))
         ;;
     esac
 }
@@ -634,6 +634,63 @@ _spoolrunner_runners() {
         ;;
     '--store-password-file')
         __spoolrunner_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_store() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __spoolrunner_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    copy)
+        # Offer subcommand argument completions
+        "_spoolrunner_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'copy' -- "${cur}"))
+        ;;
+    esac
+}
+
+_spoolrunner_store_copy() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--from --to --store-password-file --spool --runner-id --definitions)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--from')
+        __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
+    '--spool')
+        __spoolrunner_add_completions -d
+        return
+        ;;
+    '--runner-id')
+        return
+        ;;
+    '--definitions')
+        __spoolrunner_add_completions -d
         return
         ;;
     esac

@@ -54,6 +54,12 @@ function __spoolrunner_parse_tokens -S
             __spoolrunner_parse_subcommand 0 'store=' 'store-password-file=' 'version' 'h/help'
         case 'runners'
             __spoolrunner_parse_subcommand 0 'json' 'store=' 'store-password-file=' 'version' 'h/help'
+        case 'store'
+            __spoolrunner_parse_subcommand 0 'version' 'h/help'
+            switch $unparsed_tokens[1]
+            case 'copy'
+                __spoolrunner_parse_subcommand 0 'from=' 'to=' 'store-password-file=' 'spool=' 'runner-id=' 'definitions=' 'version' 'h/help'
+            end
         case 'help'
             __spoolrunner_parse_subcommand -r 1 'version'
         end
@@ -127,6 +133,7 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positio
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'watch' -d 'Live view of running and recent processes (q or Ctrl-C quits).'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'migrate' -d 'Apply the PostgreSQL store\'s schema migrations (once, however many runners start at once).'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'runners' -d 'List the runners sharing a PostgreSQL store: health, leader, owned processes, definitions.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'store' -d 'Work on a PostgreSQL store (SPEC §9): copy a spool\'s SQLite history into it.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" spool' -l 'spool' -d 'Spool root (env SPOOLRUNNER_SPOOL).' -rfa '(__spoolrunner_complete_directories)'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" db' -l 'db' -d 'History store (default SPOOL/history.sqlite; env SPOOLRUNNER_DB).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'sqlite\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
@@ -240,4 +247,15 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_o
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" version' -l 'version' -d 'Show the version.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner runners" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store" version' -l 'version' -d 'Show the version.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positional "spoolrunner store" -eq 1' -fa 'copy' -d 'Copy a spool\'s SQLite history into a PostgreSQL store (rerun it to finish an interrupted copy).'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" from' -l 'from' -d 'The SQLite history store to copy (SPOOL/history.sqlite).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'sqlite\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" to' -l 'to' -d 'The PostgreSQL store to copy into (env SPOOLRUNNER_STORE).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" spool' -l 'spool' -d 'The spool the history belongs to (default: the directory of --from).' -rfa '(__spoolrunner_complete_directories)'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" runner-id' -l 'runner-id' -d 'The runner that keeps the copied processes\' status files (default: the spool\'s serve --store runner id, <host>-<first 6 hex of runner.id>).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" definitions' -l 'definitions' -d 'Definitions directory (env SPOOLRUNNER_DEFINITIONS).' -rfa '(__spoolrunner_complete_directories)'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" version' -l 'version' -d 'Show the version.'
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner store copy" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner help" version' -l 'version' -d 'Show the version.'
