@@ -5,6 +5,8 @@ import ProcessDefinitions
 import Prometheus
 import ServiceLifecycle
 import SpoolRunner
+import SpoolStore
+import SpoolStorePostgres
 
 #if canImport(Glibc)
 import Glibc
@@ -35,14 +37,40 @@ struct ServeCommand: AsyncParsableCommand {
             --metrics-interval, at shutdown and at the end of --once, replaced atomically with mode \
             0644. Counters are kept in the history store and never go down across restarts, \
             --once runs and prune; histograms start empty with each start.
+
+            With --store (or SPOOLRUNNER_STORE) the runner joins a fleet sharing one PostgreSQL \
+            store instead of the spool's SQLite file: each host keeps its own spool, accepts \
+            what is dropped there, and runs whatever work any host accepted, as its free task \
+            slots allow. Each runner holds its processes under a lease (--lease) that it renews \
+            every lease/5; when renewals fail it stops its tasks before the lease runs out, and \
+            another runner takes its processes over after it expires (SPEC §9). SIGTERM hands \
+            the unfinished processes to the other runners at once. --max-tasks 0 makes an \
+            intake-only runner.
             """
     )
 
     @OptionGroup var spool: SpoolOptions
     @OptionGroup var definitions: DefinitionsOptions
 
-    @Option(help: "Most tasks running at once.")
+    @Option(help: "Most tasks running at once (0 with --store: accept requests, never run them).")
     var maxTasks: Int = 16
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "This runner's name in the store (default HOSTNAME-<first 6 hex digits of SPOOL/runner.id>).",
+            valueName: "ID"))
+    var runnerID: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --store: how long the store keeps this runner's processes without a renewal (at least 1s); a longer lease rides out a longer database outage, a shorter one hands work over sooner.",
+            valueName: "DUR"))
+    var lease: DurationArgument = DurationArgument(.seconds(15))
+
+    @Option(help: ArgumentHelp("With --store: most pooled connections to the store.", valueName: "N"))
+    var storePool: Int = 4
 
     @Flag(help: "Resume, take the inbox, run everything to its end, then exit.")
     var once = false
@@ -88,7 +116,26 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard metricsInterval.duration > .zero else { throw ValidationError("--metrics-interval must be above 0") }
-        guard maxTasks >= 1 else { throw ValidationError("--max-tasks must be at least 1") }
+        let shared = try storeOptions.urlIfGiven() != nil
+        if shared {
+            if spool.db != nil || ProcessInfo.processInfo.environment["SPOOLRUNNER_DB"].map({ !$0.isEmpty }) == true {
+                throw ValidationError(
+                    "--db (or SPOOLRUNNER_DB) and --store (or SPOOLRUNNER_STORE) name two stores: give one of them")
+            }
+            guard maxTasks >= 0 else { throw ValidationError("--max-tasks must be 0 (intake only) or more") }
+            guard lease.duration >= .seconds(1) else { throw ValidationError("--lease must be at least 1s") }
+            guard storePool >= 1 else { throw ValidationError("--store-pool must be at least 1") }
+            if once {
+                throw ValidationError("--once with --store is not supported yet: run `serve --store` as a service")
+            }
+            if let runnerID, runnerID.isEmpty || runnerID.count > 200 || runnerID.contains(where: \.isNewline) {
+                throw ValidationError("--runner-id must be 1 to 200 characters on one line")
+            }
+        } else {
+            guard maxTasks >= 1 else {
+                throw ValidationError("--max-tasks must be at least 1 (0, intake only, needs --store)")
+            }
+        }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -140,12 +187,6 @@ struct ServeCommand: AsyncParsableCommand {
             level: startLevel,
             "loaded \(catalog.definitions.count) definition(s) from \(definitions.definitions): \(catalog.definitions.keys.sorted().joined(separator: ", "))"
         )
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: spool.databasePath)
-        } catch {
-            throw fail(error)
-        }
         // One store per spool: another spool's store holds another runner's live processes.
         let identity: String
         do {
@@ -153,11 +194,31 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail(error.description, ExitStatus.of(error))
         }
-        do {
-            try await store.bind(toSpool: identity, path: layout.root)
-        } catch {
-            throw fail(error)
+        if let url = try storeOptions.urlIfGiven() {
+            try await serveShared(
+                url: url, identity: identity, layout: layout, catalog: catalog, logger: logger, startLevel: startLevel)
+        } else {
+            let store: SQLiteStore
+            do {
+                store = try SQLiteStore(path: spool.databasePath)
+            } catch {
+                throw fail(error)
+            }
+            do {
+                try await store.bind(toSpool: identity, path: layout.root)
+            } catch {
+                throw fail(error)
+            }
+            try await serve(store: store, layout: layout, catalog: catalog, logger: logger, startLevel: startLevel)
         }
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Runs the engine and its services on `store` until shutdown (or the end of `--once`).
+    func serve(
+        store: any Store & StoreCoordination, layout: SpoolLayout, catalog: DefinitionCatalog, logger: Logger,
+        startLevel: Logger.Level, configure: (inout EngineConfiguration) -> Void = { _ in }
+    ) async throws {
         let clock: ScheduleClock
         do {
             clock = try ScheduleClock.fromEnvironment()
@@ -183,6 +244,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
         configuration.scheduleClock = clock
+        configure(&configuration)
         var metrics: RunnerMetrics?
         if metricsFile != nil {
             metrics = RunnerMetrics(registry: PrometheusCollectorRegistry())
@@ -248,7 +310,7 @@ struct ServeCommand: AsyncParsableCommand {
                     service: ScheduleService(
                         scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() },
                         onSubmitted: { engine.requestScan() },
-                        onError: { engine.reportError($0) })))
+                        onError: { engine.reportError($0) }, isLeader: { await engine.isLeader() })))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -262,6 +324,5 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw fail("stopped on an error: \(error)", ExitStatus.of(error))
         }
-        withExtendedLifetime(lock) {}
     }
 }

@@ -23,7 +23,7 @@ function __spoolrunner_parse_tokens -S
         __spoolrunner_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'serve'
-            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
+            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'store=' 'store-password-file=' 'runner-id=' 'lease=' 'store-pool=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
         case 'submit'
             __spoolrunner_parse_subcommand -r 2 'json=' 'id=' 'wait' 'timeout=' 'spool=' 'definitions=' 'version' 'h/help'
         case 'status'
@@ -138,7 +138,12 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_positio
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" spool' -l 'spool' -d 'Spool root (env SPOOLRUNNER_SPOOL).' -rfa '(__spoolrunner_complete_directories)'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" db' -l 'db' -d 'History store (default SPOOL/history.sqlite; env SPOOLRUNNER_DB).' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'sqlite\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" definitions' -l 'definitions' -d 'Definitions directory (env SPOOLRUNNER_DEFINITIONS).' -rfa '(__spoolrunner_complete_directories)'
-complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" max-tasks' -l 'max-tasks' -d 'Most tasks running at once.' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" max-tasks' -l 'max-tasks' -d 'Most tasks running at once (0 with --store: accept requests, never run them).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store' -l 'store' -d 'PostgreSQL store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require&schema=NAME] (env SPOOLRUNNER_STORE).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" runner-id' -l 'runner-id' -d 'This runner\'s name in the store (default HOSTNAME-<first 6 hex digits of SPOOL/runner.id>).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" lease' -l 'lease' -d 'With --store: how long the store keeps this runner\'s processes without a renewal (at least 1s); a longer lease rides out a longer database outage, a shorter one hands work over sooner.' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store-pool' -l 'store-pool' -d 'With --store: most pooled connections to the store.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" once' -l 'once' -d 'Resume, take the inbox, run everything to its end, then exit.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" rescan' -l 'rescan' -d 'Full rescan interval of inbox/ and control/.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" settle' -l 'settle' -d 'How long an unparsable inbox file may stay untouched before it is rejected.' -rfka ''

@@ -27,6 +27,20 @@ public struct EngineConfiguration: Sendable {
     /// the definitions it has.
     public var definitionLoadLimit: Duration = .seconds(30)
 
+    /// `--lease`: how long the store keeps this runner's processes without a renewal, when
+    /// runners share the store (SPEC §9). Sets the reaper's period (lease/3) and how soon a
+    /// fenced task is killed (SIGKILL lease/6 after its SIGTERM).
+    public var lease: Duration = .seconds(15)
+    /// How often a runner of a shared store looks for work when no notification came (River's
+    /// FetchPollInterval).
+    public var claimPoll: Duration = .seconds(1)
+    /// The shortest time between two claims (River's FetchCooldown).
+    public var claimCooldown: Duration = .milliseconds(100)
+    /// Where the store is, password masked (`postgres://spool:***@db1:5432/spool`), for runner.json.
+    public var storeDescription: String?
+    /// This runner's id in a shared store (`--runner-id`), for runner.json.
+    public var runnerID: String?
+
     public init(layout: SpoolLayout, definitionsDirectory: String) {
         self.layout = layout
         self.definitionsDirectory = definitionsDirectory

@@ -31,4 +31,6 @@ enum EngineEvent: Sendable {
     case pauseChanged
     /// Time to check whether the disk has room again (for conditions no write retries by itself).
     case probe
+    /// Lease, claims and leadership when runners share the store (SPEC §9).
+    case fleet(FleetEvent)
 }

@@ -34,9 +34,9 @@ extension ProcessEngine {
                         record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
                         tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
                 }, rejections: rejections)
+            let outcome: CommitOutcome
             do {
-                // The outcome (lost leases, cancels from other hosts) is for the runner side of issue 13 to act on.
-                _ = try await store.commit(batch)
+                outcome = try await store.commit(batch)
             } catch {
                 guard let reason = PauseReason(storeError: error) else { throw error }
                 uncommittedIDs = dirtyIDs
@@ -47,6 +47,10 @@ extension ProcessEngine {
                 return false
             }
             committed(batch)
+            // A shared store fenced off what another runner holds now: nothing more of it may
+            // happen here (no spawn, no status file, its request file judged again).
+            if !outcome.lost.isEmpty { lost(outcome.lost) }
+            if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }
             if pause.isActive(.store) {
                 commitBackoff.reset()
                 pause.clear(.store)
@@ -63,7 +67,7 @@ extension ProcessEngine {
         for processID in dirtyIDs {
             guard var run = processes[processID] else { continue }
             for event in run.newEvents { log(event, run: run) }
-            statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks))
+            if run.writesStatus { statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks)) }
             run.isNew = false
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
@@ -74,6 +78,7 @@ extension ProcessEngine {
                 processes[processID] = run
             }
         }
+        if coordination.sharesWork { await releaseExcess() }
         return true
     }
 

@@ -43,7 +43,7 @@ extension ProcessEngine {
                     ]))
             }
         }
-        let document: JSONValue = .object([
+        var document: JSONValue = .object([
             "pid": .integer(Int64(getpid())),
             "version": .string(Version.current),
             "started_at": .string(Timestamp.string(startedAt)),
@@ -76,6 +76,16 @@ extension ProcessEngine {
             "last_pause": pause.last.map(Self.json) ?? .null,
             "last_error": lastErrorJSON(),
         ])
+        if coordination.sharesWork, case .object(var fields) = document {
+            // SPEC §9: which store, as whom, whether leading, until when the lease holds.
+            fields["store"] = configuration.storeDescription.map(JSONValue.string) ?? .null
+            fields["runner_id"] =
+                fleet.lease.map { .string($0.runnerID) } ?? configuration.runnerID.map(JSONValue.string) ?? .null
+            fields["leader"] = .bool(fleet.leader && !stopped)
+            fields["lease_expires_at"] = fleet.lease?.expiresAt.map { .string(Timestamp.string($0)) } ?? .null
+            fields["owned_processes"] = .integer(Int64(processes.count - fleet.releaseAfterCommit.count))
+            document = .object(fields)
+        }
         do {
             // A success does not clear a `spool_files` pause: the probe does, with backoff, so
             // that a write that fails again cannot make it come and go in a loop.

@@ -94,10 +94,17 @@ extension ProcessEngine {
                 run.dirtyTasks = Set(run.tasks.indices)
                 run.event(.accepted, at: now, detail: ["file": .string(fileName)])
                 processes[record.processID] = run
+                noteAccepted(record.processID)
                 touched.insert(record.processID)
                 filesToRemove.append(path)
             case .identicalDuplicate:
                 taken += 1
+                let processID = String(fileName.dropLast(".json".count))
+                // In a fleet it may have been dropped on another host: this host writes its
+                // status file too, from the store, once subscribed.
+                if coordination.sharesWork, processes[processID] == nil {
+                    guard await subscribeDuplicate(processID, now: now) else { continue }
+                }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
                 filesToRemove.append(path)
             case .reject(let rejection):

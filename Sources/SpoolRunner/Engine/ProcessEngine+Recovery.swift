@@ -35,20 +35,34 @@ extension ProcessEngine {
     /// a task that was running is killed if anything of it is left, then run again or failed
     /// `interrupted`; retry and process timers are armed again from their stored times.
     func recover() async throws {
-        let unfinished = try await store.unfinishedProcesses()
-        let now = Date()
-        let previous = previousSession
-        let records = unfinished.map(\.record)
-        let rows = unfinished.flatMap(\.tasks)
-        let crashed = previous.map { !$0.cleanExit } ?? false
-        let rowsByProcess = Dictionary(grouping: rows, by: \.processID)
         cleanTemporaryFiles()
+        // A shared store hands work out by claims, as task slots free (see `claimWork`); a
+        // store of one runner hands out every unfinished process now (SPEC §6).
+        guard !coordination.sharesWork else { return }
+        let claimed = try await coordination.claim(limit: .max, concurrency: [:])
+        let previous = previousSession
+        let crashed = previous.map { !$0.cleanExit } ?? false
         if crashed, let previous {
             // Status files it did not write are found by the status writer's start-up sweep.
             logger.warning(
                 "the previous runner (pid \(previous.pid), started \(previous.startedAt)) did not stop cleanly; recovering"
             )
         }
+        try await resume(claimed, crashed: crashed, since: previous?.startedAt, now: Date())
+        if !claimed.isEmpty {
+            logger.notice("resuming \(claimed.count) unfinished process(es)")
+        }
+        // Committed by the run loop's first flush, with the first batch.
+        advanceTouched(now: Date())
+    }
+
+    /// Takes `claimed` processes into the engine: succeeded tasks stay done; a task that was
+    /// running is killed if anything of it is left, then run again or failed `interrupted`
+    /// (the one recovery rule of SPEC §6); retry and process timers are armed again from their
+    /// stored times. `crashed` says whether the runner that ran them died (rather than stopped
+    /// and handed them over), and `since` when that runner started.
+    func resume(_ claimed: [ClaimedWork], crashed: Bool, since sessionStart: Date?, now: Date) async throws {
+        let rows = claimed.flatMap(\.process.tasks)
         // Before any task runs again: kill what is left of every interrupted one, in one pass.
         // The /proc scan and its wait for the victims to die (up to 10 s) run off the engine.
         let leftovers = rows.filter { $0.status == .running }.map { task in
@@ -61,28 +75,34 @@ extension ProcessEngine {
         if !leftovers.isEmpty {
             await Task.detached { ProcessInspector.killLeftovers(leftovers) }.value
         }
-        for record in records {
-            let taskRows = rowsByProcess[record.processID] ?? []
-            guard let definition = catalog.definitions[record.processType] else {
+        for work in claimed {
+            let record = work.process.record
+            let taskRows = work.process.tasks
+            guard processes[record.processID] == nil else { continue }
+            guard let definition = work.definition ?? catalog.definitions[record.processType] else {
                 try await failWithoutDefinition(record, rows: taskRows, now: now)
                 continue
             }
             var run = ProcessRun.restore(record: record, rows: taskRows, definition: definition, sequence: nextSequence)
+            run.writesStatus = work.subscribed
             nextSequence += 1
             let interrupted = run.tasks.indices.filter { run.tasks[$0].status == .running }
-            run.dirtyProcess = true
+            // A claim of a shared store writes nothing by itself: only what recovery changes.
+            if !coordination.sharesWork { run.dirtyProcess = true }
             // A crash counts against the process only when the run that crashed had started one
             // of its attempts: a runner killed during its start or recovery, before it ran the
             // task again, says nothing about the task (kill storms on a loaded machine did
             // that, and ended healthy processes with crash_loop).
-            let sessionStart = previous?.startedAt
             let startedByCrashedRun = interrupted.contains { index in
                 guard let started = run.tasks[index].startedAt, let sessionStart else {
                     return true
                 }
                 return started >= sessionStart
             }
-            run.recoverFromRunnerDeath(countsAsCrash: crashed && startedByCrashedRun, at: now)
+            let died = crashed || work.fromDeadIncarnation
+            if !interrupted.isEmpty || !coordination.sharesWork {
+                run.recoverFromRunnerDeath(countsAsCrash: died && startedByCrashedRun, at: now)
+            }
             if run.record.status == .running {
                 runningProcessesByType[record.processType, default: 0] += 1
                 // From the recorded start, but never more than its length from now: the clock
@@ -109,11 +129,6 @@ extension ProcessEngine {
             processes[record.processID] = run
             touched.insert(record.processID)
         }
-        if !records.isEmpty {
-            logger.notice("resuming \(records.count) unfinished process(es)")
-        }
-        // Committed by the run loop's first flush, with the first batch.
-        advanceTouched(now: now)
     }
 
     /// A process whose definition file is gone cannot be resumed: it fails, saying so.
@@ -139,8 +154,8 @@ extension ProcessEngine {
         let batch = StoreBatch(changes: [
             .init(record: finalRecord, isNew: false, processChanged: true, tasks: finalRows, events: [event])
         ])
-        // The outcome (lost leases, cancels from other hosts) is for the runner side of issue 13 to act on.
-        _ = try await store.commit(batch)
+        // Lost (another runner holds it now): that runner fails it the same way.
+        guard try await store.commit(batch).lost.isEmpty else { return }
         metrics?.count(batch.counters)
         statusPublisher.publish(StatusDocument(process: finalRecord, tasks: finalRows))
     }

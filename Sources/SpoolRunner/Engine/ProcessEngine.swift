@@ -16,6 +16,11 @@ import Glibc
 public actor ProcessEngine {
     let configuration: EngineConfiguration
     let store: any Store
+    /// Who holds which process when runners share the store (SPEC §9); the store itself for
+    /// SQLite, whose one runner holds everything.
+    let coordination: any StoreCoordination
+    /// The runner's standing in a fleet: lease, leadership, claims.
+    var fleet = FleetState()
     let logger: Logger
     /// The definitions requests are checked against; reloaded on SIGHUP. A live process keeps
     /// the definition it was accepted (or resumed) with.
@@ -61,6 +66,8 @@ public actor ProcessEngine {
     var reloadInFlight = false
     var reloadAgain = false
     var reloadToStart = false
+    /// Reloaded definitions a shared store must record before the next commit.
+    var definitionsToRecord: DefinitionCatalog?
     var sessionID: Int64?
     /// The runner session before this one: whether it stopped cleanly decides crash counting.
     var previousSession: RunnerSessionRecord?
@@ -104,19 +111,24 @@ public actor ProcessEngine {
     }
 
     public init(
-        configuration: EngineConfiguration, store: any Store, catalog: DefinitionCatalog, logger: Logger,
-        metrics: RunnerMetrics? = nil
+        configuration: EngineConfiguration, store: any Store & StoreCoordination, catalog: DefinitionCatalog,
+        logger: Logger, metrics: RunnerMetrics? = nil
     ) {
         self.configuration = configuration
         self.metrics = metrics
         self.store = store
+        self.coordination = store
         self.catalog = catalog
         self.logger = logger
         let events = EventQueue()
         self.events = events
         let pause = RunnerPause(logger: logger) { events.post(.pauseChanged) }
         self.pause = pause
-        self.executor = TaskExecutor(pause: pause)
+        var executor = TaskExecutor(pause: pause)
+        // A fenced runner's tasks must be dead before its lease ends in the store: SIGKILL half
+        // a margin (lease/3) after the SIGTERM.
+        executor.fenceKillGrace = configuration.lease / 6
+        self.executor = executor
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
         self.statusPublisher = StatusPublisher(
@@ -173,6 +185,7 @@ public actor ProcessEngine {
     ///   stop, and the next start recovers from the last commit.
     public func run() async throws {
         try await beginSession()
+        if coordination.sharesWork { try await recordDefinitions(catalog) }
         try await recover()
         statusPublisher.startReconciling()
         try await withThrowingDiscardingTaskGroup { group in
@@ -197,6 +210,7 @@ public actor ProcessEngine {
                     }
                 }
             }
+            if coordination.sharesWork { startFleetTasks(in: &group) }
             if !configuration.once {
                 let rescan = configuration.rescan
                 group.addTask {
@@ -222,10 +236,15 @@ public actor ProcessEngine {
                     handle(event, now: now)
                 }
                 // While paused, requests wait in inbox/ and control/; the scan comes when it clears.
+                if let fresh = definitionsToRecord {
+                    definitionsToRecord = nil
+                    try? await recordDefinitions(fresh)
+                }
                 if scanWanted, !pause.isPaused {
                     scanWanted = false
                     await scan(now: now)
                 }
+                if fleet.claimWanted { await claimWork(now: now) }
                 advanceTouched(now: now)
                 let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
                 if !started.isEmpty { startedAnyTask = true }
@@ -294,6 +313,7 @@ public actor ProcessEngine {
                     "stopped with changes not recorded: \(condition?.message ?? "the store cannot be written"); the next start resumes from the last commit"
             )
         }
+        try await leaveFleet()
         try await endSession()
         writeHeartbeat(stopped: true)
         logger.log(
@@ -321,6 +341,10 @@ public actor ProcessEngine {
         case .taskEnded(let processID, let index, let attempt, let outcome):
             let key = AttemptKey(processID: processID, index: index)
             let handle = running.removeValue(forKey: key)
+            // A slot is free: a shared store may have work for it.
+            if coordination.sharesWork { fleet.claimWanted = true }
+            // Stopped because the lease was lost: the process is no longer this runner's.
+            if handle?.reason == .leaseLost { return }
             if handle?.reason == .shutdown {
                 // Left `running` in the store on purpose: the next start treats it exactly like
                 // a task interrupted by a crash (run again if idempotent, else `interrupted`).
@@ -378,6 +402,7 @@ public actor ProcessEngine {
             } else {
                 reloadInFlight = false
                 installReloaded(fresh)
+                if coordination.sharesWork, let fresh { definitionsToRecord = fresh }
             }
         case .errorReported(let message, let at):
             lastError = (at, message)
@@ -398,6 +423,8 @@ public actor ProcessEngine {
         case .probe:
             probeArmed = false
             probeClearedConditions()
+        case .fleet(let event):
+            handleFleet(event, now: now)
         }
     }
 
@@ -473,6 +500,11 @@ public actor ProcessEngine {
         while running.count + started.count < configuration.maxTasks, let entry = ready.popMin() {
             guard var run = processes[entry.processID], !run.record.status.isFinal, run.queued.contains(entry.index)
             else { continue }
+            // Accepted here for another runner of the fleet: handed over after its commit.
+            if fleet.releaseAfterCommit.contains(entry.processID) {
+                deferred.append(entry)
+                continue
+            }
             let status = run.tasks[entry.index].status
             guard status == .pending || status == .retrying else {
                 processes[entry.processID]?.queued.remove(entry.index)

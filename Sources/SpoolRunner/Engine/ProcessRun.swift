@@ -18,6 +18,9 @@ struct ProcessRun {
     var queued: Set<Int> = []
     /// Accepted in this batch: its row is inserted, not updated.
     var isNew = false
+    /// Whether this runner writes the process's status file: always with a store of one runner;
+    /// in a fleet, only on the hosts where the request was dropped (its subscribers, SPEC §9).
+    var writesStatus = true
     /// Retrying tasks whose backoff timer fired in this run. The timer runs on the monotonic
     /// clock, so a retry is not held back by a wall clock stepped back after it was armed.
     var dueRetries: Set<Int> = []

@@ -13,6 +13,9 @@ package final class StopHandle: Sendable {
         case processTimeout
         /// The runner is shutting down and the grace period is over.
         case shutdown
+        /// The runner lost its lease on the process (fenced, or a commit found it taken over):
+        /// another runner may run it now, so it is stopped at once, SIGKILL sooner.
+        case leaseLost
     }
 
     private struct State {

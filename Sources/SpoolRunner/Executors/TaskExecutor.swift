@@ -13,6 +13,9 @@ import Glibc
 package struct TaskExecutor: Sendable {
     /// SIGTERM first; SIGKILL when the group is still there after this long (SPEC §5).
     package var killGrace: Duration = .seconds(5)
+    /// SIGKILL this long after the SIGTERM of a stop for a lost lease: the task must be dead
+    /// before another runner may take its process over (SPEC §9 self-fencing).
+    package var fenceKillGrace: Duration = .milliseconds(500)
     /// Where a start that finds the disk full waits (nil: it fails `spawn_failed` at once).
     package var pause: RunnerPause?
 
@@ -102,6 +105,7 @@ package struct TaskExecutor: Sendable {
         options.processGroupID = 0
         let timedOut = Flag()
         let killGrace = self.killGrace
+        let fenceKillGrace = self.fenceKillGrace
         CrashPoint.step("spawn")
         do {
             let result = try await Subprocess.run(
@@ -119,7 +123,8 @@ package struct TaskExecutor: Sendable {
                 spawned(pid, ProcessInspector.startTicks(of: pid))
                 return await Self.supervise(
                     pump, pid: pid, pidfd: execution.processIdentifier.processDescriptor,
-                    timeout: launch.timeout, killGrace: killGrace, stop: stop, timedOut: timedOut)
+                    timeout: launch.timeout, killGrace: killGrace, fenceKillGrace: fenceKillGrace, stop: stop,
+                    timedOut: timedOut)
             }
             let output = result.closureResult.outputObject
             switch result.terminationStatus {
@@ -169,15 +174,15 @@ package struct TaskExecutor: Sendable {
     /// stops.
     static func supervise(
         _ pump: OutputPump, pid: Int32, pidfd: Int32, timeout: Duration?,
-        killGrace: Duration, stop: StopHandle, timedOut: Flag
+        killGrace: Duration, fenceKillGrace: Duration, stop: StopHandle, timedOut: Flag
     ) async -> OutputTail {
-        let (termination, terminate) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        stop.onStop { _ in terminate.yield() }
+        let (termination, terminate) = AsyncStream<Duration>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        stop.onStop { reason in terminate.yield(reason == .leaseLost ? fenceKillGrace : killGrace) }
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in termination {
+                for await grace in termination {
                     kill(-pid, SIGTERM)
-                    try? await Task.sleep(for: killGrace)
+                    try? await Task.sleep(for: grace)
                     if !Task.isCancelled { kill(-pid, SIGKILL) }
                     break
                 }
@@ -187,7 +192,7 @@ package struct TaskExecutor: Sendable {
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled {
                         timedOut.set()
-                        terminate.yield()
+                        terminate.yield(killGrace)
                     }
                 }
             }
@@ -278,6 +283,12 @@ package struct TaskExecutor: Sendable {
                 exitCode: exitCode,
                 failure: FailureInfo(
                     code: .interrupted, message: "stopped because the runner shut down", task: launch.taskName))
+        case .leaseLost:
+            return TaskOutcome(
+                exitCode: exitCode,
+                failure: FailureInfo(
+                    code: .interrupted, message: "stopped because the runner lost its lease on the process",
+                    task: launch.taskName))
         }
     }
 

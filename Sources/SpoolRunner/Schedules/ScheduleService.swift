@@ -11,6 +11,9 @@ package struct ScheduleService: Service {
     let catalog: @Sendable () async -> DefinitionCatalog
     let onSubmitted: @Sendable () -> Void
     let onError: @Sendable (String) -> Void
+    /// Whether this runner submits schedule slots now: always for a store of one runner; only
+    /// while it leads for a fleet (SPEC §9).
+    let isLeader: @Sendable () async -> Bool
     let logger: Logger
 
     /// - Parameters:
@@ -19,8 +22,10 @@ package struct ScheduleService: Service {
     ///   - onError: called with what went wrong when a pass fails (runner.json's last_error).
     package init(
         scheduler: Scheduler, logger: Logger, catalog: @escaping @Sendable () async -> DefinitionCatalog,
-        onSubmitted: @escaping @Sendable () -> Void, onError: @escaping @Sendable (String) -> Void = { _ in }
+        onSubmitted: @escaping @Sendable () -> Void, onError: @escaping @Sendable (String) -> Void = { _ in },
+        isLeader: @escaping @Sendable () async -> Bool = { true }
     ) {
+        self.isLeader = isLeader
         self.onError = onError
         self.scheduler = scheduler
         self.catalog = catalog
@@ -33,7 +38,13 @@ package struct ScheduleService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let catalog = await self.catalog()
             do {
-                if try await scheduler.pass(catalog: catalog) > 0 { onSubmitted() }
+                if await isLeader() {
+                    if try await scheduler.pass(catalog: catalog) > 0 { onSubmitted() }
+                } else {
+                    // Another runner leads and moves the entries on: read their state again
+                    // from the store when this one leads.
+                    scheduler.forgetStates()
+                }
             } catch {
                 logger.error("schedule pass failed; trying again in a second: \(error)")
                 onError("schedule pass failed: \(error)")

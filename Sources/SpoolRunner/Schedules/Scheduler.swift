@@ -51,6 +51,12 @@ package struct Scheduler: Sendable {
         return dropped
     }
 
+    /// Drops the entries' state read from the store: the next pass reads it again (another
+    /// runner of the fleet may have led meanwhile).
+    public mutating func forgetStates() {
+        states = nil
+    }
+
     /// The earliest next slot of all entries (for the service's sleep and `runner.json`).
     package func nextDue(catalog: DefinitionCatalog) -> Date? {
         let now = clock.now()

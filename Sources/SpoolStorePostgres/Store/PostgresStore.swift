@@ -13,6 +13,8 @@ public final class PostgresStore: Sendable {
     public let url: StoreURL
     public let runnerID: String
     public let client: PostgresClient
+    /// The fleet side of this runner: who it registered as, what its next claim takes back.
+    public let membership = FleetMembership()
     let logger: Logger
     /// The lease and the fencing tokens this runner's writes carry (see `HeldProcesses`).
     let held = Mutex(HeldProcesses())

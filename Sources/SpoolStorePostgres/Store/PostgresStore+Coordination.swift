@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProcessDefinitions
+import SpoolRunner
+import SpoolStore
+
+/// The fleet's coordination on PostgreSQL (SPEC §9): claims with `SKIP LOCKED` under this
+/// runner's lease, the lease kept by `LeaseKeeper`, leadership by advisory lock, work
+/// notifications by LISTEN, releases with NOTIFY, and the reaper with the shared recovery rule.
+extension PostgresStore: StoreCoordination {
+    public var sharesWork: Bool { true }
+
+    /// Registers this runner (a new incarnation, see `register`) and has the first claim take
+    /// back what its runner id still owns: at once, since registration succeeds only when the
+    /// previous incarnation is gone from this machine (the same-host fast path), expired, dead
+    /// or stopped.
+    public func join(_ identity: RunnerIdentity, lease duration: Duration) async throws -> Registration {
+        let registration = try await register(identity, lease: duration)
+        membership.state.withLock { state in
+            state.identity = identity
+            state.leaseDuration = duration
+            state.adoptPending = registration.previous != nil
+            state.adoptFromDeadIncarnation = registration.previous.map { $0.state != "stopped" } ?? false
+        }
+        return registration
+    }
+
+    public func claim(limit: Int, concurrency: [String: Int]) async throws(StoreError) -> [ClaimedWork] {
+        guard let lease = held.withLock({ $0.lease }) else { return [] }
+        let (adopt, fromDead) = membership.state.withLock { state in
+            defer { state.adoptPending = false }
+            return (state.adoptPending, state.adoptFromDeadIncarnation)
+        }
+        var work: [ClaimedWork] = []
+        if adopt {
+            // What a previous incarnation held, fenced anew (epoch + 1), its tasks as it left them.
+            work += try await unfinishedProcesses().map { ClaimedWork(process: $0, fromDeadIncarnation: fromDead) }
+        }
+        let free = limit - work.count
+        if free > 0 {
+            let claimed = try await storeCall("claim work") {
+                try await claim(limit: free, lease: lease, typeLimits: concurrency)
+            }
+            let ids = claimed.map(\.processID)
+            if !ids.isEmpty {
+                let stored = try await snapshots(ids)
+                work += ids.compactMap { id in stored[id].map { ClaimedWork(process: $0) } }
+            }
+        }
+        guard !work.isEmpty else { return [] }
+        let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
+            try await storedDefinitions(of: work.map(\.process.record.processID))
+        }
+        return work.map { item in
+            var item = item
+            item.definition = definitions[item.process.record.processID]
+            item.subscribed = subscribed.contains(item.process.record.processID)
+            return item
+        }
+    }
+
+    /// The definition each process was accepted with, parsed from its stored YAML (named
+    /// `store:<type>@<sha8>` in errors), and the processes this runner subscribes to. A process
+    /// whose stored definition does not load is left out (the runner's own definition of its
+    /// type is used, and the error logged).
+    private func storedDefinitions(of ids: [String]) async throws -> ([String: ProcessDefinition], Set<String>) {
+        let me = runnerID
+        let rows = try await client.query(
+            """
+            SELECT p.process_id, p.process_type, d.sha256, d.yaml,
+                   EXISTS (SELECT 1 FROM subscriptions s WHERE s.process_id = p.process_id AND s.runner_id = \(me))
+              FROM processes p JOIN definitions d ON d.sha256 = p.definition_sha256
+             WHERE p.process_id = ANY(\(ids)::text[])
+            """, logger: logger)
+        var result: [String: ProcessDefinition] = [:]
+        var subscribed: Set<String> = []
+        for try await (id, type, sha, yaml, subscriber) in rows.decode((String, String, Data, String, Bool).self) {
+            if subscriber { subscribed.insert(id) }
+            if let cached = membership.state.withLock({ $0.definitions[sha] }) {
+                result[id] = cached
+                continue
+            }
+            let sha8 = sha.prefix(4).map { String(format: "%02x", $0) }.joined()
+            switch DefinitionLoader.parse(yaml: yaml, file: "store:\(type)@\(sha8)/\(type).yaml", baseDirectory: "/") {
+            case .success(let definition):
+                membership.state.withLock { $0.definitions[sha] = definition }
+                result[id] = definition
+            case .failure(let errors):
+                logger.error("process \(id): its stored definition does not load; using this runner's: \(errors)")
+            }
+        }
+        return (result, subscribed)
+    }
+
+    public func keepLease(
+        runningTasks: @escaping @Sendable () async -> Int, renewed: @escaping @Sendable (LeaseState) async -> Void
+    ) async -> LeaseEnd {
+        guard let lease = held.withLock({ $0.lease }) else { return .lost }
+        let end = await LeaseKeeper(store: self, logger: logger).run(lease, runningTasks: runningTasks) { next in
+            await renewed(LeaseState(runnerID: next.runnerID, expiresAt: next.expiresAt))
+        }
+        switch end {
+        case .cancelled: return .cancelled
+        case .leaseLost: return .lost
+        case .deadlinePassed: return .deadlinePassed
+        }
+    }
+
+    public func renewIncarnation() async throws(StoreError) -> LeaseState {
+        guard
+            let (identity, duration) = membership.state.withLock({ state in
+                state.identity.map { ($0, state.leaseDuration) }
+            })
+        else {
+            throw notRegistered("register again")
+        }
+        let registration = try await storeCall("register runner \(identity.runnerID) again") {
+            try await register(identity, lease: duration)
+        }
+        membership.state.withLock { state in
+            // What the fenced incarnation held comes back with the next claim; its tasks were
+            // stopped here, so their interruption is not a crash.
+            state.adoptPending = true
+            state.adoptFromDeadIncarnation = false
+        }
+        return LeaseState(runnerID: registration.lease.runnerID, expiresAt: registration.lease.expiresAt)
+    }
+
+    public func leadership() -> AsyncStream<Bool> {
+        let (stream, continuation) = AsyncStream<Bool>.makeStream()
+        let election: LeaderElection
+        do {
+            election = try LeaderElection(url: url, runnerID: runnerID, logger: logger)
+        } catch {
+            logger.error("cannot take part in the leader election: \(error)")
+            continuation.finish()
+            return stream
+        }
+        let task = Task {
+            await election.run { leads in continuation.yield(leads) }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// `spoolrunner_work` notifications on a connection of their own (LISTEN needs a real
+    /// session), reconnecting after a failure; each (re)connection is announced as
+    /// `.resynchronize`, since notifications may have been missed meanwhile.
+    public func changes() -> AsyncStream<StoreChange> {
+        let (stream, continuation) = AsyncStream<StoreChange>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        let url = self.url
+        let runnerID = self.runnerID
+        let logger = self.logger
+        let task = Task {
+            var attempt = 0
+            while !Task.isCancelled {
+                attempt += 1
+                do {
+                    let connection = try await PostgresConnection.connect(
+                        configuration: try url.connectionConfiguration(
+                            applicationName: "spoolrunner/\(runnerID)/listen"),
+                        id: attempt, logger: logger)
+                    do {
+                        let notifications = try await connection.listen(Self.workChannel)
+                        continuation.yield(.resynchronize)
+                        for try await _ in notifications { continuation.yield(.work) }
+                    } catch {
+                        try? await connection.close()
+                        throw error
+                    }
+                    try? await connection.close()
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.warning(
+                        "store notification connection failed; polling meanwhile",
+                        metadata: ["error": "\(PostgresStoreError.explain(error))"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// The channel unowned work is announced on.
+    static let workChannel = "spoolrunner_work"
+
+    public func subscribe(to processIDs: [String]) async throws(StoreError) {
+        guard !processIDs.isEmpty else { return }
+        let me = runnerID
+        try await storeCall("subscribe to \(processIDs.count) process(es)") {
+            try await client.query(
+                """
+                INSERT INTO subscriptions (runner_id, process_id)
+                SELECT \(me), process_id FROM processes WHERE process_id = ANY(\(processIDs)::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func release(_ processIDs: [String]) async throws(StoreError) {
+        guard !processIDs.isEmpty else { return }
+        let me = runnerID
+        held.withLock { held in
+            for id in processIDs { held.epochs.removeValue(forKey: id) }
+        }
+        try await storeCall("hand \(processIDs.count) process(es) to the fleet") {
+            try await transaction("handing \(processIDs.count) process(es) to the fleet") { connection in
+                try await connection.query(
+                    """
+                    UPDATE processes SET owner_runner = NULL, lease_epoch = lease_epoch + 1
+                     WHERE process_id = ANY(\(processIDs)::text[]) AND owner_runner = \(me)
+                    """, logger: logger)
+                try await connection.query("SELECT pg_notify('spoolrunner_work', '')", logger: logger)
+            }
+        }
+    }
+
+    public func leave() async throws(StoreError) {
+        guard let lease = held.withLock({ $0.lease }) else { return }
+        try await storeCall("hand over the unfinished processes and stop") {
+            _ = try await release(lease)
+        }
+    }
+
+    public func reapExpiredRunners() async throws(StoreError) -> [String] {
+        let now = Date()
+        return try await storeCall("take over the processes of dead runners") {
+            try await reapExpiredRunners(at: Timestamp.string(now)) { input in
+                try EngineRecovery.recover(input, at: now)
+            }.takenOver
+        }
+    }
+}
