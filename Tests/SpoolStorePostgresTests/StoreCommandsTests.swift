@@ -45,44 +45,46 @@ struct StoreCommandsTests {
             try await Self.fill(sut.store)
             let url = try #require(sut.postgres).url
             let text = Self.urlText(url)
-            func run(_ arguments: [String], _ environment: [String: String] = [:]) throws -> RunnersTests.Result {
-                let result = try RunnersTests.spoolrunner(arguments, environment: environment, directory: empty)
+            func run(_ arguments: [String], _ environment: [String: String] = [:]) async throws -> RunnersTests.Result {
+                let result = try await RunnersTests.spoolrunner(arguments, environment: environment, directory: empty)
                 #expect(!result.output.contains("hunter2") && !result.error.contains("hunter2"), "\(arguments)")
                 return result
             }
 
             // status --json: the bytes a subscribed runner writes, from the same document code.
             let stored = try #require(try await sut.store.snapshot("p1"))
-            let status = try run(["status", "p1", "--store", text, "--json"])
+            let status = try await run(["status", "p1", "--store", text, "--json"])
             #expect(status.status == 0, "\(status.error)")
             #expect(
                 status.output
                     == String(
                         decoding: StatusDocument(process: stored.record, tasks: stored.tasks).jsonData(), as: UTF8.self)
             )
-            let human = try run(["status", "p2"], ["SPOOLRUNNER_STORE": text])
+            let human = try await run(["status", "p2"], ["SPOOLRUNNER_STORE": text])
             #expect(human.status == 0 && human.output.contains("p2  greet  SUCCESS"), "\(human.output)\(human.error)")
-            let unknown = try run(["status", "nope", "--store", text])
+            let unknown = try await run(["status", "nope", "--store", text])
             #expect(unknown.status == 66, "\(unknown.error)")
             #expect(
                 unknown.error.contains("no process 'nope' in store postgres://\(url.user):***@"), "\(unknown.error)")
 
-            // history, events, rejections: the same output as from the SQLite store of the same data.
+            // history, events, rejections: the same output as from the SQLite store of the same data
+            // (the table's TOOK of a running process counts up to now: finished ones only there).
             for arguments in [
-                ["history", "--json"], ["history", "--json", "--status", "success"], ["history", "--type", "greet"],
+                ["history", "--json"], ["history", "--json", "--status", "success"],
+                ["history", "--type", "greet", "--status", "success"],
                 ["events", "p1", "--json"], ["events", "p1"], ["rejections", "--json"], ["rejections"],
             ] {
-                let fromStore = try run(arguments + ["--store", text])
-                let fromSQLite = try run(arguments + ["--db", sqlitePath])
+                let fromStore = try await run(arguments + ["--store", text])
+                let fromSQLite = try await run(arguments + ["--db", sqlitePath])
                 #expect(fromStore.status == 0, "\(arguments): \(fromStore.error)")
                 #expect(fromSQLite.status == 0, "\(arguments): \(fromSQLite.error)")
                 #expect(fromStore.output == fromSQLite.output, "\(arguments)")
                 #expect(!fromStore.output.isEmpty)
             }
-            let history = try run(["history", "--json"], ["SPOOLRUNNER_STORE": text])
+            let history = try await run(["history", "--json"], ["SPOOLRUNNER_STORE": text])
             let rows = try JSONSerialization.jsonObject(with: Data(history.output.utf8)) as? [[String: Any]]
             #expect(rows?.compactMap { $0["process_id"] as? String } == ["old", "p2", "p1"])
-            let noEvents = try run(["events", "nope", "--store", text])
+            let noEvents = try await run(["events", "nope", "--store", text])
             #expect(noEvents.status == 66, "\(noEvents.error)")
         }
     }
@@ -102,16 +104,16 @@ struct StoreCommandsTests {
             (["history", "--store-password-file", "/etc/hostname"], [:]),
             (["status", "p1", "--store", "mysql://u:hunter2@db/x"], [:]),
         ] {
-            let result = try RunnersTests.spoolrunner(arguments, environment: environment)
+            let result = try await RunnersTests.spoolrunner(arguments, environment: environment)
             #expect(result.status == 64, "\(arguments): \(result.error)")
             #expect(!result.error.contains("hunter2"), "\(result.error)")
         }
         // A database no runner has set up yet: nothing to read (66), saying what to run.
-        let unmigrated = try RunnersTests.spoolrunner(["history", "--store", text])
+        let unmigrated = try await RunnersTests.spoolrunner(["history", "--store", text])
         #expect(unmigrated.status == 66, "\(unmigrated.error)")
         #expect(unmigrated.error.contains("spoolrunner migrate"), "\(unmigrated.error)")
         // A server that is not there: 74, the URL redacted.
-        let closed = try RunnersTests.spoolrunner(
+        let closed = try await RunnersTests.spoolrunner(
             ["status", "p1", "--store", "postgres://spoolrunner:hunter2@127.0.0.1:1/x?sslmode=disable"])
         #expect(closed.status == 74, "\(closed.error)")
         #expect(closed.error.contains("spoolrunner:***@127.0.0.1:1") && !closed.error.contains("hunter2"))
@@ -128,12 +130,12 @@ struct StoreCommandsTests {
         try await withStore(.postgres, "store_cli_prune") { sut in
             try await Self.fill(sut.store)
             let text = Self.urlText(try #require(sut.postgres).url)
-            let dry = try RunnersTests.spoolrunner(
+            let dry = try await RunnersTests.spoolrunner(
                 ["prune", "--older-than", "1h", "--dry-run", "--store", text, "--spool", spool])
             #expect(dry.status == 0, "\(dry.error)")
             #expect(dry.output.hasPrefix("p2\nold\nwould prune 2 process(es)"), "\(dry.output)")
             #expect(dry.output.contains("1 rejection row(s)"), "\(dry.output)")
-            let pruned = try RunnersTests.spoolrunner([
+            let pruned = try await RunnersTests.spoolrunner([
                 "prune", "--older-than", "1h", "--store", text, "--spool", spool,
             ])
             #expect(pruned.status == 0, "\(pruned.error)")
@@ -144,7 +146,7 @@ struct StoreCommandsTests {
             let left = try FileManager.default.contentsOfDirectory(atPath: "\(spool)/outbox")
             #expect(left == ["p1.json"])
             // From a directory with no spool: the store alone.
-            let again = try RunnersTests.spoolrunner(
+            let again = try await RunnersTests.spoolrunner(
                 ["prune", "--older-than", "1h", "--store", text], directory: "\(spool)/outbox")
             #expect(again.status == 0 && again.output.contains("pruned 0 process(es)"), "\(again.output)")
         }

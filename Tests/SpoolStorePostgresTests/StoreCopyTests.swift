@@ -54,7 +54,7 @@ struct StoreCopyTests {
         try await withStores("store_copy") { stores in
             let text = StoreCommandsTests.urlText(stores[0].url)
             let sqlite = "\(root)/history.sqlite"
-            let first = try RunnersTests.spoolrunner(
+            let first = try await RunnersTests.spoolrunner(
                 ["store", "copy", "--from", sqlite, "--to", text, "--definitions", "\(root)/definitions"],
                 timeout: 300)
             #expect(first.status == 0, "\(first.error)")
@@ -69,15 +69,16 @@ struct StoreCopyTests {
                 ["history", "--json", "--status", "running", "--limit", "500"],
                 ["events", "c00010", "--json"], ["events", "c00999", "--json"], ["rejections", "--json"],
             ] {
-                let fromSQLite = try RunnersTests.spoolrunner(arguments + ["--db", sqlite])
-                let fromStore = try RunnersTests.spoolrunner(arguments + ["--store", text])
+                let fromSQLite = try await RunnersTests.spoolrunner(arguments + ["--db", sqlite])
+                let fromStore = try await RunnersTests.spoolrunner(arguments + ["--store", text])
                 #expect(fromSQLite.status == 0 && fromStore.status == 0, "\(fromSQLite.error)\(fromStore.error)")
                 #expect(fromStore.output == fromSQLite.output, "\(arguments)")
             }
             let rows =
                 try JSONSerialization.jsonObject(
                     with: Data(
-                        try RunnersTests.spoolrunner(["history", "--json", "--limit", "5000", "--store", text]).output
+                        try await RunnersTests.spoolrunner(["history", "--json", "--limit", "5000", "--store", text])
+                            .output
                             .utf8))
                 as? [Any]
             #expect(rows?.count == 1_000)
@@ -101,7 +102,7 @@ struct StoreCopyTests {
             _ = try await store.commit(StoreBatch(changes: [Fixture.accepted("after", created: 5_000)]))
             #expect(try await store.events(of: "after", after: 0).first?.id ?? 0 > maxCopied)
 
-            let again = try RunnersTests.spoolrunner(
+            let again = try await RunnersTests.spoolrunner(
                 ["store", "copy", "--from", sqlite, "--to", text, "--definitions", "\(root)/definitions"],
                 timeout: 300)
             #expect(again.status == 0, "\(again.error)")
@@ -122,17 +123,19 @@ struct StoreCopyTests {
             let sqlite = "\(root)/history.sqlite"
             do {
                 let lock = try SpoolLock(path: SpoolLayout(root: root).lockFile)
-                let held = try RunnersTests.spoolrunner(
+                let held = try await RunnersTests.spoolrunner(
                     ["store", "copy", "--from", sqlite, "--to", text, "--definitions", "\(root)/definitions"])
                 withExtendedLifetime(lock) {}
                 #expect(held.status == 75, "\(held.error)")
                 #expect(held.error.contains("a runner holds the spool"), "\(held.error)")
             }
-            let undefined = try RunnersTests.spoolrunner(
+            let undefined = try await RunnersTests.spoolrunner(
                 ["store", "copy", "--from", sqlite, "--to", text, "--definitions", "\(root)/nowhere"])
             #expect(undefined.status == 66, "\(undefined.error)")
             #expect(undefined.error.contains("greet.yaml"), "\(undefined.error)")
-            let missing = try RunnersTests.spoolrunner(["store", "copy", "--from", "\(root)/nope.sqlite", "--to", text])
+            let missing = try await RunnersTests.spoolrunner([
+                "store", "copy", "--from", "\(root)/nope.sqlite", "--to", text,
+            ])
             #expect(missing.status == 66, "\(missing.error)")
             #expect(try await stores[0].migrationState() == nil, "nothing was written")
         }
