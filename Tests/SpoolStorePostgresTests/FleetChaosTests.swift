@@ -199,7 +199,9 @@ import Glibc
             // The faults really happened.
             let takeovers: Int64? = try await db.value("SELECT count(*) FROM events WHERE event = 'taken_over'")
             let recoveries: Int64? = try await db.value("SELECT count(*) FROM events WHERE event = 'recovered'")
-            print("fleet chaos: \(valid.count) processes, \(takeovers ?? 0) taken over, \(recoveries ?? 0) recovered on the same host")
+            print(
+                "fleet chaos: \(valid.count) processes, \(takeovers ?? 0) taken over, \(recoveries ?? 0) recovered on the same host"
+            )
             #expect((takeovers ?? 0) >= 1, "a runner left down for three leases had its work taken over")
             #expect((recoveries ?? 0) >= 1, "a runner restarted on its spool recovered its own work")
             let newOwners: Int64? = try await db.value(
@@ -211,12 +213,14 @@ import Glibc
             #expect((newOwners ?? 0) >= 1)
             // A clean store.
             let owned: Int64? = try await db.value(
-                "SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL AND status NOT IN ('pending', 'running')")
+                "SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL AND status NOT IN ('pending', 'running')"
+            )
             #expect(owned == 0)
             let states: [String] = try await db.values("SELECT DISTINCT state FROM runners")
             #expect(states == ["stopped"])
             let orphans: Int64? = try await db.value(
-                "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM processes p WHERE p.process_id = e.process_id)")
+                "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM processes p WHERE p.process_id = e.process_id)"
+            )
             #expect(orphans == 0)
         }
     }

@@ -102,8 +102,10 @@ final class FleetRunner: @unchecked Sendable {
         if contained {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
             process.arguments =
-                ["--pid", "--fork", "--kill-child", "--mount-proc", "/bin/sh", "-c", #""$0" "$@"; exit $?"#,
-                    FleetHost.binary,]
+                [
+                    "--pid", "--fork", "--kill-child", "--mount-proc", "/bin/sh", "-c", #""$0" "$@"; exit $?"#,
+                    FleetHost.binary,
+                ]
                 + arguments
         } else {
             process.executableURL = URL(fileURLWithPath: FleetHost.binary)
