@@ -290,6 +290,9 @@ extension ProcessEngine {
             } catch {
                 return storeUnreadable(error, message)
             }
+            if coordination.sharesWork, let status = stored?.status, !status.isFinal {
+                return await cancelElsewhere(id, message: message, now: now)
+            }
             if let status = stored?.status {
                 logger.info(
                     "cancel: the process already ended \(status.rawValue); nothing to do",
@@ -326,10 +329,28 @@ extension ProcessEngine {
                         "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
                         writesStatus: false))
             }
+            // A shared store: this runner takes it first (its commit is fenced like any other);
+            // held by another runner means it is being retried there already.
+            var subscribed = true
+            if coordination.sharesWork {
+                do {
+                    guard let claimed = try await coordination.claim(id) else {
+                        logger.info(
+                            "retry: another runner holds the process; nothing to do", metadata: ["process.id": "\(id)"])
+                        return .done
+                    }
+                    subscribed = claimed.subscribed
+                } catch {
+                    return storeUnreadable(error, message)
+                }
+            }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
+            run.writesStatus = subscribed
             nextSequence += 1
             run.redrive(now)
             processes[id] = run
+            // Beyond this runner's free slots (an intake-only runner): handed to the fleet.
+            noteAccepted(id)
             touched.insert(id)
             return .done
         }

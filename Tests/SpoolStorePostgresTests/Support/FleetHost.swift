@@ -1,5 +1,6 @@
 import Foundation
 import SpoolStorePostgres
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -70,6 +71,14 @@ final class FleetHost: @unchecked Sendable {
         let temp = "\(spool)/tmp/\(id).json.\(UUID().uuidString)"
         try body.write(toFile: temp, atomically: false, encoding: .utf8)
         guard rename(temp, "\(spool)/inbox/\(id).json") == 0 else { throw POSIXError(.EIO) }
+    }
+
+    /// Drops a control message `control/<name>.json` (tmp/, then rename).
+    func control(_ name: String, _ body: String) throws {
+        try FileManager.default.createDirectory(atPath: spool + "/control", withIntermediateDirectories: true)
+        let temp = "\(spool)/tmp/\(name).json.\(UUID().uuidString)"
+        try body.write(toFile: temp, atomically: false, encoding: .utf8)
+        guard rename(temp, "\(spool)/control/\(name).json") == 0 else { throw POSIXError(.EIO) }
     }
 
     /// The `status` of `id`'s status file on this host, if it exists and reads.
@@ -183,3 +192,7 @@ func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) asyn
     }
     return (try? await condition()) == true
 }
+
+/// The suites that run real fleets of `serve --store` runners, one suite at a time: several
+/// fleets at once on a small machine would make their timings meaningless.
+@Suite(.serialized) enum Fleet {}
