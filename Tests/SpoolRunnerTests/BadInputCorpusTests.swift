@@ -12,7 +12,7 @@ import Glibc
 /// running runner. Its pid never changes, each file gets exactly one rejection with its code and
 /// is moved to `rejected/` unchanged (nothing deleted, nothing outside the spool touched), and
 /// the valid requests dropped in between, and a slow writer, all succeed.
-@Suite(.serialized) struct BadInputCorpusTests {
+@Suite(.serialized, .endToEnd) struct BadInputCorpusTests {
     struct Case {
         var name: String
         var code: String
@@ -62,7 +62,7 @@ import Glibc
         }
     }
 
-    @Test func everyBadInputIsRejectedOnceByOneRunningRunner() throws {
+    @Test func everyBadInputIsRejectedOnceByOneRunningRunner() async throws {
         let (definition, cases) = try Self.loadCases()
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", definition)
@@ -94,83 +94,82 @@ import Glibc
                 environment: ["HOME": "/"], directory: spool.root.path)
             : try RunningCommand(executable: binary, arguments: serve, environment: [:], directory: spool.root.path)
         let runnerPID = runner.pid
-        defer {
-            runner.signal(SIGTERM)
-            let result = runner.wait()
-            #expect(result.status == 0, "\(result.standardError.suffix(2000))")
-        }
-        #expect(spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
+        let result = try await runner.stopping(with: SIGTERM) {
+            #expect(await spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
 
-        // A slow client writing straight into inbox/ beside the hostile ones: pauses shorter than
-        // --settle, so it must be taken once whole, never rejected half written.
-        let slowPath = "\(spool.layout.inbox)/slow-writer.json"
-        let slowBody = Array(#"{"process_type": "greet", "user_id": "user_7", "note": "slow"}"#.utf8)
-        let slowDone = DispatchSemaphore(value: 0)
-        Thread {
-            let fd = open(slowPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-            for start in stride(from: 0, to: slowBody.count, by: 16) {
-                _ = slowBody[start..<min(start + 16, slowBody.count)].withUnsafeBytes {
-                    write(fd, $0.baseAddress, $0.count)
+            // A slow client writing straight into inbox/ beside the hostile ones: pauses shorter than
+            // --settle, so it must be taken once whole, never rejected half written.
+            let slowPath = "\(spool.layout.inbox)/slow-writer.json"
+            let slowBody = Array(#"{"process_type": "greet", "user_id": "user_7", "note": "slow"}"#.utf8)
+            let slowDone = DispatchSemaphore(value: 0)
+            Thread {
+                let fd = open(slowPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+                for start in stride(from: 0, to: slowBody.count, by: 16) {
+                    _ = slowBody[start..<min(start + 16, slowBody.count)].withUnsafeBytes {
+                        write(fd, $0.baseAddress, $0.count)
+                    }
+                    usleep(500_000)
                 }
-                usleep(500_000)
+                close(fd)
+                slowDone.signal()
+            }.start()
+            var valid: [String] = []
+            for (index, item) in cases.enumerated() {
+                try Self.plant(item, in: spool, secret: secret, fifo: fifo, asRoot: asRoot)
+                if index % 5 == 4 {
+                    let id = "valid-\(index)"
+                    try spool.drop(id, #"{"process_type": "greet", "user_id": "user_\#(index)"}"#)
+                    valid.append(id)
+                }
             }
-            close(fd)
-            slowDone.signal()
-        }.start()
-        var valid: [String] = []
-        for (index, item) in cases.enumerated() {
-            try Self.plant(item, in: spool, secret: secret, fifo: fifo, asRoot: asRoot)
-            if index % 5 == 4 {
-                let id = "valid-\(index)"
-                try spool.drop(id, #"{"process_type": "greet", "user_id": "user_\#(index)"}"#)
-                valid.append(id)
-            }
-        }
-        slowDone.wait()
+            await DedicatedThread.run { slowDone.wait() }
 
-        let expected = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0.code) })
-        #expect(
-            spool.eventually(timeout: 120) {
-                ((try? spool.rejectionRows().count) ?? 0) >= cases.count
-                    && valid.allSatisfy { spool.status($0)?.status == .success }
-                    && spool.status("slow-writer")?.status == .success
-            }, "rejected: \((try? spool.rejectionRows().map(\.file)) ?? [])")
-        // Longer than --settle again: nothing is judged a second time.
-        usleep(3_000_000)
-
-        #expect(kill(runnerPID, 0) == 0, "the runner is gone")
-        let heartbeat = try #require(TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile))
-        #expect((heartbeat["pid"] as? Int).map(Int32.init) == runnerPID, "the runner restarted")
-
-        let rows = try spool.rejectionRows()
-        var byFile: [String: [String]] = [:]
-        for row in rows { byFile[row.file, default: []].append(row.code) }
-        for item in cases {
+            let expected = Dictionary(uniqueKeysWithValues: cases.map { ($0.name, $0.code) })
             #expect(
-                byFile[item.name] == [item.code],
-                "\(item.name): rejections \(byFile[item.name] ?? []), expected one \(item.code); \(rows.first { $0.file == item.name }?.message ?? "")"
-            )
-        }
-        #expect(rows.count == cases.count, "unexpected rejections: \(Set(byFile.keys).subtracting(expected.keys))")
-        for id in valid { #expect(spool.status(id)?.status == .success, "\(id) did not succeed") }
-        #expect(spool.status("slow-writer")?.status == .success)
-        #expect(spool.inboxFiles().isEmpty, "left in inbox: \(spool.inboxFiles())")
+                await spool.eventually(timeout: 120) {
+                    ((try? spool.rejectionRows().count) ?? 0) >= cases.count
+                        && valid.allSatisfy { spool.status($0)?.status == .success }
+                        && spool.status("slow-writer")?.status == .success
+                }, "rejected: \((try? spool.rejectionRows().map(\.file)) ?? [])")
+            // Longer than --settle again: nothing is judged a second time.
+            try await Task.sleep(for: .seconds(3))
 
-        // Nothing deleted: every bad file is in rejected/, unchanged, with its error beside it.
-        for item in cases {
-            let path = "\(spool.layout.rejected)/\(item.name)"
-            var info = stat()
-            #expect(lstat(path, &info) == 0, "\(item.name) is not in rejected/")
-            #expect(FileManager.default.fileExists(atPath: path + ".error.json"), "\(item.name) has no error file")
-            if item.kind == "regular" || item.kind == "future_mtime", let bytes = item.bytes {
+            #expect(kill(runnerPID, 0) == 0, "the runner is gone")
+            let heartbeat = try #require(TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile))
+            #expect((heartbeat["pid"] as? Int).map(Int32.init) == runnerPID, "the runner restarted")
+
+            let rows = try spool.rejectionRows()
+            var byFile: [String: [String]] = [:]
+            for row in rows { byFile[row.file, default: []].append(row.code) }
+            for item in cases {
                 #expect(
-                    FileManager.default.contents(atPath: path) == bytes, "\(item.name) changed on its way to rejected/")
+                    byFile[item.name] == [item.code],
+                    "\(item.name): rejections \(byFile[item.name] ?? []), expected one \(item.code); \(rows.first { $0.file == item.name }?.message ?? "")"
+                )
             }
+            #expect(rows.count == cases.count, "unexpected rejections: \(Set(byFile.keys).subtracting(expected.keys))")
+            for id in valid { #expect(spool.status(id)?.status == .success, "\(id) did not succeed") }
+            #expect(spool.status("slow-writer")?.status == .success)
+            #expect(spool.inboxFiles().isEmpty, "left in inbox: \(spool.inboxFiles())")
+
+            // Nothing deleted: every bad file is in rejected/, unchanged, with its error beside it.
+            for item in cases {
+                let path = "\(spool.layout.rejected)/\(item.name)"
+                var info = stat()
+                #expect(lstat(path, &info) == 0, "\(item.name) is not in rejected/")
+                #expect(FileManager.default.fileExists(atPath: path + ".error.json"), "\(item.name) has no error file")
+                if item.kind == "regular" || item.kind == "future_mtime", let bytes = item.bytes {
+                    #expect(
+                        FileManager.default.contents(atPath: path) == bytes,
+                        "\(item.name) changed on its way to rejected/")
+                }
+            }
+            // Outside the spool, untouched.
+            #expect(try String(contentsOfFile: secret, encoding: .utf8) == "not a request\n")
+            #expect(TemporarySpool.fileType(fifo) == S_IFIFO)
+            #expect(try spool.integrityCheck() == "ok")
         }
-        // Outside the spool, untouched.
-        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "not a request\n")
-        #expect(TemporarySpool.fileType(fifo) == S_IFIFO)
-        #expect(try spool.integrityCheck() == "ok")
+        #expect(result.status == 0, "\(result.standardError.suffix(2000))")
     }
 
     /// Puts one case into inbox/, the way a hostile or careless client would.

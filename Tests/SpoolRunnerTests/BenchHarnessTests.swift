@@ -4,7 +4,7 @@ import Testing
 /// `scripts/bench.py` (issue 10) at tiny sizes on the test build: every workload runs end to end
 /// and prints every measure the issue asks for. No timing is asserted: speed lives in the
 /// benchmark itself (BENCHMARKS.md), not in the suite.
-@Suite struct BenchHarnessTests {
+@Suite(.endToEnd) struct BenchHarnessTests {
     /// The measures of a throughput or latency workload (W1-W5).
     static let measures = [
         "requests", "wall_s", "processes_per_s", "task_transitions_per_s", "pickup_p50_ms", "pickup_p99_ms",
@@ -17,9 +17,9 @@ import Testing
         "events_ms", "status_ms", "peak_rss_mb", "cores", "load",
     ]
 
-    @Test func everyWorkloadPrintsEveryMeasure() throws {
+    @Test func everyWorkloadPrintsEveryMeasure() async throws {
         guard let python = RequiredTool.find("python3", installHint: "apt-get install python3") else { return }
-        let result = try Shell.run(
+        let result = try await Shell.run(
             python,
             [
                 Repository.path("scripts/bench.py"), "--binary", TemporarySpool.binary, "--w1", "12", "--w2", "4",

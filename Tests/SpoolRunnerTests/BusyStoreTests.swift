@@ -10,8 +10,8 @@ import Glibc
 
 /// A store another connection holds (`BEGIN EXCLUSIVE` past the busy timeout) is waited out:
 /// the runner stays up, requests wait in inbox/, then all succeed.
-@Suite struct BusyStoreTests {
-    @Test func anOutsideExclusiveLockFor30SecondsIsWaitedOut() throws {
+@Suite(.endToEnd) struct BusyStoreTests {
+    @Test func anOutsideExclusiveLockFor30SecondsIsWaitedOut() async throws {
         try Requirement.tool("sqlite3")
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", StatusConvergenceTests.quick)
@@ -23,70 +23,64 @@ import Glibc
                 sleep: 4s
             """)
         let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "200ms"])
-        var stopped = false
-        defer {
-            if !stopped {
-                runner.signal(SIGKILL)
-                _ = runner.wait()
+        try await runner.stopping(with: SIGKILL) {
+            // A task that ends while the store is locked: its end must be recorded afterwards.
+            try spool.drop("slow", StatusConvergenceTests.request("slow"))
+            #expect(await spool.eventually { spool.status("slow")?.status == .running })
+
+            let marker = spool.root.appendingPathComponent("locked").path
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            holder.arguments = ["sqlite3", spool.layout.defaultDatabase]
+            let script = Pipe()
+            holder.standardInput = script
+            holder.standardOutput = FileHandle.nullDevice
+            try holder.run()
+            defer {
+                if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+                holder.waitUntilExit()
             }
-        }
-        // A task that ends while the store is locked: its end must be recorded afterwards.
-        try spool.drop("slow", StatusConvergenceTests.request("slow"))
-        #expect(spool.eventually { spool.status("slow")?.status == .running })
+            script.fileHandleForWriting.write(
+                Data(
+                    """
+                    .timeout 20000
+                    BEGIN EXCLUSIVE;
+                    .shell touch '\(marker)'
+                    .shell sleep 30
+                    COMMIT;
 
-        let marker = spool.root.appendingPathComponent("locked").path
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["sqlite3", spool.layout.defaultDatabase]
-        let script = Pipe()
-        holder.standardInput = script
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        defer {
-            if holder.isRunning { kill(holder.processIdentifier, SIGKILL) }
+                    """.utf8))
+            try script.fileHandleForWriting.close()
+            try #require(
+                await spool.eventually(timeout: 30) { FileManager.default.fileExists(atPath: marker) },
+                "sqlite3 never took the lock")
+
+            let ids = (0..<10).map { "busy\($0)" }
+            for id in ids { try spool.drop(id, StatusConvergenceTests.request()) }
+            // Past the 10 s busy timeout, the runner reports the pause instead of exiting.
+            #expect(
+                await spool.eventually(timeout: 25) {
+                    (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_busy"
+                }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+            #expect(runner.process.isRunning)
+            #expect(Set(spool.inboxFiles()) == Set(ids.map { "\($0).json" }))
+            #expect(ids.allSatisfy { spool.status($0) == nil })
+            #expect(spool.status("slow")?.status == .running)
+
             holder.waitUntilExit()
+            try await spool.expectStatusFilesConverge(ids + ["slow"], timeout: 60)
+            #expect((ids + ["slow"]).allSatisfy { spool.status($0)?.status == .success })
+            #expect(spool.inboxFiles().isEmpty)
+            #expect(await spool.eventually { spool.heartbeat?["paused"] is NSNull })
+            let log = TemporarySpool.standardErrorSoFar(runner)
+            #expect(
+                log.components(separatedBy: "paused (store_busy)").count - 1 == 1,
+                "logged once per change, not per retry: \(log.suffix(3000))")
+            #expect(log.contains("resumed: store_busy is over"))
+            runner.signal(SIGTERM)
+            let result = await runner.wait()
+            #expect(result.status == 0, "\(result.standardError.suffix(2000))")
         }
-        script.fileHandleForWriting.write(
-            Data(
-                """
-                .timeout 20000
-                BEGIN EXCLUSIVE;
-                .shell touch '\(marker)'
-                .shell sleep 30
-                COMMIT;
-
-                """.utf8))
-        try script.fileHandleForWriting.close()
-        try #require(
-            spool.eventually(timeout: 30) { FileManager.default.fileExists(atPath: marker) },
-            "sqlite3 never took the lock")
-
-        let ids = (0..<10).map { "busy\($0)" }
-        for id in ids { try spool.drop(id, StatusConvergenceTests.request()) }
-        // Past the 10 s busy timeout, the runner reports the pause instead of exiting.
-        #expect(
-            spool.eventually(timeout: 25) {
-                (spool.heartbeat?["paused"] as? [String: Any])?["reason"] as? String == "store_busy"
-            }, "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
-        #expect(runner.process.isRunning)
-        #expect(Set(spool.inboxFiles()) == Set(ids.map { "\($0).json" }))
-        #expect(ids.allSatisfy { spool.status($0) == nil })
-        #expect(spool.status("slow")?.status == .running)
-
-        holder.waitUntilExit()
-        try spool.expectStatusFilesConverge(ids + ["slow"], timeout: 60)
-        #expect((ids + ["slow"]).allSatisfy { spool.status($0)?.status == .success })
-        #expect(spool.inboxFiles().isEmpty)
-        #expect(spool.eventually { spool.heartbeat?["paused"] is NSNull })
-        let log = TemporarySpool.standardErrorSoFar(runner)
-        #expect(
-            log.components(separatedBy: "paused (store_busy)").count - 1 == 1,
-            "logged once per change, not per retry: \(log.suffix(3000))")
-        #expect(log.contains("resumed: store_busy is over"))
-        runner.signal(SIGTERM)
-        let result = runner.wait()
-        stopped = true
-        #expect(result.status == 0, "\(result.standardError.suffix(2000))")
     }
 
     @Test func aStoreWriteThatFindsTheStoreBusySaysItIsToBeWaitedOut() async throws {

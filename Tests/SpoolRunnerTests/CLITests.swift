@@ -5,7 +5,7 @@ import Testing
 
 /// SPEC §8, each subcommand as a user runs it: submit, status, history, events, validate, init,
 /// and the lock that keeps a second `serve` off a spool.
-@Suite struct CLITests {
+@Suite(.endToEnd) struct CLITests {
     static let greet = """
         inputs:
           user_id: {type: string, required: true}
@@ -29,8 +29,10 @@ import Testing
         return spool
     }
 
-    static func command(_ spool: TemporarySpool, _ arguments: [String], timeout: Double = 30) throws -> CommandResult {
-        try spool.start(arguments).wait(timeout: timeout)
+    static func command(_ spool: TemporarySpool, _ arguments: [String], timeout: Double = 30) async throws
+        -> CommandResult
+    {
+        try await spool.start(arguments).wait(timeout: timeout)
     }
 
     static func isGeneratedID(_ id: String) -> Bool {
@@ -39,9 +41,9 @@ import Testing
 
     // MARK: - submit, serve --once, status
 
-    @Test func submitServeOnceThenStatus() throws {
+    @Test func submitServeOnceThenStatus() async throws {
         let spool = try Self.spool()
-        let submitted = try Self.command(spool, ["submit", "greet", "user_id=user_7", "count=3"])
+        let submitted = try await Self.command(spool, ["submit", "greet", "user_id=user_7", "count=3"])
         #expect(submitted.status == 0, "\(submitted.standardError)")
         let id = submitted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(Self.isGeneratedID(id), "\(id)")
@@ -53,11 +55,11 @@ import Testing
         #expect(request["user_id"] as? String == "user_7")
         #expect(request["count"] as? Int == 3, "typed by the definition: \(String(describing: request["count"]))")
 
-        let served = try spool.serveOnce()
+        let served = try await spool.serveOnce()
         #expect(served.status == 0, "\(served.standardError)")
         #expect(spool.status(id)?.status == .success)
 
-        let human = try Self.command(spool, ["status", id])
+        let human = try await Self.command(spool, ["status", id])
         #expect(human.status == 0, "\(human.standardError)")
         let lines = human.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.first?.contains(id) == true)
@@ -71,48 +73,48 @@ import Testing
             #expect(line.contains(try status.task(task).startedAt ?? "?"), "no start time in: \(line)")
         }
 
-        let json = try Self.command(spool, ["status", id, "--json"])
+        let json = try await Self.command(spool, ["status", id, "--json"])
         #expect(json.status == 0)
         #expect(Data(json.standardOutput.utf8) == spool.statusBytes(id))
         let parsed = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
         #expect(parsed?["status"] as? String == "success")
         #expect((parsed?["tasks"] as? [[String: Any]])?.first?["output"] as? [String: String] == ["greeted": "user_7"])
 
-        let missing = try Self.command(spool, ["status", "no_such_process"])
+        let missing = try await Self.command(spool, ["status", "no_such_process"])
         #expect(missing.status != 0)
         #expect(missing.standardError.contains("no_such_process"))
     }
 
-    @Test func submitOptions() throws {
+    @Test func submitOptions() async throws {
         let spool = try Self.spool()
-        let withID = try Self.command(spool, ["submit", "greet", "user_id=u", "--id", "order-42"])
+        let withID = try await Self.command(spool, ["submit", "greet", "user_id=u", "--id", "order-42"])
         #expect(withID.status == 0, "\(withID.standardError)")
         #expect(withID.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "order-42")
 
         let file = spool.root.appendingPathComponent("inputs.json").path
         try #"{"user_id": "from_file", "count": 9}"#.write(toFile: file, atomically: true, encoding: .utf8)
-        let fromJSON = try Self.command(spool, ["submit", "greet", "--json", file, "--id", "from-json"])
+        let fromJSON = try await Self.command(spool, ["submit", "greet", "--json", file, "--id", "from-json"])
         #expect(fromJSON.status == 0, "\(fromJSON.standardError)")
-        let rawJSON = try Self.command(spool, ["submit", "greet", "user_id=raw", "count:=4", "--id", "raw-json"])
+        let rawJSON = try await Self.command(spool, ["submit", "greet", "user_id=raw", "count:=4", "--id", "raw-json"])
         #expect(rawJSON.status == 0, "\(rawJSON.standardError)")
 
-        #expect(try Self.command(spool, ["submit", "greet", "user_id=u", "--id", "bad id"]).status == 64)
-        #expect(try Self.command(spool, ["submit", "greet", "not-a-pair"]).status == 64)
+        #expect(try await Self.command(spool, ["submit", "greet", "user_id=u", "--id", "bad id"]).status == 64)
+        #expect(try await Self.command(spool, ["submit", "greet", "not-a-pair"]).status == 64)
         // The id is taken while its request waits in the inbox: refused, not replaced.
-        let again = try Self.command(spool, ["submit", "greet", "user_id=other", "--id", "order-42"])
+        let again = try await Self.command(spool, ["submit", "greet", "user_id=other", "--id", "order-42"])
         #expect(again.status != 0)
 
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         #expect(spool.status("order-42")?.inputs?["user_id"] == .string("u"))
         #expect(spool.status("from-json")?.inputs == ["user_id": .string("from_file"), "count": .integer(9)])
         #expect(spool.status("raw-json")?.inputs?["count"] == .integer(4))
     }
 
-    @Test func humanStatusShowsTheError() throws {
+    @Test func humanStatusShowsTheError() async throws {
         let spool = try Self.spool()
         try spool.drop("f1", #"{"process_type": "fail"}"#)
-        #expect(try spool.serveOnce().status == 0)
-        let human = try Self.command(spool, ["status", "f1"])
+        #expect(try await spool.serveOnce().status == 0)
+        let human = try await Self.command(spool, ["status", "f1"])
         #expect(human.status == 0)
         #expect(human.standardOutput.contains("FAILED") || human.standardOutput.contains("failed"))
         #expect(human.standardOutput.contains("exit_status"))
@@ -121,7 +123,7 @@ import Testing
 
     // MARK: - submit --wait against a running serve
 
-    @Test func submitWaitFollowsARunningServe() throws {
+    @Test func submitWaitFollowsARunningServe() async throws {
         let spool = try Self.spool()
         try spool.define(
             "slow.yaml",
@@ -131,66 +133,64 @@ import Testing
                 sleep: 3s
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--grace", "10s"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
-            }
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+
+            let ok = try await Self.command(spool, ["submit", "greet", "user_id=user_1", "--wait"])
+            #expect(ok.status == 0, "\(ok.standardError)")
+            let okID = ok.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(spool.status(okID)?.status == .success)
+
+            let failed = try await Self.command(spool, ["submit", "fail", "--wait"])
+            #expect(failed.status == 1, "\(failed.standardError)")
+            #expect(failed.standardError.contains("exit_status"))
+            let failedID = failed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(spool.status(failedID)?.status == .failed)
+
+            // submit checks the request against the definitions first: nothing is dropped.
+            let rejected = try await Self.command(spool, ["submit", "greet", "--wait"])
+            #expect(
+                rejected.status == 65, "a request the runner would reject is not dropped: \(rejected.standardError)")
+            #expect(
+                rejected.standardError.contains("invalid_inputs: missing required input 'user_id'"),
+                "\(rejected.standardError)")
+
+            let gaveUp = try await Self.command(spool, ["submit", "slow", "--wait", "--timeout", "200ms"])
+            #expect(gaveUp.status == 124, "\(gaveUp.standardError)")
+            let slowID = gaveUp.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(
+                await spool.eventually(timeout: 10) { [.running, .success].contains(spool.status(slowID)?.status) })
+
+            // SIGTERM: running tasks finish within --grace, then the runner exits 0.
+            runner.signal(SIGTERM)
+            let stopped = await runner.wait(timeout: 30)
+            #expect(stopped.status == 0, "\(stopped.standardError)")
+            #expect(spool.status(slowID)?.status == .success)
+            #expect(try spool.integrityCheck() == "ok")
         }
-
-        let ok = try Self.command(spool, ["submit", "greet", "user_id=user_1", "--wait"])
-        #expect(ok.status == 0, "\(ok.standardError)")
-        let okID = ok.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(spool.status(okID)?.status == .success)
-
-        let failed = try Self.command(spool, ["submit", "fail", "--wait"])
-        #expect(failed.status == 1, "\(failed.standardError)")
-        #expect(failed.standardError.contains("exit_status"))
-        let failedID = failed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(spool.status(failedID)?.status == .failed)
-
-        // submit checks the request against the definitions first: nothing is dropped.
-        let rejected = try Self.command(spool, ["submit", "greet", "--wait"])
-        #expect(rejected.status == 65, "a request the runner would reject is not dropped: \(rejected.standardError)")
-        #expect(
-            rejected.standardError.contains("invalid_inputs: missing required input 'user_id'"),
-            "\(rejected.standardError)")
-
-        let gaveUp = try Self.command(spool, ["submit", "slow", "--wait", "--timeout", "200ms"])
-        #expect(gaveUp.status == 124, "\(gaveUp.standardError)")
-        let slowID = gaveUp.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(spool.eventually(timeout: 10) { [.running, .success].contains(spool.status(slowID)?.status) })
-
-        // SIGTERM: running tasks finish within --grace, then the runner exits 0.
-        runner.signal(SIGTERM)
-        let stopped = runner.wait(timeout: 30)
-        #expect(stopped.status == 0, "\(stopped.standardError)")
-        #expect(spool.status(slowID)?.status == .success)
-        #expect(try spool.integrityCheck() == "ok")
     }
 
     // MARK: - history, events
 
-    @Test func historyFilters() throws {
+    @Test func historyFilters() async throws {
         let spool = try Self.spool()
         try spool.drop("g1", #"{"process_type": "greet", "user_id": "a"}"#)
         try spool.drop("f1", #"{"process_type": "fail"}"#)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         try spool.drop("g2", #"{"process_type": "greet", "user_id": "b"}"#)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
 
-        func rows(_ arguments: [String]) throws -> [[String: Any]] {
-            let result = try Self.command(spool, ["history", "--json"] + arguments)
+        func rows(_ arguments: [String]) async throws -> [[String: Any]] {
+            let result = try await Self.command(spool, ["history", "--json"] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.standardError)")
             return try #require(
                 try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]],
                 "\(result.standardOutput)")
         }
-        func ids(_ arguments: [String]) throws -> [String] {
-            try rows(arguments).compactMap { $0["process_id"] as? String }
+        func ids(_ arguments: [String]) async throws -> [String] {
+            try await rows(arguments).compactMap { $0["process_id"] as? String }
         }
 
-        let all = try rows([])
+        let all = try await rows([])
         #expect(Set(all.compactMap { $0["process_id"] as? String }) == ["g1", "f1", "g2"])
         #expect(all.first?["process_id"] as? String == "g2", "newest first")
         let failedRow = try #require(all.first { $0["process_id"] as? String == "f1" })
@@ -198,38 +198,38 @@ import Testing
         #expect(failedRow["process_type"] as? String == "fail")
         #expect((failedRow["error"] as? [String: Any])?["task"] as? String == "boom")
 
-        #expect(Set(try ids(["--type", "greet"])) == ["g1", "g2"])
-        #expect(try ids(["--status", "failed"]) == ["f1"])
-        #expect(Set(try ids(["--type", "greet", "--status", "success"])) == ["g1", "g2"])
-        #expect(try ids(["--type", "nothing"]).isEmpty)
-        #expect(try ids(["--limit", "1"]) == ["g2"])
-        #expect(try ids(["--since", "1h"]).count == 3)
-        #expect(try ids(["--since", "2999-01-01"]).isEmpty)
-        #expect(try ids(["--since", "2000-01-01T00:00:00Z"]).count == 3)
-        #expect(try ids(["--until", "2000-01-01"]).isEmpty)
+        #expect(await Set(try ids(["--type", "greet"])) == ["g1", "g2"])
+        #expect(try await ids(["--status", "failed"]) == ["f1"])
+        #expect(await Set(try ids(["--type", "greet", "--status", "success"])) == ["g1", "g2"])
+        #expect(try await ids(["--type", "nothing"]).isEmpty)
+        #expect(try await ids(["--limit", "1"]) == ["g2"])
+        #expect(try await ids(["--since", "1h"]).count == 3)
+        #expect(try await ids(["--since", "2999-01-01"]).isEmpty)
+        #expect(try await ids(["--since", "2000-01-01T00:00:00Z"]).count == 3)
+        #expect(try await ids(["--until", "2000-01-01"]).isEmpty)
 
-        let table = try Self.command(spool, ["history"])
+        let table = try await Self.command(spool, ["history"])
         #expect(table.status == 0)
         let lines = table.standardOutput.split(separator: "\n")
         #expect(lines.count == 4, "a header and three rows:\n\(table.standardOutput)")
         #expect(lines.contains { $0.contains("f1") && $0.contains("failed") })
 
-        #expect(try Self.command(spool, ["history", "--status", "bogus"]).status == 64)
-        #expect(try Self.command(spool, ["history", "--since", "yesterday-ish"]).status == 64)
+        #expect(try await Self.command(spool, ["history", "--status", "bogus"]).status == 64)
+        #expect(try await Self.command(spool, ["history", "--since", "yesterday-ish"]).status == 64)
     }
 
-    @Test func historyWithoutAStore() throws {
+    @Test func historyWithoutAStore() async throws {
         let spool = try TemporarySpool()
-        let result = try Self.command(spool, ["history"])
+        let result = try await Self.command(spool, ["history"])
         #expect(result.status != 0)
         #expect(!result.standardError.isEmpty)
     }
 
-    @Test func eventsListEveryStateChangeInOrder() throws {
+    @Test func eventsListEveryStateChangeInOrder() async throws {
         let spool = try Self.spool()
         try spool.drop("g1", #"{"process_type": "greet", "user_id": "a"}"#)
-        #expect(try spool.serveOnce().status == 0)
-        let result = try Self.command(spool, ["events", "g1"])
+        #expect(try await spool.serveOnce().status == 0)
+        let result = try await Self.command(spool, ["events", "g1"])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardOutput.split(separator: "\n").map(String.init)
         let expected = [
@@ -243,14 +243,14 @@ import Testing
             let stamp = String(line.prefix { $0 != " " })
             #expect(Timestamp.parse(stamp) != nil, "no timestamp first in: \(line)")
         }
-        #expect(try Self.command(spool, ["events", "nobody"]).status != 0)
+        #expect(try await Self.command(spool, ["events", "nobody"]).status != 0)
     }
 
     // MARK: - validate, init
 
-    @Test func validateReportsEveryBrokenDefinitionWithItsLocation() throws {
+    @Test func validateReportsEveryBrokenDefinitionWithItsLocation() async throws {
         let spool = try Self.spool()
-        let valid = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
+        let valid = try await spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(valid.status == 0, "\(valid.standardOutput)\(valid.standardError)")
 
         try spool.define(
@@ -263,7 +263,7 @@ import Testing
                 needs: [missing]
                 shell: 'true'
             """)
-        let invalid = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
+        let invalid = try await spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(invalid.status == 1)
         let lines = invalid.standardOutput.split(separator: "\n").map(String.init).filter { $0.contains("broken.yaml") }
         #expect(lines.count >= 2, "\(invalid.standardOutput)")
@@ -279,18 +279,18 @@ import Testing
         #expect(!invalid.standardOutput.contains("greet.yaml:"))
     }
 
-    @Test func shippedDefinitionsAreValid() throws {
+    @Test func shippedDefinitionsAreValid() async throws {
         let definitions = TemporarySpool.repositoryRoot.appendingPathComponent("definitions").path
         let spool = try TemporarySpool()
-        let result = try spool.run(["validate", "--definitions", definitions], spoolOptions: false)
+        let result = try await spool.run(["validate", "--definitions", definitions], spoolOptions: false)
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput.contains("premium_subscription"))
     }
 
-    @Test func initCreatesASpoolAndAWorkingExample() throws {
+    @Test func initCreatesASpoolAndAWorkingExample() async throws {
         let spool = try TemporarySpool()
         let project = spool.root.appendingPathComponent("project").path
-        let result = try spool.run(["init", project], spoolOptions: false)
+        let result = try await spool.run(["init", project], spoolOptions: false)
         #expect(result.status == 0, "\(result.standardError)")
         for directory in ["tmp", "inbox", "control", "outbox", "rejected", "work", "logs"] {
             var isDirectory: ObjCBool = false
@@ -301,56 +301,55 @@ import Testing
         let definitions = "\(project)/definitions"
         let names = try FileManager.default.contentsOfDirectory(atPath: definitions)
         #expect(names.contains { $0.hasSuffix(".yaml") })
-        #expect(try spool.run(["validate", "--definitions", definitions], spoolOptions: false).status == 0)
+        #expect(try await spool.run(["validate", "--definitions", definitions], spoolOptions: false).status == 0)
 
         // The example runs.
         let options = ["--spool", "\(project)/spool", "--definitions", definitions]
         let type = try #require(names.first { $0.hasSuffix(".yaml") }).replacingOccurrences(of: ".yaml", with: "")
-        let submitted = try spool.run(["submit", type, "name=world"] + options, spoolOptions: false)
+        let submitted = try await spool.run(["submit", type, "name=world"] + options, spoolOptions: false)
         #expect(submitted.status == 0, "\(submitted.standardError)")
         let id = submitted.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        let served = try spool.run(["serve", "--once"] + options, spoolOptions: false)
+        let served = try await spool.run(["serve", "--once"] + options, spoolOptions: false)
         #expect(served.status == 0, "\(served.standardError)")
         let status = try StatusWriter(layout: SpoolLayout(root: "\(project)/spool")).read(processID: id)
         #expect(status?.status == .success, "\(String(describing: status))")
 
         // Running it again keeps what is there.
-        #expect(try spool.run(["init", project], spoolOptions: false).status == 0)
+        #expect(try await spool.run(["init", project], spoolOptions: false).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: definitions) == names)
     }
 
     // MARK: - lock
 
-    @Test func secondServeOnTheSameSpoolExitsAtOnce() throws {
+    @Test func secondServeOnTheSameSpoolExitsAtOnce() async throws {
         let spool = try Self.spool()
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
-            }
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            #expect(
+                await spool.eventually(timeout: 20) {
+                    FileManager.default.fileExists(atPath: spool.layout.heartbeatFile)
+                })
+
+            let began = Date()
+            let second = try await spool.serveOnce(timeout: 20)
+            #expect(second.status == 75, "\(second.standardError)")
+            #expect(Date().timeIntervalSince(began) < 10)
+            #expect(second.standardError.contains("runner.lock"), "\(second.standardError)")
+            #expect(second.standardError.lowercased().contains("lock"))
+            let daemon = try await spool.start(["serve"]).wait(timeout: 20)
+            #expect(daemon.status == 75)
+
+            // The first one still works, and stops cleanly.
+            try spool.drop("g1", #"{"process_type": "greet", "user_id": "a"}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.status("g1")?.status == .success })
+            runner.signal(SIGTERM)
+            #expect(await runner.wait(timeout: 30).status == 0)
+            // Once it is gone, the spool is free again.
+            #expect(try await spool.serveOnce().status == 0)
         }
-        #expect(spool.eventually(timeout: 20) { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
-
-        let began = Date()
-        let second = try spool.serveOnce(timeout: 20)
-        #expect(second.status == 75, "\(second.standardError)")
-        #expect(Date().timeIntervalSince(began) < 10)
-        #expect(second.standardError.contains("runner.lock"), "\(second.standardError)")
-        #expect(second.standardError.lowercased().contains("lock"))
-        let daemon = try spool.start(["serve"]).wait(timeout: 20)
-        #expect(daemon.status == 75)
-
-        // The first one still works, and stops cleanly.
-        try spool.drop("g1", #"{"process_type": "greet", "user_id": "a"}"#)
-        #expect(spool.eventually(timeout: 20) { spool.status("g1")?.status == .success })
-        runner.signal(SIGTERM)
-        #expect(runner.wait(timeout: 30).status == 0)
-        // Once it is gone, the spool is free again.
-        #expect(try spool.serveOnce().status == 0)
     }
 
-    @Test func serveStopsCleanlyOnSIGINTLettingRunningTasksFinish() throws {
+    @Test func serveStopsCleanlyOnSIGINTLettingRunningTasksFinish() async throws {
         let spool = try Self.spool()
         try spool.define(
             "nap.yaml",
@@ -362,23 +361,19 @@ import Testing
                 shell: 'touch after.ran'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--grace", "20s"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
-            }
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            try spool.drop("n1", #"{"process_type": "nap"}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.workFile("n1", "started") != nil })
+            runner.signal(SIGINT)
+            let result = await runner.wait(timeout: 30)
+            #expect(result.status == 0, "\(result.standardError)")
+            // The running task finished and was recorded; no new task started after the signal.
+            let status = try #require(spool.status("n1"))
+            let nap = try status.task("nap")
+            #expect(nap.status == .success)
+            #expect(nap.output == ["slept": .bool(true)])
+            #expect(spool.workFile("n1", "after.ran") == nil)
+            #expect(try spool.integrityCheck() == "ok")
         }
-        try spool.drop("n1", #"{"process_type": "nap"}"#)
-        #expect(spool.eventually(timeout: 20) { spool.workFile("n1", "started") != nil })
-        runner.signal(SIGINT)
-        let result = runner.wait(timeout: 30)
-        #expect(result.status == 0, "\(result.standardError)")
-        // The running task finished and was recorded; no new task started after the signal.
-        let status = try #require(spool.status("n1"))
-        let nap = try status.task("nap")
-        #expect(nap.status == .success)
-        #expect(nap.output == ["slept": .bool(true)])
-        #expect(spool.workFile("n1", "after.ran") == nil)
-        #expect(try spool.integrityCheck() == "ok")
     }
 }

@@ -7,7 +7,7 @@ import Glibc
 
 /// Issue 11 part 6: the client snippets in five languages against a real runner, and the README
 /// blocks equal to the files.
-@Suite struct ClientTests {
+@Suite(.endToEnd) struct ClientTests {
     struct Client: Sendable, CustomTestStringConvertible {
         var file: String
         var language: String
@@ -42,33 +42,35 @@ import Glibc
     }
 
     @Test(arguments: clients)
-    func clientSubmitsAndWaits(client: Client) throws {
+    func clientSubmitsAndWaits(client: Client) async throws {
         let path = Repository.path("examples/clients/\(client.file)")
         guard let (executable, arguments) = client.command(path, []) else { return }
         let (spool, runner) = try Self.servedSpool()
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait(timeout: 30)
-        }
-        let environment = ["GOCACHE": NSTemporaryDirectory() + "spoolrunner-go-cache", "GOFLAGS": "-mod=mod"]
-        let ok = try Shell.run(
-            executable, arguments + [spool.layout.root, "premium_subscription", "user_id=user_123"],
-            environment: environment, timeout: 180)
-        #expect(ok.status == 0, "\(client.file): \(ok.standardOutput)\(ok.standardError)")
-        let words = ok.standardOutput.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        #expect(words.count == 2 && words[1] == "success", "\(client.file): \(ok.standardOutput)")
-        let id = words.first ?? ""
-        #expect(id.range(of: "^proc_[0-9a-f]{12}$", options: .regularExpression) != nil, "\(id)")
-        #expect(spool.status(id)?.status == .success)
-        #expect(
-            ((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.tmp)) ?? []).filter { $0 != ".gitkeep" }
+        try await runner.stopping(with: SIGTERM, timeout: 30) {
+            let environment = ["GOCACHE": NSTemporaryDirectory() + "spoolrunner-go-cache", "GOFLAGS": "-mod=mod"]
+            let ok = try await Shell.run(
+                executable, arguments + [spool.layout.root, "premium_subscription", "user_id=user_123"],
+                environment: environment, timeout: 180)
+            #expect(ok.status == 0, "\(client.file): \(ok.standardOutput)\(ok.standardError)")
+            let words = ok.standardOutput.split(separator: " ").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(words.count == 2 && words[1] == "success", "\(client.file): \(ok.standardOutput)")
+            let id = words.first ?? ""
+            #expect(id.range(of: "^proc_[0-9a-f]{12}$", options: .regularExpression) != nil, "\(id)")
+            #expect(spool.status(id)?.status == .success)
+            #expect(
+                ((try? FileManager.default.contentsOfDirectory(atPath: spool.layout.tmp)) ?? []).filter {
+                    $0 != ".gitkeep"
+                }
                 .isEmpty)
-        // validate_user fails this one: a non-zero exit.
-        let bad = try Shell.run(
-            executable, arguments + [spool.layout.root, "premium_subscription", "user_id=nobody"],
-            environment: environment, timeout: 180)
-        #expect(bad.status == 1, "\(client.file): \(bad.standardOutput)\(bad.standardError)")
-        #expect(bad.standardOutput.hasSuffix(" failed\n"), "\(client.file): \(bad.standardOutput)")
+            // validate_user fails this one: a non-zero exit.
+            let bad = try await Shell.run(
+                executable, arguments + [spool.layout.root, "premium_subscription", "user_id=nobody"],
+                environment: environment, timeout: 180)
+            #expect(bad.status == 1, "\(client.file): \(bad.standardOutput)\(bad.standardError)")
+            #expect(bad.standardOutput.hasSuffix(" failed\n"), "\(client.file): \(bad.standardOutput)")
+        }
     }
 
     @Test(arguments: clients)

@@ -3,14 +3,14 @@ import Testing
 
 /// The units shipped in `contrib/systemd/` pass `systemd-analyze verify` with nothing to say
 /// (no unknown key, no bad value), and the cron file runs `serve --once`.
-@Suite struct ContribUnitTests {
+@Suite(.endToEnd) struct ContribUnitTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let units = ["spoolrunner.service", "spoolrunner-once.service", "spoolrunner.path", "spoolrunner.timer"]
 
     /// Runs `systemd-analyze verify` on `files` copied into a temporary directory, with the
     /// installed binary path replaced by the freshly built one (verify checks that ExecStart exists).
-    static func verify(_ files: [String: String]) throws -> CommandResult {
+    static func verify(_ files: [String: String]) async throws -> CommandResult {
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "units-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -23,21 +23,21 @@ import Testing
             executable: "/usr/bin/env",
             arguments: ["systemd-analyze", "verify", "--man=no"] + files.keys.sorted().map { "./\($0)" },
             environment: ["SYSTEMD_LOG_COLOR": "0"], directory: directory.path)
-        return command.wait()
+        return await command.wait()
     }
 
     static func contents(_ name: String) throws -> String {
         try String(contentsOf: repository.appendingPathComponent("contrib/systemd/\(name)"), encoding: .utf8)
     }
 
-    @Test(arguments: units) func unitVerifiesClean(_ unit: String) throws {
+    @Test(arguments: units) func unitVerifiesClean(_ unit: String) async throws {
         try Requirement.tool("systemd-analyze")
         // The path and timer units name spoolrunner-once.service: verify them together with it.
         var files = [unit: try Self.contents(unit)]
         if unit.hasSuffix(".path") || unit.hasSuffix(".timer") {
             files["spoolrunner-once.service"] = try Self.contents("spoolrunner-once.service")
         }
-        let result = try Self.verify(files)
+        let result = try await Self.verify(files)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(
             result.standardError.isEmpty && result.standardOutput.isEmpty,
@@ -45,11 +45,11 @@ import Testing
     }
 
     /// The check above can fail: a misspelt key is reported.
-    @Test func verifyReportsAMisspeltKey() throws {
+    @Test func verifyReportsAMisspeltKey() async throws {
         try Requirement.tool("systemd-analyze")
         let broken = try Self.contents("spoolrunner.service").replacingOccurrences(
             of: "KillMode=mixed", with: "KillMod=mixed")
-        let result = try Self.verify(["spoolrunner.service": broken])
+        let result = try await Self.verify(["spoolrunner.service": broken])
         #expect(result.standardError.contains("Unknown key"), "\(result.standardError)")
     }
 
@@ -75,8 +75,8 @@ import Testing
 }
 
 /// `contrib/systemd/spoolrunner-http.service`: verifies clean and keeps its hardening.
-@Suite struct GatewayUnitTests {
-    @Test func gatewayUnitVerifiesCleanAndIsHardened() throws {
+@Suite(.endToEnd) struct GatewayUnitTests {
+    @Test func gatewayUnitVerifiesCleanAndIsHardened() async throws {
         let unit = try ContribUnitTests.contents("spoolrunner-http.service")
         for line in [
             "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/spool/spoolrunner", "PrivateTmp=yes",
@@ -87,7 +87,7 @@ import Testing
             #expect(unit.contains(line), "spoolrunner-http.service lacks \(line)")
         }
         try Requirement.tool("systemd-analyze")
-        let result = try ContribUnitTests.verify(["spoolrunner-http.service": unit])
+        let result = try await ContribUnitTests.verify(["spoolrunner-http.service": unit])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(
             result.standardError.isEmpty && result.standardOutput.isEmpty,

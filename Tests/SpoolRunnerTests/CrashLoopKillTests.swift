@@ -11,8 +11,8 @@ import Glibc
 /// The kill -9 loop of issue 3: requests keep arriving while the runner is SIGKILLed at random
 /// moments and restarted; a final clean `serve --once` must leave nothing lost and nothing run
 /// twice by accident.
-@Suite(.serialized) struct CrashLoopKillTests {
-    @Test func randomKillsLoseNothing() throws {
+@Suite(.serialized, .endToEnd) struct CrashLoopKillTests {
+    @Test func randomKillsLoseNothing() async throws {
         let spool = try TemporarySpool()
         try CrashWorkload.install(in: spool)
         let total = 240
@@ -31,14 +31,14 @@ import Glibc
             // Random moments after intake began (a loaded machine can take longer to start a
             // runner than the longest wait below): sometimes during intake, sometimes while
             // tasks run.
-            _ = spool.eventually(timeout: 20) { spool.inboxFiles().count < waiting }
-            usleep(UInt32.random(in: 20_000...400_000, using: &generator))
+            _ = await spool.eventually(timeout: 20) { spool.inboxFiles().count < waiting }
+            try await Task.sleep(for: .microseconds(UInt32.random(in: 20_000...400_000, using: &generator)))
             runner.signal(SIGKILL)
-            let result = runner.wait()
+            let result = await runner.wait()
             if result.status == SIGKILL || result.status == 128 + SIGKILL { kills += 1 }
         }
         #expect(kills >= 5, "only \(kills) runs were killed")
-        let final = try spool.run(["serve", "--once", "--settle", "0s"])
+        let final = try await spool.run(["serve", "--once", "--settle", "0s"])
         #expect(final.status == 0, "\(final.standardError.suffix(800))")
         try CrashWorkload.check(spool, requests: requests)
         // The processes that could succeed did: a crash must not turn work into failures
@@ -46,7 +46,7 @@ import Glibc
         let statuses = requests.compactMap { spool.status($0) }
         let succeeded = statuses.filter { $0.status == .success }.count
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        let recovered = try queue.read { db in
+        let recovered = try await queue.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE event = 'recovered'") ?? 0
         }
         var codes: [String: Int] = [:]

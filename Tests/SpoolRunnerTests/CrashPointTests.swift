@@ -6,8 +6,8 @@ import Testing
 /// SPOOLRUNNER_CRASH_AT=N makes the runner SIGKILL itself just before its N-th durable step
 /// (commit, rename, spawn, unlink). Walking N until a run completes puts a crash at every step
 /// of a small workload; after each, a clean run must leave every invariant intact.
-@Suite(.serialized) struct CrashPointTests {
-    @Test func everyCrashPointRecovers() throws {
+@Suite(.serialized, .endToEnd) struct CrashPointTests {
+    @Test func everyCrashPointRecovers() async throws {
         var crashes = 0
         var completed = false
         for step in 1...400 {
@@ -15,7 +15,7 @@ import Testing
             try CrashWorkload.install(in: spool)
             let requests = (0..<4).map(CrashWorkload.request)
             for request in requests { try spool.drop(request.id, request.body) }
-            let crashed = try spool.run(
+            let crashed = try await spool.run(
                 ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "\(step)"])
             if crashed.status == 0 {
                 completed = true
@@ -26,7 +26,7 @@ import Testing
                 crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=\(step)"),
                 "step \(step): \(crashed.standardError.suffix(400))")
             crashes += 1
-            let recovered = try spool.run(["serve", "--once", "--settle", "0s"])
+            let recovered = try await spool.run(["serve", "--once", "--settle", "0s"])
             #expect(recovered.status == 0, "step \(step): \(recovered.standardError.suffix(600))")
             try CrashWorkload.check(spool, requests: requests.map(\.id))
         }

@@ -7,7 +7,7 @@ import Testing
 
 /// The typed domain keeps the stored text of SPEC §3, §4 and §7: enums compare as cases, and
 /// their raw values are the strings of status files, rejection files and the history store.
-@Suite struct DomainTests {
+@Suite(.endToEnd) struct DomainTests {
     @Test(arguments: RequestRejection.Code.allCases)
     func aRejectionCodeIsTheFailureCodeOfTheSameText(code: RequestRejection.Code) {
         #expect(code.failureCode.rawValue == code.rawValue)

@@ -6,7 +6,7 @@ import Testing
 /// SPEC §3: the file name is the idempotency key. The same bytes again are the same request;
 /// other bytes under a taken id are a `duplicate_process_id` rejection that leaves the existing
 /// process alone.
-@Suite struct DuplicateTests {
+@Suite(.endToEnd) struct DuplicateTests {
     static let definition = """
         inputs:
           user_id: {type: string, required: true}
@@ -16,23 +16,23 @@ import Testing
         """
     static let request = #"{"process_type": "greet", "user_id": "user_1"}"#
 
-    static func spoolWithOneProcess() throws -> (TemporarySpool, Data) {
+    static func spoolWithOneProcess() async throws -> (TemporarySpool, Data) {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", definition)
         try spool.drop("p1", request)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .success)
         return (spool, try #require(spool.statusBytes("p1")))
     }
 
-    @Test func identicalReDropChangesNothing() throws {
-        let (spool, before) = try Self.spoolWithOneProcess()
+    @Test func identicalReDropChangesNothing() async throws {
+        let (spool, before) = try await Self.spoolWithOneProcess()
         let createdAt = spool.status("p1")?.createdAt
         let events = try spool.eventNames("p1")
 
         try spool.drop("p1", Self.request)
-        let result = try spool.serveOnce(["--settle", "0s"])
+        let result = try await spool.serveOnce(["--settle", "0s"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.inboxFiles().isEmpty, "the identical request file is removed")
         #expect(spool.rejectedFiles().isEmpty)
@@ -51,10 +51,10 @@ import Testing
         #"{"process_type": "nope"}"#,
         "[not even json",
     ])
-    func conflictingContentIsRejectedAndTheExistingProcessUntouched(body: String) throws {
-        let (spool, before) = try Self.spoolWithOneProcess()
+    func conflictingContentIsRejectedAndTheExistingProcessUntouched(body: String) async throws {
+        let (spool, before) = try await Self.spoolWithOneProcess()
         try spool.writeInbox("p1.json", body)
-        let result = try spool.serveOnce(["--settle", "0s"])
+        let result = try await spool.serveOnce(["--settle", "0s"])
         #expect(result.status == 0, "\(result.standardError)")
 
         #expect(spool.inboxFiles().isEmpty)
@@ -71,23 +71,23 @@ import Testing
         #expect(spool.workFile("p1", "runs.log") == "1\n")
     }
 
-    @Test func rejectedIDMayBeSubmittedAgain() throws {
+    @Test func rejectedIDMayBeSubmittedAgain() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("p1", #"{"process_type": "greet"}"#)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         #expect(spool.status("p1")?.status == .rejected)
         #expect(spool.status("p1")?.error?.code == "invalid_inputs")
 
         // No process was created, so the corrected request is a new one.
         try spool.drop("p1", Self.request)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         #expect(spool.status("p1")?.status == .success)
         #expect(spool.status("p1")?.error == nil)
         #expect(try spool.processRowCount("p1") == 1)
     }
 
-    @Test func reDropsWhileTheProcessRunsAreHandledOnce() throws {
+    @Test func reDropsWhileTheProcessRunsAreHandledOnce() async throws {
         let spool = try TemporarySpool()
         let release = spool.root.appendingPathComponent("release").path
         try spool.define(
@@ -98,31 +98,27 @@ import Testing
                 shell: 'echo run >> runs.log; \(waitForMarker(release))'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms", "--settle", "0s", "--grace", "5s"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
-            }
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            let body = #"{"process_type": "hold"}"#
+            try spool.drop("p1", body)
+            #expect(await spool.eventually(timeout: 20) { spool.status("p1")?.status == .running })
+
+            // The same request again while it runs: removed, nothing new.
+            try spool.drop("p1", body)
+            #expect(await spool.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
+            // Other content under the same id: rejected, the running process untouched.
+            try spool.drop("p1", #"{"process_type": "hold", "x": 1}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.rejectedFiles().contains("p1.json.error.json") })
+            #expect(spool.status("p1")?.status == .running)
+
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
+            #expect(await spool.eventually(timeout: 20) { spool.status("p1")?.status == .success })
+            runner.signal(SIGTERM)
+            let result = await runner.wait(timeout: 30)
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(spool.workFile("p1", "runs.log") == "run\n")
+            #expect(try spool.processRowCount("p1") == 1)
+            #expect(try spool.rejectionRows().map(\.code) == ["duplicate_process_id"])
         }
-        let body = #"{"process_type": "hold"}"#
-        try spool.drop("p1", body)
-        #expect(spool.eventually(timeout: 20) { spool.status("p1")?.status == .running })
-
-        // The same request again while it runs: removed, nothing new.
-        try spool.drop("p1", body)
-        #expect(spool.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
-        // Other content under the same id: rejected, the running process untouched.
-        try spool.drop("p1", #"{"process_type": "hold", "x": 1}"#)
-        #expect(spool.eventually(timeout: 20) { spool.rejectedFiles().contains("p1.json.error.json") })
-        #expect(spool.status("p1")?.status == .running)
-
-        _ = FileManager.default.createFile(atPath: release, contents: nil)
-        #expect(spool.eventually(timeout: 20) { spool.status("p1")?.status == .success })
-        runner.signal(SIGTERM)
-        let result = runner.wait(timeout: 30)
-        #expect(result.status == 0, "\(result.standardError)")
-        #expect(spool.workFile("p1", "runs.log") == "run\n")
-        #expect(try spool.processRowCount("p1") == 1)
-        #expect(try spool.rejectionRows().map(\.code) == ["duplicate_process_id"])
     }
 }

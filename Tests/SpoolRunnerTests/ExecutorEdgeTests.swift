@@ -9,8 +9,8 @@ import Glibc
 
 /// Tasks that close their standard output early or leave children behind: the runner follows
 /// the task's own process, not its output pipe.
-@Suite struct ExecutorEdgeTests {
-    @Test func timeoutHoldsForATaskThatClosedItsOutput() throws {
+@Suite(.endToEnd) struct ExecutorEdgeTests {
+    @Test func timeoutHoldsForATaskThatClosedItsOutput() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "quiet.yaml",
@@ -22,14 +22,14 @@ import Glibc
             """)
         try spool.drop("q1", #"{"process_type": "quiet"}"#)
         let began = Date()
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0)
         #expect(Date().timeIntervalSince(began) < 15)
         let status = try #require(spool.status("q1"))
         #expect(status.tasks.first?.error?.code == "timeout")
     }
 
-    @Test func cancelStopsATaskThatClosedItsOutput() throws {
+    @Test func cancelStopsATaskThatClosedItsOutput() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "quiet.yaml",
@@ -39,17 +39,15 @@ import Glibc
                 shell: 'exec >/dev/null 2>&1; sleep 30'
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            try spool.drop("q2", #"{"process_type": "quiet"}"#)
+            #expect(await spool.eventually { spool.status("q2")?.tasks.first?.status == .running })
+            try await spool.run(["cancel", "q2"])
+            #expect(await spool.eventually(timeout: 15) { spool.status("q2")?.status == .cancelled })
         }
-        try spool.drop("q2", #"{"process_type": "quiet"}"#)
-        #expect(spool.eventually { spool.status("q2")?.tasks.first?.status == .running })
-        try spool.run(["cancel", "q2"])
-        #expect(spool.eventually(timeout: 15) { spool.status("q2")?.status == .cancelled })
     }
 
-    @Test func aBackgroundChildHoldingOutputDoesNotHoldTheTask() throws {
+    @Test func aBackgroundChildHoldingOutputDoesNotHoldTheTask() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "bg.yaml",
@@ -60,7 +58,7 @@ import Glibc
             """)
         try spool.drop("b1", #"{"process_type": "bg"}"#)
         let began = Date()
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0)
         #expect(Date().timeIntervalSince(began) < 15)
         let status = try #require(spool.status("b1"))

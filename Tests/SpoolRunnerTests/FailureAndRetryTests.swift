@@ -6,24 +6,23 @@ import Testing
 /// SPEC §5: a task that fails for good stops new tasks, lets running ones finish, skips the rest,
 /// runs `on_failure` and fails the process; `retry:` and `continue_on_failure`; task and process
 /// timeouts.
-@Suite struct FailureAndRetryTests {
-    static func run(_ yaml: String, id: String = "p1", timeout: Double = 60) throws -> (
+@Suite(.endToEnd) struct FailureAndRetryTests {
+    static func run(_ yaml: String, id: String = "p1") async throws -> (
         TemporarySpool, StatusDocument, elapsed: Double
     ) {
         let spool = try TemporarySpool()
         try spool.define("flow.yaml", yaml)
         try spool.drop(id, #"{"process_type": "flow"}"#)
         let began = Date()
-        let result = try spool.serveOnce(timeout: timeout)
+        try await runEngineOnce(spool)
         let elapsed = Date().timeIntervalSince(began)
-        #expect(result.status == 0, "\(result.standardError)")
         return (spool, try #require(spool.status(id), "no status file"), elapsed)
     }
 
     // MARK: - Failure
 
-    @Test func failureSkipsWhatIsLeftLetsRunningTasksFinishAndRunsOnFailure() throws {
-        let (spool, status, _) = try Self.run(
+    @Test func failureSkipsWhatIsLeftLetsRunningTasksFinishAndRunsOnFailure() async throws {
+        let (spool, status, _) = try await Self.run(
             """
             tasks:
               - name: slow
@@ -88,8 +87,8 @@ import Testing
         #expect(events.last == "process_failed")
     }
 
-    @Test func syncFailureSkipsEverythingAfterIt() throws {
-        let (_, status, _) = try Self.run(
+    @Test func syncFailureSkipsEverythingAfterIt() async throws {
+        let (_, status, _) = try await Self.run(
             """
             tasks:
               - name: ok
@@ -108,8 +107,8 @@ import Testing
         #expect(try status.task("broken").exitCode == 7)
     }
 
-    @Test func onFailureTasksAreNotListedWhenNothingFails() throws {
-        let (spool, status, _) = try Self.run(
+    @Test func onFailureTasksAreNotListedWhenNothingFails() async throws {
+        let (spool, status, _) = try await Self.run(
             """
             tasks:
               - name: fine
@@ -123,8 +122,8 @@ import Testing
         #expect(spool.workFile("p1", "cleanup.ran") == nil)
     }
 
-    @Test func continueOnFailureKeepsTheProcessGoing() throws {
-        let (spool, status, _) = try Self.run(
+    @Test func continueOnFailureKeepsTheProcessGoing() async throws {
+        let (spool, status, _) = try await Self.run(
             """
             tasks:
               - name: first
@@ -166,8 +165,8 @@ import Testing
 
     // MARK: - Retry
 
-    @Test func taskFailingOnceSucceedsOnItsSecondAttempt() throws {
-        let (spool, status, _) = try Self.run(
+    @Test func taskFailingOnceSucceedsOnItsSecondAttempt() async throws {
+        let (spool, status, _) = try await Self.run(
             """
             tasks:
               - name: flaky
@@ -194,15 +193,15 @@ import Testing
         let events = try spool.eventNames("p1").filter { $0.hasPrefix("flaky:") }
         #expect(events == ["flaky:task_started", "flaky:task_retrying", "flaky:task_started", "flaky:task_succeeded"])
 
-        let cli = try spool.run(["events", "p1"])
+        let cli = try await spool.run(["events", "p1"])
         #expect(cli.status == 0, "\(cli.standardError)")
         let retryLine = try #require(cli.standardOutput.split(separator: "\n").first { $0.contains("task_retrying") })
         #expect(retryLine.contains("flaky"))
         #expect(retryLine.contains("exit_status"))
     }
 
-    @Test func retriesSpentFailTheTask() throws {
-        let (spool, status, _) = try Self.run(
+    @Test func retriesSpentFailTheTask() async throws {
+        let (spool, status, _) = try await Self.run(
             """
             tasks:
               - name: hopeless
@@ -219,8 +218,8 @@ import Testing
         for attempt in 1...3 { #expect(spool.logText("p1", task: "hopeless", attempt: attempt) != nil) }
     }
 
-    @Test func missingProgramFailsWithSpawnFailed() throws {
-        let (_, status, _) = try Self.run(
+    @Test func missingProgramFailsWithSpawnFailed() async throws {
+        let (_, status, _) = try await Self.run(
             """
             tasks:
               - name: ghost
@@ -241,8 +240,8 @@ import Testing
         "sleep: 30s",
         "shell: 'sleep 30 & wait'",
     ])
-    func taskTimeoutStopsTheTask(action: String) throws {
-        let (_, status, elapsed) = try Self.run(
+    func taskTimeoutStopsTheTask(action: String) async throws {
+        let (_, status, elapsed) = try await Self.run(
             """
             tasks:
               - name: stuck
@@ -261,9 +260,9 @@ import Testing
         #expect(elapsed < 20, "took \(elapsed) s for a 300ms timeout")
     }
 
-    @Test func taskIgnoringSIGTERMIsKilled() throws {
+    @Test func taskIgnoringSIGTERMIsKilled() async throws {
         // SIGTERM first, SIGKILL after 5 s.
-        let (_, status, elapsed) = try Self.run(
+        let (_, status, elapsed) = try await Self.run(
             """
             tasks:
               - name: stubborn
@@ -275,8 +274,8 @@ import Testing
         #expect(elapsed < 25, "took \(elapsed) s")
     }
 
-    @Test func timedOutAttemptIsRetried() throws {
-        let (_, status, _) = try Self.run(
+    @Test func timedOutAttemptIsRetried() async throws {
+        let (_, status, _) = try await Self.run(
             """
             tasks:
               - name: slow_first
@@ -290,8 +289,8 @@ import Testing
         #expect(task.output == ["attempt": .integer(2)])
     }
 
-    @Test func processTimeoutStopsRunningTasksAndFailsTheProcess() throws {
-        let (spool, status, elapsed) = try Self.run(
+    @Test func processTimeoutStopsRunningTasksAndFailsTheProcess() async throws {
+        let (spool, status, elapsed) = try await Self.run(
             """
             timeout: 500ms
             tasks:

@@ -5,7 +5,7 @@ import Testing
 
 /// `/openapi.json` is the checked-in `docs/openapi.json`, a valid OpenAPI 3.1 document, and lists
 /// exactly the routes the gateway serves.
-@Suite struct GatewayOpenAPITests {
+@Suite(.endToEnd) struct GatewayOpenAPITests {
     static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/openapi.json")
 
@@ -34,18 +34,18 @@ import Testing
 
     /// The live server: every documented operation is routed (none is `no_such_route` or 405),
     /// undocumented ones are not, and it serves the file byte for byte.
-    @Test func liveServerAnswersEveryDocumentedOperation() throws {
+    @Test func liveServerAnswersEveryDocumentedOperation() async throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
-        let gateway = try GatewayProcess(spool)
-        let served = try gateway.get("/openapi.json")
+        let gateway = try await GatewayProcess(spool)
+        let served = try await gateway.get("/openapi.json")
         #expect(served.body == (try Data(contentsOf: Self.file)))
         let document = try #require(served.object)
         for operation in Self.operations(document) {
             let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
             let path = parts[1].replacingOccurrences(of: "{process_id}", with: "proc_000000000000")
                 .replacingOccurrences(of: "{file}", with: "task.1.log")
-            let reply = try gateway.send(
+            let reply = try await gateway.send(
                 parts[0], path, headers: ["Content-Type": "application/json"],
                 body: parts[0] == "POST" ? Data("{}".utf8) : nil)
             #expect(
@@ -57,14 +57,14 @@ import Testing
             "GET /api/processes/extra",
         ] {
             let parts = undocumented.split(separator: " ").map(String.init)
-            let reply = try gateway.send(parts[0], parts[1])
+            let reply = try await gateway.send(parts[0], parts[1])
             #expect(reply.errorCode == "no_such_route" || reply.status == 405, "\(undocumented) → \(reply.status)")
         }
     }
 
     /// Python's openapi-spec-validator accepts the document and rejects a broken copy.
-    @Test func documentValidatesWithOpenAPISpecValidator() throws {
-        let probe = try RunningCommand(
+    @Test func documentValidatesWithOpenAPISpecValidator() async throws {
+        let probe = try await RunningCommand(
             executable: "/usr/bin/env", arguments: ["python3", "-c", "import openapi_spec_validator"],
             environment: [:], directory: NSTemporaryDirectory()
         ).wait()
@@ -77,7 +77,7 @@ import Testing
             validate(json.load(open(sys.argv[1])))
             print("valid")
             """
-        let valid = try RunningCommand(
+        let valid = try await RunningCommand(
             executable: "/usr/bin/env", arguments: ["python3", "-c", script, Self.file.path],
             environment: [:], directory: NSTemporaryDirectory()
         ).wait()
@@ -91,7 +91,7 @@ import Testing
         let brokenFile = NSTemporaryDirectory() + "openapi-broken-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: broken).write(to: URL(fileURLWithPath: brokenFile))
         defer { try? FileManager.default.removeItem(atPath: brokenFile) }
-        let invalid = try RunningCommand(
+        let invalid = try await RunningCommand(
             executable: "/usr/bin/env", arguments: ["python3", "-c", script, brokenFile],
             environment: [:], directory: NSTemporaryDirectory()
         ).wait()

@@ -7,7 +7,7 @@ import Testing
 @testable import SpoolStore
 
 /// The history schema of SPEC §7, built by the real migrator, and the records that map onto it.
-@Suite struct HistoryStoreTests {
+@Suite(.endToEnd) struct HistoryStoreTests {
     /// The columns SPEC §7 promises, per table.
     static let contract: [(table: String, columns: [String])] = [
         (
@@ -254,12 +254,12 @@ import Testing
     }
 
     /// A store migrated by a newer spoolrunner is refused, naming both versions; `serve` exits 76.
-    @Test func aStoreFromANewerSpoolrunnerIsRefused() throws {
+    @Test func aStoreFromANewerSpoolrunnerIsRefused() async throws {
         let spool = try TemporarySpool()
         let path = spool.layout.defaultDatabase
         do {
             let store = try SQLiteStore(path: path)
-            try store.testWriter.write { db in
+            try await store.testWriter.write { db in
                 try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99 from the future')")
                 try db.execute(sql: "PRAGMA user_version = 99")
             }
@@ -270,7 +270,7 @@ import Testing
             guard let error = error as? StoreError, error.code == .schemaTooNew else { return false }
             return error.message.contains("99") && error.message.contains("\(HistoryMigrator.currentVersion)")
         }
-        let serve = try spool.run(["serve", "--once"])
+        let serve = try await spool.run(["serve", "--once"])
         #expect(serve.status == 76, "\(serve.standardError)")
         #expect(serve.standardError.contains("schema version 99"), "\(serve.standardError)")
     }

@@ -10,7 +10,7 @@ import Glibc
 /// The definitions watcher reacts to definition files only: a temp file written beside one
 /// (`write(atomically:)`, an editor's swap file) used to start a reload that read the old file
 /// and announced it, before the rename that mattered.
-@Suite struct InboxWatcherTests {
+@Suite(.endToEnd) struct InboxWatcherTests {
     /// One `inotify_event` record as the kernel lays it out (little-endian, name NUL-padded).
     static func event(mask: UInt32, name: String) -> [UInt8] {
         var name = Array(name.utf8)

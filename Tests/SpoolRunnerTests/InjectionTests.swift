@@ -8,7 +8,7 @@ import Testing
 ///
 /// Each payload tries to create a marker file (and to delete a canary directory); both live in
 /// the test's own temporary directory, so a failure cannot harm anything outside it.
-@Suite struct InjectionTests {
+@Suite(.endToEnd) struct InjectionTests {
     static let argvScript = """
         #!/bin/sh
         printf '%s\\0' "$@" > "$SPOOL_WORK_DIR/argv.$SPOOL_TASK_NAME"
@@ -60,7 +60,7 @@ import Testing
     ]
 
     @Test(arguments: payloads)
-    func inputReachesTasksAsOneUnchangedValue(payload: String) throws {
+    func inputReachesTasksAsOneUnchangedValue(payload: String) async throws {
         let spool = try TemporarySpool()
         let marker = spool.root.appendingPathComponent("pwned-marker").path
         let canary = spool.root.appendingPathComponent("canary").path
@@ -72,7 +72,7 @@ import Testing
         try spool.define("echo.yaml", Self.definition)
         let body = try JSONSerialization.data(withJSONObject: ["process_type": "echo", "v": value])
         try spool.drop("p1", String(decoding: body, as: UTF8.self))
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
 
         let status = try #require(spool.status("p1"))
@@ -99,7 +99,7 @@ import Testing
             })
     }
 
-    @Test func processIDAndTypeCannotCarryShellSyntax() throws {
+    @Test func processIDAndTypeCannotCarryShellSyntax() async throws {
         // Names are validated before anything runs: such a file is rejected, not executed.
         let spool = try TemporarySpool()
         try spool.define("echo.yaml", Self.definition)
@@ -107,13 +107,13 @@ import Testing
         try spool.writeInbox(
             "x;touch \(marker.replacingOccurrences(of: "/", with: "_")).json", #"{"process_type": "echo", "v": "a"}"#)
         try spool.drop("p2", #"{"process_type": "$(touch \#(marker))", "v": "a"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(try spool.rejectionRows().map(\.code).sorted() == ["invalid_process_id", "unknown_process_type"])
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
 
-    @Test func templatesInsideShellAreRefusedAtLoad() throws {
+    @Test func templatesInsideShellAreRefusedAtLoad() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "unsafe.yaml",
@@ -124,12 +124,12 @@ import Testing
               - name: bad
                 shell: 'echo {{inputs.v}}'
             """)
-        let validate = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
+        let validate = try await spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(validate.status == 1)
         #expect(validate.standardOutput.contains("unsafe.yaml:5:"), "\(validate.standardOutput)")
 
         try spool.drop("p1", #"{"process_type": "unsafe", "v": "$(id)"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .rejected)
         #expect(spool.status("p1")?.error?.code == "unknown_process_type")
@@ -139,7 +139,7 @@ import Testing
     /// program that parses options would still read it as one. Two ways to keep it out, both
     /// in the README: `--` before the value in `run:`, or a pattern that refuses a leading `-`.
     @Test(arguments: ["-rf", "--output=/etc/x", "-o/etc/passwd"])
-    func optionLikeValuesStayOperandsAfterDoubleDash(value: String) throws {
+    func optionLikeValuesStayOperandsAfterDoubleDash(value: String) async throws {
         let spool = try TemporarySpool()
         try spool.script(
             "opts.sh",
@@ -176,7 +176,7 @@ import Testing
                 decoding: try JSONSerialization.data(withJSONObject: [
                     "process_type": "opts", "name": "ok", "safe": value,
                 ]), as: UTF8.self))
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .success)
         // Without `--` the program takes the value for options: the reason for the guidance.

@@ -7,12 +7,12 @@ import Glibc
 
 /// Issue 11 part 5: `make install` lays out the FHS paths, `make uninstall` takes them away, the
 /// service units are hardened, and sysusers/tmpfiles create the user and the spool tree.
-@Suite struct InstallTests {
+@Suite(.endToEnd) struct InstallTests {
     static var builtDirectory: String { URL(fileURLWithPath: TemporarySpool.binary).deletingLastPathComponent().path }
 
-    static func make(_ arguments: [String]) throws -> CommandResult? {
+    static func make(_ arguments: [String]) async throws -> CommandResult? {
         guard let make = RequiredTool.find("make", installHint: "apt-get install make") else { return nil }
-        return try Shell.run(make, ["-s", "-C", Repository.root.path] + arguments)
+        return try await Shell.run(make, ["-s", "-C", Repository.root.path] + arguments)
     }
 
     static func files(under root: String) -> [String] {
@@ -60,11 +60,11 @@ import Glibc
         return files.sorted()
     }
 
-    @Test func installLaysOutTheFHSPathsAndUninstallTakesThemAway() throws {
+    @Test func installLaysOutTheFHSPathsAndUninstallTakesThemAway() async throws {
         let stage = NSTemporaryDirectory() + "stage-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: stage) }
         guard
-            let installed = try Self.make([
+            let installed = try await Self.make([
                 "install", "DESTDIR=\(stage)", "PREFIX=/usr", "BUILT=\(Self.builtDirectory)",
             ])
         else { return }
@@ -78,7 +78,7 @@ import Glibc
             #expect(installed.standardOutput.contains(step), "\(installed.standardOutput)")
         }
         // The staged binary runs; DESTDIR is never written into a file.
-        let version = try Shell.run("\(stage)/usr/bin/spoolrunner", ["--version"])
+        let version = try await Shell.run("\(stage)/usr/bin/spoolrunner", ["--version"])
         #expect(version.status == 0 && !version.standardOutput.isEmpty)
         let unit = try String(contentsOfFile: "\(stage)/usr/lib/systemd/system/spoolrunner.service", encoding: .utf8)
         #expect(
@@ -94,13 +94,14 @@ import Glibc
         let edited = "\(stage)/etc/spoolrunner/definitions/premium_subscription.yaml"
         try "# mine\n".write(toFile: edited, atomically: true, encoding: .utf8)
         #expect(
-            try Self.make(["install", "DESTDIR=\(stage)", "PREFIX=/usr", "BUILT=\(Self.builtDirectory)"])?.status == 0)
+            try await Self.make(["install", "DESTDIR=\(stage)", "PREFIX=/usr", "BUILT=\(Self.builtDirectory)"])?.status
+                == 0)
         #expect(try String(contentsOfFile: edited, encoding: .utf8) == "# mine\n")
-        let removed = try Self.make(["uninstall", "DESTDIR=\(stage)", "PREFIX=/usr"])
+        let removed = try await Self.make(["uninstall", "DESTDIR=\(stage)", "PREFIX=/usr"])
         #expect(removed?.status == 0, "\(removed?.standardError ?? "")")
         #expect(Self.files(under: stage) == ["/etc/spoolrunner/definitions/premium_subscription.yaml"])
         try FileManager.default.removeItem(atPath: edited)
-        #expect(try Self.make(["uninstall", "DESTDIR=\(stage)", "PREFIX=/usr"])?.status == 0)
+        #expect(try await Self.make(["uninstall", "DESTDIR=\(stage)", "PREFIX=/usr"])?.status == 0)
         #expect(Self.files(under: stage).isEmpty, "make uninstall leaves nothing behind: \(Self.files(under: stage))")
     }
 
@@ -114,7 +115,7 @@ import Glibc
     ]
 
     @Test(arguments: ["spoolrunner.service", "spoolrunner-once.service"])
-    func serviceUnitIsHardenedAndScoresUnder25(unit: String) throws {
+    func serviceUnitIsHardenedAndScoresUnder25(unit: String) async throws {
         let text = try ContribUnitTests.contents(unit)
         let lines = Set(text.split(separator: "\n").map(String.init))
         for setting in Self.hardening {
@@ -129,7 +130,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try text.replacingOccurrences(of: "/usr/local/bin/spoolrunner", with: TemporarySpool.binary)
             .write(toFile: "\(directory)/\(unit)", atomically: true, encoding: .utf8)
-        let result = try Shell.run(
+        let result = try await Shell.run(
             "/usr/bin/env", ["systemd-analyze", "security", "--offline=true", "--threshold=25", "./\(unit)"],
             environment: ["SYSTEMD_LOG_COLOR": "0", "SYSTEMD_COLORS": "0"], directory: directory)
         #expect(result.status == 0, "\(result.standardOutput.suffix(600))\(result.standardError)")
@@ -142,14 +143,14 @@ import Glibc
         #expect(exposure <= 2.5, "\(unit): exposure \(exposure)")
     }
 
-    @Test func sysusersAndTmpfilesCreateTheUserAndTheSpoolTree() throws {
+    @Test func sysusersAndTmpfilesCreateTheUserAndTheSpoolTree() async throws {
         guard RequiredTool.find("systemd-sysusers", installHint: "apt-get install systemd") != nil,
             RequiredTool.find("systemd-tmpfiles", installHint: "apt-get install systemd") != nil
         else { return }
         let root = NSTemporaryDirectory() + "sysroot-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let users = try Shell.run(
+        let users = try await Shell.run(
             "/usr/bin/env",
             ["systemd-sysusers", "--root=\(root)", Repository.path("contrib/sysusers.d/spoolrunner.conf")])
         #expect(users.status == 0, "\(users.standardError)")
@@ -160,7 +161,7 @@ import Glibc
         #expect(fields[5] == "/var/spool/spoolrunner")
         let uid = try #require(UInt32(fields[2]))
         let gid = try #require(UInt32(fields[3]))
-        let tree = try Shell.run(
+        let tree = try await Shell.run(
             "/usr/bin/env",
             ["systemd-tmpfiles", "--create", "--root=\(root)", Repository.path("contrib/tmpfiles.d/spoolrunner.conf")])
         #expect(tree.status == 0, "\(tree.standardError)")

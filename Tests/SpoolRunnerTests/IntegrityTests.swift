@@ -8,7 +8,7 @@ import Testing
 
 /// Status files are always whole, valid JSON (SPEC §4) and a projection of the history store;
 /// the store stays consistent (SPEC §7); `runner.json` describes the running runner (SPEC §2).
-@Suite struct IntegrityTests {
+@Suite(.endToEnd) struct IntegrityTests {
     static let busy = """
         tasks:
           - name: a
@@ -55,13 +55,13 @@ import Testing
             }.start()
         }
 
-        func finish() {
+        func finish() async {
             stop.store(true, ordering: .sequentiallyConsistent)
-            while !done.load(ordering: .sequentiallyConsistent) { usleep(5_000) }
+            while !done.load(ordering: .sequentiallyConsistent) { try? await Task.sleep(for: .milliseconds(5)) }
         }
     }
 
-    @Test func statusFilesAreAlwaysValidJSONAndMatchTheStore() throws {
+    @Test func statusFilesAreAlwaysValidJSONAndMatchTheStore() async throws {
         let spool = try TemporarySpool()
         try spool.define("busy.yaml", Self.busy)
         try spool.define(
@@ -78,74 +78,74 @@ import Testing
             """)
         let reader = Reader(outbox: spool.layout.outbox)
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            let ids = (1...12).map { String(format: "i%02d", $0) }
+            for (index, id) in ids.enumerated() {
+                try spool.drop(id, index % 4 == 3 ? #"{"process_type": "doomed"}"# : #"{"process_type": "busy"}"#)
+                try await Task.sleep(for: .milliseconds(20))
             }
-        }
-        let ids = (1...12).map { String(format: "i%02d", $0) }
-        for (index, id) in ids.enumerated() {
-            try spool.drop(id, index % 4 == 3 ? #"{"process_type": "doomed"}"# : #"{"process_type": "busy"}"#)
-            usleep(20_000)
-        }
-        let ended = spool.eventually(timeout: 60) { ids.allSatisfy { spool.status($0)?.status.isFinal == true } }
-        runner.signal(SIGTERM)
-        let result = runner.wait(timeout: 30)
-        reader.finish()
-        #expect(ended)
-        #expect(result.status == 0, "\(result.standardError)")
-        #expect(reader.problems.withLock { $0 }.isEmpty, "\(reader.problems.withLock { $0 })")
-        #expect(reader.reads.load(ordering: .relaxed) > ids.count)
+            let ended = await spool.eventually(timeout: 60) {
+                ids.allSatisfy { spool.status($0)?.status.isFinal == true }
+            }
+            runner.signal(SIGTERM)
+            let result = await runner.wait(timeout: 30)
+            await reader.finish()
+            #expect(ended)
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(reader.problems.withLock { $0 }.isEmpty, "\(reader.problems.withLock { $0 })")
+            #expect(reader.reads.load(ordering: .relaxed) > ids.count)
 
-        // Only status files in outbox/: no temp file left behind.
-        let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter {
-            $0 != ".gitkeep"
-        }.sorted()
-        #expect(outbox == ids.map { "\($0).json" })
+            // Only status files in outbox/: no temp file left behind.
+            let outbox = try FileManager.default.contentsOfDirectory(atPath: spool.layout.outbox).filter {
+                $0 != ".gitkeep"
+            }.sorted()
+            #expect(outbox == ids.map { "\($0).json" })
 
-        // Each status file is the store's rows.
-        for id in ids {
-            let status = try #require(spool.status(id))
-            #expect(
-                status.status == (id.hasSuffix("4") || id.hasSuffix("8") || id.hasSuffix("12") ? .failed : .success),
-                "\(id)")
-            let (process, tasks) = try spool.history { db in
-                (
-                    try Row.fetchOne(
-                        db, sql: "SELECT status, created_at, started_at, ended_at FROM processes WHERE process_id = ?",
-                        arguments: [id]),
-                    try Row.fetchAll(
-                        db,
-                        sql:
-                            "SELECT task_name, status, attempts, started_at, ended_at FROM tasks WHERE process_id = ? ORDER BY position",
-                        arguments: [id])
-                )
+            // Each status file is the store's rows.
+            for id in ids {
+                let status = try #require(spool.status(id))
+                #expect(
+                    status.status
+                        == (id.hasSuffix("4") || id.hasSuffix("8") || id.hasSuffix("12") ? .failed : .success),
+                    "\(id)")
+                let (process, tasks) = try spool.history { db in
+                    (
+                        try Row.fetchOne(
+                            db,
+                            sql: "SELECT status, created_at, started_at, ended_at FROM processes WHERE process_id = ?",
+                            arguments: [id]),
+                        try Row.fetchAll(
+                            db,
+                            sql:
+                                "SELECT task_name, status, attempts, started_at, ended_at FROM tasks WHERE process_id = ? ORDER BY position",
+                            arguments: [id])
+                    )
+                }
+                let row = try #require(process)
+                #expect(row["status"] == status.status.rawValue)
+                #expect(row["created_at"] == status.createdAt)
+                #expect(row["started_at"] == status.startedAt)
+                #expect(row["ended_at"] == status.endedAt)
+                let listed = tasks.filter { row in status.tasks.contains { $0.taskName == row["task_name"] } }
+                #expect(listed.map { $0["task_name"] as String } == status.tasks.map(\.taskName))
+                for (row, task) in zip(listed, status.tasks) {
+                    #expect(row["status"] == task.status.rawValue, "\(id)/\(task.taskName)")
+                    #expect(row["attempts"] == task.attempts, "\(id)/\(task.taskName)")
+                    #expect(row["started_at"] == task.startedAt, "\(id)/\(task.taskName)")
+                    #expect(row["ended_at"] == task.endedAt, "\(id)/\(task.taskName)")
+                }
             }
-            let row = try #require(process)
-            #expect(row["status"] == status.status.rawValue)
-            #expect(row["created_at"] == status.createdAt)
-            #expect(row["started_at"] == status.startedAt)
-            #expect(row["ended_at"] == status.endedAt)
-            let listed = tasks.filter { row in status.tasks.contains { $0.taskName == row["task_name"] } }
-            #expect(listed.map { $0["task_name"] as String } == status.tasks.map(\.taskName))
-            for (row, task) in zip(listed, status.tasks) {
-                #expect(row["status"] == task.status.rawValue, "\(id)/\(task.taskName)")
-                #expect(row["attempts"] == task.attempts, "\(id)/\(task.taskName)")
-                #expect(row["started_at"] == task.startedAt, "\(id)/\(task.taskName)")
-                #expect(row["ended_at"] == task.endedAt, "\(id)/\(task.taskName)")
-            }
+            #expect(try spool.integrityCheck() == "ok")
         }
-        #expect(try spool.integrityCheck() == "ok")
     }
 
-    @Test func storeIsConsistentAfterManyRuns() throws {
+    @Test func storeIsConsistentAfterManyRuns() async throws {
         let spool = try TemporarySpool()
         try spool.define("busy.yaml", Self.busy)
         for round in 0..<3 {
             for index in 0..<8 { try spool.drop("r\(round)-\(index)", #"{"process_type": "busy"}"#) }
             try spool.writeInbox("junk\(round).json", "[]")
-            #expect(try spool.serveOnce().status == 0)
+            #expect(try await spool.serveOnce().status == 0)
         }
         let (integrity, foreignKeys, journal, version, processes, events) = try spool.history { db in
             (
@@ -171,7 +171,7 @@ import Testing
         #expect(stored == #"{"process_type": "busy"}"#)
     }
 
-    @Test func onceTakesEveryRequestOfABurst() throws {
+    @Test func onceTakesEveryRequestOfABurst() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "quick.yaml",
@@ -182,7 +182,7 @@ import Testing
             """)
         let ids = (0..<400).map { String(format: "b%03d", $0) }
         for id in ids { try spool.drop(id, #"{"process_type": "quick"}"#) }
-        let result = try spool.serveOnce(timeout: 60)
+        let result = try await spool.serveOnce(timeout: 60)
         #expect(result.status == 0, "\(result.standardError.suffix(500))")
         #expect(spool.inboxFiles().isEmpty)
         let unfinished = ids.filter { id in spool.status(id)?.status != .success }
@@ -197,35 +197,34 @@ import Testing
         #expect(accepted == ids.count)
     }
 
-    @Test func heartbeatDescribesTheRunner() throws {
+    @Test func heartbeatDescribesTheRunner() async throws {
         let spool = try TemporarySpool()
         try spool.define("busy.yaml", Self.busy)
         try spool.define("broken.yaml", "tasks: 5\n")
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            #expect(
+                await spool.eventually(timeout: 20) {
+                    TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile) != nil
+                })
+            let heartbeat = try #require(TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile))
+            #expect(heartbeat["pid"] as? Int == Int(runner.pid))
+            #expect(heartbeat["version"] as? String != nil)
+            _ = try instant(heartbeat["started_at"] as? String)
+            _ = try instant(heartbeat["updated_at"] as? String)
+            let counts = try #require(heartbeat["counts"] as? [String: Any])
+            for key in ["inbox_backlog", "running_processes", "running_tasks"] {
+                #expect(counts[key] is Int, "\(key) missing in \(counts)")
             }
+            let errors = try #require(heartbeat["definition_errors"] as? [String])
+            #expect(errors.contains { $0.contains("broken.yaml") })
+            runner.signal(SIGTERM)
+            #expect(await runner.wait(timeout: 30).status == 0)
         }
-        #expect(spool.eventually(timeout: 20) { TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile) != nil })
-        let heartbeat = try #require(TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile))
-        #expect(heartbeat["pid"] as? Int == Int(runner.pid))
-        #expect(heartbeat["version"] as? String != nil)
-        _ = try instant(heartbeat["started_at"] as? String)
-        _ = try instant(heartbeat["updated_at"] as? String)
-        let counts = try #require(heartbeat["counts"] as? [String: Any])
-        for key in ["inbox_backlog", "running_processes", "running_tasks"] {
-            #expect(counts[key] is Int, "\(key) missing in \(counts)")
-        }
-        let errors = try #require(heartbeat["definition_errors"] as? [String])
-        #expect(errors.contains { $0.contains("broken.yaml") })
-        runner.signal(SIGTERM)
-        #expect(runner.wait(timeout: 30).status == 0)
     }
 
     /// SPEC §4: `tasks` lists the definition's tasks, "then any on_failure tasks that ran".
-    @Test func onFailureTasksThatNeverRanAreNotListedAfterACancel() throws {
+    @Test func onFailureTasksThatNeverRanAreNotListedAfterACancel() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "long.yaml",
@@ -240,24 +239,21 @@ import Testing
                 shell: 'touch cleanup.ran'
             """)
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer {
-            if runner.process.isRunning {
-                runner.signal(SIGKILL)
-                _ = runner.wait(timeout: 5)
-            }
-        }
-        try spool.drop("c1", #"{"process_type": "long"}"#)
-        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.tasks.first?.status == .running })
-        let cancel = try spool.run(["cancel", "c1"])
-        #expect(cancel.status == 0, "\(cancel.standardError)")
-        #expect(spool.eventually(timeout: 20) { spool.status("c1")?.status == .cancelled })
-        runner.signal(SIGTERM)
-        #expect(runner.wait(timeout: 30).status == 0)
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            try spool.drop("c1", #"{"process_type": "long"}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.status("c1")?.tasks.first?.status == .running })
+            let cancel = try await spool.run(["cancel", "c1"])
+            #expect(cancel.status == 0, "\(cancel.standardError)")
+            #expect(await spool.eventually(timeout: 20) { spool.status("c1")?.status == .cancelled })
+            runner.signal(SIGTERM)
+            #expect(await runner.wait(timeout: 30).status == 0)
 
-        let status = try #require(spool.status("c1"))
-        #expect(spool.workFile("c1", "cleanup.ran") == nil, "on_failure does not run on cancel")
-        #expect(
-            status.tasks.map(\.taskName) == ["wait", "next"], "\(status.tasks.map { "\($0.taskName): \($0.status)" })")
-        #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
+            let status = try #require(spool.status("c1"))
+            #expect(spool.workFile("c1", "cleanup.ran") == nil, "on_failure does not run on cancel")
+            #expect(
+                status.tasks.map(\.taskName) == ["wait", "next"],
+                "\(status.tasks.map { "\($0.taskName): \($0.status)" })")
+            #expect(status.tasks.map(\.status) == [.cancelled, .skipped])
+        }
     }
 }

@@ -10,7 +10,7 @@ import Glibc
 
 /// Issue 11 part 3 and page 2: logfmt and JSON lines from the real binary, journal detection,
 /// colour rules, millisecond timestamps, a quiet idle `--once`, and the second Ctrl-C.
-@Suite struct LogFormatTests {
+@Suite(.endToEnd) struct LogFormatTests {
     static let definition = """
         tasks:
           - name: say
@@ -80,9 +80,9 @@ import Glibc
 
     static let millisecondStamp = #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"#
 
-    @Test func logfmtLinesFromTheBinaryParseBack() throws {
+    @Test func logfmtLinesFromTheBinaryParseBack() async throws {
         let spool = try Self.spool()
-        let result = try spool.serveOnce(["--log-level", "debug"])
+        let result = try await spool.serveOnce(["--log-level", "debug"])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardError.split(separator: "\n").map(String.init)
         #expect(lines.count >= 6, "\(result.standardError)")
@@ -104,9 +104,9 @@ import Glibc
         #expect(taskLines >= 4, "\(result.standardError)")
     }
 
-    @Test func jsonLinesFromTheBinaryParseBack() throws {
+    @Test func jsonLinesFromTheBinaryParseBack() async throws {
         let spool = try Self.spool()
-        let result = try spool.serveOnce(["--log-format", "json"])
+        let result = try await spool.serveOnce(["--log-format", "json"])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardError.split(separator: "\n").map(String.init)
         #expect(!lines.isEmpty)
@@ -142,7 +142,7 @@ import Glibc
 
     /// Runs `serve --once` with stderr redirected to `file` by a shell, so the test knows the
     /// device and inode behind the runner's fd 2 before it starts.
-    static func serveOnceToFile(_ spool: TemporarySpool, environment: [String: String]) throws -> (
+    static func serveOnceToFile(_ spool: TemporarySpool, environment: [String: String]) async throws -> (
         CommandResult, String
     ) {
         let file = spool.root.appendingPathComponent("stderr.log").path
@@ -152,17 +152,17 @@ import Glibc
         }
         let command =
             "exec '\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)' 2>>'\(file)'"
-        let result = try Shell.run("/bin/sh", ["-c", command], environment: environment)
+        let result = try await Shell.run("/bin/sh", ["-c", command], environment: environment)
         return (result, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
     }
 
-    @Test func journalStreamGetsPriorityPrefixesAndNoTimestamp() throws {
+    @Test func journalStreamGetsPriorityPrefixesAndNoTimestamp() async throws {
         let spool = try Self.spool()
         let file = spool.root.appendingPathComponent("stderr.log").path
         _ = FileManager.default.createFile(atPath: file, contents: nil)
         var info = stat()
         #expect(stat(file, &info) == 0)
-        let (result, output) = try Self.serveOnceToFile(
+        let (result, output) = try await Self.serveOnceToFile(
             spool, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = output.split(separator: "\n")
@@ -176,72 +176,72 @@ import Glibc
 
         // Another file's dev:ino: not the journal, no prefix.
         let other = try Self.spool()
-        let (_, plain) = try Self.serveOnceToFile(
+        let (_, plain) = try await Self.serveOnceToFile(
             other, environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"])
         for line in plain.split(separator: "\n") {
             #expect(line.hasPrefix("ts="), "\(line)")
         }
     }
 
-    @Test func colourOnlyOnATerminalWithoutNoColor() throws {
+    @Test func colourOnlyOnATerminalWithoutNoColor() async throws {
         guard let script = RequiredTool.find("script", installHint: "apt-get install bsdutils") else { return }
-        func underTerminal(_ environment: [String: String]) throws -> String {
+        func underTerminal(_ environment: [String: String]) async throws -> String {
             let spool = try Self.spool()
             let command =
                 "'\(TemporarySpool.binary)' serve --once --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
-            return try Shell.run(script, ["-qec", command, "/dev/null"], environment: environment).standardOutput
+            return try await Shell.run(script, ["-qec", command, "/dev/null"], environment: environment).standardOutput
         }
-        let coloured = try underTerminal(["TERM": "xterm", "NO_COLOR": ""])
+        let coloured = try await underTerminal(["TERM": "xterm", "NO_COLOR": ""])
         #expect(coloured.contains("\u{1B}["), "a terminal gets colour: \(coloured)")
-        #expect(!(try underTerminal(["TERM": "xterm", "NO_COLOR": "1"])).contains("\u{1B}"))
-        #expect(!(try underTerminal(["TERM": "dumb"])).contains("\u{1B}"))
+        #expect(await !(try underTerminal(["TERM": "xterm", "NO_COLOR": "1"])).contains("\u{1B}"))
+        #expect(await !(try underTerminal(["TERM": "dumb"])).contains("\u{1B}"))
         // Not a terminal (the harness writes to a file): never.
         let spool = try Self.spool()
-        let piped = try spool.serveOnce(environment: ["TERM": "xterm"])
+        let piped = try await spool.serveOnce(environment: ["TERM": "xterm"])
         #expect(!piped.standardError.contains("\u{1B}"))
     }
 
-    @Test func idleServeOnceIsQuiet() throws {
+    @Test func idleServeOnceIsQuiet() async throws {
         let spool = try TemporarySpool()
         try spool.define("pair.yaml", Self.definition)
         for _ in 0..<2 {
-            let result = try spool.serveOnce()
+            let result = try await spool.serveOnce()
             #expect(result.status == 0)
             #expect(result.standardError.isEmpty, "an idle --once from cron prints nothing: \(result.standardError)")
         }
-        let verbose = try spool.serveOnce(["--log-level", "debug"])
+        let verbose = try await spool.serveOnce(["--log-level", "debug"])
         #expect(verbose.standardError.contains("msg=\"runner started\""), "\(verbose.standardError)")
     }
 
-    @Test func logLevelComesFromTheEnvironment() throws {
+    @Test func logLevelComesFromTheEnvironment() async throws {
         let spool = try Self.spool()
-        let result = try spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "warning"])
+        let result = try await spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "warning"])
         let levels = Set(
             result.standardError.split(separator: "\n").compactMap { Self.parseLogfmt(String($0))?["level"] })
         #expect(levels == ["warning"], "\(result.standardError)")
-        let bad = try spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "chatty"])
+        let bad = try await spool.serveOnce(environment: ["SPOOLRUNNER_LOG_LEVEL": "chatty"])
         #expect(bad.status == 64)
         #expect(bad.standardError.contains("SPOOLRUNNER_LOG_LEVEL"))
     }
 
-    @Test func secondInterruptStopsAtOnce() throws {
+    @Test func secondInterruptStopsAtOnce() async throws {
         let spool = try TemporarySpool()
         try spool.define("long.yaml", "tasks:\n  - name: nap\n    run: [\"/bin/sleep\", \"120\"]\n")
         let runner = try spool.start(["serve", "--rescan", "100ms", "--grace", "120s"])
         try spool.drop("long1", #"{"process_type": "long"}"#)
-        #expect(spool.eventually { spool.status("long1")?.tasks.first?.status == .running })
+        #expect(await spool.eventually { spool.status("long1")?.tasks.first?.status == .running })
         let started = Date()
         runner.signal(SIGINT)
         let log = runner.errorPath
         #expect(
-            spool.eventually {
+            await spool.eventually {
                 ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("shutdown requested")
             })
         // Still waiting for the task after the first one.
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         #expect(runner.process.isRunning)
         runner.signal(SIGINT)
-        let result = runner.wait(timeout: 60)
+        let result = await runner.wait(timeout: 60)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(Date().timeIntervalSince(started) < 60, "the second Ctrl-C did not wait out the 120 s grace")
         #expect(result.standardError.contains("stopping 1 running task(s) now"), "\(result.standardError)")

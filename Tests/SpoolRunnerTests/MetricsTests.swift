@@ -12,7 +12,7 @@ import Glibc
 /// `serve --metrics-file`: the Prometheus textfile, parsed with Python's `prometheus_client`, its
 /// counters across restarts, `--once` runs and `prune`, its mode and atomic replacement, and a
 /// real node_exporter reading it.
-@Suite struct MetricsTests {
+@Suite(.endToEnd) struct MetricsTests {
     /// One sample of the exposition: `name{labels} value`.
     struct Sample: Decodable, Hashable {
         var name: String
@@ -22,8 +22,8 @@ import Glibc
 
     /// Parses the file with `prometheus_client.parser.text_string_to_metric_families` and returns
     /// every sample, or nil (after the skip line or the CI failure) when the module is missing.
-    static func parse(_ path: String) throws -> [Sample]? {
-        guard RequiredTool.pythonModule("prometheus_client", installHint: "pip install prometheus-client") else {
+    static func parse(_ path: String) async throws -> [Sample]? {
+        guard await RequiredTool.pythonModule("prometheus_client", installHint: "pip install prometheus-client") else {
             return nil
         }
         let program = """
@@ -35,7 +35,7 @@ import Glibc
             assert all(s["timestamp"] is None for s in samples), "a sample carries a timestamp"
             print(json.dumps(samples))
             """
-        let result = try Shell.run("/usr/bin/env", ["python3", "-c", program, path])
+        let result = try await Shell.run("/usr/bin/env", ["python3", "-c", program, path])
         #expect(result.status == 0, "prometheus_client cannot parse \(path): \(result.standardError)")
         return try JSONDecoder().decode([Sample].self, from: Data(result.standardOutput.utf8))
     }
@@ -60,15 +60,15 @@ import Glibc
     }
 
     /// `serve --once --metrics-file` under umask 027 (the units' is 0027), as the shell would run it.
-    static func serveOnce(_ spool: TemporarySpool, metricsFile: String) throws -> CommandResult {
+    static func serveOnce(_ spool: TemporarySpool, metricsFile: String) async throws -> CommandResult {
         let command = [
             TemporarySpool.binary, "serve", "--once", "--spool", spool.layout.root, "--definitions",
             spool.definitions.path, "--metrics-file", metricsFile,
         ].map { "'\($0)'" }.joined(separator: " ")
-        return try Shell.run("/bin/sh", ["-c", "umask 027; exec \(command)"], timeout: 120)
+        return try await Shell.run("/bin/sh", ["-c", "umask 027; exec \(command)"], timeout: 120)
     }
 
-    @Test func countsExactlyAndCountersSurviveOnceRunsRestartsAndPrune() throws {
+    @Test func countsExactlyAndCountersSurviveOnceRunsRestartsAndPrune() async throws {
         let spool = try TemporarySpool()
         try Self.defineFlows(spool)
         let directory = spool.root.appendingPathComponent("textfile").path
@@ -81,10 +81,10 @@ import Glibc
         try spool.drop("nosuch1", #"{"process_type": "nosuch"}"#)
         try spool.writeInbox("broken1.json", "[1, 2]")
 
-        let first = try Self.serveOnce(spool, metricsFile: file)
+        let first = try await Self.serveOnce(spool, metricsFile: file)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(spool.status("flaky1")?.status == .success)
-        guard let samples = try Self.parse(file) else { return }
+        guard let samples = try await Self.parse(file) else { return }
         let ok = ["process_type": "ok"]
         func processes(_ type: String, _ status: String) -> Double? {
             Self.value(samples, "spoolrunner_processes_total", ["process_type": type, "status": status])
@@ -145,9 +145,9 @@ import Glibc
 
         // A second --once run: counters go on from the store; histograms start empty.
         try spool.drop("ok3", #"{"process_type": "ok"}"#)
-        let second = try Self.serveOnce(spool, metricsFile: file)
+        let second = try await Self.serveOnce(spool, metricsFile: file)
         #expect(second.status == 0, "\(second.standardError)")
-        guard let again = try Self.parse(file) else { return }
+        guard let again = try await Self.parse(file) else { return }
         #expect(Self.value(again, "spoolrunner_processes_total", ["process_type": "ok", "status": "success"]) == 3)
         #expect(Self.value(again, "spoolrunner_processes_total", ["process_type": "bad", "status": "failed"]) == 1)
         #expect(Self.value(again, "spoolrunner_rejections_total", ["code": "not_an_object"]) == 1)
@@ -155,11 +155,11 @@ import Glibc
         Self.expectNoCounterLower(before: samples, after: again)
 
         // prune deletes the history the counters counted; they stay.
-        let prune = try spool.run(["prune", "--older-than", "1ms"])
+        let prune = try await spool.run(["prune", "--older-than", "1ms"])
         #expect(prune.status == 0, "\(prune.standardError)")
-        let third = try Self.serveOnce(spool, metricsFile: file)
+        let third = try await Self.serveOnce(spool, metricsFile: file)
         #expect(third.status == 0, "\(third.standardError)")
-        guard let pruned = try Self.parse(file) else { return }
+        guard let pruned = try await Self.parse(file) else { return }
         #expect(Self.value(pruned, "spoolrunner_processes_total", ["process_type": "ok", "status": "success"]) == 3)
         #expect(
             Self.value(
@@ -167,9 +167,9 @@ import Glibc
                 ["process_type": "flaky", "task": "c", "outcome": "retrying"]) == 1)
         Self.expectNoCounterLower(before: again, after: pruned)
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        let processRows = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM processes") }
+        let processRows = try await queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM processes") }
         #expect(processRows == 0)
-        let stored = try queue.read { db in
+        let stored = try await queue.read { db in
             try Int64.fetchOne(
                 db,
                 sql: """
@@ -191,13 +191,13 @@ import Glibc
         }
     }
 
-    @Test func fileIsWrittenAtStartEveryIntervalAndAtShutdownAndReplacedAtomically() throws {
+    @Test func fileIsWrittenAtStartEveryIntervalAndAtShutdownAndReplacedAtomically() async throws {
         let spool = try TemporarySpool()
         try spool.define("sleepy.yaml", "tasks:\n  - name: nap\n    shell: 'sleep 30'\n")
         let file = spool.root.appendingPathComponent("runner.prom").path
         let runner = try spool.start(["serve", "--metrics-file", file, "--metrics-interval", "50ms", "--grace", "1ms"])
         defer { runner.signal(SIGKILL) }
-        #expect(spool.eventually { FileManager.default.fileExists(atPath: file) })
+        #expect(await spool.eventually { FileManager.default.fileExists(atPath: file) })
         try spool.drop("nap1", #"{"process_type": "sleepy"}"#)
         // Every read sees a whole file: an old one or a new one, never a half-written one.
         var inodes: Set<UInt> = []
@@ -218,12 +218,12 @@ import Glibc
             {
                 sawRunning = true
             }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         #expect(inodes.count >= 5, "the file was not replaced every interval")
         #expect(sawRunning)
         runner.signal(SIGTERM)
-        let result = runner.wait()
+        let result = await runner.wait()
         #expect(result.status == 0, "\(result.standardError)")
         // The last write comes after the engine recorded the stop.
         let last = try String(contentsOfFile: file, encoding: .utf8)
@@ -233,15 +233,15 @@ import Glibc
         #expect(!names.contains { $0.hasPrefix(AtomicFile.tempPrefix) }, "\(names)")
     }
 
-    @Test func scheduleLastRunIsTheNewestSubmittedSlot() throws {
+    @Test func scheduleLastRunIsTheNewestSubmittedSlot() async throws {
         let spool = try TemporarySpool()
         try spool.define("hourly.yaml", "schedule:\n  - cron: \"0 * * * *\"\ntasks:\n  - name: a\n    shell: 'true'\n")
         try spool.define("plain.yaml", "tasks:\n  - name: a\n    shell: 'true'\n")
         let file = spool.root.appendingPathComponent("schedules.prom").path
-        let result = try spool.serveOnce(
+        let result = try await spool.serveOnce(
             ["--metrics-file", file], environment: [ScheduleClock.environmentKey: "2026-07-20T10:00:10Z"])
         #expect(result.status == 0, "\(result.standardError)")
-        guard let samples = try Self.parse(file) else { return }
+        guard let samples = try await Self.parse(file) else { return }
         // The slot was submitted just now (real time; the schedule clock only picks the slot).
         let last = try #require(
             Self.value(samples, "spoolrunner_schedule_last_run_timestamp_seconds", ["process_type": "hourly"]))
@@ -252,14 +252,14 @@ import Glibc
             Self.value(samples, "spoolrunner_processes_total", ["process_type": "hourly", "status": "success"]) == 1)
     }
 
-    @Test func anUnwritableMetricsFileStopsTheRunnerNamingIt() throws {
+    @Test func anUnwritableMetricsFileStopsTheRunnerNamingIt() async throws {
         let spool = try TemporarySpool()
         let file = spool.root.appendingPathComponent("missing/dir/spoolrunner.prom").path
-        let result = try spool.run(["serve", "--once", "--metrics-file", file])
+        let result = try await spool.run(["serve", "--once", "--metrics-file", file])
         #expect(result.status == 73, "\(result.standardError)")
         #expect(result.standardError.contains("--metrics-file"))
         #expect(result.standardError.contains(file))
-        let interval = try spool.run(["serve", "--once", "--metrics-file", file, "--metrics-interval", "0s"])
+        let interval = try await spool.run(["serve", "--once", "--metrics-file", file, "--metrics-interval", "0s"])
         #expect(interval.status == 64)
         #expect(interval.standardError.contains("--metrics-interval"))
     }

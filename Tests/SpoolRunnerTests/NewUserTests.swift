@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// Issue 11 part 7: what a new user tripped over, one test per item (message and exit status).
-@Suite struct NewUserTests {
+@Suite(.endToEnd) struct NewUserTests {
     static let order = """
         inputs:
           quantity: {type: integer, required: true, min: 1}
@@ -36,9 +36,9 @@ import Glibc
         (["order", "quantity=2", "colour=red"], "invalid_inputs", "unknown input 'colour'"),
         (["ordr", "quantity=2"], "unknown_process_type", "known types: order"),
     ])
-    func submitRefusesWhatTheRunnerWouldReject(arguments: [String], code: String, detail: String) throws {
+    func submitRefusesWhatTheRunnerWouldReject(arguments: [String], code: String, detail: String) async throws {
         let spool = try Self.spool()
-        let result = try spool.run(["submit"] + arguments)
+        let result = try await spool.run(["submit"] + arguments)
         #expect(result.status == 65, "\(arguments): \(result.standardError)")
         #expect(result.standardError.contains("\(code): "), "\(arguments): \(result.standardError)")
         #expect(result.standardError.contains(detail), "\(arguments): \(result.standardError)")
@@ -46,9 +46,9 @@ import Glibc
         #expect(spool.inboxFiles().isEmpty, "nothing is dropped")
     }
 
-    @Test func submitTypesValuesByTheDefinition() throws {
+    @Test func submitTypesValuesByTheDefinition() async throws {
         let spool = try Self.spool()
-        let result = try spool.run(["submit", "order", "quantity=3"])
+        let result = try await spool.run(["submit", "order", "quantity=3"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.isEmpty)
         let id = result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -56,12 +56,12 @@ import Glibc
         #expect(request["quantity"] as? Int == 3)
     }
 
-    @Test func submitWithoutDefinitionsSaysSoAndTakesTypedJSON() throws {
+    @Test func submitWithoutDefinitionsSaysSoAndTakesTypedJSON() async throws {
         let spool = try Self.spool()
         // cron's working directory: no ./definitions there.
         let elsewhere = spool.root.appendingPathComponent("cron-cwd").path
         try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
-        let result = try Shell.run(
+        let result = try await Shell.run(
             TemporarySpool.binary, ["submit", "order", "quantity:=3", "note=hello", "--spool", spool.layout.root],
             directory: elsewhere)
         #expect(result.status == 0, "\(result.standardError)")
@@ -75,9 +75,9 @@ import Glibc
 
     // MARK: - submit --wait without a runner
 
-    @Test func submitWaitSaysNoRunnerHoldsTheLock() throws {
+    @Test func submitWaitSaysNoRunnerHoldsTheLock() async throws {
         let spool = try Self.spool()
-        let result = try spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "1s"])
+        let result = try await spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "1s"])
         #expect(result.status == 124, "\(result.standardError)")
         #expect(
             result.standardError.contains("no runner holds the lock of \(spool.layout.root)"), "\(result.standardError)"
@@ -85,25 +85,23 @@ import Glibc
         #expect(result.standardError.contains("still waiting"))
     }
 
-    @Test func submitWaitIsQuietWhileARunnerHoldsTheLock() throws {
+    @Test func submitWaitIsQuietWhileARunnerHoldsTheLock() async throws {
         let spool = try Self.spool()
         let runner = try spool.start(["serve", "--rescan", "200ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait(timeout: 30)
+        try await runner.stopping(with: SIGTERM, timeout: 30) {
+            #expect(await spool.eventually { RunnerPresence.check(spool.layout).isRunning })
+            let result = try await spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "30s"])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(!result.standardError.contains("no runner"), "\(result.standardError)")
         }
-        #expect(spool.eventually { RunnerPresence.check(spool.layout).isRunning })
-        let result = try spool.run(["submit", "order", "quantity=1", "--wait", "--timeout", "30s"])
-        #expect(result.status == 0, "\(result.standardError)")
-        #expect(!result.standardError.contains("no runner"), "\(result.standardError)")
     }
 
     // MARK: - cancel / retry checked before they are sent
 
-    @Test func cancelAndRetryOfAnUnknownIDFail() throws {
+    @Test func cancelAndRetryOfAnUnknownIDFail() async throws {
         let spool = try Self.spool()
         for action in ["cancel", "retry"] {
-            let result = try spool.run([action, "proc_000000000000"])
+            let result = try await spool.run([action, "proc_000000000000"])
             #expect(result.status == 66, "\(action): \(result.standardError)")
             #expect(result.standardError.contains("no process 'proc_000000000000'"), "\(result.standardError)")
             #expect(!result.standardOutput.contains("requested"))
@@ -114,29 +112,29 @@ import Glibc
         #expect(control.isEmpty, "nothing sent: \(control)")
     }
 
-    @Test func cancelOfAnEndedProcessAndRetryOfASuccessFail() throws {
+    @Test func cancelOfAnEndedProcessAndRetryOfASuccessFail() async throws {
         let spool = try Self.spool()
         try spool.drop("done1", #"{"process_type": "order", "quantity": 1}"#)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         #expect(spool.status("done1")?.status == .success)
-        let cancel = try spool.run(["cancel", "done1"])
+        let cancel = try await spool.run(["cancel", "done1"])
         #expect(cancel.status == 65, "\(cancel.standardError)")
         #expect(
             cancel.standardError.contains("done1 already ended success; there is nothing to cancel"),
             "\(cancel.standardError)")
-        let retry = try spool.run(["retry", "done1"])
+        let retry = try await spool.run(["retry", "done1"])
         #expect(retry.status == 65, "\(retry.standardError)")
         #expect(
             retry.standardError.contains("only failed or cancelled processes are retried"), "\(retry.standardError)")
         // --db is honoured: another (empty) store does not know the id.
         let other = spool.root.appendingPathComponent("other.sqlite").path
         _ = try SQLiteStore(path: other)
-        let elsewhere = try spool.run(["cancel", "done1", "--db", other])
+        let elsewhere = try await spool.run(["cancel", "done1", "--db", other])
         #expect(elsewhere.status == 66, "\(elsewhere.standardError)")
         #expect(elsewhere.standardError.contains(other))
     }
 
-    @Test func cancelWaitAndRetryWaitFollowTheResult() throws {
+    @Test func cancelWaitAndRetryWaitFollowTheResult() async throws {
         let spool = try TemporarySpool()
         let marker = spool.root.appendingPathComponent("second-run").path
         try spool.define(
@@ -147,28 +145,26 @@ import Glibc
                 shell: 'if [ -e "\(marker)" ]; then exit 0; fi; sleep 30'
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait(timeout: 30)
+        try await runner.stopping(with: SIGTERM, timeout: 30) {
+            try spool.drop("c2", #"{"process_type": "flaky"}"#)
+            #expect(await spool.eventually { spool.status("c2")?.tasks.first?.status == .running })
+            let cancel = try await spool.run(["cancel", "c2", "--wait"])
+            #expect(cancel.status == 0, "\(cancel.standardError)")
+            #expect(cancel.standardOutput.contains("c2: cancelled"), "\(cancel.standardOutput)")
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
+            let retry = try await spool.run(["retry", "c2", "--wait"])
+            #expect(retry.status == 0, "\(retry.standardError)")
+            #expect(retry.standardOutput.contains("c2: success"), "\(retry.standardOutput)")
+            #expect(spool.status("c2")?.status == .success)
         }
-        try spool.drop("c2", #"{"process_type": "flaky"}"#)
-        #expect(spool.eventually { spool.status("c2")?.tasks.first?.status == .running })
-        let cancel = try spool.run(["cancel", "c2", "--wait"])
-        #expect(cancel.status == 0, "\(cancel.standardError)")
-        #expect(cancel.standardOutput.contains("c2: cancelled"), "\(cancel.standardOutput)")
-        _ = FileManager.default.createFile(atPath: marker, contents: nil)
-        let retry = try spool.run(["retry", "c2", "--wait"])
-        #expect(retry.status == 0, "\(retry.standardError)")
-        #expect(retry.standardOutput.contains("c2: success"), "\(retry.standardOutput)")
-        #expect(spool.status("c2")?.status == .success)
     }
 
     // MARK: - init, validate
 
-    @Test func initHintPutsEachCommandOnItsOwnLine() throws {
+    @Test func initHintPutsEachCommandOnItsOwnLine() async throws {
         let spool = try TemporarySpool()
         let project = spool.root.appendingPathComponent("my project").path
-        let result = try spool.run(["init", project], spoolOptions: false)
+        let result = try await spool.run(["init", project], spoolOptions: false)
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardOutput.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(lines.contains("cd '\(project)'"), "\(result.standardOutput)")
@@ -176,7 +172,7 @@ import Glibc
         #expect(!result.standardOutput.contains("&& spoolrunner serve &"), "pasted, that backgrounds the cd too")
     }
 
-    @Test func validateFailsOnAMissingOrNonExecutableProgram() throws {
+    @Test func validateFailsOnAMissingOrNonExecutableProgram() async throws {
         let spool = try TemporarySpool()
         try spool.script("ok.sh", "#!/bin/sh\nexit 0\n")
         let notExecutable = spool.definitions.appendingPathComponent("scripts/plain.sh").path
@@ -196,7 +192,7 @@ import Glibc
               - name: system
                 run: ["true"]
             """)
-        let result = try spool.run(["validate"])
+        let result = try await spool.run(["validate"])
         #expect(result.status == 1, "\(result.standardOutput)")
         let file = spool.definitions.appendingPathComponent("jobs.yaml").path
         #expect(
@@ -215,90 +211,88 @@ import Glibc
         #expect(!result.standardOutput.contains("'system'"))
     }
 
-    @Test func validateOfAnEmptyDirectoryFails() throws {
+    @Test func validateOfAnEmptyDirectoryFails() async throws {
         let spool = try TemporarySpool()
-        let result = try spool.run(["validate"])
+        let result = try await spool.run(["validate"])
         #expect(result.status == 1)
         #expect(result.standardOutput.contains("no definitions (*.yaml, *.yml) found"), "\(result.standardOutput)")
     }
 
     // MARK: - status while no runner runs
 
-    @Test func statusSaysWhenNoRunnerRuns() throws {
+    @Test func statusSaysWhenNoRunnerRuns() async throws {
         let spool = try TemporarySpool()
         try spool.define("slow.yaml", "tasks:\n  - name: nap\n    shell: 'sleep 30'\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("s1", #"{"process_type": "slow"}"#)
-        #expect(spool.eventually { spool.status("s1")?.tasks.first?.status == .running })
-        let live = try spool.run(["status", "s1"])
+        #expect(await spool.eventually { spool.status("s1")?.tasks.first?.status == .running })
+        let live = try await spool.run(["status", "s1"])
         #expect(live.status == 0)
         #expect(!live.standardOutput.contains("no runner"), "\(live.standardOutput)")
         runner.signal(SIGKILL)
-        _ = runner.wait(timeout: 30)
-        let stale = try spool.run(["status", "s1"])
+        _ = await runner.wait(timeout: 30)
+        let stale = try await spool.run(["status", "s1"])
         #expect(stale.status == 0)
         #expect(stale.standardOutput.contains("RUNNING"))
         #expect(
             stale.standardOutput.contains("note: no runner is running on \(spool.layout.root); last seen at "),
             "\(stale.standardOutput)")
         // Leftover task processes of the killed runner end with the test's spool.
-        _ = try spool.serveOnce(["--grace", "1s"], timeout: 5)
+        _ = try await spool.serveOnce(["--grace", "1s"], timeout: 5)
     }
 
     // MARK: - history, events --follow, rejections, prune --dry-run
 
-    @Test func historyIsTabSeparatedWhenPipedAndRejectionsAreListed() throws {
+    @Test func historyIsTabSeparatedWhenPipedAndRejectionsAreListed() async throws {
         let spool = try Self.spool()
         try spool.drop("h1", #"{"process_type": "order", "quantity": 2}"#)
         try spool.drop("bad1", #"{"process_type": "order", "quantity": "two"}"#)
-        #expect(try spool.serveOnce().status == 0)
-        let history = try spool.run(["history"])
+        #expect(try await spool.serveOnce().status == 0)
+        let history = try await spool.run(["history"])
         #expect(history.status == 0)
         let rows = history.standardOutput.split(separator: "\n").map { $0.components(separatedBy: "\t") }
         #expect(rows.first == ["PROCESS", "TYPE", "STATUS", "CREATED", "TOOK", "ERROR"])
         #expect(rows.dropFirst().map { $0.prefix(3) } == [["h1", "order", "success"]])
 
-        let rejections = try spool.run(["rejections"])
+        let rejections = try await spool.run(["rejections"])
         #expect(rejections.status == 0, "\(rejections.standardError)")
         let lines = rejections.standardOutput.split(separator: "\n").map { $0.components(separatedBy: "\t") }
         #expect(lines.first == ["RECEIVED", "FILE", "CODE", "MESSAGE"])
         #expect(lines.count == 2)
         #expect(lines.last?[1] == "bad1.json")
         #expect(lines.last?[2] == "invalid_inputs")
-        let json = try spool.run(["rejections", "--json", "--code", "invalid_inputs"])
+        let json = try await spool.run(["rejections", "--json", "--code", "invalid_inputs"])
         let array = try #require(
             try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
         #expect(array.map { $0["file"] as? String } == ["bad1.json"])
-        let none = try spool.run(["rejections", "--code", "too_large"])
+        let none = try await spool.run(["rejections", "--code", "too_large"])
         #expect(none.standardOutput == "no rejections match\n")
-        let badCode = try spool.run(["rejections", "--code", "nonsense"])
+        let badCode = try await spool.run(["rejections", "--code", "nonsense"])
         #expect(badCode.status == 64)
     }
 
-    @Test func eventsFollowPrintsUntilTheProcessEnds() throws {
+    @Test func eventsFollowPrintsUntilTheProcessEnds() async throws {
         let spool = try TemporarySpool()
         try spool.define("two.yaml", "tasks:\n  - name: a\n    sleep: 300ms\n  - name: b\n    sleep: 300ms\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait(timeout: 30)
+        try await runner.stopping(with: SIGTERM, timeout: 30) {
+            try spool.drop("f1", #"{"process_type": "two"}"#)
+            #expect(await spool.eventually { spool.status("f1") != nil })
+            let follow = try await spool.start(["events", "f1", "--follow"]).wait(timeout: 30)
+            #expect(follow.status == 0, "\(follow.standardError)")
+            let events = follow.standardOutput.split(separator: "\n")
+            #expect(events.count >= 4, "\(follow.standardOutput)")
+            #expect(events.last?.contains("process_succeeded") == true, "\(follow.standardOutput)")
+            #expect(spool.status("f1")?.status == .success)
         }
-        try spool.drop("f1", #"{"process_type": "two"}"#)
-        #expect(spool.eventually { spool.status("f1") != nil })
-        let follow = try spool.start(["events", "f1", "--follow"]).wait(timeout: 30)
-        #expect(follow.status == 0, "\(follow.standardError)")
-        let events = follow.standardOutput.split(separator: "\n")
-        #expect(events.count >= 4, "\(follow.standardOutput)")
-        #expect(events.last?.contains("process_succeeded") == true, "\(follow.standardOutput)")
-        #expect(spool.status("f1")?.status == .success)
     }
 
     @Test func pruneDryRunListsAndChangesNothing() async throws {
         let spool = try Self.spool()
         try spool.drop("p1", #"{"process_type": "order", "quantity": 2}"#)
-        #expect(try spool.serveOnce().status == 0)
-        usleep(50_000)
-        let dry = try spool.run(["prune", "--older-than", "1ms", "--dry-run"])
+        #expect(try await spool.serveOnce().status == 0)
+        try await Task.sleep(for: .milliseconds(50))
+        let dry = try await spool.run(["prune", "--older-than", "1ms", "--dry-run"])
         #expect(dry.status == 0, "\(dry.standardError)")
         #expect(dry.standardOutput.hasPrefix("p1\n"), "\(dry.standardOutput)")
         #expect(dry.standardOutput.contains("would prune 1 process(es)"))

@@ -9,7 +9,7 @@ import Glibc
 
 /// The metrics file read by the real `prometheus-node-exporter` (Debian's), as in the README's
 /// setup: its textfile collector on a directory, scraped over loopback.
-@Suite struct NodeExporterTests {
+@Suite(.endToEnd) struct NodeExporterTests {
     /// A loopback port nothing listens on now (the kernel's pick for port 0).
     static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -30,7 +30,7 @@ import Glibc
         return UInt16(bigEndian: address.sin_port)
     }
 
-    @Test func nodeExporterReadsTheFileWithoutAScrapeError() throws {
+    @Test func nodeExporterReadsTheFileWithoutAScrapeError() async throws {
         guard
             let exporter = RequiredTool.find(
                 "prometheus-node-exporter", installHint: "apt-get install prometheus-node-exporter")
@@ -41,7 +41,7 @@ import Glibc
         let directory = spool.root.appendingPathComponent("node-exporter").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = "\(directory)/spoolrunner.prom"
-        let run = try spool.serveOnce(["--metrics-file", file])
+        let run = try await spool.serveOnce(["--metrics-file", file])
         #expect(run.status == 0, "\(run.standardError)")
 
         let port = try Self.freePort()
@@ -58,11 +58,11 @@ import Glibc
             if let reply = try? HTTPTestClient.send(port: port, "GET", "/metrics", timeout: 10), reply.status == 200 {
                 body = reply.text
             } else {
-                usleep(100_000)
+                try await Task.sleep(for: .milliseconds(100))
             }
         }
         node.signal(SIGTERM)
-        let log = node.wait(timeout: 30).standardError
+        let log = await node.wait(timeout: 30).standardError
         let text = try #require(body, "node_exporter did not answer on 127.0.0.1:\(port): \(log)")
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.contains("node_textfile_scrape_error 0"), "\(text)")

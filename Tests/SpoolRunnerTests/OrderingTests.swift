@@ -7,16 +7,15 @@ import Testing
 /// rule, the process ends when every task has. Each shape is checked twice: by the recorded
 /// timestamps, and by marker files that the tasks themselves require (a task that starts too
 /// early, or two tasks that should overlap but do not, make a task fail).
-@Suite struct OrderingTests {
+@Suite(.endToEnd) struct OrderingTests {
     /// Runs one process of `yaml` to its end and returns its status.
-    static func runProcess(_ yaml: String, id: String = "p1", serve extra: [String] = []) throws -> (
-        TemporarySpool, StatusDocument
-    ) {
+    static func runProcess(
+        _ yaml: String, id: String = "p1", configure: (inout EngineConfiguration) -> Void = { _ in }
+    ) async throws -> (TemporarySpool, StatusDocument) {
         let spool = try TemporarySpool()
         try spool.define("shape.yaml", yaml)
         try spool.drop(id, #"{"process_type": "shape"}"#)
-        let result = try spool.serveOnce(extra)
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool, configure: configure)
         let status = try #require(spool.status(id))
         for task in status.tasks {
             #expect(
@@ -32,8 +31,8 @@ import Testing
         (try instant(task.startedAt), try instant(task.endedAt))
     }
 
-    @Test func syncChainRunsOneAfterAnother() throws {
-        let (_, status) = try Self.runProcess(
+    @Test func syncChainRunsOneAfterAnother() async throws {
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: a
@@ -53,9 +52,9 @@ import Testing
         #expect(try instant(status.endedAt) >= c.end)
     }
 
-    @Test func builtInSleepTasksFollowTheRule() throws {
+    @Test func builtInSleepTasksFollowTheRule() async throws {
         // a (sync) holds up b and c; b (async) holds up nothing, so c runs while b sleeps.
-        let (_, status) = try Self.runProcess(
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: a
@@ -76,8 +75,8 @@ import Testing
         #expect(status.tasks.map(\.exitCode) == [0, 0, 0])
     }
 
-    @Test func asyncFanOutJoinedWithNeeds() throws {
-        let (_, status) = try Self.runProcess(
+    @Test func asyncFanOutJoinedWithNeeds() async throws {
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: start
@@ -105,9 +104,9 @@ import Testing
         #expect(join.start >= y.end)
     }
 
-    @Test func asyncAfterAsyncHoldsNothingUp() throws {
+    @Test func asyncAfterAsyncHoldsNothingUp() async throws {
         // No sync task before any of them: all three start at once. Each waits for the other two.
-        let (_, status) = try Self.runProcess(
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: a
@@ -126,9 +125,9 @@ import Testing
         #expect(try instant(status.endedAt) >= max(a.end, b.end, c.end))
     }
 
-    @Test func asyncTaskIsStillRunningWhileLaterSyncTasksFinish() throws {
+    @Test func asyncTaskIsStillRunningWhileLaterSyncTasksFinish() async throws {
         // `slow` is async: b and c go on without it, and the process still waits for it to end.
-        let (_, status) = try Self.runProcess(
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: slow
@@ -147,8 +146,8 @@ import Testing
         #expect(try instant(status.endedAt) >= slow.end)
     }
 
-    @Test func needsMayNameALaterTask() throws {
-        let (_, status) = try Self.runProcess(
+    @Test func needsMayNameALaterTask() async throws {
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: second
@@ -164,9 +163,9 @@ import Testing
         #expect(status.tasks.map(\.taskName) == ["second", "first"])
     }
 
-    @Test func maxTasksBoundsParallelTasks() throws {
+    @Test func maxTasksBoundsParallelTasks() async throws {
         // With --max-tasks 1 even async tasks run one at a time.
-        let (_, status) = try Self.runProcess(
+        let (_, status) = try await Self.runProcess(
             """
             tasks:
               - name: x
@@ -178,14 +177,14 @@ import Testing
               - name: z
                 mode: async
                 sleep: 150ms
-            """, serve: ["--max-tasks", "1"])
+            """, configure: { $0.maxTasks = 1 })
         let spans = try status.tasks.map(Self.times).sorted { $0.start < $1.start }
         for (earlier, later) in zip(spans, spans.dropFirst()) {
             #expect(later.start >= earlier.end)
         }
     }
 
-    @Test func definitionConcurrencyBoundsProcessesOfAType() throws {
+    @Test func definitionConcurrencyBoundsProcessesOfAType() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "single.yaml",
@@ -196,8 +195,7 @@ import Testing
                 sleep: 200ms
             """)
         for id in ["c1", "c2", "c3"] { try spool.drop(id, #"{"process_type": "single"}"#) }
-        let result = try spool.serveOnce()
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool)
         let spans = try ["c1", "c2", "c3"].map { id in
             let status = try #require(spool.status(id))
             #expect(status.status == .success)
@@ -208,7 +206,7 @@ import Testing
         }
     }
 
-    @Test func independentProcessesRunSideBySide() throws {
+    @Test func independentProcessesRunSideBySide() async throws {
         let spool = try TemporarySpool()
         let shared = spool.root.appendingPathComponent("rendezvous").path
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
@@ -222,8 +220,7 @@ import Testing
             """)
         try spool.drop("m1", #"{"process_type": "meet"}"#)
         try spool.drop("m2", #"{"process_type": "meet"}"#)
-        let result = try spool.serveOnce()
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool)
         #expect(spool.status("m1")?.status == .success)
         #expect(spool.status("m2")?.status == .success)
     }

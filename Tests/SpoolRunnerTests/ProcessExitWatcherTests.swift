@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// The exit watcher and the sweep under it, with real child processes.
-@Suite struct ProcessExitWatcherTests {
+@Suite(.endToEnd) struct ProcessExitWatcherTests {
     /// A child of this process, left unreaped; the caller reaps it.
     static func spawn(_ arguments: [String]) throws -> Int32 {
         var pid: pid_t = 0

@@ -6,7 +6,7 @@ import Testing
 
 /// The ordering and failure state machine (SPEC §5 "Ordering"), driven by hand: no spool, no
 /// executor, no clock but the dates given to it.
-@Suite struct ProcessRunTests {
+@Suite(.endToEnd) struct ProcessRunTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func definition(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) throws

@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 /// What a restart after `kill -9` or SIGTERM does (SPEC §6).
-@Suite struct RecoveryTests {
-    @Test func interruptedIdempotentTaskRunsAgainAndItsLeftoverIsKilledFirst() throws {
+@Suite(.endToEnd) struct RecoveryTests {
+    @Test func interruptedIdempotentTaskRunsAgainAndItsLeftoverIsKilledFirst() async throws {
         // No retry: configured. The runner's death is not the task's failure (SPEC §6).
         let spool = try TemporarySpool()
         try spool.define(
@@ -26,14 +26,14 @@ import Glibc
         try spool.drop("k1", #"{"process_type": "resumable"}"#)
         // Its shell really runs (the start is recorded, and the status file says `running`,
         // just before the spawn).
-        #expect(spool.eventually { spool.workFile("k1", "runs.log")?.contains("slow 1") ?? false })
+        #expect(await spool.eventually { spool.workFile("k1", "runs.log")?.contains("slow 1") ?? false })
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
         // The first attempt's shell is still running, orphaned.
         let workEnvironment = "SPOOL_WORK_DIR=\(spool.layout.workDirectory("k1"))"
         #expect(!ProcessInspector.processes(withEnvironment: [workEnvironment]).isEmpty)
 
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0, "\(result.standardError)")
         let status = try #require(spool.status("k1"))
         #expect(status.status == .success)
@@ -41,11 +41,11 @@ import Glibc
         let runs = try String(contentsOfFile: spool.layout.workDirectory("k1") + "/runs.log", encoding: .utf8)
         #expect(runs == "before\nslow 1\nslow 2\n")
         #expect(ProcessInspector.processes(withEnvironment: [workEnvironment]).isEmpty)
-        let events = try spool.run(["events", "k1"]).standardOutput
+        let events = try await spool.run(["events", "k1"]).standardOutput
         #expect(events.contains("task_interrupted"))
     }
 
-    @Test func interruptedNonIdempotentTaskFailsInterrupted() throws {
+    @Test func interruptedNonIdempotentTaskFailsInterrupted() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "once_only.yaml",
@@ -61,11 +61,11 @@ import Glibc
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("n1", #"{"process_type": "once_only"}"#)
-        #expect(spool.eventually { spool.status("n1")?.tasks.first?.status == .running })
-        usleep(100_000)
+        #expect(await spool.eventually { spool.status("n1")?.tasks.first?.status == .running })
+        try await Task.sleep(for: .milliseconds(100))
         runner.signal(SIGKILL)
-        _ = runner.wait()
-        try spool.run(["serve", "--once"])
+        _ = await runner.wait()
+        try await spool.run(["serve", "--once"])
         let status = try #require(spool.status("n1"))
         #expect(status.status == .failed)
         #expect(status.error?.code == "interrupted")
@@ -75,7 +75,7 @@ import Glibc
         #expect(runs == "paid\nalert\n")
     }
 
-    @Test func retryTimerSurvivesARestart() throws {
+    @Test func retryTimerSurvivesARestart() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "patient.yaml",
@@ -87,15 +87,15 @@ import Glibc
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("t1", #"{"process_type": "patient"}"#)
-        #expect(spool.eventually { spool.status("t1")?.tasks.first?.status == .retrying })
+        #expect(await spool.eventually { spool.status("t1")?.tasks.first?.status == .retrying })
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
         let due = try #require(
-            try queue.read { db in
+            try await queue.read { db in
                 try String.fetchOne(db, sql: "SELECT next_attempt_at FROM tasks WHERE process_id = 't1'")
             })
-        try spool.run(["serve", "--once"])
+        try await spool.run(["serve", "--once"])
         let status = try #require(spool.status("t1"))
         #expect(status.status == .success)
         #expect(status.tasks.first?.attempts == 2)
@@ -104,42 +104,42 @@ import Glibc
         #expect(started >= due, "started \(started), due \(due)")
     }
 
-    @Test func statusFilesAreRewrittenAfterACrash() throws {
+    @Test func statusFilesAreRewrittenAfterACrash() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("w1", #"{"process_type": "nap"}"#)
-        #expect(spool.eventually { spool.status("w1")?.status == .success })
+        #expect(await spool.eventually { spool.status("w1")?.status == .success })
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
         try FileManager.default.removeItem(atPath: spool.layout.statusFile("w1"))
-        try spool.run(["serve", "--once"])
+        try await spool.run(["serve", "--once"])
         #expect(spool.status("w1")?.status == .success)
     }
 
-    @Test func statusFilesAreRewrittenAfterSeveralCrashesInARow() throws {
+    @Test func statusFilesAreRewrittenAfterSeveralCrashesInARow() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 10ms\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("w2", #"{"process_type": "nap"}"#)
-        #expect(spool.eventually { spool.status("w2")?.status == .success })
+        #expect(await spool.eventually { spool.status("w2")?.status == .success })
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
         // As if its status file had never been written, and a second runner had then died
         // during its own recovery, before rewriting it.
         try FileManager.default.removeItem(atPath: spool.layout.statusFile("w2"))
-        usleep(5_000)
+        try await Task.sleep(for: .milliseconds(5))
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        try queue.write { db in
+        try await queue.write { db in
             try db.execute(
                 sql: "INSERT INTO runner_sessions (pid, version, started_at, clean_exit) VALUES (1, 'test', ?, 0)",
                 arguments: [Timestamp.now()])
         }
-        try spool.run(["serve", "--once"])
+        try await spool.run(["serve", "--once"])
         #expect(spool.status("w2")?.status == .success)
     }
 
-    @Test func processRunningDuringTheCrashLoopLimitOfCrashesInARowFailsWithCrashLoop() throws {
+    @Test func processRunningDuringTheCrashLoopLimitOfCrashesInARowFailsWithCrashLoop() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "poison.yaml",
@@ -154,14 +154,14 @@ import Glibc
         for crash in 1...ProcessEngine.crashLoopLimit {
             let runner = try spool.start(["serve", "--rescan", "100ms"])
             #expect(
-                spool.eventually {
+                await spool.eventually {
                     spool.status("poison1")?.tasks.first.map { $0.status == .running && $0.attempts == crash } ?? false
                 })
             runner.signal(SIGKILL)
-            _ = runner.wait()
+            _ = await runner.wait()
         }
         try spool.drop("fine1", #"{"process_type": "fine"}"#)
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0)
         let status = try #require(spool.status("poison1"))
         #expect(status.status == .failed)
@@ -172,24 +172,24 @@ import Glibc
                 .isEmpty)
     }
 
-    @Test func sigtermLetsRunningTasksFinishAndExitsZero() throws {
+    @Test func sigtermLetsRunningTasksFinishAndExitsZero() async throws {
         let spool = try TemporarySpool()
         try spool.define("steady.yaml", "tasks:\n  - name: steady\n    shell: 'sleep 1; echo done'\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("g1", #"{"process_type": "steady"}"#)
-        #expect(spool.eventually { spool.status("g1")?.tasks.first?.status == .running })
+        #expect(await spool.eventually { spool.status("g1")?.tasks.first?.status == .running })
         runner.signal(SIGTERM)
-        let result = runner.wait()
+        let result = await runner.wait()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("g1")?.status == .success)
         let queue = try DatabaseQueue(path: spool.layout.defaultDatabase)
-        let clean = try queue.read { db in
+        let clean = try await queue.read { db in
             try Bool.fetchOne(db, sql: "SELECT clean_exit FROM runner_sessions ORDER BY id DESC LIMIT 1")
         }
         #expect(clean == true)
     }
 
-    @Test func sigtermAfterGraceStopsTasksAndTheNextStartResumesThem() throws {
+    @Test func sigtermAfterGraceStopsTasksAndTheNextStartResumesThem() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "endless.yaml",
@@ -200,22 +200,22 @@ import Glibc
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--grace", "300ms"])
         try spool.drop("e1", #"{"process_type": "endless"}"#)
-        #expect(spool.eventually { spool.status("e1")?.tasks.first?.status == .running })
+        #expect(await spool.eventually { spool.status("e1")?.tasks.first?.status == .running })
         let asked = Date()
         runner.signal(SIGTERM)
-        let result = runner.wait()
+        let result = await runner.wait()
         #expect(result.status == 0)
         #expect(Date().timeIntervalSince(asked) < 10)
-        try spool.run(["serve", "--once"])
+        try await spool.run(["serve", "--once"])
         let status = try #require(spool.status("e1"))
         #expect(status.status == .success)
         #expect(status.tasks.first?.attempts == 2)
     }
 
-    @Test func aReaderHoldingTheDatabaseDoesNotStopTheRunner() throws {
+    @Test func aReaderHoldingTheDatabaseDoesNotStopTheRunner() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
-        try spool.run(["serve", "--once"])  // creates the store
+        try await spool.run(["serve", "--once"])  // creates the store
         // Like an `sqlite3` shell left in the middle of a read transaction.
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true
@@ -225,7 +225,7 @@ import Glibc
             _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM processes")
         }
         for index in 0..<30 { try spool.drop("h\(index)", #"{"process_type": "nap"}"#) }
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0, "\(result.standardError)")
         for index in 0..<30 { #expect(spool.status("h\(index)")?.status == .success) }
         try reader.inDatabase { db in try db.rollback() }

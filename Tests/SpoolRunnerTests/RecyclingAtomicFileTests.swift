@@ -9,7 +9,7 @@ import Glibc
 
 /// The status files' inode reuse (issue 10): rewrites swap inodes instead of creating and freeing
 /// them, and a reader that has the old file open never sees it rewritten under it.
-@Suite struct RecyclingAtomicFileTests {
+@Suite(.endToEnd) struct RecyclingAtomicFileTests {
     private func inode(_ path: String) -> UInt64? {
         var info = stat()
         return lstat(path, &info) == 0 ? UInt64(info.st_ino) : nil
@@ -93,7 +93,7 @@ import Glibc
 
 /// Stopping the status publisher writes its whole backlog (issue 10: a 50,000-request burst
 /// ended `serve --once` with final states unwritten when the backlog outlasted the stop timeout).
-@Suite struct StatusPublisherStopTests {
+@Suite(.endToEnd) struct StatusPublisherStopTests {
     @Test func stopWritesTheWholeBacklogWhileWritesSucceed() throws {
         let spool = try TemporarySpool()
         let publisher = StatusPublisher(

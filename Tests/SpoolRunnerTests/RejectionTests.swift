@@ -11,7 +11,7 @@ import Glibc
 /// SPEC §3 "Rejections": every code, the file moved unchanged to `rejected/` with its error file
 /// beside it, the `rejected` status only for a valid id without a process, the `rejections` rows,
 /// and a runner that goes on with the rest of the inbox.
-@Suite struct RejectionTests {
+@Suite(.endToEnd) struct RejectionTests {
     static let definition = """
         inputs:
           user_id: {type: string, required: true, pattern: "^user_[0-9]+$"}
@@ -60,12 +60,12 @@ import Glibc
     ]
 
     @Test(arguments: cases)
-    func requestIsRejected(_ rejection: Case) throws {
+    func requestIsRejected(_ rejection: Case) async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox(rejection.file, rejection.body)
         try spool.drop("good", Self.validRequest)
-        let result = try spool.serveOnce(rejection.serve)
+        let result = try await spool.serveOnce(rejection.serve)
         #expect(result.status == 0, "\(result.standardError)")
 
         // The runner went on: the valid request of the same pass succeeded.
@@ -112,12 +112,12 @@ import Glibc
         #expect(try spool.integrityCheck() == "ok")
     }
 
-    @Test func invalidInputsMessageNamesEveryOffendingField() throws {
+    @Test func invalidInputsMessageNamesEveryOffendingField() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("many", #"{"process_type": "greet", "count": 9, "plan": "weekly", "surprise": true}"#)
         try spool.drop("typed", #"{"process_type": "greet", "user_id": 42, "count": "three"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
 
         let many = try #require(spool.status("many")?.error)
@@ -138,13 +138,13 @@ import Glibc
 
     // MARK: - Settle
 
-    @Test func unparsableFileYoungerThanSettleIsLeftForLater() throws {
+    @Test func unparsableFileYoungerThanSettleIsLeftForLater() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         let partial = #"{"process_type": "greet", "us"#
         try spool.writeInbox("slow.json", partial)
         try spool.drop("good", Self.validRequest)
-        let first = try spool.serveOnce(["--settle", "1m"], timeout: 30)
+        let first = try await spool.serveOnce(["--settle", "1m"], timeout: 30)
         #expect(first.status == 0, "\(first.standardError)")
         #expect(spool.status("good")?.status == .success)
         // Not judged yet: still in the inbox, nothing rejected, no status.
@@ -154,35 +154,35 @@ import Glibc
         #expect(try spool.rejectionRows().isEmpty)
 
         // Once it has settled, it is rejected.
-        let second = try spool.serveOnce(["--settle", "0s"], timeout: 30)
+        let second = try await spool.serveOnce(["--settle", "0s"], timeout: 30)
         #expect(second.status == 0, "\(second.standardError)")
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.rejectedContents("slow.json") == partial)
         #expect(spool.status("slow")?.error?.code == "invalid_json")
     }
 
-    @Test func slowClientFinishingWithinSettleIsAccepted() throws {
+    @Test func slowClientFinishingWithinSettleIsAccepted() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox("late.json", #"{"process_type": "gr"#)
-        #expect(try spool.serveOnce(["--settle", "1m"]).status == 0)
+        #expect(try await spool.serveOnce(["--settle", "1m"]).status == 0)
         #expect(spool.inboxFiles() == ["late.json"])
         // The client finishes its write; the next pass takes the request.
         try spool.writeInbox("late.json", Self.validRequest)
-        #expect(try spool.serveOnce(["--settle", "1m"]).status == 0)
+        #expect(try await spool.serveOnce(["--settle", "1m"]).status == 0)
         #expect(spool.status("late")?.status == .success)
         #expect(spool.rejectedFiles().isEmpty)
     }
 
     /// More unsettled files than one intake batch (256) must not hide the requests after them,
     /// nor keep `serve --once` from ending.
-    @Test func manyUnsettledFilesDoNotStarveTheInbox() throws {
+    @Test func manyUnsettledFilesDoNotStarveTheInbox() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         for index in 0..<300 { try spool.writeInbox(String(format: "a%03d.json", index), #"{"process_type": "gre"#) }
         try spool.drop("zz_valid", Self.validRequest)
         let began = Date()
-        let result = try spool.serveOnce(["--settle", "1m"], timeout: 15)
+        let result = try await spool.serveOnce(["--settle", "1m"], timeout: 15)
         #expect(result.status == 0, "serve --once did not end by itself within 15 s (killed: \(result.status))")
         #expect(Date().timeIntervalSince(began) < 15)
         #expect(
@@ -193,14 +193,14 @@ import Glibc
 
     // MARK: - Not a regular file
 
-    @Test func symlinkIsRejectedNotFollowed() throws {
+    @Test func symlinkIsRejectedNotFollowed() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         let target = spool.root.appendingPathComponent("real-request.json").path
         try Self.validRequest.write(toFile: target, atomically: true, encoding: .utf8)
         #expect(symlink(target, "\(spool.layout.inbox)/link.json") == 0)
         try spool.drop("good", Self.validRequest)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
 
         #expect(spool.status("good")?.status == .success)
@@ -246,7 +246,7 @@ import Glibc
         /// the system call it is blocked in), so that any reader from now on would let it
         /// through: without this, a runner that opened the FIFO before the writer got there would
         /// go unnoticed.
-        func waitUntilBlocked() -> Bool {
+        func waitUntilBlocked() async -> Bool {
             #if arch(x86_64)
             let openat = "257"
             #else
@@ -259,35 +259,35 @@ import Glibc
                     let call = (try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8)) ?? ""
                     if call.split(separator: " ").first.map(String.init) == openat { return true }
                 }
-                usleep(1_000)
+                try? await Task.sleep(for: .milliseconds(1))
             }
             return false
         }
 
         /// Opens the read side (without blocking) so that the writer's open returns.
-        func release(at path: String) {
+        func release(at path: String) async {
             let deadline = Date().addingTimeInterval(10)
             while !finished.load(ordering: .sequentiallyConsistent), Date() < deadline {
                 let fd = open(path, O_RDONLY | O_NONBLOCK)
-                usleep(20_000)
+                try? await Task.sleep(for: .milliseconds(20))
                 if fd >= 0 { close(fd) }
             }
         }
     }
 
-    @Test func fifoIsRejectedWithoutBeingOpened() throws {
+    @Test func fifoIsRejectedWithoutBeingOpened() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         let path = "\(spool.layout.inbox)/pipe.json"
         #expect(mkfifo(path, 0o644) == 0)
         // Anyone opening the FIFO for reading would let this writer through.
         let writer = FIFOWriter(path: path)
-        #expect(writer.waitUntilBlocked(), "the writer never reached its open(2) of the FIFO")
+        #expect(await writer.waitUntilBlocked(), "the writer never reached its open(2) of the FIFO")
         try spool.drop("good", Self.validRequest)
-        let result = try spool.serveOnce(timeout: 30)
+        let result = try await spool.serveOnce(timeout: 30)
         let openedByRunner = writer.opened.load(ordering: .sequentiallyConsistent)
         let moved = "\(spool.layout.rejected)/pipe.json"
-        writer.release(at: TemporarySpool.fileType(moved) == nil ? path : moved)
+        await writer.release(at: TemporarySpool.fileType(moved) == nil ? path : moved)
 
         #expect(result.status == 0, "\(result.standardError)")
         #expect(!openedByRunner, "the runner opened the FIFO")
@@ -301,14 +301,14 @@ import Glibc
         #expect(try spool.rejectionRows().map(\.code) == ["not_a_regular_file"])
     }
 
-    @Test func directoryIsRejected() throws {
+    @Test func directoryIsRejected() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         let directory = "\(spool.layout.inbox)/folder.json"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         try "inside".write(toFile: directory + "/note.txt", atomically: true, encoding: .utf8)
         try spool.drop("good", Self.validRequest)
-        let result = try spool.serveOnce(timeout: 30)
+        let result = try await spool.serveOnce(timeout: 30)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles().isEmpty)
@@ -321,13 +321,13 @@ import Glibc
 
     // MARK: - Names left alone, names taken
 
-    @Test func dotFilesAndOtherNamesAreLeftAlone() throws {
+    @Test func dotFilesAndOtherNamesAreLeftAlone() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         let ignored = [".hidden.json", ".partial", "notes.txt", "request.json.tmp", "README", "p2.JSON"]
         for name in ignored { try spool.writeInbox(name, "not json {{{") }
         try spool.drop("good", Self.validRequest)
-        let result = try spool.serveOnce(["--settle", "0s"])
+        let result = try await spool.serveOnce(["--settle", "0s"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles() == ignored.sorted())
@@ -338,13 +338,13 @@ import Glibc
         #expect(try spool.rejectionRows().isEmpty)
     }
 
-    @Test func aTakenRejectedNameGetsASuffix() throws {
+    @Test func aTakenRejectedNameGetsASuffix() async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox("again.json", "[1]")
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         try spool.writeInbox("again.json", "[2]")
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         let files = spool.rejectedFiles()
         #expect(files.count == 4, "\(files)")
         #expect(spool.rejectedContents("again.json") == "[1]")
@@ -361,11 +361,11 @@ import Glibc
     /// existing process and its status file stay as they were (SPEC §3: the rejected status is
     /// written only "if ... no process with that id exists").
     @Test(arguments: ["too_large", "symlink", "directory", "invalid_json"])
-    func rejectionUnderAnExistingIDLeavesItsStatusAlone(kind: String) throws {
+    func rejectionUnderAnExistingIDLeavesItsStatusAlone(kind: String) async throws {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("taken", Self.validRequest)
-        #expect(try spool.serveOnce().status == 0)
+        #expect(try await spool.serveOnce().status == 0)
         let before = try #require(spool.statusBytes("taken"))
         #expect(spool.status("taken")?.status == .success)
 
@@ -388,7 +388,7 @@ import Glibc
             try spool.writeInbox("taken.json", "{not json")
             serve = ["--settle", "0s"]
         }
-        let result = try spool.serveOnce(serve)
+        let result = try await spool.serveOnce(serve)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.rejectedFiles().contains("taken.json"))

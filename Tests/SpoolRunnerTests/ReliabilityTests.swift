@@ -10,20 +10,20 @@ import Glibc
 
 /// Issue 6 through the real binary: interrupted work resumes, one store per spool, escaped and
 /// flooding tasks, no lost exit.
-@Suite struct ReliabilityTests {
-    @Test func aSleepInterruptedByACrashResumesWithTheTimeItHadLeft() throws {
+@Suite(.endToEnd) struct ReliabilityTests {
+    @Test func aSleepInterruptedByACrashResumesWithTheTimeItHadLeft() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 8s\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("z1", #"{"process_type": "nap"}"#)
-        #expect(spool.eventually { spool.status("z1")?.tasks.first?.status == .running })
+        #expect(await spool.eventually { spool.status("z1")?.tasks.first?.status == .running })
         let firstStart = try instant(spool.status("z1")?.tasks.first?.startedAt)
         // Let at least 3 s of the 8 s pass, then crash.
-        while Date().timeIntervalSince(firstStart) < 3 { usleep(50_000) }
+        while Date().timeIntervalSince(firstStart) < 3 { try await Task.sleep(for: .milliseconds(50)) }
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
 
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         let task = try #require(spool.status("z1")?.tasks.first)
         #expect(spool.status("z1")?.status == .success)
@@ -41,7 +41,7 @@ import Glibc
         #expect(detail?.contains("sleep_until") == true)
     }
 
-    @Test func idempotentTasksSurviveSeveralCrashesWithoutRetryConfigured() throws {
+    @Test func idempotentTasksSurviveSeveralCrashesWithoutRetryConfigured() async throws {
         // Two crashes in a row (below the crash-loop limit of three), no retry: configured.
         let spool = try TemporarySpool()
         try spool.define(
@@ -57,27 +57,27 @@ import Glibc
         for crash in 1...2 {
             let runner = try spool.start(["serve", "--rescan", "100ms"])
             // The attempt really runs (its start is recorded before its spawn).
-            #expect(spool.eventually { spool.workFile("c1", "runs.log")?.contains("two \(crash)\n") ?? false })
+            #expect(await spool.eventually { spool.workFile("c1", "runs.log")?.contains("two \(crash)\n") ?? false })
             runner.signal(SIGKILL)
-            _ = runner.wait()
+            _ = await runner.wait()
         }
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("c1")?.status == .success)
         #expect(spool.status("c1")?.tasks.map(\.attempts) == [1, 3])
         #expect(spool.workFile("c1", "runs.log") == "one 1\ntwo 1\ntwo 2\ntwo 3\n")
     }
 
-    @Test func aSecondSpoolSharingTheStoreIsRefused() throws {
+    @Test func aSecondSpoolSharingTheStoreIsRefused() async throws {
         let first = try TemporarySpool()
         let second = try TemporarySpool()
         try first.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         try second.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let database = first.layout.defaultDatabase
         try first.drop("a1", #"{"process_type": "nap"}"#)
-        #expect(try first.serveOnce().status == 0)
+        #expect(try await first.serveOnce().status == 0)
         try second.drop("b1", #"{"process_type": "nap"}"#)
-        let refused = try second.run(["serve", "--once", "--db", database])
+        let refused = try await second.run(["serve", "--once", "--db", database])
         #expect(refused.status == 78, "\(refused.standardError)")
         #expect(refused.standardError.contains("belongs to the spool at \(first.layout.root)"))
         #expect(refused.standardError.contains(second.layout.root))
@@ -85,22 +85,22 @@ import Glibc
         #expect(try first.processRowCount("b1") == 0)
         // The first spool goes on with its store; its identity file is what ties them.
         try first.drop("a2", #"{"process_type": "nap"}"#)
-        #expect(try first.serveOnce().status == 0)
+        #expect(try await first.serveOnce().status == 0)
         #expect(first.status("a2")?.status == .success)
         let identity = try String(contentsOfFile: first.layout.identityFile, encoding: .utf8)
         #expect(identity.trimmingCharacters(in: .whitespacesAndNewlines).count == 32)
     }
 
-    @Test func anIdentityFileThatIsNotOneIsReported() throws {
+    @Test func anIdentityFileThatIsNotOneIsReported() async throws {
         let spool = try TemporarySpool()
         try "not an id\n".write(toFile: spool.layout.identityFile, atomically: true, encoding: .utf8)
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 73)
         #expect(result.standardError.contains("runner.id"))
         #expect(result.standardError.contains("32 hex digits"))
     }
 
-    @Test func aTaskThatLeavesADaemonHoldingItsOutputStillEnds() throws {
+    @Test func aTaskThatLeavesADaemonHoldingItsOutputStillEnds() async throws {
         let spool = try TemporarySpool()
         // The daemon escapes the task's process group and keeps standard output open.
         try spool.define(
@@ -111,24 +111,22 @@ import Glibc
                 shell: 'setsid sh -c "echo \\$\\$ > daemon.pid.tmp; mv daemon.pid.tmp daemon.pid; exec sleep 300" & while [ ! -s daemon.pid ]; do sleep 0.01; done; echo {\\"ok\\": true}'
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
-        }
-        try spool.drop("f1", #"{"process_type": "forker"}"#)
-        #expect(spool.eventually(timeout: 20) { spool.status("f1")?.status == .success })
-        #expect(spool.status("f1")?.tasks.first?.output?["ok"] == .bool(true))
-        if let text = spool.workFile("f1", "daemon.pid"),
-            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        {
-            #expect(ProcessInspector.isAlive(pid), "the daemon is left alone: it escaped on purpose")
-            kill(pid, SIGKILL)
-        } else {
-            Issue.record("the daemon did not start")
+        try await runner.stopping(with: SIGTERM) {
+            try spool.drop("f1", #"{"process_type": "forker"}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.status("f1")?.status == .success })
+            #expect(spool.status("f1")?.tasks.first?.output?["ok"] == .bool(true))
+            if let text = spool.workFile("f1", "daemon.pid"),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                #expect(ProcessInspector.isAlive(pid), "the daemon is left alone: it escaped on purpose")
+                kill(pid, SIGKILL)
+            } else {
+                Issue.record("the daemon did not start")
+            }
         }
     }
 
-    @Test func aRerunKillsAnEscapedCopyOfTheInterruptedTaskFirst() throws {
+    @Test func aRerunKillsAnEscapedCopyOfTheInterruptedTaskFirst() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "escaper.yaml",
@@ -139,20 +137,20 @@ import Glibc
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
         try spool.drop("e1", #"{"process_type": "escaper"}"#)
-        #expect(spool.eventually { spool.workFile("e1", "escaped.pid") != nil })
+        #expect(await spool.eventually { spool.workFile("e1", "escaped.pid") != nil })
         let escaped = try #require(
             Int32(spool.workFile("e1", "escaped.pid")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         runner.signal(SIGKILL)
-        _ = runner.wait()
+        _ = await runner.wait()
         #expect(ProcessInspector.isAlive(escaped))
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("e1")?.status == .success)
         #expect(!ProcessInspector.isAlive(escaped), "killed before the rerun")
         kill(escaped, SIGKILL)
     }
 
-    @Test func aFloodOfOutputKeepsTheRunnerSmall() throws {
+    @Test func aFloodOfOutputKeepsTheRunnerSmall() async throws {
         let spool = try TemporarySpool()
         // 150 MB on standard output, in lines; the log gets all of it, memory none of it.
         try spool.define(
@@ -163,19 +161,17 @@ import Glibc
                 shell: 'yes 0123456789012345678901234567890123456789012345678901234567890123456789 | head -c 150000000; echo; echo {\\"done\\": 1}'
             """)
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            try spool.drop("o1", #"{"process_type": "flood"}"#)
+            #expect(await spool.eventually(timeout: 120) { spool.status("o1")?.status == .success })
+            #expect(spool.status("o1")?.tasks.first?.output?["done"] == .integer(1))
+            let logSize =
+                try FileManager.default.attributesOfItem(atPath: spool.layout.logFile("o1", task: "flood", attempt: 1))[
+                    .size] as? Int
+            #expect((logSize ?? 0) >= 150_000_000)
+            let peak = Self.peakResidentKilobytes(runner.pid)
+            #expect(peak > 0 && peak < 120_000, "runner peak RSS \(peak) kB")
         }
-        try spool.drop("o1", #"{"process_type": "flood"}"#)
-        #expect(spool.eventually(timeout: 120) { spool.status("o1")?.status == .success })
-        #expect(spool.status("o1")?.tasks.first?.output?["done"] == .integer(1))
-        let logSize =
-            try FileManager.default.attributesOfItem(atPath: spool.layout.logFile("o1", task: "flood", attempt: 1))[
-                .size] as? Int
-        #expect((logSize ?? 0) >= 150_000_000)
-        let peak = Self.peakResidentKilobytes(runner.pid)
-        #expect(peak > 0 && peak < 120_000, "runner peak RSS \(peak) kB")
     }
 
     @Test func manyShortChildrenAllEndAndLeaveNoZombieBesideCPUHogs() throws {

@@ -9,12 +9,12 @@ import Glibc
 
 /// runner.json's counts per type, oldest waiting request, next slots, last error; the systemd
 /// watchdog pinged from the engine loop, and STATUS= lines.
-@Suite struct RunnerHeartbeatTests {
+@Suite(.endToEnd) struct RunnerHeartbeatTests {
     static func heartbeat(_ spool: TemporarySpool) -> [String: Any]? {
         TemporarySpool.jsonObject(atPath: spool.layout.heartbeatFile)
     }
 
-    @Test func runnerJSONCountsPerTypeAndNextSlots() throws {
+    @Test func runnerJSONCountsPerTypeAndNextSlots() async throws {
         let spool = try TemporarySpool()
         // concurrency 1: the second request of the type waits, so it is the oldest waiting one.
         try spool.define(
@@ -27,14 +27,14 @@ import Glibc
         let runner = try spool.start(
             ["serve", "--grace", "1s"], environment: [ScheduleClock.environmentKey: "2026-07-20T12:00:00Z"])
         var document: [String: Any]?
-        let seen = spool.eventually(timeout: 30) {
+        let seen = await spool.eventually(timeout: 30) {
             document = Self.heartbeat(spool)
             let byType = document?["by_type"] as? [String: [String: Int]]
             return byType?["slow"]?["running_processes"] == 1 && byType?["slow"]?["pending_processes"] == 1
                 && (document?["oldest_waiting_seconds"] as? Double ?? 0) > 2
         }
         runner.signal(SIGTERM)
-        let result = runner.wait()
+        let result = await runner.wait()
         #expect(seen, "\(String(describing: document))\n\(result.standardError)")
         let byType = document?["by_type"] as? [String: [String: Int]]
         #expect(byType?["slow"]?["running_tasks"] == 1)
@@ -51,7 +51,7 @@ import Glibc
 
     /// WATCHDOG_USEC set: WATCHDOG=1 arrives regularly with a STATUS= line; once the engine loop
     /// hangs (a test hook blocks it for good), the pings stop while the process lives on.
-    @Test func watchdogPingsStopWhenTheEngineLoopHangs() throws {
+    @Test func watchdogPingsStopWhenTheEngineLoopHangs() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path
@@ -61,28 +61,27 @@ import Glibc
             environment: [
                 "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "600000", "SPOOLRUNNER_HANG_AT_HEARTBEAT": "6",
             ])
-        defer {
-            runner.signal(SIGKILL)
-            _ = runner.wait()
+        await runner.stopping(with: SIGKILL) {
+            var pings: [String] = []
+            var messages: [String] = []
+            // The first message may take a while on a loaded machine; after it, 5 s of silence ends.
+            if let first = socket.receive(timeout: 60) {
+                messages.append(first)
+                if first.contains("WATCHDOG=1") { pings.append(first) }
+            }
+            while let message = socket.receive(timeout: 5) {
+                messages.append(message)
+                if message.contains("WATCHDOG=1") { pings.append(message) }
+            }
+            // Five heartbeats pinged (the sixth hung the loop); nothing for 5 s since.
+            #expect(pings.count == 5, "\(messages)")
+            #expect(
+                pings.first?.contains("STATUS=0 running, 0 pending, 0 task(s), 0 waiting in inbox") == true, "\(pings)")
+            #expect(kill(runner.pid, 0) == 0, "the runner itself must still be alive")
         }
-        var pings: [String] = []
-        var messages: [String] = []
-        // The first message may take a while on a loaded machine; after it, 5 s of silence ends.
-        if let first = socket.receive(timeout: 60) {
-            messages.append(first)
-            if first.contains("WATCHDOG=1") { pings.append(first) }
-        }
-        while let message = socket.receive(timeout: 5) {
-            messages.append(message)
-            if message.contains("WATCHDOG=1") { pings.append(message) }
-        }
-        // Five heartbeats pinged (the sixth hung the loop); nothing for 5 s since.
-        #expect(pings.count == 5, "\(messages)")
-        #expect(pings.first?.contains("STATUS=0 running, 0 pending, 0 task(s), 0 waiting in inbox") == true, "\(pings)")
-        #expect(kill(runner.pid, 0) == 0, "the runner itself must still be alive")
     }
 
-    @Test func noWatchdogPingsWithoutWatchdogUsec() throws {
+    @Test func noWatchdogPingsWithoutWatchdogUsec() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path
@@ -97,7 +96,7 @@ import Glibc
             messages.append(message)
         }
         runner.signal(SIGTERM)
-        _ = runner.wait()
+        _ = await runner.wait()
         #expect(messages.contains { $0.hasPrefix("STATUS=") }, "\(messages)")
         #expect(!messages.contains { $0.contains("WATCHDOG=1") })
     }

@@ -5,7 +5,7 @@ import Testing
 @testable import SpoolRunner
 
 /// The catch_up rule with fixed dates: which slots one pass submits.
-@Suite struct SchedulePlanTests {
+@Suite(.endToEnd) struct SchedulePlanTests {
     static func instant(_ text: String) -> Date {
         ISO8601DateFormatter().date(from: text)!
     }

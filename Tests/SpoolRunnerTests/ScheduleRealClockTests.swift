@@ -10,8 +10,8 @@ import Glibc
 /// The one schedule test on the real clock (up to a minute of waiting): a `* * * * *` entry on a
 /// real `serve` produces `<type>-<yyyyMMdd'T'HHmm>` for the next minute, and after kill -9 and a
 /// restart there is still exactly one row for it.
-@Suite struct ScheduleRealClockTests {
-    @Test func everyMinuteOnARealServe() throws {
+@Suite(.endToEnd) struct ScheduleRealClockTests {
+    @Test func everyMinuteOnARealServe() async throws {
         let spool = try TemporarySpool()
         try spool.define("minutely.yaml", "schedule:\n  - cron: \"* * * * *\"\ntasks:\n  - name: nap\n    sleep: 1ms\n")
         let startedAt = Date()
@@ -20,16 +20,16 @@ import Glibc
         // when the start falls in a minute's first seconds: accept either).
         let nextMinute = Date(timeIntervalSince1970: ((startedAt.timeIntervalSince1970 / 60).rounded(.down) + 1) * 60)
         let entry = ScheduleDefinitionProbe.id(type: "minutely", minute: nextMinute)
-        let ran = spool.eventually(timeout: 100) { spool.status(entry)?.status == .success }
+        let ran = await spool.eventually(timeout: 100) { spool.status(entry)?.status == .success }
         runner.signal(SIGKILL)
-        let first = runner.wait()
+        let first = await runner.wait()
         #expect(ran, "no \(entry): \(first.standardError)")
         #expect(try spool.processRowCount(entry) == 1)
 
         let again = try spool.start(["serve", "--grace", "1s"])
-        usleep(3_000_000)
+        try await Task.sleep(for: .seconds(3))
         again.signal(SIGTERM)
-        let second = again.wait()
+        let second = await again.wait()
         #expect(second.status == 0, "\(second.standardError)")
         #expect(try spool.processRowCount(entry) == 1)
         #expect(try spool.eventNames(entry).filter { $0 == "accepted" }.count == 1)

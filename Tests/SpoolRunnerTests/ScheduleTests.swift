@@ -11,7 +11,7 @@ import Glibc
 /// Schedules on the real binary, with the schedule clock set through SPOOLRUNNER_SCHEDULE_CLOCK:
 /// the runner starts a few seconds before a slot (or hours after the last one) instead of
 /// waiting for real minutes. Each slot becomes an ordinary request with a deterministic id.
-@Suite struct ScheduleTests {
+@Suite(.endToEnd) struct ScheduleTests {
     static let nap = "tasks:\n  - name: nap\n    sleep: 1ms\n"
 
     /// `serve` with the schedule clock reading `clock` at start.
@@ -19,9 +19,9 @@ import Glibc
         try spool.start(["serve", "--grace", "1s"] + extra, environment: [ScheduleClock.environmentKey: clock])
     }
 
-    static func stop(_ runner: RunningCommand) -> CommandResult {
+    static func stop(_ runner: RunningCommand) async -> CommandResult {
         runner.signal(SIGTERM)
-        return runner.wait(timeout: 60)
+        return await runner.wait(timeout: 60)
     }
 
     static func processIDs(_ spool: TemporarySpool) throws -> [String] {
@@ -32,14 +32,14 @@ import Glibc
         spool.status(id)?.status == .success
     }
 
-    @Test func slotIsSubmittedOnTimeAsAnOrdinaryRequest() throws {
+    @Test func slotIsSubmittedOnTimeAsAnOrdinaryRequest() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "tick.yaml",
             "inputs:\n  who: {type: string}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {who: cron}\n" + Self.nap)
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
-        let ok = spool.eventually(timeout: 30) { Self.succeeded(spool, "tick-20260720T1000") }
-        let result = Self.stop(runner)
+        let ok = await spool.eventually(timeout: 30) { Self.succeeded(spool, "tick-20260720T1000") }
+        let result = await Self.stop(runner)
         #expect(ok, "\(result.standardError)")
         let status = try #require(spool.statusObject("tick-20260720T1000"))
         #expect(status["inputs"] as? [String: String] == ["who": "cron"])
@@ -55,29 +55,29 @@ import Glibc
     /// kill -9 after the slot ran, restart within the same minute: no second process. Then the
     /// harder case: the stored state is lost as if the runner died between dropping the file and
     /// recording the slot; the slot is dropped again and is the same request, nothing new.
-    @Test func noSecondProcessForASlotAfterKillAndRestart() throws {
+    @Test func noSecondProcessForASlotAfterKillAndRestart() async throws {
         let spool = try TemporarySpool()
         try spool.define("tick.yaml", "schedule:\n  - cron: \"* * * * *\"\n" + Self.nap)
         let first = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
-        #expect(spool.eventually(timeout: 30) { Self.succeeded(spool, "tick-20260720T1000") })
+        #expect(await spool.eventually(timeout: 30) { Self.succeeded(spool, "tick-20260720T1000") })
         first.signal(SIGKILL)
-        _ = first.wait()
+        _ = await first.wait()
 
         let second = try Self.serve(spool, clock: "2026-07-20T10:00:20Z")
-        usleep(2_500_000)
-        _ = Self.stop(second)
+        try await Task.sleep(for: .milliseconds(2500))
+        _ = await Self.stop(second)
         #expect(try Self.processIDs(spool) == ["tick-20260720T1000"])
 
-        try DatabaseQueue(path: spool.layout.defaultDatabase).write { db in
+        try await DatabaseQueue(path: spool.layout.defaultDatabase).write { db in
             try db.execute(sql: "DELETE FROM schedule_state")
         }
         let third = try Self.serve(spool, clock: "2026-07-20T10:00:00Z")
-        let dropped = spool.eventually(timeout: 20) {
+        let dropped = await spool.eventually(timeout: 20) {
             (try? spool.history { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM schedule_state") }) == 1
         }
         #expect(dropped)
-        #expect(spool.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
-        let result = Self.stop(third)
+        #expect(await spool.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
+        let result = await Self.stop(third)
         #expect(result.standardError.contains("same request dropped again"), "\(result.standardError)")
         #expect(try Self.processIDs(spool) == ["tick-20260720T1000"])
         #expect(try spool.eventNames("tick-20260720T1000").filter { $0 == "accepted" }.count == 1)
@@ -85,17 +85,17 @@ import Glibc
     }
 
     /// Runs at 07:00, then no runner until 10:00:05: the hourly slots 08:00 and 09:00 were missed.
-    @Test func catchUpModesAfterThreeHoursDown() throws {
+    @Test func catchUpModesAfterThreeHoursDown() async throws {
         let spool = try TemporarySpool()
         for mode in ["latest", "none", "all"] {
             try spool.define("\(mode).yaml", "schedule:\n  - cron: \"0 * * * *\"\n    catch_up: \(mode)\n" + Self.nap)
         }
         let before = try Self.serve(spool, clock: "2026-07-20T06:59:58Z")
         #expect(
-            spool.eventually(timeout: 30) {
+            await spool.eventually(timeout: 30) {
                 ["latest", "none", "all"].allSatisfy { Self.succeeded(spool, "\($0)-20260720T0700") }
             })
-        _ = Self.stop(before)
+        _ = await Self.stop(before)
 
         let after = try Self.serve(spool, clock: "2026-07-20T10:00:05Z")
         let expected = [
@@ -103,9 +103,9 @@ import Glibc
             "latest-20260720T0700", "latest-20260720T0900", "latest-20260720T1000",
             "none-20260720T0700", "none-20260720T1000",
         ]
-        let done = spool.eventually(timeout: 30) { expected.allSatisfy { Self.succeeded(spool, $0) } }
-        usleep(1_500_000)
-        let result = Self.stop(after)
+        let done = await spool.eventually(timeout: 30) { expected.allSatisfy { Self.succeeded(spool, $0) } }
+        try await Task.sleep(for: .milliseconds(1500))
+        let result = await Self.stop(after)
         #expect(done, "\(result.standardError)")
         #expect(try Self.processIDs(spool) == expected)
         // catch_up: all submits the missed slots oldest first.
@@ -119,7 +119,7 @@ import Glibc
 
     /// overlap: skip, and the previous run of the entry is still going (a slow task): the next
     /// slot is not submitted; a schedule_skipped event says why. overlap: allow submits it.
-    @Test func overlapSkipRecordsAnEventInsteadOfASecondRun() throws {
+    @Test func overlapSkipRecordsAnEventInsteadOfASecondRun() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "slow.yaml",
@@ -129,12 +129,12 @@ import Glibc
         try spool.drop("slow-20260720T1000", #"{"process_type":"slow"}"#)
         try spool.drop("busy-20260720T1000", #"{"process_type":"busy"}"#)
         let runner = try Self.serve(spool, clock: "2026-07-20T10:00:57Z")
-        let skipped = spool.eventually(timeout: 30) {
+        let skipped = await spool.eventually(timeout: 30) {
             (try? spool.eventNames("slow-20260720T1001")) == ["schedule_skipped"]
         }
-        let allowed = spool.eventually(timeout: 30) { spool.status("busy-20260720T1001")?.status == .running }
+        let allowed = await spool.eventually(timeout: 30) { spool.status("busy-20260720T1001")?.status == .running }
         #expect(spool.status("slow-20260720T1000")?.status == .running)
-        let result = Self.stop(runner)
+        let result = await Self.stop(runner)
         #expect(skipped, "\(result.standardError)")
         #expect(allowed)
         #expect(try spool.processRowCount("slow-20260720T1001") == 0)
@@ -148,7 +148,7 @@ import Glibc
 
     /// Europe/Berlin jumps from 02:00 to 03:00 on 2026-03-29 (01:00 UTC): a 02:30 slot runs at
     /// 03:00 local. America/New_York repeats 01:00-01:59 on 2026-11-01: 01:30 runs once.
-    @Test func timezoneAcrossADSTGapAndARepeatedHour() throws {
+    @Test func timezoneAcrossADSTGapAndARepeatedHour() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "spring.yaml",
@@ -156,22 +156,22 @@ import Glibc
         try spool.define(
             "fall.yaml", "schedule:\n  - cron: \"30 1 * * *\"\n    timezone: America/New_York\n" + Self.nap)
         let gap = try Self.serve(spool, clock: "2026-03-29T00:59:58Z")
-        let ranAfterGap = spool.eventually(timeout: 30) { Self.succeeded(spool, "spring-20260329T0100") }
-        _ = Self.stop(gap)
+        let ranAfterGap = await spool.eventually(timeout: 30) { Self.succeeded(spool, "spring-20260329T0100") }
+        _ = await Self.stop(gap)
         #expect(ranAfterGap)
 
         let firstPass = try Self.serve(spool, clock: "2026-11-01T05:29:58Z")
-        let ranOnce = spool.eventually(timeout: 30) { Self.succeeded(spool, "fall-20261101T0530") }
-        _ = Self.stop(firstPass)
+        let ranOnce = await spool.eventually(timeout: 30) { Self.succeeded(spool, "fall-20261101T0530") }
+        _ = await Self.stop(firstPass)
         #expect(ranOnce)
         // The second 01:30 (EST, 06:30 UTC): nothing.
         let secondPass = try Self.serve(spool, clock: "2026-11-01T06:29:57Z")
-        usleep(5_000_000)
-        _ = Self.stop(secondPass)
+        try await Task.sleep(for: .seconds(5))
+        _ = await Self.stop(secondPass)
         #expect(try Self.processIDs(spool) == ["fall-20261101T0530", "spring-20260329T0100"])
     }
 
-    @Test func twoNamedEntriesInOneDefinition() throws {
+    @Test func twoNamedEntriesInOneDefinition() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "sync.yaml",
@@ -187,10 +187,10 @@ import Glibc
                 inputs: {region: us}
             """ + "\n" + Self.nap)
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
-        let done = spool.eventually(timeout: 30) {
+        let done = await spool.eventually(timeout: 30) {
             Self.succeeded(spool, "sync-eu-20260720T1000") && Self.succeeded(spool, "sync-us-20260720T1000")
         }
-        _ = Self.stop(runner)
+        _ = await Self.stop(runner)
         #expect(done)
         #expect(spool.statusObject("sync-eu-20260720T1000")?["inputs"] as? [String: String] == ["region": "eu"])
         #expect(spool.statusObject("sync-us-20260720T1000")?["inputs"] as? [String: String] == ["region": "us"])
@@ -202,22 +202,22 @@ import Glibc
 
     /// `serve --once` as cron or a timer runs it: each pass submits what came due since the last
     /// one, and nothing else.
-    @Test func serveOnceSubmitsDueSlotsAndNothingElse() throws {
+    @Test func serveOnceSubmitsDueSlotsAndNothingElse() async throws {
         let spool = try TemporarySpool()
         try spool.define("hourly.yaml", "schedule:\n  - cron: \"0 * * * *\"\n" + Self.nap)
         let clock = ScheduleClock.environmentKey
-        var result = try spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"])
+        var result = try await spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(try Self.processIDs(spool) == ["hourly-20260720T1000"])
         #expect(Self.succeeded(spool, "hourly-20260720T1000"))
 
-        result = try spool.serveOnce(environment: [clock: "2026-07-20T10:20:00Z"])
+        result = try await spool.serveOnce(environment: [clock: "2026-07-20T10:20:00Z"])
         #expect(result.status == 0)
         #expect(try Self.processIDs(spool) == ["hourly-20260720T1000"])
 
         // Down from 10:20 to 13:00:05 with catch_up: latest (the default): 12:00 and 13:00.
         try spool.drop("by-hand", #"{"process_type": "hourly"}"#)
-        result = try spool.serveOnce(environment: [clock: "2026-07-20T13:00:05Z"])
+        result = try await spool.serveOnce(environment: [clock: "2026-07-20T13:00:05Z"])
         #expect(result.status == 0)
         #expect(
             try Self.processIDs(spool) == [
@@ -228,21 +228,21 @@ import Glibc
 
     /// A slot whose inputs the definition rejects is rejected like a dropped request with those
     /// inputs: rejected/, an error file, a rejected status, a rejections row. Not ignored.
-    @Test func slotWithInvalidInputsIsRejected() throws {
+    @Test func slotWithInvalidInputsIsRejected() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "needy.yaml",
             "inputs:\n  user_id: {type: string, required: true}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {plan: gold}\n"
                 + Self.nap)
-        let validate = try spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
+        let validate = try await spool.run(["validate", "--definitions", spool.definitions.path], spoolOptions: false)
         #expect(validate.status == 0)
         #expect(
             validate.standardOutput.contains(
                 "needy.yaml:5:13: warning: schedule[0].inputs: each slot's request will be rejected invalid_inputs"),
             "\(validate.standardOutput)")
         let runner = try Self.serve(spool, clock: "2026-07-20T09:59:58Z")
-        let rejected = spool.eventually(timeout: 30) { spool.status("needy-20260720T1000")?.status == .rejected }
-        let result = Self.stop(runner)
+        let rejected = await spool.eventually(timeout: 30) { spool.status("needy-20260720T1000")?.status == .rejected }
+        let result = await Self.stop(runner)
         #expect(rejected, "\(result.standardError)")
         let error = try #require(spool.statusObject("needy-20260720T1000")?["error"] as? [String: Any])
         #expect(error["code"] as? String == "invalid_inputs")
@@ -254,7 +254,7 @@ import Glibc
 
     /// `spoolrunner schedules`: each entry with its cron, time zone, next slot, last submitted
     /// slot and that process's status; `--json` for scripts.
-    @Test func schedulesCommandListsEveryEntry() throws {
+    @Test func schedulesCommandListsEveryEntry() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "report.yaml",
@@ -269,14 +269,14 @@ import Glibc
                 overlap: skip
             """ + "\n" + Self.nap)
         let clock = ScheduleClock.environmentKey
-        let before = try spool.run(["schedules"], environment: [clock: "2026-07-20T09:30:00Z"])
+        let before = try await spool.run(["schedules"], environment: [clock: "2026-07-20T09:30:00Z"])
         #expect(before.status == 0, "\(before.standardError)")
         #expect(
             before.standardOutput.contains("report\thourly\t0 * * * *\tUTC\t2026-07-20T10:00:00.000Z\t-\t-"),
             "\(before.standardOutput)")
-        #expect(try spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"]).status == 0)
+        #expect(try await spool.serveOnce(environment: [clock: "2026-07-20T10:00:10Z"]).status == 0)
 
-        let text = try spool.run(["schedules"], environment: [clock: "2026-07-20T10:30:00Z"])
+        let text = try await spool.run(["schedules"], environment: [clock: "2026-07-20T10:30:00Z"])
         let lines = text.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines.first == "TYPE\tENTRY\tCRON\tTIMEZONE\tNEXT\tLAST SUBMITTED\tSTATUS")
         #expect(
@@ -285,7 +285,7 @@ import Glibc
             "\(lines)")
         #expect(lines.contains("report\tberlin\t30 2 * * *\tEurope/Berlin\t2026-07-21T00:30:00.000Z\t-\t-"), "\(lines)")
 
-        let json = try spool.run(["schedules", "--json"], environment: [clock: "2026-07-20T10:30:00Z"])
+        let json = try await spool.run(["schedules", "--json"], environment: [clock: "2026-07-20T10:30:00Z"])
         let rows = try #require(
             try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
         #expect(rows.count == 2)

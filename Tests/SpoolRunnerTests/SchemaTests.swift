@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// Issue 11 part 2: the JSON Schemas against the files they describe, the loader and the binary.
-@Suite struct SchemaTests {
+@Suite(.endToEnd) struct SchemaTests {
     static func schemaPath(_ schema: JSONSchema) -> String { Repository.path("schemas/\(schema.fileName)") }
 
     static func fixtures(_ kind: String) throws -> [String] {
@@ -30,11 +30,11 @@ import Glibc
     ]
 
     @Test(arguments: JSONSchema.allCases)
-    func binaryPrintsTheCommittedSchemaByteForByte(schema: JSONSchema) throws {
+    func binaryPrintsTheCommittedSchemaByteForByte(schema: JSONSchema) async throws {
         let committed = try #require(FileManager.default.contents(atPath: Self.schemaPath(schema)))
         #expect(
             Data(schema.text.utf8) == committed, "run scripts/gen-docs.sh: the embedded \(schema.fileName) is stale")
-        let printed = try Shell.run(TemporarySpool.binary, ["schema", schema.rawValue])
+        let printed = try await Shell.run(TemporarySpool.binary, ["schema", schema.rawValue])
         #expect(printed.status == 0)
         #expect(Data(printed.standardOutput.utf8) == committed)
         // The copy the shipped definitions' modeline points at.
@@ -45,18 +45,18 @@ import Glibc
         }
     }
 
-    @Test func unknownSchemaIsAUsageError() throws {
-        let result = try Shell.run(TemporarySpool.binary, ["schema", "nosuch"])
+    @Test func unknownSchemaIsAUsageError() async throws {
+        let result = try await Shell.run(TemporarySpool.binary, ["schema", "nosuch"])
         #expect(result.status == 64)
         #expect(result.standardError.contains("request"), "\(result.standardError)")
     }
 
-    @Test func everyShippedDefinitionAndValidFixtureValidates() throws {
-        guard SchemaValidator.available() else { return }
+    @Test func everyShippedDefinitionAndValidFixtureValidates() async throws {
+        guard await SchemaValidator.available() else { return }
         let shipped = try FileManager.default.contentsOfDirectory(atPath: Repository.path("definitions"))
             .filter { $0.hasSuffix(".yaml") }.map { Repository.path("definitions/\($0)") }
         #expect(shipped.count >= 2)
-        let errors = try SchemaValidator.errors(
+        let errors = try await SchemaValidator.errors(
             schema: Self.schemaPath(.definition), files: shipped + (try Self.fixtures("valid")))
         for (file, problems) in errors.sorted(by: { $0.key < $1.key }) {
             #expect(problems.isEmpty, "\(file): \(problems)")
@@ -67,10 +67,10 @@ import Glibc
         }
     }
 
-    @Test func invalidFixturesFailTheSchemaUnlessOnlyTheLoaderCanTell() throws {
-        guard SchemaValidator.available() else { return }
+    @Test func invalidFixturesFailTheSchemaUnlessOnlyTheLoaderCanTell() async throws {
+        guard await SchemaValidator.available() else { return }
         let files = try Self.fixtures("invalid")
-        let errors = try SchemaValidator.errors(schema: Self.schemaPath(.definition), files: files)
+        let errors = try await SchemaValidator.errors(schema: Self.schemaPath(.definition), files: files)
         for file in files {
             let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
             let problems = errors[file] ?? []
@@ -116,8 +116,8 @@ import Glibc
         }
     }
 
-    @Test func theSeedRequestValidates() throws {
-        guard SchemaValidator.available() else { return }
+    @Test func theSeedRequestValidates() async throws {
+        guard await SchemaValidator.available() else { return }
         let directory = NSTemporaryDirectory() + "schema-request-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -126,15 +126,15 @@ import Glibc
             toFile: seed, atomically: true, encoding: .utf8)
         let noType = "\(directory)/no_type.json"
         try #"{"user_id": "user_123"}"#.write(toFile: noType, atomically: true, encoding: .utf8)
-        let errors = try SchemaValidator.errors(schema: Self.schemaPath(.request), files: [seed, noType])
+        let errors = try await SchemaValidator.errors(schema: Self.schemaPath(.request), files: [seed, noType])
         #expect(errors[seed] == [])
         #expect(errors[noType]?.isEmpty == false)
     }
 
     /// Status files as the runner writes them, in every final state and while a task waits for
     /// its retry.
-    @Test func statusFilesOfEveryOutcomeValidate() throws {
-        guard SchemaValidator.available() else { return }
+    @Test func statusFilesOfEveryOutcomeValidate() async throws {
+        guard await SchemaValidator.available() else { return }
         let spool = try TemporarySpool()
         try spool.define(
             "ok.yaml",
@@ -147,36 +147,38 @@ import Glibc
             "again.yaml",
             "tasks:\n  - name: a\n    shell: 'exit 1'\n    retry: {max_attempts: 3, backoff: 1h, max_backoff: 1h}\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait(timeout: 30)
+        try await runner.stopping(with: SIGTERM, timeout: 30) {
+            try spool.drop("s-ok", #"{"process_type": "ok"}"#)
+            try spool.drop("s-bad", #"{"process_type": "bad"}"#)
+            try spool.drop("s-slow", #"{"process_type": "slow"}"#)
+            try spool.drop("s-again", #"{"process_type": "again"}"#)
+            try spool.drop("s-rejected", #"{"process_type": "ok", "n": "one"}"#)
+            try spool.drop("s-unknown", #"{"process_type": "nosuch"}"#)
+            #expect(await spool.eventually { spool.status("s-slow")?.tasks.first?.status == .running })
+            #expect(try await spool.run(["cancel", "s-slow"]).status == 0)
+            #expect(
+                await spool.eventually {
+                    spool.status("s-ok")?.status == .success && spool.status("s-bad")?.status == .failed
+                        && spool.status("s-slow")?.status == .cancelled
+                        && spool.status("s-again")?.tasks.first?.status == .retrying
+                        && spool.status("s-rejected")?.status == .rejected
+                        && spool.status("s-unknown")?.status == .rejected
+                },
+                "\(["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"].map { "\($0): \(String(describing: spool.status($0)?.status)) \(spool.status($0)?.tasks.map(\.status) ?? [])" })"
+            )
+            let ids = ["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"]
+            let errors = try await SchemaValidator.errors(
+                schema: Self.schemaPath(.status), files: ids.map(spool.layout.statusFile))
+            for id in ids {
+                #expect(
+                    errors[spool.layout.statusFile(id)] == [], "\(id): \(errors[spool.layout.statusFile(id)] ?? [])")
+            }
+            // A status file the schema must refuse: the check is not vacuous.
+            let broken = spool.root.appendingPathComponent("broken.json").path
+            try #"{"process_id": "x", "status": "done"}"#.write(toFile: broken, atomically: true, encoding: .utf8)
+            #expect(
+                try await SchemaValidator.errors(schema: Self.schemaPath(.status), files: [broken])[broken]?.isEmpty
+                    == false)
         }
-        try spool.drop("s-ok", #"{"process_type": "ok"}"#)
-        try spool.drop("s-bad", #"{"process_type": "bad"}"#)
-        try spool.drop("s-slow", #"{"process_type": "slow"}"#)
-        try spool.drop("s-again", #"{"process_type": "again"}"#)
-        try spool.drop("s-rejected", #"{"process_type": "ok", "n": "one"}"#)
-        try spool.drop("s-unknown", #"{"process_type": "nosuch"}"#)
-        #expect(spool.eventually { spool.status("s-slow")?.tasks.first?.status == .running })
-        #expect(try spool.run(["cancel", "s-slow"]).status == 0)
-        #expect(
-            spool.eventually {
-                spool.status("s-ok")?.status == .success && spool.status("s-bad")?.status == .failed
-                    && spool.status("s-slow")?.status == .cancelled
-                    && spool.status("s-again")?.tasks.first?.status == .retrying
-                    && spool.status("s-rejected")?.status == .rejected && spool.status("s-unknown")?.status == .rejected
-            },
-            "\(["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"].map { "\($0): \(String(describing: spool.status($0)?.status)) \(spool.status($0)?.tasks.map(\.status) ?? [])" })"
-        )
-        let ids = ["s-ok", "s-bad", "s-slow", "s-again", "s-rejected", "s-unknown"]
-        let errors = try SchemaValidator.errors(
-            schema: Self.schemaPath(.status), files: ids.map(spool.layout.statusFile))
-        for id in ids {
-            #expect(errors[spool.layout.statusFile(id)] == [], "\(id): \(errors[spool.layout.statusFile(id)] ?? [])")
-        }
-        // A status file the schema must refuse: the check is not vacuous.
-        let broken = spool.root.appendingPathComponent("broken.json").path
-        try #"{"process_id": "x", "status": "done"}"#.write(toFile: broken, atomically: true, encoding: .utf8)
-        #expect(try SchemaValidator.errors(schema: Self.schemaPath(.status), files: [broken])[broken]?.isEmpty == false)
     }
 }

@@ -5,14 +5,14 @@ import Testing
 
 /// The seed's request, `{"process_type": "premium_subscription", "user_id": "user_123"}`, run with
 /// the shipped definitions and scripts, as the original Django + Celery system ran it.
-@Suite struct SeedProcessTests {
+@Suite(.endToEnd) struct SeedProcessTests {
     static let seedRequest = #"{"process_type": "premium_subscription", "user_id": "user_123"}"#
 
-    @Test func seedRequestSucceedsWithThreeTasks() throws {
+    @Test func seedRequestSucceedsWithThreeTasks() async throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         try spool.drop("seed_1", Self.seedRequest)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
 
         let status = try #require(spool.status("seed_1"))
@@ -59,12 +59,12 @@ import Testing
         #expect(try spool.integrityCheck() == "ok")
     }
 
-    @Test func yearlyPlanReachesEveryTask() throws {
+    @Test func yearlyPlanReachesEveryTask() async throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         try spool.drop(
             "seed_yearly", #"{"process_type": "premium_subscription", "user_id": "user_9", "plan": "yearly"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         let status = try #require(spool.status("seed_yearly"))
         #expect(status.status == .success)
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test(arguments: ["bad id", "user_", "admin", "user_12;rm"])
-    func malformedUserIDFailsInValidateUser(userID: String) throws {
+    func malformedUserIDFailsInValidateUser(userID: String) async throws {
         let spool = try TemporarySpool()
         try spool.installShippedDefinitions()
         let body = String(
@@ -81,7 +81,7 @@ import Testing
                 "process_type": "premium_subscription", "user_id": userID,
             ]), as: UTF8.self)
         try spool.drop("seed_bad", body)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
 
         let status = try #require(spool.status("seed_bad"))

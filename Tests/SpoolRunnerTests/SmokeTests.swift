@@ -3,8 +3,8 @@ import Testing
 
 @testable import SpoolRunner
 
-@Suite struct SmokeTests {
-    @Test func oneSleepTaskRunsToSuccess() throws {
+@Suite(.endToEnd) struct SmokeTests {
+    @Test func oneSleepTaskRunsToSuccess() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "nap.yaml",
@@ -14,7 +14,7 @@ import Testing
                 sleep: 10ms
             """)
         try spool.drop("p1", #"{"process_type": "nap"}"#)
-        let result = try spool.run(["serve", "--once"])
+        let result = try await spool.run(["serve", "--once"])
         #expect(result.status == 0, "\(result.standardError)")
         let status = try #require(spool.status("p1"))
         #expect(status.status == .success)

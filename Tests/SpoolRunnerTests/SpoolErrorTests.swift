@@ -10,7 +10,7 @@ import Glibc
 
 /// `SpoolError` keeps the system call and its errno as the cause, and the code decides: the
 /// runner's pause, the CLI's exit status. Real calls on a temporary spool, no faked errno.
-@Suite struct SpoolErrorTests {
+@Suite(.endToEnd) struct SpoolErrorTests {
     @Test func aSecondLockIsLockedWithTheFlockErrnoKept() throws {
         let spool = try TemporarySpool()
         let held = try SpoolLock(path: spool.layout.lockFile)
@@ -76,21 +76,21 @@ import Glibc
         #expect(PauseReason(SpoolError(.corrupt, path: "/s/runner.id", message: "not an identity")) == nil)
     }
 
-    @Test func aStatusFileThatIsAFIFOIsRefusedWithoutBlockingAndExits66() throws {
+    @Test func aStatusFileThatIsAFIFOIsRefusedWithoutBlockingAndExits66() async throws {
         let spool = try TemporarySpool()
         let path = spool.layout.statusFile("p1")
         #expect(mkfifo(path, 0o644) == 0)
-        let result = try spool.run(["status", "p1"])
+        let result = try await spool.run(["status", "p1"])
         #expect(result.status == 66, "\(result.standardError)")
         #expect(result.standardError.contains(path), "\(result.standardError)")
         #expect(result.standardError.contains("FIFO"), "\(result.standardError)")
         #expect(throws: SpoolError.self) { try StatusWriter(layout: spool.layout).read(processID: "p1") }
     }
 
-    @Test func aStatusFileThatIsNotADocumentIsADataErrorThatSaysWhy() throws {
+    @Test func aStatusFileThatIsNotADocumentIsADataErrorThatSaysWhy() async throws {
         let spool = try TemporarySpool()
         try Data(#"{"process_id": "p1"}"#.utf8).write(to: URL(fileURLWithPath: spool.layout.statusFile("p1")))
-        let result = try spool.run(["status", "p1"])
+        let result = try await spool.run(["status", "p1"])
         #expect(result.status == 65, "\(result.standardError)")
         #expect(result.standardError.contains("is not a status document: "), "\(result.standardError)")
         let error = try #require(throws: SpoolError.self) {

@@ -10,7 +10,7 @@ import Glibc
 /// Anyone who may write into the spool may plant symlinks there: the runner's own writes
 /// (`outbox/`, `rejected/`, `work/<id>`, `logs/<id>`, `logs/`) never follow one, a spool open to
 /// everyone is refused, and what the runner creates gets explicit modes.
-@Suite struct SpoolTamperingTests {
+@Suite(.endToEnd) struct SpoolTamperingTests {
     static let definition = """
         tasks:
           - name: hello
@@ -31,14 +31,14 @@ import Glibc
             && (try? String(contentsOfFile: "\(victim)/hello.1.log", encoding: .utf8)) == "precious\n"
     }
 
-    @Test func linksPlantedAtPerProcessDirectoriesAreReplacedNotFollowed() throws {
+    @Test func linksPlantedAtPerProcessDirectoriesAreReplacedNotFollowed() async throws {
         let spool = try TemporarySpool()
         let victim = try Self.victim(spool)
         try spool.define("hello.yaml", Self.definition)
         #expect(symlink(victim, spool.layout.logDirectory("p1")) == 0)
         #expect(symlink(victim, spool.layout.workDirectory("p1")) == 0)
         try spool.drop("p1", #"{"process_type": "hello"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 0, "\(result.standardError)")
         #expect(spool.status("p1")?.status == .success)
         #expect(
@@ -51,14 +51,14 @@ import Glibc
         #expect(spool.workFile("p1", "created-here") == "")
     }
 
-    @Test func aSymlinkInPlaceOfASpoolDirectoryStopsTheStartWithOneLine() throws {
+    @Test func aSymlinkInPlaceOfASpoolDirectoryStopsTheStartWithOneLine() async throws {
         let spool = try TemporarySpool()
         let victim = try Self.victim(spool)
         try spool.define("hello.yaml", Self.definition)
         try FileManager.default.removeItem(atPath: spool.layout.logs)
         #expect(symlink(victim, spool.layout.logs) == 0)
         try spool.drop("p1", #"{"process_type": "hello"}"#)
-        let result = try spool.serveOnce()
+        let result = try await spool.serveOnce()
         #expect(result.status == 77, "\(result.standardError)")
         let lines = result.standardError.split(separator: "\n").filter { $0.hasPrefix("spoolrunner:") }
         #expect(lines.count == 1, "\(result.standardError)")
@@ -69,42 +69,40 @@ import Glibc
         #expect(spool.inboxFiles() == ["p1.json"])
     }
 
-    @Test func linksPlantedWhileRunningAreRefusedAndTheirTargetUntouched() throws {
+    @Test func linksPlantedWhileRunningAreRefusedAndTheirTargetUntouched() async throws {
         let spool = try TemporarySpool()
         let victim = try Self.victim(spool)
         try spool.define("hello.yaml", Self.definition)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--settle", "0s"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            try spool.drop("first", #"{"process_type": "hello"}"#)
+            #expect(await spool.eventually { spool.status("first")?.status == .success })
+            // rejected/ and outbox/ swapped for links into the victim directory.
+            try FileManager.default.removeItem(atPath: spool.layout.rejected)
+            #expect(symlink(victim, spool.layout.rejected) == 0)
+            try FileManager.default.moveItem(
+                atPath: spool.layout.outbox, toPath: spool.root.appendingPathComponent("old-outbox").path)
+            #expect(symlink(victim, spool.layout.outbox) == 0)
+            try spool.drop("bad", "[1]")
+            try spool.drop("second", #"{"process_type": "hello"}"#)
+            #expect(
+                await spool.eventually {
+                    ((try? spool.rejectionRows().count) ?? 0) == 1 && ((try? spool.processRowCount("second")) ?? 0) == 1
+                })
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(
+                Self.untouched(victim),
+                "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
+            // Judged once, left where it was (nothing deleted), not rejected again every scan.
+            #expect(try spool.rejectionRows().map(\.code) == ["not_an_object"])
+            #expect(spool.inboxFiles() == ["bad.json"])
+            #expect(kill(runner.pid, 0) == 0)
         }
-        try spool.drop("first", #"{"process_type": "hello"}"#)
-        #expect(spool.eventually { spool.status("first")?.status == .success })
-        // rejected/ and outbox/ swapped for links into the victim directory.
-        try FileManager.default.removeItem(atPath: spool.layout.rejected)
-        #expect(symlink(victim, spool.layout.rejected) == 0)
-        try FileManager.default.moveItem(
-            atPath: spool.layout.outbox, toPath: spool.root.appendingPathComponent("old-outbox").path)
-        #expect(symlink(victim, spool.layout.outbox) == 0)
-        try spool.drop("bad", "[1]")
-        try spool.drop("second", #"{"process_type": "hello"}"#)
-        #expect(
-            spool.eventually {
-                ((try? spool.rejectionRows().count) ?? 0) == 1 && ((try? spool.processRowCount("second")) ?? 0) == 1
-            })
-        usleep(1_500_000)
-        #expect(
-            Self.untouched(victim),
-            "the victim directory changed: \((try? FileManager.default.contentsOfDirectory(atPath: victim)) ?? [])")
-        // Judged once, left where it was (nothing deleted), not rejected again every scan.
-        #expect(try spool.rejectionRows().map(\.code) == ["not_an_object"])
-        #expect(spool.inboxFiles() == ["bad.json"])
-        #expect(kill(runner.pid, 0) == 0)
     }
 
     /// inbox/ swapped for a link to a directory of someone else's files: none of them is read as
     /// a request, rejected, moved or deleted; the runner goes on once inbox/ is a directory again.
-    @Test func anInboxSwappedForALinkIsNotScanned() throws {
+    @Test func anInboxSwappedForALinkIsNotScanned() async throws {
         let spool = try TemporarySpool()
         try spool.define("hello.yaml", Self.definition)
         let elsewhere = spool.root.appendingPathComponent("elsewhere").path
@@ -112,61 +110,59 @@ import Glibc
         try #"{"process_type": "hello"}"#.write(toFile: "\(elsewhere)/theirs.json", atomically: true, encoding: .utf8)
         try "[1]".write(toFile: "\(elsewhere)/broken.json", atomically: true, encoding: .utf8)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--settle", "0s"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            #expect(await spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
+            try FileManager.default.moveItem(
+                atPath: spool.layout.inbox, toPath: spool.root.appendingPathComponent("old-inbox").path)
+            #expect(symlink(elsewhere, spool.layout.inbox) == 0)
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: elsewhere).sorted() == [
+                    "broken.json", "theirs.json",
+                ])
+            #expect(try spool.rejectionRows().isEmpty)
+            #expect(try spool.processRowCount("theirs") == 0)
+            // Put right: taken again.
+            unlink(spool.layout.inbox)
+            try FileManager.default.moveItem(
+                atPath: spool.root.appendingPathComponent("old-inbox").path, toPath: spool.layout.inbox)
+            try spool.drop("mine", #"{"process_type": "hello"}"#)
+            #expect(await spool.eventually { spool.status("mine")?.status == .success })
+            #expect(kill(runner.pid, 0) == 0)
         }
-        #expect(spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
-        try FileManager.default.moveItem(
-            atPath: spool.layout.inbox, toPath: spool.root.appendingPathComponent("old-inbox").path)
-        #expect(symlink(elsewhere, spool.layout.inbox) == 0)
-        usleep(1_500_000)
-        #expect(
-            try FileManager.default.contentsOfDirectory(atPath: elsewhere).sorted() == ["broken.json", "theirs.json"])
-        #expect(try spool.rejectionRows().isEmpty)
-        #expect(try spool.processRowCount("theirs") == 0)
-        // Put right: taken again.
-        unlink(spool.layout.inbox)
-        try FileManager.default.moveItem(
-            atPath: spool.root.appendingPathComponent("old-inbox").path, toPath: spool.layout.inbox)
-        try spool.drop("mine", #"{"process_type": "hello"}"#)
-        #expect(spool.eventually { spool.status("mine")?.status == .success })
-        #expect(kill(runner.pid, 0) == 0)
     }
 
-    @Test func aDeletedRejectedDirectoryIsMadeAgainAndAFileRejectedOnce() throws {
+    @Test func aDeletedRejectedDirectoryIsMadeAgainAndAFileRejectedOnce() async throws {
         let spool = try TemporarySpool()
         try spool.define("hello.yaml", Self.definition)
         let runner = try spool.start(["serve", "--rescan", "100ms", "--settle", "0s"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            #expect(await spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
+            try FileManager.default.removeItem(atPath: spool.layout.rejected)
+            try spool.drop("bad", "[1]")
+            #expect(await spool.eventually { spool.rejectedFiles() == ["bad.json", "bad.json.error.json"] })
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try spool.rejectionRows().count == 1)
+            #expect(spool.inboxFiles().isEmpty)
         }
-        #expect(spool.eventually { FileManager.default.fileExists(atPath: spool.layout.heartbeatFile) })
-        try FileManager.default.removeItem(atPath: spool.layout.rejected)
-        try spool.drop("bad", "[1]")
-        #expect(spool.eventually { spool.rejectedFiles() == ["bad.json", "bad.json.error.json"] })
-        usleep(1_500_000)
-        #expect(try spool.rejectionRows().count == 1)
-        #expect(spool.inboxFiles().isEmpty)
     }
 
-    @Test func aSpoolWritableByEveryoneWithoutTheStickyBitIsRefused() throws {
+    @Test func aSpoolWritableByEveryoneWithoutTheStickyBitIsRefused() async throws {
         let spool = try TemporarySpool()
         try spool.define("hello.yaml", Self.definition)
         chmod(spool.layout.inbox, 0o777)
-        let refused = try spool.serveOnce()
+        let refused = try await spool.serveOnce()
         #expect(refused.status == 77)
         #expect(
             refused.standardError.contains(
                 "\(spool.layout.inbox): is writable by everyone (mode 777) without the sticky bit"),
             "\(refused.standardError)")
         chmod(spool.layout.inbox, 0o1777)
-        let accepted = try spool.serveOnce()
+        let accepted = try await spool.serveOnce()
         #expect(accepted.status == 0, "\(accepted.standardError)")
     }
 
-    @Test func whatTheRunnerCreatesHasExplicitModesWhateverTheUmask() throws {
+    @Test func whatTheRunnerCreatesHasExplicitModesWhateverTheUmask() async throws {
         let spool = try TemporarySpool()
         try spool.define("hello.yaml", Self.definition)
         for directory in spool.layout.directories { try FileManager.default.removeItem(atPath: directory) }
@@ -175,7 +171,7 @@ import Glibc
         try spool.writeInbox("bad.json", "[1]")
         let command =
             "umask 077; exec '\(TemporarySpool.binary)' serve --once --settle 0s --spool '\(spool.layout.root)' --definitions '\(spool.definitions.path)'"
-        let result = try RunningCommand(
+        let result = try await RunningCommand(
             executable: "/bin/sh", arguments: ["-c", command], environment: [:], directory: spool.root.path
         ).wait()
         #expect(result.status == 0, "\(result.standardError)")

@@ -10,7 +10,7 @@ import Glibc
 
 /// Status files always converge to the store (SPEC §4): a write that failed is retried, a missing
 /// directory is recreated, and every start and a periodic pass repair what is missing or stale.
-@Suite struct StatusConvergenceTests {
+@Suite(.endToEnd) struct StatusConvergenceTests {
     static let quick = """
         tasks:
           - name: first
@@ -21,42 +21,40 @@ import Glibc
 
     static func request(_ type: String = "quick") -> String { #"{"process_type": "\#(type)"}"# }
 
-    @Test func outboxDeletedUnderARunningRunnerIsRecreatedAndRefilled() throws {
+    @Test func outboxDeletedUnderARunningRunnerIsRecreatedAndRefilled() async throws {
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", Self.quick)
         let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "200ms"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            let early = (0..<20).map { "early\($0)" }
+            for id in early { try spool.drop(id, Self.request()) }
+            #expect(await spool.eventually { early.allSatisfy { spool.status($0)?.status == .success } })
+
+            try FileManager.default.removeItem(atPath: spool.layout.outbox)
+            // Nothing new happens: the periodic pass alone must notice, recreate and refill.
+            try await spool.expectStatusFilesConverge(early)
+            #expect(FileManager.default.fileExists(atPath: spool.layout.outbox))
+
+            try FileManager.default.removeItem(atPath: spool.layout.outbox)
+            // Now with requests arriving: their own writes meet the missing directory first.
+            let late = (0..<10).map { "late\($0)" }
+            for id in late { try spool.drop(id, Self.request()) }
+            try await spool.expectStatusFilesConverge(early + late)
+            #expect((early + late).allSatisfy { spool.status($0)?.status == .success })
+            let log = TemporarySpool.standardErrorSoFar(runner)
+            #expect(log.contains("recreated missing directory \(spool.layout.outbox)"), "\(log.suffix(2000))")
+            // `status --json` prints exactly what the store says.
+            let shown = try await spool.run(["status", "early3", "--json"])
+            #expect(Data(shown.standardOutput.utf8) == (try spool.storeDocuments())["early3"])
         }
-        let early = (0..<20).map { "early\($0)" }
-        for id in early { try spool.drop(id, Self.request()) }
-        #expect(spool.eventually { early.allSatisfy { spool.status($0)?.status == .success } })
-
-        try FileManager.default.removeItem(atPath: spool.layout.outbox)
-        // Nothing new happens: the periodic pass alone must notice, recreate and refill.
-        try spool.expectStatusFilesConverge(early)
-        #expect(FileManager.default.fileExists(atPath: spool.layout.outbox))
-
-        try FileManager.default.removeItem(atPath: spool.layout.outbox)
-        // Now with requests arriving: their own writes meet the missing directory first.
-        let late = (0..<10).map { "late\($0)" }
-        for id in late { try spool.drop(id, Self.request()) }
-        try spool.expectStatusFilesConverge(early + late)
-        #expect((early + late).allSatisfy { spool.status($0)?.status == .success })
-        let log = TemporarySpool.standardErrorSoFar(runner)
-        #expect(log.contains("recreated missing directory \(spool.layout.outbox)"), "\(log.suffix(2000))")
-        // `status --json` prints exactly what the store says.
-        let shown = try spool.run(["status", "early3", "--json"])
-        #expect(Data(shown.standardOutput.utf8) == (try spool.storeDocuments())["early3"])
     }
 
-    @Test func everyStartRepairsMissingAndStaleStatusFilesEvenAfterACleanStop() throws {
+    @Test func everyStartRepairsMissingAndStaleStatusFilesEvenAfterACleanStop() async throws {
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", Self.quick)
         let ids = (0..<12).map { "p\($0)" }
         for id in ids { try spool.drop(id, Self.request()) }
-        let first = try spool.serveOnce(["--settle", "0s"])
+        let first = try await spool.serveOnce(["--settle", "0s"])
         #expect(first.status == 0, "\(first.standardError)")
         try #require(ids.allSatisfy { spool.status($0)?.status == .success })
 
@@ -72,13 +70,13 @@ import Glibc
         try Data("{\"process_id\": ".utf8).write(to: URL(fileURLWithPath: spool.layout.statusFile(ids[8])))
         #expect(try spool.statusFilesDifferingFromStore().count == 9)
 
-        let second = try spool.serveOnce()
+        let second = try await spool.serveOnce()
         #expect(second.status == 0, "\(second.standardError)")
         #expect(try spool.statusFilesDifferingFromStore() == [])
         #expect(second.standardError.contains("rewrote 9 status file(s)"), "\(second.standardError)")
     }
 
-    @Test func statusFilesThatCannotBeWrittenWaitForRoomAndThenConverge() throws {
+    @Test func statusFilesThatCannotBeWrittenWaitForRoomAndThenConverge() async throws {
         let spool = try TemporarySpool()
         // Only the spool is on the small filesystem: the store (elsewhere) commits, the status
         // files behind the commits cannot be written.
@@ -88,37 +86,32 @@ import Glibc
         let database = spool.root.appendingPathComponent("history.sqlite").path
         try spool.define("quick.yaml", Self.quick)
         let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "200ms", "--db", database])
-        var stopped = false
-        defer {
-            if !stopped {
-                runner.signal(SIGKILL)
-                _ = runner.wait()
-            }
+        try await runner.stopping(with: SIGKILL) {
+            #expect(await spool.eventually { spool.heartbeat != nil })
+            let ids = (0..<20).map { "full\($0)" }
+            let staged = try ids.map { try Self.stage($0, in: spool) }
+            disk.fillBlocks()
+            for (id, path) in zip(ids, staged) { try Self.release(path, id, in: spool) }
+
+            #expect(
+                await spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
+                "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
+            // The store went on; the files could not follow.
+            #expect(
+                await spool.eventually { ((try? spool.storeDocuments(database: database).count) ?? 0) == ids.count })
+            #expect(try !spool.statusFilesDifferingFromStore(database: database).isEmpty)
+            #expect(runner.process.isRunning)
+
+            disk.free()
+            try await spool.expectStatusFilesConverge(ids, database: database)
+            #expect(ids.allSatisfy { spool.status($0)?.status == .success })
+            let log = TemporarySpool.standardErrorSoFar(runner)
+            #expect(log.contains("No space left on device"))
+            #expect(log.contains("resumed"))
+            runner.signal(SIGTERM)
+            let result = await runner.wait()
+            #expect(result.status == 0, "\(result.standardError.suffix(2000))")
         }
-        #expect(spool.eventually { spool.heartbeat != nil })
-        let ids = (0..<20).map { "full\($0)" }
-        let staged = try ids.map { try Self.stage($0, in: spool) }
-        disk.fillBlocks()
-        for (id, path) in zip(ids, staged) { try Self.release(path, id, in: spool) }
-
-        #expect(
-            spool.eventually { TemporarySpool.standardErrorSoFar(runner).contains("paused (disk_full)") },
-            "\(TemporarySpool.standardErrorSoFar(runner).suffix(2000))")
-        // The store went on; the files could not follow.
-        #expect(spool.eventually { ((try? spool.storeDocuments(database: database).count) ?? 0) == ids.count })
-        #expect(try !spool.statusFilesDifferingFromStore(database: database).isEmpty)
-        #expect(runner.process.isRunning)
-
-        disk.free()
-        try spool.expectStatusFilesConverge(ids, database: database)
-        #expect(ids.allSatisfy { spool.status($0)?.status == .success })
-        let log = TemporarySpool.standardErrorSoFar(runner)
-        #expect(log.contains("No space left on device"))
-        #expect(log.contains("resumed"))
-        runner.signal(SIGTERM)
-        let result = runner.wait()
-        stopped = true
-        #expect(result.status == 0, "\(result.standardError.suffix(2000))")
     }
 
     // MARK: - Helpers

@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// The pieces of convergence and pausing that need no runner.
-@Suite struct StatusReconcilerTests {
+@Suite(.endToEnd) struct StatusReconcilerTests {
     @Test func updatedAtIsTheTopLevelOneEvenWithAnInputOfThatName() throws {
         var record = ProcessRecord(
             processID: "p1", processType: "t", status: .running,

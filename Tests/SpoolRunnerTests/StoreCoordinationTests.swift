@@ -8,7 +8,7 @@ import Testing
 /// The coordination operations of a store with one runner (SPEC §9 keeps SQLite as it was): the
 /// flock is the lease, a claim hands out every unfinished process, the runner always leads, and
 /// nothing changes behind its back.
-@Suite struct StoreCoordinationTests {
+@Suite(.endToEnd) struct StoreCoordinationTests {
     static func process(_ id: String, _ status: ProcessStatus) -> StoreBatch.Change {
         var record = HistoryStoreTests.sampleProcess(id)
         record.status = status

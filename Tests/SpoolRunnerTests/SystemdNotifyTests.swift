@@ -9,8 +9,8 @@ import Glibc
 
 /// Under systemd (`Type=notify`), `serve` says READY=1 once it takes requests and STOPPING=1
 /// when it begins to shut down, as datagrams to the socket named by NOTIFY_SOCKET.
-@Suite struct SystemdNotifyTests {
-    @Test func serveSendsReadyAndStopping() throws {
+@Suite(.endToEnd) struct SystemdNotifyTests {
+    @Test func serveSendsReadyAndStopping() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path
@@ -21,7 +21,7 @@ import Glibc
         runner.signal(SIGTERM)
         let stopping = socket.receive(timeout: 20)
         #expect(stopping?.contains("STOPPING=1") == true, "\(String(describing: stopping))")
-        #expect(runner.wait().status == 0)
+        #expect(await runner.wait().status == 0)
     }
 }
 

@@ -6,7 +6,7 @@ import Testing
 
 /// SPEC §5 "What a task sees": templates, environment, standard input, working directory, the
 /// `output` taken from the last stdout line, and the per-attempt log files.
-@Suite struct TaskIOTests {
+@Suite(.endToEnd) struct TaskIOTests {
     /// A script that writes its argv, NUL-separated, to `argv.<task>` in the work directory.
     static let argvScript = """
         #!/bin/sh
@@ -25,12 +25,12 @@ import Testing
     static func runOne(
         _ yaml: String, request: String = #"{"process_type": "io"}"#, environment: [String: String] = [:],
         prepare: (TemporarySpool) throws -> Void = { _ in }
-    ) throws -> (TemporarySpool, StatusDocument) {
+    ) async throws -> (TemporarySpool, StatusDocument) {
         let spool = try TemporarySpool()
         try prepare(spool)
         try spool.define("io.yaml", yaml)
         try spool.drop("p1", request)
-        let result = try spool.serveOnce(environment: environment)
+        let result = try await spool.serveOnce(environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
         return (spool, try #require(spool.status("p1")))
     }
@@ -49,9 +49,9 @@ import Testing
         (#"echo "{\"n\": 1}" >&2"#, "null"),
         ("true", "null"),
     ])
-    func outputIsTheLastNonEmptyStdoutLineWhenItIsAJSONObject(script: String, expected: String) throws {
+    func outputIsTheLastNonEmptyStdoutLineWhenItIsAJSONObject(script: String, expected: String) async throws {
         let escaped = script.replacingOccurrences(of: "'", with: "''")
-        let (spool, status) = try Self.runOne(
+        let (spool, status) = try await Self.runOne(
             """
             tasks:
               - name: speak
@@ -67,8 +67,8 @@ import Testing
             "output \(output), expected \(expected)")
     }
 
-    @Test func outputOver64KiBIsNotTaken() throws {
-        let (_, status) = try Self.runOne(
+    @Test func outputOver64KiBIsNotTaken() async throws {
+        let (_, status) = try await Self.runOne(
             """
             tasks:
               - name: big
@@ -82,8 +82,8 @@ import Testing
         #expect(small.output?["fits"]?.templateText.count == 60000)
     }
 
-    @Test func upstreamOutputReachesADependentTask() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func upstreamOutputReachesADependentTask() async throws {
+        let (spool, status) = try await Self.runOne(
             """
             tasks:
               - name: first
@@ -116,8 +116,8 @@ import Testing
         #expect(((tasks["second"] as? [String: Any])?["output"]) is NSNull)
     }
 
-    @Test func missingUpstreamOutputKeyFailsTheTaskClearly() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func missingUpstreamOutputKeyFailsTheTaskClearly() async throws {
+        let (spool, status) = try await Self.runOne(
             """
             tasks:
               - name: first
@@ -146,8 +146,8 @@ import Testing
         tasks:
         """
 
-    @Test func standardInputIsTheProcessAsJSON() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func standardInputIsTheProcessAsJSON() async throws {
+        let (spool, status) = try await Self.runOne(
             Self.inputsDefinition + """
 
                   - name: read
@@ -169,11 +169,11 @@ import Testing
     /// Standard input arrives whole whatever its size (a pipe for small documents, a file for
     /// large ones), and a task that never reads it is not held up.
     @Test(arguments: [10, 60_000, 61_500, 66_000, 120_000])
-    func standardInputArrivesWholeAtAnySize(size: Int) throws {
+    func standardInputArrivesWholeAtAnySize(size: Int) async throws {
         let big = String(repeating: "x", count: size)
         let body = String(
             decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
-        let (spool, status) = try Self.runOne(
+        let (spool, status) = try await Self.runOne(
             """
             additional_inputs: true
             tasks:
@@ -191,11 +191,11 @@ import Testing
     /// A request may be up to 1 MiB (SPEC §3), so one input may be larger than Linux's limit on a
     /// single environment string (128 KiB, MAX_ARG_STRLEN). Such an accepted request must still
     /// run: its tasks get the value on standard input; they cannot fail to start.
-    @Test func inputLargerThanAnEnvironmentStringStillRuns() throws {
+    @Test func inputLargerThanAnEnvironmentStringStillRuns() async throws {
         let big = String(repeating: "y", count: 300_000)
         let body = String(
             decoding: try JSONSerialization.data(withJSONObject: ["process_type": "io", "blob": big]), as: UTF8.self)
-        let (spool, status) = try Self.runOne(
+        let (spool, status) = try await Self.runOne(
             """
             additional_inputs: true
             tasks:
@@ -209,8 +209,8 @@ import Testing
         #expect(((stdin?["inputs"] as? [String: Any])?["blob"] as? String)?.count == big.count)
     }
 
-    @Test func environmentIsMinimalAndTheRunnersOwnIsNotPassedOn() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func environmentIsMinimalAndTheRunnersOwnIsNotPassedOn() async throws {
+        let (spool, status) = try await Self.runOne(
             Self.inputsDefinition + """
 
                   - name: dump
@@ -259,8 +259,8 @@ import Testing
                 ]))
     }
 
-    @Test func templatesInsertValuesAndNonStringsAsJSON() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func templatesInsertValuesAndNonStringsAsJSON() async throws {
+        let (spool, status) = try await Self.runOne(
             Self.inputsDefinition + """
 
                   - name: show
@@ -274,8 +274,8 @@ import Testing
             ])
     }
 
-    @Test func tasksRunInTheProcessWorkDirectory() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func tasksRunInTheProcessWorkDirectory() async throws {
+        let (spool, status) = try await Self.runOne(
             """
             tasks:
               - name: where
@@ -295,8 +295,8 @@ import Testing
 
     // MARK: - logs
 
-    @Test func eachAttemptHasItsOwnLogWithStdoutAndStderr() throws {
-        let (spool, status) = try Self.runOne(
+    @Test func eachAttemptHasItsOwnLogWithStdoutAndStderr() async throws {
+        let (spool, status) = try await Self.runOne(
             """
             tasks:
               - name: noisy

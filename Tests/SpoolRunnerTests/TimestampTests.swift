@@ -3,7 +3,7 @@ import Testing
 
 @testable import SpoolRunner
 
-@Suite struct TimestampTests {
+@Suite(.endToEnd) struct TimestampTests {
     @Test(arguments: [0.0, 1_784_559_600.004, 1_784_559_600.999, 951_782_400.5, 4_102_444_799.123])
     func ownStampsRoundTrip(seconds: Double) throws {
         let date = Date(timeIntervalSince1970: seconds)

@@ -9,7 +9,7 @@ import Glibc
 
 /// `spoolrunner watch` in a real pseudo-terminal (tmux, read back with capture-pane), and its
 /// plain-lines fallback when standard output is not a terminal.
-@Suite struct WatchTests {
+@Suite(.endToEnd) struct WatchTests {
     static let release =
         "tasks:\n  - name: fetch\n    sleep: 1ms\n  - name: build\n    sleep: 3s\n  - name: publish\n    sleep: 1ms\n"
 
@@ -41,24 +41,27 @@ import Glibc
         }
     }
 
-    @Test func screenShowsAProcessMovingFromRunningToSuccess() throws {
+    @Test func screenShowsAProcessMovingFromRunningToSuccess() async throws {
         try Requirement.tool("tmux")
         let spool = try TemporarySpool()
         try spool.define("release.yaml", Self.release)
         let runner = try spool.start(["serve", "--grace", "1s"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
-        }
+        try await runner.stopping(with: SIGTERM) { try await Self.followTheScreen(spool) }
+    }
+
+    /// The watch screen in tmux while a runner runs `rel-1`. A function of its own, not the body
+    /// of the `stopping` closure: inlined there, Swift 6.3.1's SIL pass AccessEnforcementSelection
+    /// crashes on it.
+    static func followTheScreen(_ spool: TemporarySpool) async throws {
+        var screen = ""
         let tmux = Tmux(socket: spool.root.appendingPathComponent("tmux.sock").path)
         defer { _ = try? tmux.run(["kill-server"]) }
         let command = "env -u NO_COLOR TERM=xterm \(TemporarySpool.binary) watch --spool \(spool.layout.root)"
         try tmux.run(["new-session", "-d", "-s", "watch", "-x", "120", "-y", "20", command])
-        #expect(spool.eventually(timeout: 20) { (try? tmux.screen())?.contains("no processes yet") == true })
+        #expect(await spool.eventually(timeout: 20) { (try? tmux.screen())?.contains("no processes yet") == true })
 
         try spool.drop("rel-1", #"{"process_type": "release"}"#)
-        var screen = ""
-        let running = spool.eventually(timeout: 20) {
+        let running = await spool.eventually(timeout: 20) {
             screen = (try? tmux.screen()) ?? ""
             return screen.split(separator: "\n").contains {
                 $0.hasPrefix("rel-1") && $0.contains("[###-------] 1/3") && $0.contains("build ")
@@ -66,7 +69,7 @@ import Glibc
         }
         #expect(running, "\(screen)")
         #expect(screen.contains("1 running · 0 pending"), "\(screen)")
-        let succeeded = spool.eventually(timeout: 20) {
+        let succeeded = await spool.eventually(timeout: 20) {
             screen = (try? tmux.screen()) ?? ""
             return screen.split(separator: "\n").contains {
                 $0.hasPrefix("rel-1") && $0.contains("[##########] 3/3") && $0.contains("success")
@@ -77,32 +80,32 @@ import Glibc
 
         // q quits and gives the terminal back.
         try tmux.run(["send-keys", "-t", "watch", "q"])
-        #expect(spool.eventually(timeout: 10) { (try? tmux.run(["has-session", "-t", "watch"]))?.status != 0 })
+        #expect(await spool.eventually(timeout: 10) { (try? tmux.run(["has-session", "-t", "watch"]))?.status != 0 })
     }
 
     @Test(arguments: [false, true])
-    func plainLinesWhenNotATerminalOrNoColor(_ noColor: Bool) throws {
+    func plainLinesWhenNotATerminalOrNoColor(_ noColor: Bool) async throws {
         let spool = try TemporarySpool()
         try spool.define("release.yaml", Self.release.replacingOccurrences(of: "3s", with: "1s"))
         let runner = try spool.start(["serve", "--grace", "1s"])
-        defer {
-            runner.signal(SIGTERM)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGTERM) {
+            // Standard output is a file here (not a terminal); NO_COLOR on top must change nothing.
+            let watch = try spool.start(
+                ["watch", "--interval", "100ms"], environment: noColor ? ["NO_COLOR": "1"] : [:])
+            try spool.drop("rel-1", #"{"process_type": "release"}"#)
+            #expect(await spool.eventually(timeout: 20) { spool.status("rel-1")?.status == .success })
+            try await Task.sleep(for: .milliseconds(600))
+            watch.signal(SIGTERM)
+            let output = await watch.wait().standardOutput
+            let lines = output.split(separator: "\n").map(String.init)
+            #expect(lines.first?.contains("plain lines") == true, "\(output)")
+            #expect(!output.contains("\u{1B}"), "escape sequences in plain output: \(output)")
+            let rel = lines.filter { $0.contains("  rel-1 ") }
+            #expect(rel.contains { $0.contains("1/3") && $0.contains("build") }, "\(output)")
+            #expect(
+                rel.last?.contains("[##########] 3/3") == true && rel.last?.contains("success") == true, "\(output)")
+            // One line per change, not one per redraw.
+            #expect(rel.count <= 6, "\(output)")
         }
-        // Standard output is a file here (not a terminal); NO_COLOR on top must change nothing.
-        let watch = try spool.start(["watch", "--interval", "100ms"], environment: noColor ? ["NO_COLOR": "1"] : [:])
-        try spool.drop("rel-1", #"{"process_type": "release"}"#)
-        #expect(spool.eventually(timeout: 20) { spool.status("rel-1")?.status == .success })
-        usleep(600_000)
-        watch.signal(SIGTERM)
-        let output = watch.wait().standardOutput
-        let lines = output.split(separator: "\n").map(String.init)
-        #expect(lines.first?.contains("plain lines") == true, "\(output)")
-        #expect(!output.contains("\u{1B}"), "escape sequences in plain output: \(output)")
-        let rel = lines.filter { $0.contains("  rel-1 ") }
-        #expect(rel.contains { $0.contains("1/3") && $0.contains("build") }, "\(output)")
-        #expect(rel.last?.contains("[##########] 3/3") == true && rel.last?.contains("success") == true, "\(output)")
-        // One line per change, not one per redraw.
-        #expect(rel.count <= 6, "\(output)")
     }
 }

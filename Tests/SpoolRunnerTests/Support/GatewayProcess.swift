@@ -13,7 +13,7 @@ final class GatewayProcess: @unchecked Sendable {
     static var binary: String { TemporarySpool.binary + "-http" }
 
     /// Starts it with `--listen 127.0.0.1:0` and waits for the bound address in its log.
-    init(_ spool: TemporarySpool, extra: [String] = []) throws {
+    init(_ spool: TemporarySpool, extra: [String] = []) async throws {
         command = try RunningCommand(
             executable: Self.binary,
             arguments: [
@@ -22,12 +22,12 @@ final class GatewayProcess: @unchecked Sendable {
             environment: [:], directory: spool.root.path)
         var found: UInt16?
         let deadline = Date().addingTimeInterval(60)
-        while found == nil && Date() < deadline && command.process.isRunning {
+        while found == nil && Date() < deadline && !command.hasExited {
             let log = (try? String(contentsOfFile: command.errorPath, encoding: .utf8)) ?? ""
             if let range = log.range(of: #"listening on http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
                 found = UInt16(log[range].split(separator: ":").last!)
             } else {
-                usleep(20_000)
+                try? await Task.sleep(for: .milliseconds(20))
             }
         }
         guard let found else {
@@ -42,22 +42,27 @@ final class GatewayProcess: @unchecked Sendable {
         if command.process.isRunning { command.signal(SIGKILL) }
     }
 
-    func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) throws -> HTTPReply
+    /// One request, its blocking socket I/O on a thread of its own (see `DedicatedThread`).
+    func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws
+        -> HTTPReply
     {
-        try HTTPTestClient.send(port: port, method, path, headers: headers, body: body)
+        let port = self.port
+        return try await DedicatedThread.run {
+            try HTTPTestClient.send(port: port, method, path, headers: headers, body: body)
+        }
     }
 
-    func get(_ path: String) throws -> HTTPReply { try send("GET", path) }
+    func get(_ path: String) async throws -> HTTPReply { try await send("GET", path) }
 
     /// A JSON POST of `body`.
-    func post(_ path: String, _ body: String, headers: [String: String] = [:]) throws -> HTTPReply {
-        try send(
+    func post(_ path: String, _ body: String, headers: [String: String] = [:]) async throws -> HTTPReply {
+        try await send(
             "POST", path, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: Data(body.utf8))
     }
 
     /// SIGTERM, then the exit.
-    func stop() -> CommandResult {
+    func stop() async -> CommandResult {
         command.signal(SIGTERM)
-        return command.wait(timeout: 30)
+        return await command.wait(timeout: 30)
     }
 }

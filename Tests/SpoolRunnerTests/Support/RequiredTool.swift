@@ -19,11 +19,11 @@ enum RequiredTool {
 
     /// Whether `python3 -c "import MODULE"` works; otherwise the same skip-or-fail as `find`.
     static func pythonModule(_ module: String, installHint: String, sourceLocation: SourceLocation = #_sourceLocation)
-        -> Bool
+        async -> Bool
     {
         guard let python = find("python3", installHint: "apt-get install python3", sourceLocation: sourceLocation)
         else { return false }
-        if let result = try? Shell.run(python, ["-c", "import \(module)"]), result.status == 0 { return true }
+        if let result = try? await Shell.run(python, ["-c", "import \(module)"]), result.status == 0 { return true }
         missing("python module \(module) is missing (\(installHint))", sourceLocation: sourceLocation)
         return false
     }
@@ -42,41 +42,10 @@ enum Shell {
     static func run(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:],
         directory: String? = nil, input: String? = nil, timeout: Double = 120
-    ) throws -> CommandResult {
-        let process = Process()
-        let out = NSTemporaryDirectory() + "shell-out-\(UUID().uuidString)"
-        let err = NSTemporaryDirectory() + "shell-err-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: out)
-            try? FileManager.default.removeItem(atPath: err)
-        }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
-        if let input {
-            let path = NSTemporaryDirectory() + "shell-in-\(UUID().uuidString)"
-            _ = FileManager.default.createFile(atPath: path, contents: Data(input.utf8))
-            process.standardInput = FileHandle(forReadingAtPath: path)
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            try process.run()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus,
-            standardOutput: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-            standardError: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    ) async throws -> CommandResult {
+        try await RunningCommand(
+            executable: executable, arguments: arguments, environment: environment, directory: directory,
+            input: input
+        ).wait(timeout: timeout)
     }
 }

@@ -28,15 +28,15 @@ enum SchemaValidator {
         """#
 
     /// Whether python3 with jsonschema and yaml is there (skip line or failure otherwise).
-    static func available() -> Bool {
-        RequiredTool.pythonModule("jsonschema", installHint: "pip install jsonschema")
-            && RequiredTool.pythonModule("yaml", installHint: "pip install pyyaml")
+    static func available() async -> Bool {
+        guard await RequiredTool.pythonModule("jsonschema", installHint: "pip install jsonschema") else { return false }
+        return await RequiredTool.pythonModule("yaml", installHint: "pip install pyyaml")
     }
 
     /// The schema errors of each file (empty: valid).
-    static func errors(schema: String, files: [String]) throws -> [String: [String]] {
+    static func errors(schema: String, files: [String]) async throws -> [String: [String]] {
         let input = try JSONSerialization.data(withJSONObject: ["schema": schema, "files": files])
-        let result = try Shell.run(
+        let result = try await Shell.run(
             "/usr/bin/env", ["python3", "-c", program], input: String(decoding: input, as: UTF8.self))
         guard result.status == 0,
             let parsed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: [String]]

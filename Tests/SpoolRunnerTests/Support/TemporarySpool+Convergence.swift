@@ -42,9 +42,9 @@ extension TemporarySpool {
     func expectStatusFilesConverge(
         _ ids: [String], database: String? = nil, timeout: Double = 60,
         sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
+    ) async throws {
         var differing: [String] = []
-        let converged = eventually(timeout: timeout) {
+        let converged = await eventually(timeout: timeout) {
             differing = (try? statusFilesDifferingFromStore(database: database)) ?? ["store unreadable"]
             let ended = ids.allSatisfy { status($0)?.status.isFinal ?? false }
             return differing.isEmpty && ended

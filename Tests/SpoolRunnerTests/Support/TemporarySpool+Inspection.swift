@@ -32,10 +32,10 @@ extension TemporarySpool {
 
     /// `serve --once` with `extra` options, bounded by `timeout` seconds (a hung runner is killed).
     @discardableResult
-    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) throws
+    func serveOnce(_ extra: [String] = [], environment: [String: String] = [:], timeout: Double = 60) async throws
         -> CommandResult
     {
-        try start(["serve", "--once"] + extra, environment: environment).wait(timeout: timeout)
+        try await start(["serve", "--once"] + extra, environment: environment).wait(timeout: timeout)
     }
 
     /// Writes a file straight into `inbox/` (no tmp/ + rename): for malformed or raw bytes.
@@ -87,8 +87,12 @@ extension TemporarySpool {
     // MARK: - History store
 
     /// Runs `body` on a fresh connection to the spool's history store.
+    /// It waits out a lock like any reader should: an in-process runner (`withEngine`) that
+    /// just stopped may still be closing its connections (the last one checkpoints the WAL).
     func history<T>(_ body: (Database) throws -> T) throws -> T {
-        let queue = try DatabaseQueue(path: layout.defaultDatabase)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: layout.defaultDatabase, configuration: configuration)
         return try queue.read(body)
     }
 

@@ -61,11 +61,11 @@ final class TemporarySpool: @unchecked Sendable {
 
     /// Runs the binary with `arguments` (the spool and definitions options are added) and waits.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) throws
+    func run(_ arguments: [String], environment: [String: String] = [:], spoolOptions: Bool = true) async throws
         -> CommandResult
     {
         let process = try start(arguments, environment: environment, spoolOptions: spoolOptions)
-        return process.wait()
+        return await process.wait()
     }
 
     /// Starts the binary without waiting (for `serve` without `--once`, signals, kill -9).
@@ -99,69 +99,16 @@ final class TemporarySpool: @unchecked Sendable {
             .sorted()
     }
 
-    /// Waits (polling) until `condition` holds or `timeout` passes; returns whether it held.
-    func eventually(timeout: Double = 30, _ condition: () -> Bool) -> Bool {
+    /// Waits until `condition` holds or `timeout` passes; returns whether it held.
+    ///
+    /// It polls by suspending (`Task.sleep`), never by blocking a thread: every suite shares one
+    /// cooperative pool as wide as the cores (see `ChildExit`).
+    func eventually(timeout: Double = 30, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        return condition()
-    }
-}
-
-/// The result of a finished command.
-struct CommandResult: Sendable {
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
-}
-
-/// A started `spoolrunner` process, its output collected to files (no pipe can fill up).
-final class RunningCommand: @unchecked Sendable {
-    let process = Process()
-    let outputPath: String
-    let errorPath: String
-
-    init(executable: String, arguments: [String], environment: [String: String], directory: String) throws {
-        outputPath = NSTemporaryDirectory() + "spoolrunner-out-\(UUID().uuidString)"
-        errorPath = NSTemporaryDirectory() + "spoolrunner-err-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "SPOOLRUNNER_CRASH_AT")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-
-    /// Signals the command if it still runs: once it has exited and been reaped, its pid may
-    /// already belong to another process (pid_max is 32768 here).
-    func signal(_ signal: Int32) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, signal)
-    }
-
-    /// Waits for the end (bounded: a hung runner is killed after `timeout` seconds).
-    func wait(timeout: Double = 120) -> CommandResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        try? FileManager.default.removeItem(atPath: outputPath)
-        try? FileManager.default.removeItem(atPath: errorPath)
-        return CommandResult(status: process.terminationStatus, standardOutput: output, standardError: error)
+        return await condition()
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// Runs at most a few of the marked suites' tests at once: each spawns runners, tasks and tools.
+///
+/// The end-to-end tests wait by suspending (see `ChildExit`), so nothing throttles them any more:
+/// Swift Testing would start every one of them at once (hundreds of `spoolrunner` processes on a
+/// small machine), and their time bounds would fail for want of CPU. The width is the number of
+/// cores (`SPOOLRUNNER_TEST_WIDTH` overrides it). Twice the cores ran the suite a third faster
+/// here, but on a loaded 2-core machine the PostgreSQL lease tests (a 1 s lease renewed every
+/// 200 ms) then missed their renewals.
+struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        // Called for the suite and each test too (testCase nil): only a test case takes a slot.
+        guard testCase != nil else { return try await function() }
+        await Self.slots.acquire()
+        do {
+            try await function()
+        } catch {
+            await Self.slots.release()
+            throw error
+        }
+        await Self.slots.release()
+    }
+
+    static let slots = Slots(
+        width: ProcessInfo.processInfo.environment["SPOOLRUNNER_TEST_WIDTH"].flatMap(Int.init)
+            ?? max(2, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// A counting semaphore that suspends instead of blocking.
+    actor Slots {
+        private var free: Int
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(width: Int) {
+            free = width
+        }
+
+        func acquire() async {
+            if free > 0 {
+                free -= 1
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        func release() {
+            if waiting.isEmpty {
+                free += 1
+            } else {
+                waiting.removeFirst().resume()
+            }
+        }
+    }
+}
+
+extension Trait where Self == EndToEndTrait {
+    /// At most as many of these tests at once as there are cores (see `EndToEndTrait`).
+    static var endToEnd: Self { Self() }
+}
