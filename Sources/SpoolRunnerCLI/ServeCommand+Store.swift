@@ -16,6 +16,7 @@ extension ServeCommand {
     ) async throws {
         let runnerID = self.runnerID ?? Self.defaultRunnerID(spoolIdentity: identity)
         let store = PostgresStore(url: url, runnerID: runnerID, poolSize: storePool, logger: logger)
+        store.membership.setListens(notify == .on)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.run() }
             defer { group.cancelAll() }

@@ -156,7 +156,12 @@ extension Fleet {
                 #expect(open == 0)
                 for (id, droppedOn) in valid {
                     let stored: String? = try await db.value("SELECT status FROM processes WHERE process_id = \(id)")
-                    for host in droppedOn { #expect(host.status(id) == stored, "\(id) on \(host.name)") }
+                    for host in droppedOn {
+                        #expect(
+                            host.status(id) == stored,
+                            "\(id) on \(host.name): \(host.logs.split(separator: "\n").filter { $0.contains(id) }.joined(separator: "\n"))"
+                        )
+                    }
                 }
                 let rejected: [String] = try await db.values(
                     "SELECT code || ' ' || file_name || ' ' || coalesce(runner_id, '-') FROM rejections ORDER BY file_name"

@@ -211,7 +211,8 @@ extension Fleet {
                 let worker = try FleetHost("worker", shared: shared)
                 for host in [front, worker] { try host.define("pair.yaml", FleetServeTests.twoSteps) }
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
-                let runner = try worker.start(db.url)
+                // Without notifications: the worker finds the work by its 1 s poll.
+                let runner = try worker.start(db.url, ["--notify", "off"])
                 let ids = (1...6).map { "q\($0)" }
                 for id in ids { try front.drop(id, #"{"process_type": "pair"}"#) }
                 let done = await eventually(timeout: 40) { ids.allSatisfy { front.status($0) == "success" } }

@@ -198,6 +198,9 @@ extension ProcessEngine {
     func subscribeDuplicate(_ processID: String, now: Date) async -> Bool {
         do {
             try await coordination.subscribe(to: [processID])
+            // Held here, claimed from the fleet: from its next commit on this runner writes its
+            // status; now, the committed state (what is in memory may not be durable yet).
+            processes[processID]?.writesStatus = true
             if let stored = try await store.snapshot(processID) {
                 statusPublisher.publish(StatusDocument(process: stored.record, tasks: stored.tasks))
             }

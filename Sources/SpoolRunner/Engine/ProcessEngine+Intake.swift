@@ -102,7 +102,8 @@ extension ProcessEngine {
                 let processID = String(fileName.dropLast(".json".count))
                 // In a fleet it may have been dropped on another host: this host writes its
                 // status file too, from the store, once subscribed.
-                if coordination.sharesWork, processes[processID] == nil {
+                // (This runner may even hold it, claimed from the fleet, without writing its status.)
+                if coordination.sharesWork, processes[processID]?.writesStatus != true {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])

@@ -150,6 +150,10 @@ extension PostgresStore: StoreCoordination {
     /// `.resynchronize`, since notifications may have been missed meanwhile.
     public func changes() -> AsyncStream<StoreChange> {
         let (stream, continuation) = AsyncStream<StoreChange>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        guard membership.state.withLock({ $0.listens }) else {
+            continuation.finish()
+            return stream
+        }
         let url = self.url
         let runnerID = self.runnerID
         let logger = self.logger

@@ -89,6 +89,15 @@ final class FleetHost: @unchecked Sendable {
         return object["status"] as? String
     }
 
+    /// Every runner's log on this host so far (restarts included).
+    var logs: String {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter {
+            $0.hasPrefix("serve-")
+        }
+        return files.sorted().compactMap { try? String(contentsOfFile: "\(root)/\($0)", encoding: .utf8) }
+            .joined(separator: "\n")
+    }
+
     /// runner.json, parsed.
     func heartbeat() -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: "\(spool)/runner.json") else { return nil }
