@@ -22,7 +22,7 @@ embed_schemas() {
     echo
     echo "extension JSONSchema {"
     echo "    /// The schema document, byte for byte the file in schemas/."
-    echo "    public var text: String {"
+    echo "    package var text: String {"
     echo "        switch self {"
     for name in request status definition; do
         echo "        case .$name:"

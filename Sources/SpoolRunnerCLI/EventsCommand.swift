@@ -23,48 +23,50 @@ struct EventsCommand: AsyncParsableCommand {
 
     @OptionGroup var spool: SpoolOptions
 
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws { _ = try StoreSelection.resolve(spool: spool, store: store) }
+
     func run() async throws {
-        let store = spool.openReadOnly()
-        let processID = id
-        if follow {
-            var lastID: Int64 = 0
-            while true {
-                let (events, status): ([EventRecord], ProcessStatus?)
-                do {
-                    // The status first: every event recorded before the end is then in the
-                    // events read after it, so nothing is missed when it says ended.
-                    status = try await store.process(processID)?.status
-                    events = try await store.events(of: processID, after: lastID)
-                } catch {
-                    throw fail(error)
-                }
-                // Written unbuffered: a reader at the other end of a pipe sees each event at once.
-                for event in events {
-                    let line = json ? Self.object(event).compactJSON : Self.line(event, eventWidth: 20, taskWidth: 16)
-                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-                    lastID = max(lastID, event.id ?? lastID)
-                }
-                if let status, status.isFinal { return }
-                try await Task.sleep(for: .milliseconds(200))
+        let selection = try StoreSelection.resolve(spool: spool, store: store)
+        let (processID, json, follow, location) = (id, json, follow, selection.location)
+        try await selection.withReader { store in
+            if follow {
+                try await Self.follow(processID, json: json, store: store)
+                return
+            }
+            let events = try await store.events(of: processID, after: 0)
+            guard !events.isEmpty else {
+                throw fail("no events for '\(processID)' in \(location)", ExitStatus.noInput)
+            }
+            if json {
+                print(JSONValue.array(events.map(Self.object)).compactJSON)
+                return
+            }
+            let eventWidth = events.map(\.event.rawValue.count).max() ?? 0
+            let taskWidth = max(1, events.compactMap(\.taskName?.count).max() ?? 0)
+            for event in events {
+                print(Self.line(event, eventWidth: eventWidth, taskWidth: taskWidth))
             }
         }
-        let events: [EventRecord]
-        do {
-            events = try await store.events(of: processID, after: 0)
-        } catch {
-            throw fail(error)
-        }
-        guard !events.isEmpty else {
-            throw fail("no events for '\(id)' in \(spool.databasePath)", ExitStatus.noInput)
-        }
-        if json {
-            print(JSONValue.array(events.map(Self.object)).compactJSON)
-            return
-        }
-        let eventWidth = events.map(\.event.rawValue.count).max() ?? 0
-        let taskWidth = max(1, events.compactMap(\.taskName?.count).max() ?? 0)
-        for event in events {
-            print(Self.line(event, eventWidth: eventWidth, taskWidth: taskWidth))
+    }
+
+    /// `--follow`: new events as they are recorded, until the process has ended.
+    static func follow(_ processID: String, json: Bool, store: any StoreReader) async throws {
+        var lastID: Int64 = 0
+        while true {
+            // The status first: every event recorded before the end is then in the events read
+            // after it, so nothing is missed when it says ended.
+            let status = try await store.process(processID)?.status
+            let events = try await store.events(of: processID, after: lastID)
+            // Written unbuffered: a reader at the other end of a pipe sees each event at once.
+            for event in events {
+                let line = json ? object(event).compactJSON : line(event, eventWidth: 20, taskWidth: 16)
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                lastID = max(lastID, event.id ?? lastID)
+            }
+            if let status, status.isFinal { return }
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 

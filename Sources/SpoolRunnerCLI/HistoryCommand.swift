@@ -34,7 +34,10 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var spool: SpoolOptions
 
+    @OptionGroup var store: StoreOptions
+
     func validate() throws {
+        _ = try StoreSelection.resolve(spool: spool, store: store)
         let recorded = ProcessStatus.allCases.filter { $0 != .rejected }
         if let status, !recorded.map(\.rawValue).contains(status) {
             let hint =
@@ -50,11 +53,8 @@ struct HistoryCommand: AsyncParsableCommand {
             type: type, status: status.flatMap(ProcessStatus.init(rawValue:)),
             since: since?.date, until: until?.date,
             limit: limit)
-        let records: [ProcessRecord]
-        do {
-            records = try await spool.openReadOnly().processes(query)
-        } catch {
-            throw fail(error)
+        let records = try await StoreSelection.resolve(spool: spool, store: store).withReader { store in
+            try await store.processes(query)
         }
         if json {
             let rows: [JSONValue] = records.map { record in

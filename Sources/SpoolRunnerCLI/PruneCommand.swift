@@ -9,7 +9,7 @@ struct PruneCommand: AsyncParsableCommand {
         abstract:
             "Delete finished processes that ended more than DUR ago: history rows, status files, logs, work directories.",
         discussion:
-            "Unfinished processes are never touched. Rejections older than DUR are removed too (rows, rejected/ files and their rejected status files). While a runner holds the spool, the runner does the prune (a control message), so it never deletes a process it is running again; otherwise prune holds the spool's lock while it works."
+            "Unfinished processes are never touched. Rejections older than DUR are removed too (rows, rejected/ files and their rejected status files). While a runner holds the spool, the runner does the prune (a control message), so it never deletes a process it is running again; otherwise prune holds the spool's lock while it works. With --store URL the PostgreSQL store is pruned directly, 10,000 processes per transaction, and this host's spool loses the files of the pruned processes; other hosts prune their own files with their own prune runs."
     )
 
     @Option(help: ArgumentHelp("Age of the processes to delete (e.g. 30d).", valueName: "DUR"))
@@ -20,10 +20,19 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var spool: SpoolOptions
 
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws { _ = try StoreSelection.resolve(spool: spool, store: store) }
+
     func run() async throws {
         let layout = spool.layout
         let cutoffDate = Date().addingTimeInterval(-olderThan.duration.seconds)
         let cutoff = Timestamp.string(cutoffDate)
+        let selection = try StoreSelection.resolve(spool: spool, store: store)
+        if case .postgres = selection {
+            try await pruneSharedStore(selection, cutoff: cutoff, cutoffDate: cutoffDate)
+            return
+        }
         if dryRun {
             try await preview(cutoff: cutoff, cutoffDate: cutoffDate)
             return
@@ -111,6 +120,30 @@ struct PruneCommand: AsyncParsableCommand {
         for id in plan.processIDs { print(id) }
         print(
             "would prune \(plan.processIDs.count) process(es) that ended before \(cutoff), \(plan.rejections) rejection row(s) and \(rejectedFiles.count) rejected file(s); nothing was changed (--dry-run)"
+        )
+    }
+
+    /// `--store`: the shared store is pruned directly. Its rows are safe from a concurrent runner
+    /// without going through one: only finished processes are selected, under row locks that a
+    /// retry (which makes a process pending again) also takes. This host's files of the pruned
+    /// processes go too; there may be no spool here at all.
+    func pruneSharedStore(_ selection: StoreSelection, cutoff: String, cutoffDate: Date) async throws {
+        let layout = spool.layout
+        let location = selection.location
+        if dryRun {
+            let plan = try await selection.withReader { store in try await store.prunePlan(before: cutoffDate) }
+            let rejectedFiles = SpoolPruner.rejectedFiles(before: cutoffDate, layout: layout)
+            for id in plan.processIDs { print(id) }
+            print(
+                "would prune \(plan.processIDs.count) process(es) that ended before \(cutoff) and \(plan.rejections) rejection row(s) from store \(location), and \(rejectedFiles.count) rejected file(s) of \(layout.root); nothing was changed (--dry-run)"
+            )
+            return
+        }
+        let outcome = try await selection.withStore { store in
+            try await SpoolPruner(store: store, layout: layout).prune(before: cutoffDate)
+        }
+        print(
+            "pruned \(outcome.processes) process(es) that ended before \(cutoff) from store \(location), and \(outcome.rejectedFiles) rejected file(s) of \(layout.root)"
         )
     }
 }

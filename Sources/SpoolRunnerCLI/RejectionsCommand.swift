@@ -31,7 +31,10 @@ struct RejectionsCommand: AsyncParsableCommand {
 
     @OptionGroup var spool: SpoolOptions
 
+    @OptionGroup var store: StoreOptions
+
     func validate() throws {
+        _ = try StoreSelection.resolve(spool: spool, store: store)
         if let code, RequestRejection.Code(rawValue: code) == nil {
             throw ValidationError(
                 "--code must be one of \(RequestRejection.Code.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -41,11 +44,8 @@ struct RejectionsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let query = RejectionQuery(code: code, since: since?.date, limit: limit)
-        let records: [RejectionRecord]
-        do {
-            records = try await spool.openReadOnly().rejections(query)
-        } catch {
-            throw fail(error)
+        let records = try await StoreSelection.resolve(spool: spool, store: store).withReader { store in
+            try await store.rejections(query)
         }
         if json {
             print(

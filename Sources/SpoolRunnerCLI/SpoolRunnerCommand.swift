@@ -61,7 +61,7 @@ struct SpoolRunnerCommand: AsyncParsableCommand {
             ServeCommand.self, SubmitCommand.self, StatusCommand.self, HistoryCommand.self, EventsCommand.self,
             CancelCommand.self, RetryCommand.self, ValidateCommand.self, InitCommand.self, PruneCommand.self,
             RejectionsCommand.self, SchemaCommand.self, SchedulesCommand.self, WatchCommand.self,
-            MigrateCommand.self, RunnersCommand.self,
+            MigrateCommand.self, RunnersCommand.self, StoreCommand.self,
         ]
     )
 

@@ -2,11 +2,14 @@ import ArgumentParser
 import Foundation
 import SpoolRunner
 
-/// `spoolrunner status ID`: reads `outbox/<id>.json`; never needs the runner.
-struct StatusCommand: ParsableCommand {
+/// `spoolrunner status ID`: reads `outbox/<id>.json`; never needs the runner. With `--store`, reads
+/// the process from the PostgreSQL store instead, from any host, no spool needed.
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a process's status (one line per task), or its status file with --json."
+        abstract: "Show a process's status (one line per task), or its status file with --json.",
+        discussion:
+            "With --store URL (or SPOOLRUNNER_STORE) the process is read from the PostgreSQL store, on any host and without a spool; --json then prints exactly the bytes a subscribed runner writes to outbox/ID.json."
     )
 
     @Argument(help: "The process id.", completion: CompletionSource.processIDs)
@@ -17,7 +20,20 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var spool: SpoolRootOptions
 
-    func run() throws {
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if store.isSelected { _ = try store.url() }
+        if !store.isSelected, store.storePasswordFile != nil {
+            throw ValidationError("--store-password-file needs --store URL (or SPOOLRUNNER_STORE)")
+        }
+    }
+
+    func run() async throws {
+        if store.isSelected {
+            try await runFromStore()
+            return
+        }
         let path = spool.layout.statusFile(id)
         // Read as a client reads: no symlink followed, no FIFO waited on, a bounded size.
         let found: Data?
@@ -50,6 +66,27 @@ struct StatusCommand: ParsableCommand {
                 )
             }
         }
+    }
+}
+
+extension StatusCommand {
+    /// The process as the store has it, rendered by the same status-document code a subscribed
+    /// runner writes its status file with.
+    func runFromStore() async throws {
+        let processID = id
+        let location = (try? store.url().description) ?? "the store"
+        let stored = try await StoreSelection.postgres(store).withReader { store in
+            try await store.snapshot(processID)
+        }
+        guard let stored else {
+            throw fail("no process '\(id)' in store \(location)", ExitStatus.noInput)
+        }
+        let document = StatusDocument(process: stored.record, tasks: stored.tasks)
+        if json {
+            FileHandle.standardOutput.write(document.jsonData())
+            return
+        }
+        print(StatusFormatter.render(document))
     }
 }
 

@@ -18,6 +18,11 @@ struct StoreOptions: ParsableArguments {
         completion: .file())
     var storePasswordFile: String?
 
+    /// Whether a store is named, by `--store` or `SPOOLRUNNER_STORE`.
+    var isSelected: Bool {
+        store != nil || !(ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"] ?? "").isEmpty
+    }
+
     /// The parsed URL; a missing or bad one is a usage error (64) naming what is wrong.
     func url() throws -> StoreURL {
         guard let store = store ?? ProcessInfo.processInfo.environment["SPOOLRUNNER_STORE"], !store.isEmpty else {
@@ -35,7 +40,13 @@ struct StoreOptions: ParsableArguments {
     func withStore<Result: Sendable>(
         runnerID: String, _ body: @Sendable (PostgresStore) async throws -> Result
     ) async throws -> Result {
-        let url = try url()
+        try await Self.withStore(url: try url(), runnerID: runnerID, body)
+    }
+
+    /// `withStore` for a URL given another way (`store copy --to`).
+    static func withStore<Result: Sendable>(
+        url: StoreURL, runnerID: String, _ body: @Sendable (PostgresStore) async throws -> Result
+    ) async throws -> Result {
         let logger = Logger(label: "spoolrunner.store", factory: { _ in SwiftLogNoOpLogHandler() })
         let store = PostgresStore(url: url, runnerID: runnerID, poolSize: 1, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

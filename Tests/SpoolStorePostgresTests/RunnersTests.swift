@@ -46,14 +46,14 @@ struct RunnersTests {
         let url = try await server.database("runners_cli")
         let text = "postgres://\(url.user)@127.0.0.1:\(Self.port(url))/\(url.database)?sslmode=disable"
 
-        let first = try Self.spoolrunner(["migrate", "--store", text])
+        let first = try await Self.spoolrunner(["migrate", "--store", text])
         #expect(first.status == 0, "\(first.error)")
         #expect(first.output.contains("schema version 0 -> \(StoreMigration.latestVersion)"), "\(first.output)")
-        let again = try Self.spoolrunner(["migrate"], environment: ["SPOOLRUNNER_STORE": text])
+        let again = try await Self.spoolrunner(["migrate"], environment: ["SPOOLRUNNER_STORE": text])
         #expect(again.status == 0, "\(again.error)")
         #expect(again.output.contains("nothing to do"), "\(again.output)")
 
-        let empty = try Self.spoolrunner(["runners", "--store", text])
+        let empty = try await Self.spoolrunner(["runners", "--store", text])
         #expect(empty.status == 0, "\(empty.error)")
         #expect(empty.output.contains("no runners"), "\(empty.output)")
 
@@ -63,12 +63,12 @@ struct RunnersTests {
             _ = try await store.registerTestRunner()
             group.cancelAll()
         }
-        let listed = try Self.spoolrunner(["runners", "--store", text, "--json"])
+        let listed = try await Self.spoolrunner(["runners", "--store", text, "--json"])
         #expect(listed.status == 0, "\(listed.error)")
         let array = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
         #expect(array?.first?["runner_id"] as? String == "cli-runner")
         #expect(array?.first?["health"] as? String == "healthy")
-        let table = try Self.spoolrunner(["runners", "--store", text])
+        let table = try await Self.spoolrunner(["runners", "--store", text])
         #expect(table.output.contains("cli-runner") && table.output.contains("healthy"), "\(table.output)")
 
         // A schema from a newer spoolrunner: refused with its own exit status, both versions named.
@@ -78,21 +78,21 @@ struct RunnersTests {
             try await admin.execute("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')")
             group.cancelAll()
         }
-        let tooNew = try Self.spoolrunner(["migrate", "--store", text])
+        let tooNew = try await Self.spoolrunner(["migrate", "--store", text])
         #expect(tooNew.status == 76, "\(tooNew.error)")
         #expect(tooNew.error.contains("version 99") && tooNew.error.contains("version \(StoreMigration.latestVersion)"))
 
         // Bad URLs: usage errors (64) naming the problem, never echoing the password.
-        let badScheme = try Self.spoolrunner(["migrate", "--store", "mysql://u:hunter2@db/x"])
+        let badScheme = try await Self.spoolrunner(["migrate", "--store", "mysql://u:hunter2@db/x"])
         #expect(badScheme.status == 64)
         #expect(
             badScheme.error.contains("scheme 'mysql'") && !badScheme.error.contains("hunter2"), "\(badScheme.error)")
-        let missing = try Self.spoolrunner(["runners"], environment: ["SPOOLRUNNER_STORE": ""])
+        let missing = try await Self.spoolrunner(["runners"], environment: ["SPOOLRUNNER_STORE": ""])
         #expect(missing.status == 64)
         #expect(missing.error.contains("--store URL"), "\(missing.error)")
 
         // An unreachable server: 74, the URL redacted.
-        let closed = try Self.spoolrunner(
+        let closed = try await Self.spoolrunner(
             ["runners", "--store", "postgres://spoolrunner:hunter2@127.0.0.1:1/x?sslmode=disable"], timeout: 60)
         #expect(closed.status == 74, "\(closed.error)")
         #expect(closed.error.contains("postgres://spoolrunner:***@127.0.0.1:1/x"), "\(closed.error)")
@@ -111,9 +111,26 @@ struct RunnersTests {
     }
 
     /// Runs the built `spoolrunner` binary, as a user would.
-    static func spoolrunner(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws
-        -> Result
-    {
+    /// `directory`: the working directory (a directory with no spool, to show a command needs none).
+    ///
+    /// The wait runs on a thread of its own, not on Swift's cooperative pool: a blocked pool thread
+    /// (two on this machine) starves every other test's tasks, a lease keeper's renewals included.
+    static func spoolrunner(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60, directory: String? = nil
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(
+                    with: Swift.Result {
+                        try runBlocking(arguments, environment: environment, timeout: timeout, directory: directory)
+                    })
+            }
+        }
+    }
+
+    private static func runBlocking(
+        _ arguments: [String], environment: [String: String], timeout: Double, directory: String?
+    ) throws -> Result {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [
             bundle.appendingPathComponent("spoolrunner").path,
@@ -132,9 +149,10 @@ struct RunnersTests {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["SPOOLRUNNER_STORE"] = nil
+        for name in ["SPOOLRUNNER_STORE", "SPOOLRUNNER_DB", "SPOOLRUNNER_SPOOL"] { env[name] = nil }
         for (key, value) in environment { env[key] = value }
         process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)

@@ -173,13 +173,13 @@ _spoolrunner() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|migrate|runners|help)
+    serve|submit|status|history|events|cancel|retry|validate|init|prune|rejections|schema|schedules|watch|migrate|runners|store|help)
         # Offer subcommand argument completions
         "_spoolrunner_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch migrate runners help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'serve submit status history events cancel retry validate init prune rejections schema schedules watch migrate runners store help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _spoolrunner_serve() {
     repeating_flags=()
     non_repeating_flags=(--once --no-inotify --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db --definitions --max-tasks --store --store-password-file --runner-id --lease --store-pool --notify --rescan --settle --grace --max-request-bytes --log-level --log-format --metrics-file --metrics-interval)
+    non_repeating_options=(--spool --db --definitions --max-tasks --max-live --store --store-password-file --runner-id --lease --store-pool --notify --rescan --settle --grace --max-request-bytes --log-level --log-format --metrics-file --metrics-interval)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -206,6 +206,9 @@ _spoolrunner_serve() {
         return
         ;;
     '--max-tasks')
+        return
+        ;;
+    '--max-live')
         return
         ;;
     '--store')
@@ -299,13 +302,20 @@ _spoolrunner_status() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool)
+    non_repeating_options=(--spool --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--spool')
         __spoolrunner_add_completions -d
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -323,7 +333,7 @@ _spoolrunner_history() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--type --status --since --until --limit --spool --db)
+    non_repeating_options=(--type --status --since --until --limit --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -351,6 +361,13 @@ _spoolrunner_history() {
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
         return
         ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
     esac
 }
 
@@ -358,7 +375,7 @@ _spoolrunner_events() {
     repeating_flags=()
     non_repeating_flags=(--json --follow -f --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -369,6 +386,13 @@ _spoolrunner_events() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -474,7 +498,7 @@ _spoolrunner_prune() {
     repeating_flags=()
     non_repeating_flags=(--dry-run --version -h --help)
     repeating_options=()
-    non_repeating_options=(--older-than --spool --db)
+    non_repeating_options=(--older-than --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -490,6 +514,13 @@ _spoolrunner_prune() {
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
         return
         ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
     esac
 }
 
@@ -497,7 +528,7 @@ _spoolrunner_rejections() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--code --since --limit --spool --db)
+    non_repeating_options=(--code --since --limit --spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -517,6 +548,13 @@ _spoolrunner_rejections() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -618,6 +656,63 @@ _spoolrunner_runners() {
         ;;
     '--store-password-file')
         __spoolrunner_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_spoolrunner_store() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __spoolrunner_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    copy)
+        # Offer subcommand argument completions
+        "_spoolrunner_store_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'copy' -- "${cur}"))
+        ;;
+    esac
+}
+
+_spoolrunner_store_copy() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--from --to --store-password-file --spool --runner-id --definitions)
+    __spoolrunner_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--from')
+        __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
+        return
+        ;;
+    '--spool')
+        __spoolrunner_add_completions -d
+        return
+        ;;
+    '--runner-id')
+        return
+        ;;
+    '--definitions')
+        __spoolrunner_add_completions -d
         return
         ;;
     esac

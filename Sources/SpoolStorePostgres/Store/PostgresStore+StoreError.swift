@@ -48,6 +48,7 @@ extension PostgresStore {
     }
 
     /// Runs `body`, every failure turned into a `StoreError` saying what `operation` was.
+    @discardableResult
     func storeCall<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws(StoreError) -> T {
         do {
             return try await body()

@@ -53,7 +53,11 @@ extension PostgresStore {
     }
 
     /// Registers this store's runner as a fresh identity on a fake machine of its own.
-    func registerTestRunner(lease: Duration = .seconds(15), machine: String? = nil) async throws -> Lease {
+    ///
+    /// The default lease outlives any test, however loaded the machine (the whole suite in
+    /// parallel once stretched a claim test past a 15 s lease, and its claims rightly stopped):
+    /// tests of expiry give a short one or set `expires_at` themselves.
+    func registerTestRunner(lease: Duration = .seconds(600), machine: String? = nil) async throws -> Lease {
         let identity = RunnerIdentity(
             runnerID: runnerID, machineID: machine ?? "machine-\(runnerID)", bootID: "boot-1",
             hostname: "host-\(runnerID)", spool: "/spool/\(runnerID)", pid: 4_000_000, pidStartTicks: 1,

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import SpoolRunner
+import SpoolStorePostgres
+
+/// Which history store a command reads: the spool's SQLite file (`--db`, the default) or the
+/// PostgreSQL store of a fleet (`--store`, SPEC §9).
+///
+/// Flags win over the environment. `--db` with `--store`, or `SPOOLRUNNER_DB` and
+/// `SPOOLRUNNER_STORE` both set without either flag, is a usage error (64): the command would
+/// otherwise read one store while the user meant the other.
+enum StoreSelection {
+    case sqlite(SpoolOptions)
+    case postgres(StoreOptions)
+
+    static func resolve(spool: SpoolOptions, store: StoreOptions) throws -> StoreSelection {
+        let environment = ProcessInfo.processInfo.environment
+        let envStore = environment["SPOOLRUNNER_STORE"].map { !$0.isEmpty } ?? false
+        let envDB = environment["SPOOLRUNNER_DB"].map { !$0.isEmpty } ?? false
+        let selection: StoreSelection
+        switch (spool.db != nil, store.store != nil) {
+        case (true, true):
+            throw ValidationError(
+                "--db and --store name two stores: give one (--db for SQLite, --store for PostgreSQL)")
+        case (false, true): selection = .postgres(store)
+        case (true, false): selection = .sqlite(spool)
+        case (false, false):
+            if envStore, envDB {
+                throw ValidationError(
+                    "SPOOLRUNNER_DB and SPOOLRUNNER_STORE are both set: unset one, or give --db or --store")
+            }
+            selection = envStore ? .postgres(store) : .sqlite(spool)
+        }
+        if case .sqlite = selection, store.storePasswordFile != nil {
+            throw ValidationError("--store-password-file needs --store URL (or SPOOLRUNNER_STORE)")
+        }
+        if case .postgres(let options) = selection { _ = try options.url() }
+        return selection
+    }
+
+    /// The store for messages: the SQLite file, or the URL with its password masked.
+    var location: String {
+        switch self {
+        case .sqlite(let spool): spool.databasePath
+        case .postgres(let options): (try? options.url().description) ?? "the store"
+        }
+    }
+
+    /// Runs `body` with the selected store, read-only for SQLite; a PostgreSQL store's pool runs
+    /// meanwhile. A PostgreSQL database never migrated has no history: `.notFound` (exit 66). A
+    /// store failure exits with its status (`fail`).
+    func withReader<Result: Sendable>(_ body: @Sendable (any StoreReader) async throws -> Result) async throws
+        -> Result
+    {
+        do {
+            return try await reader(body)
+        } catch let error as StoreError {
+            throw fail(error)
+        }
+    }
+
+    private func reader<Result: Sendable>(_ body: @Sendable (any StoreReader) async throws -> Result) async throws
+        -> Result
+    {
+        switch self {
+        case .sqlite(let spool):
+            return try await body(spool.openReadOnly())
+        case .postgres(let options):
+            return try await options.withStore(runnerID: "cli") { store in
+                guard try await store.migrationState() != nil else {
+                    throw StoreError(
+                        .notFound, location: store.location, operation: "read",
+                        message:
+                            "this PostgreSQL store has no spoolrunner schema yet: run `spoolrunner migrate --store URL` or start `spoolrunner serve --store URL`"
+                    )
+                }
+                return try await body(store)
+            }
+        }
+    }
+
+    /// Runs `body` with the selected store, writable (`prune`); a store failure exits with its
+    /// status.
+    func withStore<Result: Sendable>(_ body: @Sendable (any Store) async throws -> Result) async throws -> Result {
+        do {
+            switch self {
+            case .sqlite(let spool):
+                return try await body(try SQLiteStore(path: spool.databasePath))
+            case .postgres(let options):
+                return try await options.withStore(runnerID: "cli") { store in try await body(store) }
+            }
+        } catch let error as StoreError {
+            throw fail(error)
+        }
+    }
+}
