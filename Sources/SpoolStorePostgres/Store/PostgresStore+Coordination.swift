@@ -207,7 +207,9 @@ extension PostgresStore: StoreCoordination {
         let epoch: Int64? = try await storeCall("take process \(processID)") {
             let rows = try await client.query(
                 """
-                UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1
+                UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1,
+                       -- a cancel asked before it ended is not a cancel of its retry
+                       cancel_requested_at = CASE WHEN status IN ('pending', 'running') THEN cancel_requested_at END
                  WHERE process_id = \(processID) AND owner_runner IS NULL
                    AND EXISTS (SELECT 1 FROM runners WHERE runner_id = \(me) AND incarnation = \(lease.incarnation)
                                  AND state = 'alive' AND expires_at > now())
