@@ -57,7 +57,7 @@ import Testing
     @Test func commitWritesTheRowsTheRecordsWrite() async throws {
         let batches = Self.batches()
         let statements = try SQLiteStore(inMemory: ())
-        for batch in batches { try await statements.commit(batch) }
+        for batch in batches { _ = try await statements.commit(batch) }
         let records = try SQLiteStore(inMemory: ())
         for batch in batches {
             try await records.testWriter.write { db in

@@ -167,14 +167,16 @@ extension PostgresStore: StoreCoordination {
                             applicationName: "spoolrunner/\(runnerID)/listen"),
                         id: attempt, logger: logger)
                     do {
-                        let notifications = try await connection.listen(Self.workChannel)
-                        continuation.yield(.resynchronize)
-                        for try await notification in notifications {
-                            if notification.payload.hasPrefix(Self.cancelPrefix) {
-                                let id = String(notification.payload.dropFirst(Self.cancelPrefix.count))
-                                continuation.yield(.cancelRequested([id]))
-                            } else {
-                                continuation.yield(.work)
+                        // The closure form sends UNLISTEN when the sequence ends or the task is cancelled.
+                        try await connection.listen(on: Self.workChannel) { notifications in
+                            continuation.yield(.resynchronize)
+                            for try await notification in notifications {
+                                if notification.payload.hasPrefix(Self.cancelPrefix) {
+                                    let id = String(notification.payload.dropFirst(Self.cancelPrefix.count))
+                                    continuation.yield(.cancelRequested([id]))
+                                } else {
+                                    continuation.yield(.work)
+                                }
                             }
                         }
                     } catch {
