@@ -5,8 +5,10 @@
 #   RUNS=3 scripts/bench-vs-celery.sh               # 3 runs of each side; medians compared
 #   BIN=.build/release/spoolrunner N=500 scripts/bench-vs-celery.sh
 #
-# The peer (../shared/peers/celery/bench.sh, set up as its README says: redis-server and a venv at
-# /tmp/celery-peer-venv) runs its best configuration for each task kind: prefork 2 for no-op tasks,
+# The peer (../shared/peers/celery/bench.sh) needs redis-server and a venv with its pinned pip
+# packages (VENV, default /tmp/celery-peer-venv): this script installs what is missing, as the
+# peer's README says (apt-get redis-server python3-venv as root; pip install -r
+# requirements.lock.txt into the venv). INSTALL=0 only checks. The peer then runs its best configuration for each task kind: prefork 2 for no-op tasks,
 # threads 16 for 10 ms tasks, Redis without persistence. Then scripts/bench.py runs W1 (built-in
 # no-op tasks), W2 (/bin/true per task, beside xargs -P) and W3 (10 ms tasks, --max-tasks 16 and
 # 256). Every spoolrunner commit is fsynced (synchronous=FULL); the peer's Redis is not.
@@ -26,6 +28,28 @@ W2=${W2:-2000}
 W3=${W3:-1000}
 OUT=${OUT:-${TMPDIR:-/tmp}/bench-vs-celery-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
+
+VENV=${VENV:-/tmp/celery-peer-venv}
+export VENV
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    [ "${INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ] \
+        || { echo "the Celery peer needs ${need_apt[*]}: apt-get install -y ${need_apt[*]} (as root)" >&2; exit 1; }
+    echo "# installing ${need_apt[*]} for the Celery peer" >&2
+    # The package's own redis service is not used (the peer starts its own on a free port);
+    # in containers policy-rc.d refuses to start it anyway.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_apt[@]}" >&2 \
+        || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_apt[@]}" >&2; }
+fi
+if ! "$VENV/bin/python" -c 'import celery, kombu, redis' 2>/dev/null; then
+    [ "${INSTALL:-1}" = 1 ] \
+        || { echo "no Celery venv at $VENV: python3 -m venv $VENV && $VENV/bin/pip install -r $PEER/requirements.lock.txt" >&2; exit 1; }
+    echo "# creating the Celery peer's venv at $VENV" >&2
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install --quiet -r "$PEER/requirements.lock.txt" >&2
+fi
 
 if [ -z "${BIN:-}" ]; then
     swift build -c release --product spoolrunner >&2

@@ -55,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most tasks running at once (0 with --store: accept requests, never run them).")
     var maxTasks: Int = 16
 
+    @Option(
+        help:
+            "Most accepted processes not yet ended held at once; more requests wait in inbox/ until some end (bounds memory under a big backlog)."
+    )
+    var maxLive: Int = EngineConfiguration.defaultMaxLiveProcesses
+
     @OptionGroup var storeOptions: StoreOptions
 
     @Option(
@@ -136,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--max-tasks must be at least 1 (0, intake only, needs --store)")
             }
         }
+        guard maxLive >= 1 else { throw ValidationError("--max-live must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -238,6 +245,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
         configuration.maxTasks = maxTasks
+        configuration.maxLiveProcesses = maxLive
         configuration.once = once
         configuration.rescan = rescan.duration
         configuration.settle = settle.duration

@@ -21,6 +21,12 @@ public struct EngineConfiguration: Sendable {
     public var statusCheck: Duration = .seconds(5)
     /// The clock schedules are computed with (`runner.json`'s next slots).
     public var scheduleClock: ScheduleClock = .real
+    /// `--max-live`: most accepted processes not yet ended held at once. Intake stops at the cap
+    /// and takes more as processes end, so a backlog of any size waits in `inbox/` (on disk), not
+    /// in memory. Processes resumed at start count too (they are all taken, even past the cap).
+    public var maxLiveProcesses: Int = EngineConfiguration.defaultMaxLiveProcesses
+    /// About 3 KB of memory each for the seed's shape: 2,048 keep a full runner near 40 MB.
+    public static let defaultMaxLiveProcesses = 2048
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
     /// Longest a reload of the definitions may take before the engine gives up on it and keeps

@@ -31,6 +31,8 @@ enum EngineEvent: Sendable {
     case pauseChanged
     /// Time to check whether the disk has room again (for conditions no write retries by itself).
     case probe
+    /// The store writer finished the batch in flight (`CommitInFlight`): durable, or why not.
+    case committed(Result<CommitOutcome, StoreError>)
     /// Lease, claims and leadership when runners share the store (SPEC §9).
     case fleet(FleetEvent)
 }

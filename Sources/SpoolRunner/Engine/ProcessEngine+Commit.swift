@@ -12,82 +12,176 @@ extension ProcessEngine {
     /// Whether changes wait for a commit that failed on a busy or full store.
     var hasUncommitted: Bool { pause.isActive(.store) }
 
-    /// Commits every change since the last flush in one transaction, then does what had to wait
-    /// for that commit: removing accepted request files, rewriting status files.
+    /// Whether anything waits for a commit: one in flight, or changes, rejections, file
+    /// removals or spawns not yet handed to the store writer.
+    var hasPendingCommitWork: Bool {
+        commitInFlight != nil || !uncommittedIDs.isEmpty || !pendingRejections.isEmpty || !filesToRemove.isEmpty
+            || !launches.isEmpty
+    }
+
+    /// Queues `path` (an accepted request, a handled control message) for removal once the
+    /// batch that records it is durable; scans skip it meanwhile.
+    func removeAfterCommit(_ path: String) {
+        filesToRemove.append(path)
+        removalPending.insert(path)
+    }
+
+    /// Takes every change since the last hand-over (and what waits for it) as the next batch
+    /// for the store writer, unless a commit is in flight or the store is being waited out.
     ///
-    /// A busy or full store is waited out: nothing of the batch is lost (the changes stay dirty
-    /// and are committed with the next batch), nothing that needs the commit happens (request
-    /// files stay in inbox/, tasks are not spawned, status files keep their last committed
-    /// state), the runner pauses intake and task starts, and the next try comes after a backoff.
-    /// - Returns: whether everything is committed.
-    /// - Throws: `StoreError` for a failure that is not transient (a corrupt store).
-    func flush() async throws -> Bool {
-        if pause.isActive(.store), !commitRetryDue { return false }
-        let dirtyIDs = touched.filter { processes[$0]?.isDirty ?? false }.union(uncommittedIDs)
-        touched.removeAll(keepingCapacity: true)
-        let rejections = pendingRejections
-        if !dirtyIDs.isEmpty || !rejections.isEmpty {
-            let batch = StoreBatch(
-                changes: dirtyIDs.compactMap { id in
-                    guard let run = processes[id], run.isDirty else { return nil }
-                    return .init(
-                        record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
-                        tasks: run.dirtyTasks.sorted().map { run.tasks[$0] }, events: run.newEvents)
-                }, rejections: rejections)
-            let outcome: CommitOutcome
-            do {
-                outcome = try await store.commit(batch)
-            } catch {
-                guard let reason = PauseReason(storeError: error) else { throw error }
-                uncommittedIDs = dirtyIDs
-                if reason == .storeBusy, !pause.isActive(.store) { await store.setBusyTimeout(Self.busyRetryTimeout) }
-                pause.raise(.store, reason, path: error.location, message: error.message)
-                commitRetryDue = false
-                timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
-                return false
-            }
-            committed(batch)
-            // A shared store fenced off what another runner holds now: nothing more of it may
-            // happen here (no spawn, no status file, its request file judged again).
-            if !outcome.lost.isEmpty { lost(outcome.lost) }
-            if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }
-            if pause.isActive(.store) {
-                commitBackoff.reset()
-                pause.clear(.store)
-                await store.setBusyTimeout(nil)
-            }
-        }
-        uncommittedIDs.removeAll()
-        pendingRejections.removeAll()
-        for path in filesToRemove {
-            CrashPoint.step("unlink")
-            unlink(path)
-        }
-        filesToRemove.removeAll()
-        for processID in dirtyIDs {
-            guard var run = processes[processID] else { continue }
-            for event in run.newEvents { log(event, run: run) }
-            if run.writesStatus { statusPublisher.publish(StatusDocument(process: run.record, tasks: run.tasks)) }
+    /// The processes' dirty marks move into the batch: what changes from now on goes into the
+    /// batch after it. Their status documents are built here, as the batch records them.
+    /// - Returns: the batch, now `commitInFlight`; nil when there is nothing to hand over or a
+    ///   commit must not start now.
+    func takeBatch() -> CommitInFlight? {
+        guard commitInFlight == nil else { return nil }
+        if pause.isActive(.store), !commitRetryDue { return nil }
+        var changes: [StoreBatch.Change] = []
+        var taskIndexes: [String: [Int]] = [:]
+        var documents: [StatusDocument] = []
+        changes.reserveCapacity(uncommittedIDs.count)
+        documents.reserveCapacity(uncommittedIDs.count)
+        for processID in uncommittedIDs {
+            guard var run = processes[processID], run.isDirty else { continue }
+            let indexes = run.dirtyTasks.sorted()
+            changes.append(
+                .init(
+                    record: run.record, isNew: run.isNew, processChanged: run.dirtyProcess,
+                    tasks: indexes.map { run.tasks[$0] }, events: run.newEvents))
+            taskIndexes[processID] = indexes
+            // In a fleet, only the hosts where the request was dropped write its status file.
+            if run.writesStatus { documents.append(StatusDocument(process: run.record, tasks: run.tasks)) }
             run.isNew = false
             run.dirtyProcess = false
             run.dirtyTasks.removeAll()
             run.newEvents.removeAll()
-            if run.record.status.isFinal {
-                processes.removeValue(forKey: processID)
-            } else {
-                processes[processID] = run
-            }
+            processes[processID] = run
         }
-        if coordination.sharesWork { await releaseExcess() }
-        return true
+        uncommittedIDs.removeAll(keepingCapacity: true)
+        guard !changes.isEmpty || !pendingRejections.isEmpty || !filesToRemove.isEmpty || !launches.isEmpty else {
+            return nil
+        }
+        let commit = CommitInFlight(
+            batch: StoreBatch(changes: changes, rejections: pendingRejections), taskIndexes: taskIndexes,
+            filesToRemove: filesToRemove, launches: launches, documents: documents)
+        pendingRejections.removeAll()
+        filesToRemove.removeAll()
+        launches.removeAll()
+        commitInFlight = commit
+        return commit
     }
 
-    func log(_ event: EventRecord, run: ProcessRun) {
+    /// What the store writer said about `commitInFlight`: on success, does everything that had
+    /// to wait for it; on a busy or full store, puts the batch back as uncommitted and pauses.
+    ///
+    /// A busy or full store is waited out: nothing of the batch is lost (its changes are
+    /// committed with the next batch), nothing that needs the commit happens (request files stay
+    /// in inbox/, tasks are not spawned, status files keep their last committed state), the
+    /// runner pauses intake and task starts, and the next try comes after a backoff.
+    /// - Returns: the launches to spawn now.
+    /// - Throws: `StoreError` for a failure that is not transient (a corrupt store).
+    func commitFinished(_ result: Result<CommitOutcome, StoreError>) async throws -> [CommitInFlight.Launch] {
+        guard let commit = commitInFlight else { return [] }
+        commitInFlight = nil
+        switch result {
+        case .success(let outcome):
+            return await completed(commit, outcome)
+        case .failure(let error):
+            guard let reason = PauseReason(storeError: error) else { throw error }
+            restore(commit)
+            if reason == .storeBusy, !pause.isActive(.store) { await store.setBusyTimeout(Self.busyRetryTimeout) }
+            pause.raise(.store, reason, path: error.location, message: error.message)
+            commitRetryDue = false
+            timersToArm.append((.seconds(commitBackoff.next()), .retryCommit))
+            return []
+        }
+    }
+
+    /// The side effects of a durable batch, in the order SPEC §6 needs: files leave the client
+    /// directories, status files and logs follow, then tasks whose start it records spawn.
+    private func completed(_ commit: CommitInFlight, _ outcome: CommitOutcome) async -> [CommitInFlight.Launch] {
+        var commit = commit
+        committed(commit.batch)
+        // A shared store fenced off what another runner holds now: nothing more of it may
+        // happen here (no spawn, no status file, its request file judged again).
+        if !outcome.lost.isEmpty {
+            lost(outcome.lost)
+            let lostFiles = Set(outcome.lost.map { "\(layout.inbox)/\($0).json" })
+            commit.filesToRemove.removeAll { lostFiles.contains($0) }
+            removalPending.subtract(lostFiles)
+            commit.documents.removeAll { outcome.lost.contains($0.processID) }
+            commit.launches.removeAll { outcome.lost.contains($0.key.processID) }
+        }
+        if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }
+        if pause.isActive(.store) {
+            commitBackoff.reset()
+            pause.clear(.store)
+            await store.setBusyTimeout(nil)
+        }
+        for path in commit.filesToRemove {
+            CrashPoint.step("unlink")
+            unlink(path)
+            removalPending.remove(path)
+        }
+        for change in commit.batch.changes {
+            for event in change.events { log(event, processType: change.record.processType) }
+        }
+        for document in commit.documents { statusPublisher.publish(document) }
+        for change in commit.batch.changes where change.record.status.isFinal {
+            let processID = change.record.processID
+            // Ended, and nothing newer waits for a commit: the history has it all now.
+            guard let run = processes[processID], run.record.status.isFinal, !run.isDirty else { continue }
+            processes.removeValue(forKey: processID)
+        }
+        if intakeHeldAtCap, processes.count < configuration.maxLiveProcesses {
+            intakeHeldAtCap = false
+            scanWanted = true
+        }
+        if deferredUntilCommit {
+            // A control message about a process whose end this commit recorded waited for it.
+            deferredUntilCommit = false
+            scanWanted = true
+        }
+        if coordination.sharesWork { await releaseExcess() }
+        return commit.launches
+    }
+
+    /// Puts a batch whose commit failed back as uncommitted, ahead of what changed since.
+    private func restore(_ commit: CommitInFlight) {
+        for change in commit.batch.changes {
+            let processID = change.record.processID
+            guard var run = processes[processID] else { continue }
+            run.isNew = run.isNew || change.isNew
+            run.dirtyProcess = run.dirtyProcess || change.processChanged
+            run.dirtyTasks.formUnion(commit.taskIndexes[processID] ?? [])
+            run.newEvents = change.events + run.newEvents
+            processes[processID] = run
+            uncommittedIDs.insert(processID)
+        }
+        pendingRejections = commit.batch.rejections + pendingRejections
+        // A new process dropped meanwhile (a fleet's fencing) was never written: its request
+        // file stays in inbox/ for the next scan.
+        let gone = Set(
+            commit.batch.changes.filter { $0.isNew && processes[$0.record.processID] == nil }.map {
+                "\(layout.inbox)/\($0.record.processID).json"
+            })
+        removalPending.subtract(gone)
+        filesToRemove = commit.filesToRemove.filter { !gone.contains($0) } + filesToRemove
+        if graceOver {
+            // The store never came back within the grace: these never ran, and the store
+            // still has them as they were before their start.
+            for launch in commit.launches { running.removeValue(forKey: launch.key) }
+        } else {
+            launches = commit.launches + launches
+        }
+    }
+
+    func log(_ event: EventRecord, processType: String) {
         let level: Logger.Level = event.event.isFailure ? .warning : .info
         // Several events per process: their metadata is built only when the level is logged.
         guard logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
-            "process.id": "\(event.processID)", "process.type": "\(run.record.processType)",
+            "process.id": "\(event.processID)", "process.type": "\(processType)",
         ]
         if let task = event.taskName { metadata["task.name"] = "\(task)" }
         if let detail = event.detail {

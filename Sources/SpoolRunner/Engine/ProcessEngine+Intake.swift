@@ -6,65 +6,91 @@ import Glibc
 #endif
 
 extension ProcessEngine {
-    /// Takes up to one batch of request files from `inbox/`. Returns whether more are waiting.
+    /// Takes up to one batch of request files from `inbox/`. Returns whether more are waiting
+    /// to be taken now.
+    ///
+    /// `inbox/` is listed once and the listing is worked through over as many scans as it
+    /// takes; it is listed again only when used up, so a backlog of 50,000 files is not listed
+    /// 200 times. Intake stops at `--max-live` unfinished processes and goes on as they end
+    /// (`intakeHeldAtCap`): the backlog waits on disk, not in memory.
     ///
     /// Files still being written (unparsable, younger than `--settle`) are looked at again at
     /// most every `unsettledRecheck` seconds and do not count toward the batch, so a crowd of
     /// slow writers cannot starve the requests behind them.
     func scanInbox(now: Date) async -> Bool {
         guard clientDirectoryIsSafe(.inbox, now: now) else { return false }
-        let names: [String]
-        do {
-            // Listed off the engine: 50,000 queued names take a while to read and sort.
-            let inbox = layout.inbox
-            names = try await Task.detached { try FileManager.default.contentsOfDirectory(atPath: inbox) }.value
-        } catch {
-            logger.error("cannot list \(layout.inbox): \(error)")
-            lastError = (now, "cannot list \(layout.inbox): \(error)")
+        let clock = now.timeIntervalSince1970
+        let cap = configuration.maxLiveProcesses
+        guard processes.count < cap else {
+            intakeHeldAtCap = true
             return false
         }
-        // Dot files are a client's own temp files; other names are not requests. Both are left alone.
-        let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
-        let clock = now.timeIntervalSince1970
+        if inboxListing.isEmpty {
+            let names: [String]
+            do {
+                // Listed off the engine: 50,000 queued names take a while to read and sort.
+                let inbox = layout.inbox
+                names = try await Task.detached { try FileManager.default.contentsOfDirectory(atPath: inbox) }.value
+            } catch {
+                logger.error("cannot list \(layout.inbox): \(error)")
+                lastError = (now, "cannot list \(layout.inbox): \(error)")
+                return false
+            }
+            // Dot files are a client's own temp files; other names are not requests. Both are left alone.
+            let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
+            let listed = Set(candidates)
+            inboxSettle.keep(only: listed)
+            unsettled = unsettled.filter { listed.contains($0.key) }
+            inboxListing = candidates[...]
+        } else {
+            // Files waiting to settle were taken off the listing when looked at: those due for
+            // another look go first.
+            let due = unsettled.filter { $0.value <= clock }.keys.sorted()
+            if !due.isEmpty { inboxListing = (due + inboxListing)[...] }
+        }
         var taken = 0
         var more = false
-        var stillUnsettled: [String: Double] = [:]
-        inboxSettle.keep(only: Set(candidates))
         // The stored requests of the ids about to be judged (the duplicate rule), fetched a
         // window at a time in one read each, not one read per file.
         var stored = StoredRequests()
-        for (position, fileName) in candidates.enumerated() {
-            if let recheck = unsettled[fileName] {
-                if recheck > clock {
-                    stillUnsettled[fileName] = recheck
-                    continue
-                }
-                // Unchanged and still within --settle: not worth reading again (1,000 big files
-                // being written must not cost a read each every 250 ms).
-                if let identity = FileIdentity.of("\(layout.inbox)/\(fileName)"),
-                    inboxSettle.isWaiting(fileName, identity, settle: configuration.settle.seconds, now: clock)
-                {
-                    stillUnsettled[fileName] = clock + Self.unsettledRecheck
-                    continue
-                }
-            }
-            if let identity = unmovable[fileName] {
-                // Rejected already, but rejected/ would not take it: not judged again while it
-                // is the same file (one rejection, not one per scan).
-                if FileIdentity.of("\(layout.inbox)/\(fileName)") == identity { continue }
-                unmovable.removeValue(forKey: fileName)
-            }
+        while let fileName = inboxListing.first {
             guard taken < configuration.intakeBatch else {
                 more = true
                 break
             }
+            guard processes.count < cap else {
+                intakeHeldAtCap = true
+                break
+            }
             // A rejection that found the disk full pauses intake: the rest waits with it.
             guard !pause.isPaused else { break }
+            let window = inboxListing.prefix(Self.lookupWindow)
+            inboxListing.removeFirst()
             let path = "\(layout.inbox)/\(fileName)"
+            // Accepted (or a duplicate) and waiting for its batch's commit to be removed.
+            if removalPending.contains(path) { continue }
+            if let recheck = unsettled[fileName] {
+                if recheck > clock { continue }
+                // Unchanged and still within --settle: not worth reading again (1,000 big files
+                // being written must not cost a read each every 250 ms).
+                if let identity = FileIdentity.of(path),
+                    inboxSettle.isWaiting(fileName, identity, settle: configuration.settle.seconds, now: clock)
+                {
+                    unsettled[fileName] = clock + Self.unsettledRecheck
+                    continue
+                }
+                unsettled.removeValue(forKey: fileName)
+            }
+            if let identity = unmovable[fileName] {
+                // Rejected already, but rejected/ would not take it: not judged again while it
+                // is the same file (one rejection, not one per scan).
+                if FileIdentity.of(path) == identity { continue }
+                unmovable.removeValue(forKey: fileName)
+            }
             let decision: IntakeDecision
             do {
                 if !stored.covers(fileName) {
-                    try await stored.fetch(candidates[position...].prefix(Self.lookupWindow), from: store)
+                    try await stored.fetch(window, from: store)
                 }
                 let lookedUp = stored
                 decision = intake.examine(
@@ -96,7 +122,7 @@ extension ProcessEngine {
                 processes[record.processID] = run
                 noteAccepted(record.processID)
                 touched.insert(record.processID)
-                filesToRemove.append(path)
+                removeAfterCommit(path)
             case .identicalDuplicate:
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -106,7 +132,7 @@ extension ProcessEngine {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
-                filesToRemove.append(path)
+                removeAfterCommit(path)
             case .reject(let rejection):
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -126,20 +152,19 @@ extension ProcessEngine {
                     unmovable[fileName] = identity
                 }
             case .wait(let until):
-                stillUnsettled[fileName] = min(until, clock + Self.unsettledRecheck)
+                unsettled[fileName] = min(until, clock + Self.unsettledRecheck)
             case .gone:
                 continue
             }
         }
-        unsettled = stillUnsettled
-        inboxBacklog = candidates.count - taken
-        if inboxBacklog > stillUnsettled.count {
+        inboxBacklog = inboxListing.count + unsettled.count
+        if inboxListing.count > 0 {
             inboxBacklogSince = inboxBacklogSince ?? now
         } else {
             inboxBacklogSince = nil
         }
         // One timer for the earliest recheck, however many files wait.
-        if !configuration.once, let next = stillUnsettled.values.min() {
+        if !configuration.once, let next = unsettled.values.min() {
             timersToArm.append((.seconds(max(0.01, next - clock + 0.01)), .scan))
         }
         return more
@@ -162,6 +187,8 @@ extension ProcessEngine {
         let clock = now.timeIntervalSince1970
         for fileName in candidates {
             let path = "\(layout.control)/\(fileName)"
+            // Acted on; removed once that is durable.
+            if removalPending.contains(path) { continue }
             if let identity = unmovable["control/" + fileName] {
                 if FileIdentity.of(path) == identity { continue }
                 unmovable.removeValue(forKey: "control/" + fileName)
@@ -178,7 +205,7 @@ extension ProcessEngine {
                 continue
             case .success(let message)?:
                 switch await apply(message, now: now) {
-                case .done: filesToRemove.append(path)
+                case .done: removeAfterCommit(path)
                 case .rejected(let rejection): rejectControl(fileName, rejection, now: now)
                 case .later: continue
                 }
@@ -299,6 +326,11 @@ extension ProcessEngine {
             return .rejected(
                 RequestRejection(.unknownProcess, "cancel: no process with id '\(id)'", writesStatus: false))
         case .retry:
+            if let live = processes[id], live.record.status.isFinal {
+                // Ended, and that end is being committed: judged once it is durable.
+                deferredUntilCommit = true
+                return .later
+            }
             if processes[id] != nil {
                 logger.info("retry: the process has not ended; nothing to do", metadata: ["process.id": "\(id)"])
                 return .done

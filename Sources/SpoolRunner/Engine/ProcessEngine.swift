@@ -54,7 +54,8 @@ public actor ProcessEngine {
     /// Files to remove once the batch is committed (accepted requests, handled control messages).
     var filesToRemove: [String] = []
     var timersToArm: [(Duration, EngineEvent)] = []
-    var launches: [(TaskLaunch, AttemptKey, StopHandle)] = []
+    /// Tasks recorded as started and not yet handed to the store writer with their batch.
+    var launches: [CommitInFlight.Launch] = []
     var stopping = false
     var initialScanDone = false
     /// Whether any task started: an idle `--once` pass ends without an info line.
@@ -71,18 +72,29 @@ public actor ProcessEngine {
     var sessionID: Int64?
     /// The runner session before this one: whether it stopped cleanly decides crash counting.
     var previousSession: RunnerSessionRecord?
-    /// Processes whose changes a failed commit left for the next one.
+    /// Processes changed since their last hand-over to the store writer (including those of a
+    /// batch whose commit failed): the next batch takes them.
     var uncommittedIDs: Set<String> = []
+    /// The batch the store writer is committing; the engine gathers the next one meanwhile.
+    var commitInFlight: CommitInFlight?
+    /// Files queued for removal after their batch's commit: scans leave them alone meanwhile.
+    var removalPending: Set<String> = []
+    /// Something waits for the next durable commit to be looked at again (a control message
+    /// about a process whose end is being committed): a scan follows that commit.
+    var deferredUntilCommit = false
     /// Whether the next flush may try the store again (false while backing off after a failure).
     var commitRetryDue = true
     var commitBackoff = Backoff(initial: 0.25, maximum: 5)
     var probeBackoff = Backoff(initial: 0.5, maximum: 5)
     var probeArmed = false
-    /// Launches recorded as started but not yet committed: spawned once the commit is durable.
-    var heldLaunches: [(TaskLaunch, AttemptKey, StopHandle)] = []
     var graceOver = false
     /// SIGTERM came: the start-up's waits for the store give up.
     let shutdownRequested = Atomic<Bool>(false)
+    /// What is left of the last listing of `inbox/`, in order: scans take from it, and list
+    /// again only once it is used up.
+    var inboxListing: ArraySlice<String> = []
+    /// Intake stopped at `--max-live`: a scan follows the commit that ends a process.
+    var intakeHeldAtCap = false
     /// Inbox files not yet parsable and younger than `--settle`, with when to look again.
     var unsettled: [String: Double] = [:]
     static let unsettledRecheck = 0.25
@@ -232,6 +244,12 @@ public actor ProcessEngine {
                     break
                 }
                 let now = Date()
+                // The store writer's answer first: the side effects of the batch it made durable
+                // (removals, status files, spawns) come before anything newer.
+                var toSpawn: [CommitInFlight.Launch] = []
+                for event in batch {
+                    if case .committed(let result) = event { toSpawn += try await commitFinished(result) }
+                }
                 for event in batch {
                     handle(event, now: now)
                 }
@@ -249,9 +267,30 @@ public actor ProcessEngine {
                 let started = pause.isPaused ? [] : markReadyTasksStarted(now: now)
                 if !started.isEmpty { startedAnyTask = true }
                 prepareLaunches(started)
-                // One durable commit for the whole batch: ended tasks, accepted requests, and the
-                // starts above, which are therefore recorded before their spawn.
-                let committed = try await flush()
+                uncommittedIDs.formUnion(touched)
+                touched.removeAll(keepingCapacity: true)
+                // One durable commit per batch, off the engine: ended tasks, accepted requests,
+                // and the starts above, which are therefore recorded before their spawn. While
+                // it commits, the loop goes on gathering the next batch.
+                if let commit = takeBatch() {
+                    if commit.batch.isEmpty {
+                        // Only files to remove: nothing for the store, and every earlier batch
+                        // is durable.
+                        toSpawn += try await commitFinished(.success(.empty))
+                    } else {
+                        let store = self.store
+                        let batch = commit.batch
+                        group.addTask {
+                            let result: Result<CommitOutcome, StoreError>
+                            do throws(StoreError) {
+                                result = .success(try await store.commit(batch))
+                            } catch {
+                                result = .failure(error)
+                            }
+                            events.post(.committed(result))
+                        }
+                    }
+                }
                 armProbeIfNeeded()
                 for (delay, event) in timersToArm {
                     group.addTask {
@@ -269,36 +308,28 @@ public actor ProcessEngine {
                         if !Task.isCancelled { events.post(.definitionsLoaded(catalog)) }
                     }
                 }
-                if committed {
-                    for (launch, key, handle) in launches {
-                        if let reason = handle.reason {
-                            // Stopped (cancel, shutdown) while its start waited for the store.
-                            events.post(
-                                .taskEnded(
-                                    processID: key.processID, index: key.index, attempt: launch.attempt,
-                                    outcome: TaskExecutor.stopped(reason, launch: launch)))
-                            continue
-                        }
-                        let executor = self.executor
-                        group.addTask {
-                            let outcome = await executor.run(launch, stop: handle) { pid, ticks in
-                                events.post(
-                                    .taskSpawned(
-                                        processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid,
-                                        startTicks: ticks))
-                            }
-                            events.post(
-                                .taskEnded(
-                                    processID: key.processID, index: key.index, attempt: launch.attempt,
-                                    outcome: outcome))
-                        }
+                for (launch, key, handle) in toSpawn {
+                    if let reason = handle.reason {
+                        // Stopped (cancel, shutdown) while its start waited for the store.
+                        events.post(
+                            .taskEnded(
+                                processID: key.processID, index: key.index, attempt: launch.attempt,
+                                outcome: TaskExecutor.stopped(reason, launch: launch)))
+                        continue
                     }
-                    launches.removeAll()
-                } else if graceOver {
-                    // The store never came back within the grace: these never ran, and the
-                    // store still has them as they were before their start.
-                    for (_, key, _) in launches { running.removeValue(forKey: key) }
-                    launches.removeAll()
+                    let executor = self.executor
+                    group.addTask {
+                        let outcome = await executor.run(launch, stop: handle) { pid, ticks in
+                            events.post(
+                                .taskSpawned(
+                                    processID: key.processID, index: key.index, attempt: launch.attempt, pid: pid,
+                                    startTicks: ticks))
+                        }
+                        events.post(
+                            .taskEnded(
+                                processID: key.processID, index: key.index, attempt: launch.attempt,
+                                outcome: outcome))
+                    }
                 }
                 if isDone { break }
             }
@@ -323,8 +354,12 @@ public actor ProcessEngine {
 
     var isDone: Bool {
         // Stopping waits for the store to take what is uncommitted, for at most the grace.
+        // A commit in flight is always waited for: its side effects must not be lost.
+        if commitInFlight != nil { return false }
         if stopping { return running.isEmpty && (!hasUncommitted || graceOver) }
-        if configuration.once { return initialScanDone && running.isEmpty && processes.isEmpty }
+        if configuration.once {
+            return initialScanDone && running.isEmpty && processes.isEmpty && !hasPendingCommitWork
+        }
         return false
     }
 
@@ -385,7 +420,9 @@ public actor ProcessEngine {
             logger.notice(
                 "shutdown requested: taking no new request or task; \(running.count) running task(s) may finish within \(DurationParser.format(configuration.grace))"
             )
-            if !running.isEmpty || hasUncommitted { timersToArm.append((configuration.grace, .graceExpired)) }
+            if !running.isEmpty || hasUncommitted || commitInFlight != nil {
+                timersToArm.append((configuration.grace, .graceExpired))
+            }
         case .reloadDefinitions:
             if reloadInFlight {
                 reloadAgain = true
@@ -423,6 +460,9 @@ public actor ProcessEngine {
         case .probe:
             probeArmed = false
             probeClearedConditions()
+        case .committed:
+            // Taken before the other events of the batch (`commitFinished`).
+            break
         case .fleet(let event):
             handleFleet(event, now: now)
         }
@@ -433,7 +473,11 @@ public actor ProcessEngine {
         await scanControl(now: now)
         if configuration.once && initialScanDone { return }
         let more = await scanInbox(now: now)
-        if more { events.post(.scan) } else { initialScanDone = true }
+        if more {
+            events.post(.scan)
+        } else if !intakeHeldAtCap, inboxListing.isEmpty {
+            initialScanDone = true
+        }
     }
 
     /// Installs the definitions a reload (SIGHUP, or a change seen by the definitions watcher)

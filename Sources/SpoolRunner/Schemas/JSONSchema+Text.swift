@@ -2,7 +2,7 @@
 
 extension JSONSchema {
     /// The schema document, byte for byte the file in schemas/.
-    package var text: String {
+    public var text: String {
         switch self {
         case .request:
             return ##"""

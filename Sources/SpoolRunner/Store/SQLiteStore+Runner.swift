@@ -84,19 +84,7 @@ extension SQLiteStore {
     ///   it cannot lose a process, and no other host can ask for a cancel.
     public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
         try await write("commit \(batch.changes.count) process change(s)") { db in
-            for change in batch.changes {
-                if change.isNew {
-                    try change.record.insert(db)
-                } else if change.processChanged {
-                    // The request and inputs never change: rewriting them (up to 1 MiB) on
-                    // every state change would only grow the WAL.
-                    try change.record.update(db, columns: ProcessRecord.mutableColumns)
-                }
-                for task in change.tasks { try task.upsert(db) }
-                for var event in change.events { try event.insert(db) }
-            }
-            for var rejection in batch.rejections { try rejection.insert(db) }
-            try MetricCounters.add(batch.counters, in: db)
+            try CommitStatements.apply(batch, to: db)
         }
         return .empty
     }

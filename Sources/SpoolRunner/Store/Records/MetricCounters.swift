@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SpoolClient
+import Synchronization
 
 /// Every SQL statement of the metrics: the `metric_counters` table (migration v4) that keeps
 /// the counters monotonic across restarts, `serve --once` runs and `prune`, and the schedule
@@ -55,7 +56,22 @@ enum MetricCounters {
     }
 
     /// The labels as a JSON object with sorted keys: one text per series, readable in `sqlite3`.
+    /// Remembered per series: every commit advances a few of the same handful of series.
     static func labelsJSON(_ key: CounterKey) -> String {
+        if let known = labelsTexts.withLock({ $0[key] }) { return known }
+        let text = encodedLabels(key)
+        labelsTexts.withLock { texts in
+            // Bounded: the series are process types × statuses and task names, but a runner
+            // living through many definition changes must not grow this forever.
+            if texts.count >= 4096 { texts.removeAll() }
+            texts[key] = text
+        }
+        return text
+    }
+
+    private static let labelsTexts = Mutex<[CounterKey: String]>([:])
+
+    private static func encodedLabels(_ key: CounterKey) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let labels = Dictionary(uniqueKeysWithValues: key.labels)
