@@ -17,7 +17,7 @@ import Glibc
 /// - a request gone from `inbox/` is a process in the store;
 /// - a status file is never newer than its process's row;
 /// - a task that ran (its marker file exists) is recorded as started.
-@Suite struct CommitOrderTests {
+@Suite(.endToEnd) struct CommitOrderTests {
     static let marking = """
         tasks:
           - name: first
@@ -29,16 +29,19 @@ import Glibc
             run: ["sh", "-c", "touch \\"$SPOOL_WORK_DIR/third\\""]
         """
 
-    @Test func noSideEffectOfABatchIsSeenBeforeItsCommit() throws {
+    @Test func noSideEffectOfABatchIsSeenBeforeItsCommit() async throws {
         let spool = try TemporarySpool()
         try spool.define("marking.yaml", Self.marking)
         let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "100ms"])
-        defer {
-            runner.signal(SIGKILL)
-            _ = runner.wait()
+        try await runner.stopping(with: SIGKILL, timeout: 5) {
+            try await watch(spool)
         }
+    }
+
+    /// Drops the requests and watches files and store until every process has ended.
+    func watch(_ spool: TemporarySpool) async throws {
         try spool.drop("warmup", #"{"process_type": "marking"}"#)
-        try #require(spool.eventually { spool.status("warmup")?.status == .success })
+        try #require(await spool.eventually { spool.status("warmup")?.status == .success })
 
         let done = Atomic<Bool>(false)
         let holds = Atomic<Int>(0)
@@ -112,7 +115,7 @@ import Glibc
             {
                 break
             }
-            usleep(3_000)
+            try await Task.sleep(for: .milliseconds(3))
         }
         done.store(true, ordering: .relaxed)
         #expect(violations.isEmpty, "\(violations.prefix(10))")

@@ -6,7 +6,7 @@ import Testing
 
 /// `--max-live` (issue 10, W5): a backlog waits in `inbox/`, not in the runner's memory. The
 /// runner holds at most that many accepted, unfinished processes and takes more as they end.
-@Suite struct LiveProcessCapTests {
+@Suite(.endToEnd) struct LiveProcessCapTests {
     static let napping = """
         tasks:
           - name: nap
@@ -17,12 +17,12 @@ import Testing
 
     /// Replays the `events` table in commit order: no more than the cap were ever accepted and
     /// not yet ended, and the cap was reached (the backlog really waited).
-    @Test func noMoreThanMaxLiveProcessesAreHeldAtOnce() throws {
+    @Test func noMoreThanMaxLiveProcessesAreHeldAtOnce() async throws {
         let spool = try TemporarySpool()
         try spool.define("napping.yaml", Self.napping)
         let ids = (0..<40).map { String(format: "cap%02d", $0) }
         for id in ids { try spool.drop(id, #"{"process_type": "napping"}"#) }
-        let result = try spool.run(["serve", "--once", "--max-live", "5", "--max-tasks", "16", "--settle", "0s"])
+        let result = try await spool.run(["serve", "--once", "--max-live", "5", "--max-tasks", "16", "--settle", "0s"])
         #expect(result.status == 0, "\(result.standardError.suffix(2000))")
         #expect(ids.allSatisfy { spool.status($0)?.status == .success })
         #expect(spool.inboxFiles().isEmpty)
@@ -52,9 +52,9 @@ import Testing
         #expect(most == 5, "the backlog of 40 should have filled the cap; the most live was \(most)")
     }
 
-    @Test func maxLiveMustBePositive() throws {
+    @Test func maxLiveMustBePositive() async throws {
         let spool = try TemporarySpool()
-        let result = try spool.run(["serve", "--once", "--max-live", "0"])
+        let result = try await spool.run(["serve", "--once", "--max-live", "0"])
         #expect(result.status == 64)
         #expect(result.standardError.contains("--max-live must be at least 1"))
     }
