@@ -2,7 +2,7 @@
 
 extension JSONSchema {
     /// The schema document, byte for byte the file in schemas/.
-    public var text: String {
+    package var text: String {
         switch self {
         case .request:
             return ##"""
