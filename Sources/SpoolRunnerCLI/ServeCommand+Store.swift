@@ -16,6 +16,7 @@ extension ServeCommand {
     ) async throws {
         let runnerID = self.runnerID ?? Self.defaultRunnerID(spoolIdentity: identity)
         let store = PostgresStore(url: url, runnerID: runnerID, poolSize: storePool, logger: logger)
+        store.membership.setListens(notify == .on)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.run() }
             defer { group.cancelAll() }
@@ -25,9 +26,14 @@ extension ServeCommand {
                 if !report.applied.isEmpty {
                     logger.notice("store \(url): schema migrated from version \(report.from) to \(report.to)")
                 }
+                // The definitions' text first: `runners` shows each runner's hashes (drift between
+                // hosts), and processes are accepted with them.
+                let hashes = try await store.useDefinitions(
+                    DefinitionTexts.read(directory: definitions.definitions, types: catalog.definitions.keys))
                 let registration = try await store.join(
                     RunnerIdentity.current(
-                        runnerID: runnerID, spool: layout.root, version: Version.current, maxTasks: maxTasks),
+                        runnerID: runnerID, spool: layout.root, version: Version.current, maxTasks: maxTasks,
+                        definitions: hashes),
                     lease: lease.duration)
                 logger.log(
                     level: startLevel, "joined the fleet",
@@ -44,6 +50,8 @@ extension ServeCommand {
                     default: ExitStatus.ioError
                     }
                 throw fail("store \(url): \(error.description)", code)
+            } catch let error as StoreError {
+                throw fail(error)
             }
             try await serve(store: store, layout: layout, catalog: catalog, logger: logger, startLevel: startLevel) {
                 configuration in

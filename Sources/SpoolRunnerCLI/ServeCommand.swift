@@ -78,6 +78,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --store: most pooled connections to the store.", valueName: "N"))
     var storePool: Int = 4
 
+    @Option(
+        help: ArgumentHelp(
+            "With --store: on: LISTEN for work and cancels (found at once); off: find them by polling every second (no LISTEN connection).",
+            valueName: "on|off"))
+    var notify: NotifyMode = .on
+
+    enum NotifyMode: String, ExpressibleByArgument, Sendable {
+        case on, off
+    }
+
     @Flag(help: "Resume, take the inbox, run everything to its end, then exit.")
     var once = false
 

@@ -33,13 +33,12 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("marking.yaml", Self.marking)
         let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "100ms"])
-        try await runner.stopping(with: SIGKILL, timeout: 5) {
-            try await watch(spool)
+        _ = try await runner.stopping(with: SIGKILL) {
+            try await Self.watch(spool)
         }
     }
 
-    /// Drops the requests and watches files and store until every process has ended.
-    func watch(_ spool: TemporarySpool) async throws {
+    static func watch(_ spool: TemporarySpool) async throws {
         try spool.drop("warmup", #"{"process_type": "marking"}"#)
         try #require(await spool.eventually { spool.status("warmup")?.status == .success })
 

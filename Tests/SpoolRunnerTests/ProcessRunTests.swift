@@ -718,3 +718,26 @@ import Testing
         #expect(Self.advance(&run) == [])
     }
 }
+
+/// Each state handed to the store writer is newer, in whole milliseconds, than the one before
+/// it: the status reconciler tells a stale status file by `updated_at` alone.
+@Suite struct HandOverStampTests {
+    @Test func twoStatesWithinOneMillisecondGetDistinctUpdatedAt() throws {
+        let t0 = try #require(Timestamp.parse("2026-07-20T15:00:00.123Z")).addingTimeInterval(0.0004)
+        var run = try ProcessRunTests.run(
+            """
+            tasks:
+              - name: a
+                sleep: 0s
+            """)
+        run.record.updatedAt = t0
+        run.stampForHandOver()
+        #expect(Timestamp.string(run.record.updatedAt) == "2026-07-20T15:00:00.123Z")
+        run.record.updatedAt = t0.addingTimeInterval(0.0003)  // the same millisecond
+        run.stampForHandOver()
+        #expect(Timestamp.string(run.record.updatedAt) == "2026-07-20T15:00:00.124Z")
+        run.record.updatedAt = t0.addingTimeInterval(0.5)  // later: kept as it is
+        run.stampForHandOver()
+        #expect(Timestamp.string(run.record.updatedAt) == "2026-07-20T15:00:00.623Z")
+    }
+}

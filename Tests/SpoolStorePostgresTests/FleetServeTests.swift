@@ -7,219 +7,342 @@ import Testing
 import Glibc
 #endif
 
-/// `serve --store`: the real binary on the real test PostgreSQL (SPEC §9), one to three runners,
-/// each with a spool of its own, `--lease 3s`.
-@Suite(.serialized) struct FleetServeTests {
-    static let twoSteps = """
-        tasks:
-          - name: first
-            shell: 'echo "$SPOOL_PROCESS_ID first" >> "$FLEET_LEDGER"'
-          - name: second
-            shell: 'echo "$SPOOL_PROCESS_ID second" >> "$FLEET_LEDGER"'
-        """
+extension Fleet {
+    /// `serve --store`: the real binary on the real test PostgreSQL (SPEC §9), one to three runners,
+    /// each with a spool of its own, `--lease 3s`.
+    @Suite(.serialized) struct FleetServeTests {
+        static let twoSteps = """
+            tasks:
+              - name: first
+                shell: 'echo "$SPOOL_PROCESS_ID first" >> "$FLEET_LEDGER"'
+              - name: second
+                shell: 'echo "$SPOOL_PROCESS_ID second" >> "$FLEET_LEDGER"'
+            """
 
-    @Test func oneRunnerRunsProcessesOnPostgres() async throws {
-        try await withStores("fleet_one", migrate: false) { stores in
-            let db = stores[0]
-            let shared = try Self.sharedDirectory()
-            let host = try FleetHost("alpha", shared: shared)
-            try host.define("pair.yaml", Self.twoSteps)
-            let runner = try host.start(db.url)
-            for index in 1...5 { try host.drop("p\(index)", #"{"process_type": "pair"}"#) }
-            let done = await eventually(timeout: 30) { (1...5).allSatisfy { host.status("p\($0)") == "success" } }
-            #expect(done, "\(runner.log.suffix(3000))")
-            // The store has them, finished, owned by nobody; their events name this runner.
-            let statuses: [String] = try await db.values("SELECT status FROM processes ORDER BY process_id")
-            #expect(statuses == Array(repeating: "success", count: 5))
-            let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
-            #expect(owned == 0)
-            let runners: [String] = try await db.values(
-                "SELECT DISTINCT runner_id FROM events WHERE runner_id IS NOT NULL")
-            #expect(runners == ["alpha"])
-            // runner.json says which store (password masked), as whom, and that it leads.
-            let heartbeat = try #require(host.heartbeat())
-            #expect(heartbeat["runner_id"] as? String == "alpha")
-            #expect(heartbeat["store"] as? String == db.url.description)
-            #expect(await eventually(timeout: 10) { host.heartbeat()?["leader"] as? Bool == true })
-            #expect(heartbeat["lease_expires_at"] is String)
-            // SIGTERM: exit 0, the runner marked stopped.
-            runner.kill(SIGTERM)
-            #expect(runner.wait() == 0, "\(runner.log.suffix(2000))")
-            let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'alpha'")
-            #expect(state == "stopped")
-            let ledger = try String(contentsOfFile: shared + "/ledger", encoding: .utf8)
-            #expect(ledger.split(separator: "\n").count == 10)
+        @Test func oneRunnerRunsProcessesOnPostgres() async throws {
+            try await withStores("fleet_one", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try Self.sharedDirectory()
+                let host = try FleetHost("alpha", shared: shared)
+                try host.define("pair.yaml", Self.twoSteps)
+                let runner = try host.start(db.url)
+                for index in 1...5 { try host.drop("p\(index)", #"{"process_type": "pair"}"#) }
+                let done = await eventually(timeout: 30) { (1...5).allSatisfy { host.status("p\($0)") == "success" } }
+                #expect(done, "\(runner.log.suffix(3000))")
+                // The store has them, finished, owned by nobody; their events name this runner.
+                let statuses: [String] = try await db.values("SELECT status FROM processes ORDER BY process_id")
+                #expect(statuses == Array(repeating: "success", count: 5))
+                let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
+                #expect(owned == 0)
+                let runners: [String] = try await db.values(
+                    "SELECT DISTINCT runner_id FROM events WHERE runner_id IS NOT NULL")
+                #expect(runners == ["alpha"])
+                // runner.json says which store (password masked), as whom, and that it leads.
+                let heartbeat = try #require(host.heartbeat())
+                #expect(heartbeat["runner_id"] as? String == "alpha")
+                #expect(heartbeat["store"] as? String == db.url.description)
+                #expect(await eventually(timeout: 10) { host.heartbeat()?["leader"] as? Bool == true })
+                #expect(heartbeat["lease_expires_at"] is String)
+                // SIGTERM: exit 0, the runner marked stopped.
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0, "\(runner.log.suffix(2000))")
+                let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'alpha'")
+                #expect(state == "stopped")
+                let ledger = try String(contentsOfFile: shared + "/ledger", encoding: .utf8)
+                #expect(ledger.split(separator: "\n").count == 10)
+            }
         }
-    }
 
-    static func sharedDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-}
-
-/// A runner killed with `kill -9` (its tasks with it, as in a container): after its lease, the
-/// leader's reaper hands its processes on, an idempotent task runs again elsewhere, and an
-/// `idempotent: false` one ends `interrupted`, never started twice (SPEC §6, §9).
-@Suite(.serialized) struct FleetTakeoverTests {
-    static let steady = """
-        tasks:
-          - name: work
-            shell: 'echo "$SPOOL_PROCESS_ID start $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 60; fi; echo "$SPOOL_PROCESS_ID end $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"'
-        """
-    static let once = """
-        tasks:
-          - name: pay
-            idempotent: false
-            shell: 'echo "$SPOOL_PROCESS_ID start" >> "$FLEET_LEDGER"; sleep 60; echo "$SPOOL_PROCESS_ID end" >> "$FLEET_LEDGER"'
-        """
-
-    @Test func killedRunnersProcessesAreTakenOverAfterItsLease() async throws {
-        try await withStores("fleet_takeover", migrate: false) { stores in
-            let db = stores[0]
-            let shared = try FleetServeTests.sharedDirectory()
-            let alpha = try FleetHost("alpha", shared: shared)
-            let beta = try FleetHost("beta", shared: shared)
-            for host in [alpha, beta] {
-                try host.define("steady.yaml", Self.steady)
-                try host.define("once.yaml", Self.once)
-            }
-            let first = try alpha.start(db.url)
-            try alpha.drop("s1", #"{"process_type": "steady"}"#)
-            try alpha.drop("o1", #"{"process_type": "once"}"#)
-            let ledger = shared + "/ledger"
-            func lines() -> [String] {
-                ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            }
-            #expect(
-                await eventually(timeout: 20) { lines().contains("s1 start 1") && lines().contains("o1 start") },
-                "\(first.log.suffix(3000))")
-            let second = try beta.start(db.url)
-            #expect(
-                await eventually(timeout: 15) {
-                    let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'beta'")
-                    return state == "alive"
-                })
-            // The crash of a container: the runner and every task it started.
-            var pids: [Int32] = []
-            #expect(
-                await eventually(timeout: 10) {
-                    pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
-                    return pids.count == 2
-                })
-            let killedAt = Date()
-            first.kill(SIGKILL)
-            for pid in pids { kill(-pid, SIGKILL) }
-            first.wait()
-            let finished = await eventually(timeout: 40) {
-                let open: Int64? = try await db.value(
-                    "SELECT count(*) FROM processes WHERE status NOT IN ('success', 'failed')")
-                return open == 0
-            }
-            #expect(finished, "\(second.log.suffix(4000))")
-            let takeover = Date().timeIntervalSince(killedAt)
-            print("fleet takeover: both processes final \(String(format: "%.1f", takeover)) s after kill -9 (lease 3s)")
-            let s1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 's1'")
-            let o1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 'o1'")
-            #expect(s1 == "success")
-            #expect(o1 == "failed")
-            let o1Code: String? = try await db.value(
-                "SELECT error_json->>'code' FROM processes WHERE process_id = 'o1'")
-            #expect(o1Code == "interrupted")
-            // Reran on beta; the non-idempotent task started once, anywhere.
-            let s1Runner: String? = try await db.value(
-                "SELECT runner_id FROM events WHERE process_id = 's1' AND event = 'task_succeeded'")
-            #expect(s1Runner == "beta")
-            #expect(lines().filter { $0 == "o1 start" }.count == 1)
-            #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
-            let takenOver: [String] = try await db.values(
-                "SELECT process_id FROM events WHERE event = 'taken_over' ORDER BY process_id")
-            #expect(takenOver == ["o1", "s1"])
-            let previous: [String] = try await db.values(
-                "SELECT DISTINCT detail_json->>'previous_runner' FROM events WHERE event = 'taken_over'")
-            #expect(previous == ["alpha"])
-            let alphaState: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'alpha'")
-            #expect(alphaState == "dead")
-            second.kill(SIGTERM)
-            #expect(second.wait() == 0)
-        }
-    }
-
-    @Test func sameHostRestartRecoversAtOnceAndKillsTheOrphanFirst() async throws {
-        try await withStores("fleet_restart", migrate: false) { stores in
-            let db = stores[0]
-            let shared = try FleetServeTests.sharedDirectory()
-            let alpha = try FleetHost("alpha", shared: shared)
-            try alpha.define("steady.yaml", Self.steady)
-            // A long lease: only the fast path can recover within the test's bounds.
-            let first = try alpha.start(db.url, lease: "60s")
-            try alpha.drop("s1", #"{"process_type": "steady"}"#)
-            let ledger = shared + "/ledger"
-            func lines() -> [String] {
-                ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            }
-            #expect(await eventually(timeout: 20) { lines().contains("s1 start 1") }, "\(first.log.suffix(3000))")
-            // Its pid is committed once it has spawned.
-            var orphan: Int32?
-            #expect(
-                await eventually(timeout: 10) {
-                    orphan = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL")
-                    return orphan != nil
-                })
-            // Only the runner dies: its task is orphaned, still running.
-            first.kill(SIGKILL)
-            first.wait()
-            let orphanPID = try #require(orphan)
-            #expect(isAlive(orphanPID))
-            let restartedAt = Date()
-            let second = try alpha.start(db.url, lease: "60s")
-            let done = await eventually(timeout: 20) { alpha.status("s1") == "success" }
-            #expect(done, "\(second.log.suffix(4000))")
-            print(
-                "fleet same-host restart: s1 final \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart (lease 60s)"
-            )
-            // The orphan was killed before the rerun: it never wrote its end.
-            #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
-            #expect(!isAlive(orphanPID))
-            let recovered: Int64? = try await db.value(
-                "SELECT count(*) FROM events WHERE process_id = 's1' AND event = 'recovered'")
-            #expect(recovered == 1)
-            second.kill(SIGTERM)
-            #expect(second.wait() == 0)
+        static func sharedDirectory() throws -> String {
+            let path = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return path
         }
     }
 }
 
-/// An intake-only runner (`--max-tasks 0`) accepts and writes status files, and another runner
-/// runs the work (SPEC §9: status files are written on the host where the request was dropped).
-@Suite(.serialized) struct FleetIntakeOnlyTests {
-    @Test func intakeOnlyRunnerAcceptsAndAnotherRunsTheWork() async throws {
-        try await withStores("fleet_intake", migrate: false) { stores in
-            let db = stores[0]
-            let shared = try FleetServeTests.sharedDirectory()
-            let front = try FleetHost("front", shared: shared)
-            let worker = try FleetHost("worker", shared: shared)
-            for host in [front, worker] { try host.define("pair.yaml", FleetServeTests.twoSteps) }
-            let intake = try front.start(db.url, ["--max-tasks", "0"])
-            let runner = try worker.start(db.url)
-            let ids = (1...6).map { "q\($0)" }
-            for id in ids { try front.drop(id, #"{"process_type": "pair"}"#) }
-            let done = await eventually(timeout: 40) { ids.allSatisfy { front.status($0) == "success" } }
-            #expect(done, "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
-            // Every task ran on the worker; the front never owns anything, never writes the
-            // worker's status files.
-            let runners: [String] = try await db.values(
-                "SELECT DISTINCT runner_id FROM events WHERE event = 'task_started'")
-            #expect(runners == ["worker"])
-            let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
-            #expect(owned == 0)
-            #expect(ids.allSatisfy { worker.status($0) == nil })
-            let inbox = try FileManager.default.contentsOfDirectory(atPath: front.spool + "/inbox")
-            #expect(inbox.filter { $0.hasSuffix(".json") }.isEmpty)
-            for process in [intake, runner] { process.kill(SIGTERM) }
-            #expect(intake.wait() == 0)
-            #expect(runner.wait() == 0)
+extension Fleet {
+    /// A runner killed with `kill -9` (its tasks with it, as in a container): after its lease, the
+    /// leader's reaper hands its processes on, an idempotent task runs again elsewhere, and an
+    /// `idempotent: false` one ends `interrupted`, never started twice (SPEC §6, §9).
+    @Suite(.serialized) struct FleetTakeoverTests {
+        static let steady = """
+            tasks:
+              - name: work
+                shell: 'echo "$SPOOL_PROCESS_ID start $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"; if [ "$SPOOL_ATTEMPT" = 1 ]; then sleep 60; fi; echo "$SPOOL_PROCESS_ID end $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"'
+            """
+        static let once = """
+            tasks:
+              - name: pay
+                idempotent: false
+                shell: 'echo "$SPOOL_PROCESS_ID start" >> "$FLEET_LEDGER"; sleep 60; echo "$SPOOL_PROCESS_ID end" >> "$FLEET_LEDGER"'
+            """
+
+        @Test func killedRunnersProcessesAreTakenOverAfterItsLease() async throws {
+            try await withStores("fleet_takeover", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let alpha = try FleetHost("alpha", shared: shared)
+                let beta = try FleetHost("beta", shared: shared)
+                for host in [alpha, beta] {
+                    try host.define("steady.yaml", Self.steady)
+                    try host.define("once.yaml", Self.once)
+                }
+                let first = try alpha.start(db.url)
+                try alpha.drop("s1", #"{"process_type": "steady"}"#)
+                try alpha.drop("o1", #"{"process_type": "once"}"#)
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                #expect(
+                    await eventually(timeout: 20) { lines().contains("s1 start 1") && lines().contains("o1 start") },
+                    "\(first.log.suffix(3000))")
+                let second = try beta.start(db.url)
+                #expect(
+                    await eventually(timeout: 15) {
+                        let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'beta'")
+                        return state == "alive"
+                    })
+                // The crash of a container: the runner and every task it started.
+                var pids: [Int32] = []
+                #expect(
+                    await eventually(timeout: 10) {
+                        pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
+                        return pids.count == 2
+                    })
+                let killedAt = Date()
+                first.kill(SIGKILL)
+                for pid in pids { kill(-pid, SIGKILL) }
+                first.wait()
+                let finished = await eventually(timeout: 40) {
+                    let open: Int64? = try await db.value(
+                        "SELECT count(*) FROM processes WHERE status NOT IN ('success', 'failed')")
+                    return open == 0
+                }
+                #expect(finished, "\(second.log.suffix(4000))")
+                let takeover = Date().timeIntervalSince(killedAt)
+                print(
+                    "fleet takeover: both processes final \(String(format: "%.1f", takeover)) s after kill -9 (lease 3s)"
+                )
+                let s1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 's1'")
+                let o1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 'o1'")
+                #expect(s1 == "success")
+                #expect(o1 == "failed")
+                let o1Code: String? = try await db.value(
+                    "SELECT error_json->>'code' FROM processes WHERE process_id = 'o1'")
+                #expect(o1Code == "interrupted")
+                // Reran on beta; the non-idempotent task started once, anywhere.
+                let s1Runner: String? = try await db.value(
+                    "SELECT runner_id FROM events WHERE process_id = 's1' AND event = 'task_succeeded'")
+                #expect(s1Runner == "beta")
+                #expect(lines().filter { $0 == "o1 start" }.count == 1)
+                #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
+                let takenOver: [String] = try await db.values(
+                    "SELECT process_id FROM events WHERE event = 'taken_over' ORDER BY process_id")
+                #expect(takenOver == ["o1", "s1"])
+                let previous: [String] = try await db.values(
+                    "SELECT DISTINCT detail_json->>'previous_runner' FROM events WHERE event = 'taken_over'")
+                #expect(previous == ["alpha"])
+                let alphaState: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'alpha'")
+                #expect(alphaState == "dead")
+                second.kill(SIGTERM)
+                #expect(second.wait() == 0)
+            }
+        }
+
+        @Test func sameHostRestartRecoversAtOnceAndKillsTheOrphanFirst() async throws {
+            try await withStores("fleet_restart", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let alpha = try FleetHost("alpha", shared: shared)
+                try alpha.define("steady.yaml", Self.steady)
+                // A long lease: only the fast path can recover within the test's bounds.
+                let first = try alpha.start(db.url, lease: "60s")
+                try alpha.drop("s1", #"{"process_type": "steady"}"#)
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                #expect(await eventually(timeout: 20) { lines().contains("s1 start 1") }, "\(first.log.suffix(3000))")
+                // Its pid is committed once it has spawned.
+                var orphan: Int32?
+                #expect(
+                    await eventually(timeout: 10) {
+                        orphan = try await db.value("SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL")
+                        return orphan != nil
+                    })
+                // Only the runner dies: its task is orphaned, still running.
+                first.kill(SIGKILL)
+                first.wait()
+                let orphanPID = try #require(orphan)
+                #expect(isAlive(orphanPID))
+                let restartedAt = Date()
+                let second = try alpha.start(db.url, lease: "60s")
+                let done = await eventually(timeout: 20) { alpha.status("s1") == "success" }
+                #expect(done, "\(second.log.suffix(4000))")
+                print(
+                    "fleet same-host restart: s1 final \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart (lease 60s)"
+                )
+                // The orphan was killed before the rerun: it never wrote its end.
+                #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
+                #expect(!isAlive(orphanPID))
+                let recovered: Int64? = try await db.value(
+                    "SELECT count(*) FROM events WHERE process_id = 's1' AND event = 'recovered'")
+                #expect(recovered == 1)
+                second.kill(SIGTERM)
+                #expect(second.wait() == 0)
+            }
+        }
+    }
+}
+
+extension Fleet {
+    /// An intake-only runner (`--max-tasks 0`) accepts and writes status files, and another runner
+    /// runs the work (SPEC §9: status files are written on the host where the request was dropped).
+    @Suite(.serialized) struct FleetIntakeOnlyTests {
+        @Test func intakeOnlyRunnerAcceptsAndAnotherRunsTheWork() async throws {
+            try await withStores("fleet_intake", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let front = try FleetHost("front", shared: shared)
+                let worker = try FleetHost("worker", shared: shared)
+                for host in [front, worker] { try host.define("pair.yaml", FleetServeTests.twoSteps) }
+                let intake = try front.start(db.url, ["--max-tasks", "0"])
+                // Without notifications: the worker finds the work by its 1 s poll.
+                let runner = try worker.start(db.url, ["--notify", "off"])
+                let ids = (1...6).map { "q\($0)" }
+                for id in ids { try front.drop(id, #"{"process_type": "pair"}"#) }
+                let done = await eventually(timeout: 40) { ids.allSatisfy { front.status($0) == "success" } }
+                #expect(done, "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+                // Every task ran on the worker; the front never owns anything, never writes the
+                // worker's status files.
+                let runners: [String] = try await db.values(
+                    "SELECT DISTINCT runner_id FROM events WHERE event = 'task_started'")
+                #expect(runners == ["worker"])
+                let owned: Int64? = try await db.value("SELECT count(*) FROM processes WHERE owner_runner IS NOT NULL")
+                #expect(owned == 0)
+                #expect(ids.allSatisfy { worker.status($0) == nil })
+                let inbox = try FileManager.default.contentsOfDirectory(atPath: front.spool + "/inbox")
+                #expect(inbox.filter { $0.hasSuffix(".json") }.isEmpty)
+                for process in [intake, runner] { process.kill(SIGTERM) }
+                #expect(intake.wait() == 0)
+                #expect(runner.wait() == 0)
+            }
+        }
+    }
+}
+
+extension Fleet {
+    /// A frozen leader (SIGSTOP longer than its lease): the other runner ends its stale
+    /// leadership and takes its work over after the lease; on SIGCONT its first look at the lease
+    /// fences it: its orphaned task is killed, `lease_lost` is logged, and it registers again and
+    /// works (SPEC §9 self-fencing).
+    @Suite(.serialized) struct FleetFrozenRunnerTests {
+        @Test func frozenLeaderIsReplacedAndFencedWhenItResumes() async throws {
+            try await withStores("fleet_frozen", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let alpha = try FleetHost("alpha", shared: shared)
+                let beta = try FleetHost("beta", shared: shared)
+                for host in [alpha, beta] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
+                let frozen = try alpha.start(db.url, ["--grace", "1s"])
+                #expect(await eventually(timeout: 15) { alpha.heartbeat()?["leader"] as? Bool == true })
+                let other = try beta.start(db.url, ["--grace", "1s"])
+                try alpha.drop("s1", #"{"process_type": "steady"}"#)
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                var taskPID: Int32?
+                #expect(
+                    await eventually(timeout: 20) {
+                        taskPID = try await db.value(
+                            "SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL AND runner_id = 'alpha'")
+                        return taskPID != nil && lines().contains("s1 start 1")
+                    }, "\(frozen.log.suffix(2000))")
+                frozen.kill(SIGSTOP)
+                let frozenAt = Date()
+                // Beta leads once alpha's lease (3 s) is over, and reruns s1.
+                #expect(
+                    await eventually(timeout: 40) { lines().contains("s1 end 2") }, "\(other.log.suffix(3000))")
+                print(
+                    "fleet frozen leader: rerun done \(String(format: "%.1f", Date().timeIntervalSince(frozenAt))) s after SIGSTOP"
+                )
+                #expect(beta.heartbeat()?["leader"] as? Bool == true)
+                let resumedAt = Date()
+                frozen.kill(SIGCONT)
+                // On resume, alpha's first look at its lease fences it: the orphan dies at once.
+                let orphan = try #require(taskPID)
+                #expect(await eventually(timeout: 5) { !isAlive(orphan) })
+                print(
+                    "fleet frozen leader: orphan gone \(String(format: "%.1f", Date().timeIntervalSince(resumedAt))) s after SIGCONT"
+                )
+                #expect(await eventually(timeout: 5) { frozen.log.contains("lease_lost") })
+                #expect(!lines().contains("s1 end 1"))
+                // (The ledger's end line comes just before the task's exit is committed.)
+                #expect(
+                    await eventually(timeout: 10) {
+                        let s1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 's1'")
+                        return s1 == "success"
+                    })
+                // It registers again and works.
+                #expect(
+                    await eventually(timeout: 20) {
+                        let state: String? = try await db.value(
+                            "SELECT state FROM runners WHERE runner_id = 'alpha' AND incarnation > 1")
+                        return state == "alive"
+                    }, "\(frozen.log.suffix(2000))")
+                try alpha.drop("s2", #"{"process_type": "steady"}"#)
+                #expect(await eventually(timeout: 20) { lines().contains("s2 start 1") })
+                for runner in [frozen, other] { runner.kill(SIGTERM) }
+                #expect(frozen.wait() == 0)
+                #expect(other.wait() == 0)
+            }
+        }
+    }
+
+    /// `cancel` and `retry` dropped on one host act on a process another host runs (SPEC §9).
+    @Suite(.serialized) struct FleetControlTests {
+        @Test func cancelAndRetryFromTheHostWhereTheRequestWasDropped() async throws {
+            try await withStores("fleet_control", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let front = try FleetHost("front", shared: shared)
+                let worker = try FleetHost("worker", shared: shared)
+                for host in [front, worker] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
+                let intake = try front.start(db.url, ["--max-tasks", "0"])
+                let runner = try worker.start(db.url)
+                try front.drop("c1", #"{"process_type": "steady"}"#)
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                #expect(await eventually(timeout: 20) { lines().contains("c1 start 1") }, "\(runner.log.suffix(2000))")
+                // Cancel on the front host; the worker stops the task.
+                // (`spoolrunner cancel` checks the local SQLite history first: a host of a fleet has
+                // none, so the control file is dropped as a client would.)
+                try front.control("cancel-c1", #"{"action": "cancel", "process_id": "c1"}"#)
+                #expect(
+                    await eventually(timeout: 20) { front.status("c1") == "cancelled" },
+                    "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+                let status: String? = try await db.value("SELECT status FROM processes WHERE process_id = 'c1'")
+                #expect(status == "cancelled")
+                #expect(!lines().contains("c1 end 1"))
+                // Retry on the front host: it runs again on the worker, to the end this time.
+                try front.control("retry-c1", #"{"action": "retry", "process_id": "c1"}"#)
+                #expect(
+                    await eventually(timeout: 30) { front.status("c1") == "success" },
+                    "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+                #expect(lines().contains("c1 end 2"))
+                for process in [intake, runner] { process.kill(SIGTERM) }
+                #expect(intake.wait() == 0)
+                #expect(runner.wait() == 0)
+            }
         }
     }
 }

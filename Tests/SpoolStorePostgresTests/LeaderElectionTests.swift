@@ -45,7 +45,7 @@ struct LeaderElectionTests {
                 let terminated = try await stores[0].value(
                     """
                     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                     WHERE application_name = \("spoolrunner/\(first)/control")
+                     WHERE application_name = \("spoolrunner/\(first)/control") AND datname = current_database()
                     """, as: Int64.self)
                 #expect(terminated == 1)
                 try await Self.waitFor("a new leader") {
@@ -55,7 +55,10 @@ struct LeaderElectionTests {
                 // The old one reconnected as a follower.
                 try await Self.waitFor("three control sessions") {
                     try await stores[0].value(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'spoolrunner/%/control'",
+                        """
+                        SELECT count(*) FROM pg_stat_activity
+                         WHERE application_name LIKE 'spoolrunner/%/control' AND datname = current_database()
+                        """,
                         as: Int64.self) == 3
                 }
                 #expect(leaders.current.count == 1)

@@ -43,6 +43,7 @@ extension ProcessEngine {
         documents.reserveCapacity(uncommittedIDs.count)
         for processID in uncommittedIDs {
             guard var run = processes[processID], run.isDirty else { continue }
+            if run.dirtyProcess { run.stampForHandOver() }
             let indexes = run.dirtyTasks.sorted()
             changes.append(
                 .init(

@@ -168,12 +168,39 @@ extension ProcessEngine {
         logger.debug("claimed \(claimed.count) process(es)")
     }
 
+    /// A cancel dropped here for a process this runner does not hold: taken and cancelled here
+    /// when no runner holds it, else asked of the runner that does.
+    func cancelElsewhere(_ processID: String, message: ControlMessage, now: Date) async -> ControlOutcome {
+        do {
+            if let claimed = try await coordination.claim(processID) {
+                try await resume([claimed], crashed: false, since: nil, now: now)
+                if processes[processID] != nil {
+                    let indexes = processes[processID]!.requestCancel(now)
+                    for index in indexes { running[AttemptKey(processID: processID, index: index)]?.stop(.cancelled) }
+                    touched.insert(processID)
+                }
+            } else {
+                try await coordination.requestCancel(processID)
+                logger.info("cancel: asked the runner that holds the process", metadata: ["process.id": "\(processID)"])
+            }
+            return .done
+        } catch let error as StoreError {
+            return storeUnreadable(error, message)
+        } catch {
+            return storeUnreadable(
+                StoreError(.failed, location: store.location, operation: "cancel", message: "\(error)"), message)
+        }
+    }
+
     /// Subscribes this host to a process accepted elsewhere (the same bytes dropped here too),
     /// and writes its status file from the store. Returns false when the store refused: the
     /// file stays in inbox/ for the next scan.
     func subscribeDuplicate(_ processID: String, now: Date) async -> Bool {
         do {
             try await coordination.subscribe(to: [processID])
+            // Held here, claimed from the fleet: from its next commit on this runner writes its
+            // status; now, the committed state (what is in memory may not be durable yet).
+            processes[processID]?.writesStatus = true
             if let stored = try await store.snapshot(processID) {
                 statusPublisher.publish(StatusDocument(process: stored.record, tasks: stored.tasks))
             }

@@ -128,7 +128,8 @@ extension ProcessEngine {
                 let processID = String(fileName.dropLast(".json".count))
                 // In a fleet it may have been dropped on another host: this host writes its
                 // status file too, from the store, once subscribed.
-                if coordination.sharesWork, processes[processID] == nil {
+                // (This runner may even hold it, claimed from the fleet, without writing its status.)
+                if coordination.sharesWork, processes[processID]?.writesStatus != true {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
@@ -317,6 +318,9 @@ extension ProcessEngine {
             } catch {
                 return storeUnreadable(error, message)
             }
+            if coordination.sharesWork, let status = stored?.status, !status.isFinal {
+                return await cancelElsewhere(id, message: message, now: now)
+            }
             if let status = stored?.status {
                 logger.info(
                     "cancel: the process already ended \(status.rawValue); nothing to do",
@@ -358,10 +362,28 @@ extension ProcessEngine {
                         "retry: process '\(id)' is of type '\(record.processType)', which has no definition now",
                         writesStatus: false))
             }
+            // A shared store: this runner takes it first (its commit is fenced like any other);
+            // held by another runner means it is being retried there already.
+            var subscribed = true
+            if coordination.sharesWork {
+                do {
+                    guard let claimed = try await coordination.claim(id) else {
+                        logger.info(
+                            "retry: another runner holds the process; nothing to do", metadata: ["process.id": "\(id)"])
+                        return .done
+                    }
+                    subscribed = claimed.subscribed
+                } catch {
+                    return storeUnreadable(error, message)
+                }
+            }
             var run = ProcessRun.restore(record: record, rows: rows, definition: definition, sequence: nextSequence)
+            run.writesStatus = subscribed
             nextSequence += 1
             run.redrive(now)
             processes[id] = run
+            // Beyond this runner's free slots (an intake-only runner): handed to the fleet.
+            noteAccepted(id)
             touched.insert(id)
             return .done
         }

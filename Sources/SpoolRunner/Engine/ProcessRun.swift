@@ -29,6 +29,8 @@ struct ProcessRun {
     /// which a clock step would fool.
     var startGeneration = 0
     var dirtyProcess = false
+    /// The `updated_at` of the last state handed to the store writer (`ProcessEngine.takeBatch`).
+    var handedOverUpdatedAt: Date?
     var dirtyTasks: Set<Int> = []
     var newEvents: [EventRecord] = []
 
@@ -64,6 +66,22 @@ struct ProcessRun {
     func taskDefinition(_ index: Int) -> TaskDefinition { definition.allTasks[index] }
 
     // MARK: - Recording
+
+    /// Makes the state about to be handed to the store writer newer, in the files' whole
+    /// milliseconds, than the one handed over before it. The status reconciler tells a stale
+    /// status file by its `updated_at` alone; while a commit is in flight the engine may record
+    /// two states of one process within the same millisecond, and a crash between the second
+    /// commit and its status write would otherwise leave a stale file that looks current.
+    mutating func stampForHandOver() {
+        if let previous = handedOverUpdatedAt {
+            let last = (previous.timeIntervalSince1970 * 1000).rounded(.down)
+            if (record.updatedAt.timeIntervalSince1970 * 1000).rounded(.down) <= last {
+                // Mid-millisecond, so that cutting it down to whole milliseconds gives last + 1.
+                record.updatedAt = Date(timeIntervalSince1970: (last + 1.5) / 1000)
+            }
+        }
+        handedOverUpdatedAt = record.updatedAt
+    }
 
     mutating func event(_ kind: EventKind, task: String? = nil, at now: Date, detail: [String: JSONValue]? = nil) {
         newEvents.append(EventRecord(processID: record.processID, taskName: task, event: kind, at: now, detail: detail))

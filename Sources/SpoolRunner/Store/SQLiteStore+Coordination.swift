@@ -41,6 +41,14 @@ extension SQLiteStore: StoreCoordination {
         AsyncStream { $0.finish() }
     }
 
+    /// The process as stored: the only runner holds everything.
+    public func claim(_ processID: String) async throws(StoreError) -> ClaimedWork? {
+        try await snapshot(processID).map { ClaimedWork(process: $0) }
+    }
+
+    /// The runner holds every live process and cancels it itself.
+    public func requestCancel(_ processID: String) async throws(StoreError) {}
+
     /// The only runner writes every status file.
     public func subscribe(to processIDs: [String]) async throws(StoreError) {}
 

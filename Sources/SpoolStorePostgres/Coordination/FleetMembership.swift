@@ -16,6 +16,9 @@ public final class FleetMembership: Sendable {
         /// Whether that incarnation died (a crash: its interrupted tasks count as one), rather
         /// than being fenced by this very process, which stopped its tasks itself.
         var adoptFromDeadIncarnation = false
+        /// Whether this runner LISTENs for work and cancel notifications (`--notify`); without,
+        /// it finds work by polling only.
+        var listens = true
         /// Definitions read back from the store, by sha256.
         var definitions: [Data: ProcessDefinition] = [:]
     }
@@ -23,4 +26,9 @@ public final class FleetMembership: Sendable {
     let state = Mutex(State())
 
     public init() {}
+
+    /// `--notify off`: no LISTEN connection; work and cancels are found by polling and commits.
+    public func setListens(_ listens: Bool) {
+        state.withLock { $0.listens = listens }
+    }
 }

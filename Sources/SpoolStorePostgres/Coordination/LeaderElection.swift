@@ -43,6 +43,35 @@ public struct LeaderElection: Sendable {
         }
     }
 
+    /// Ends the session that holds the leader's lock when its runner's lease is over (expired
+    /// more than 2 s ago, or the runner is dead or stopped): a frozen leader (SIGSTOP, a stuck
+    /// process) keeps its session, and its lock, while its host's kernel still answers, and the
+    /// fleet would have no reaper. The lock is freed with the session; the next try takes it.
+    /// Needs the runners to share one database role (or `pg_signal_backend`).
+    private func endStaleLeadership(on connection: PostgresConnection) async {
+        let high = Int64(UInt64(bitPattern: key) >> 32)
+        let low = Int64(UInt64(bitPattern: key) & 0xFFFF_FFFF)
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT r.runner_id, pg_terminate_backend(a.pid)
+                  FROM pg_locks l
+                  JOIN pg_stat_activity a ON a.pid = l.pid
+                  JOIN runners r ON a.application_name = 'spoolrunner/' || r.runner_id || '/control'
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   AND l.classid::int8 = \(high) AND l.objid::int8 = \(low)
+                   AND (r.state <> 'alive' OR r.expires_at < now() - interval '2 seconds')
+                """, logger: logger)
+            for try await (runner, ended) in rows.decode((String, Bool).self) where ended {
+                logger.notice("ended the session of leader \(runner), whose lease is over")
+            }
+        } catch {
+            logger.debug(
+                "could not check the leader's lease", metadata: ["error": "\(PostgresStoreError.explain(error))"])
+        }
+    }
+
     /// Tries the lock every `retryInterval` on `connection`; once held, waits for the connection
     /// to close or the task to be cancelled. Returns whether it led.
     private func hold(_ connection: PostgresConnection, _ onChange: @Sendable (Bool) async -> Void) async -> Bool {
@@ -68,6 +97,7 @@ public struct LeaderElection: Sendable {
                 logger.info("no longer the leader")
                 return true
             }
+            await endStaleLeadership(on: connection)
             try? await Task.sleep(for: retryInterval)
         }
         return false

@@ -150,6 +150,10 @@ extension PostgresStore: StoreCoordination {
     /// `.resynchronize`, since notifications may have been missed meanwhile.
     public func changes() -> AsyncStream<StoreChange> {
         let (stream, continuation) = AsyncStream<StoreChange>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        guard membership.state.withLock({ $0.listens }) else {
+            continuation.finish()
+            return stream
+        }
         let url = self.url
         let runnerID = self.runnerID
         let logger = self.logger
@@ -165,7 +169,14 @@ extension PostgresStore: StoreCoordination {
                     do {
                         let notifications = try await connection.listen(Self.workChannel)
                         continuation.yield(.resynchronize)
-                        for try await _ in notifications { continuation.yield(.work) }
+                        for try await notification in notifications {
+                            if notification.payload.hasPrefix(Self.cancelPrefix) {
+                                let id = String(notification.payload.dropFirst(Self.cancelPrefix.count))
+                                continuation.yield(.cancelRequested([id]))
+                            } else {
+                                continuation.yield(.work)
+                            }
+                        }
                     } catch {
                         try? await connection.close()
                         throw error
@@ -185,8 +196,52 @@ extension PostgresStore: StoreCoordination {
         return stream
     }
 
-    /// The channel unowned work is announced on.
+    /// The channel unowned work is announced on, and cancels asked on another host
+    /// (`cancel:<process id>`: every runner listens there already, so no channel per runner).
     static let workChannel = "spoolrunner_work"
+    static let cancelPrefix = "cancel:"
+
+    public func claim(_ processID: String) async throws(StoreError) -> ClaimedWork? {
+        guard let lease = held.withLock({ $0.lease }) else { throw notRegistered("take process \(processID)") }
+        let me = runnerID
+        let epoch: Int64? = try await storeCall("take process \(processID)") {
+            let rows = try await client.query(
+                """
+                UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1,
+                       -- a cancel asked before it ended is not a cancel of its retry
+                       cancel_requested_at = CASE WHEN status IN ('pending', 'running') THEN cancel_requested_at END
+                 WHERE process_id = \(processID) AND owner_runner IS NULL
+                   AND EXISTS (SELECT 1 FROM runners WHERE runner_id = \(me) AND incarnation = \(lease.incarnation)
+                                 AND state = 'alive' AND expires_at > now())
+                RETURNING lease_epoch
+                """, logger: logger)
+            var epoch: Int64?
+            for try await value in rows.decode(Int64.self) { epoch = value }
+            return epoch
+        }
+        guard let epoch else { return nil }
+        held.withLock { $0.epochs[processID] = epoch }
+        guard let stored = try await snapshot(processID) else { return nil }
+        let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") {
+            try await storedDefinitions(of: [processID])
+        }
+        return ClaimedWork(
+            process: stored, definition: definitions[processID], subscribed: subscribed.contains(processID))
+    }
+
+    public func requestCancel(_ processID: String) async throws(StoreError) {
+        try await storeCall("ask for the cancel of \(processID)") {
+            try await transaction("asking for the cancel of \(processID)") { connection in
+                try await connection.query(
+                    """
+                    UPDATE processes SET cancel_requested_at = now()
+                     WHERE process_id = \(processID) AND status IN ('pending', 'running')
+                    """, logger: logger)
+                try await connection.query(
+                    "SELECT pg_notify(\(Self.workChannel), \(Self.cancelPrefix + processID))", logger: logger)
+            }
+        }
+    }
 
     public func subscribe(to processIDs: [String]) async throws(StoreError) {
         guard !processIDs.isEmpty else { return }

@@ -1,5 +1,6 @@
 import Foundation
 import SpoolStorePostgres
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -46,10 +47,15 @@ final class FleetHost: @unchecked Sendable {
             .write(toFile: "\(definitions)/\(name)", atomically: true, encoding: .utf8)
     }
 
-    /// `serve --store URL` on this host's spool, with a 3 s lease and quick rescans.
+    /// `serve --store URL` on this host's spool, with a 3 s lease and quick rescans. `contained`
+    /// runs it in a PID namespace of its own (as root), under a `sh` that is the namespace's
+    /// init: `kill -9` of the runner then ends every task it started, like a container's crash.
     @discardableResult
-    func start(_ url: StoreURL, lease: String = "3s", _ extra: [String] = []) throws -> FleetRunner {
+    func start(_ url: StoreURL, lease: String = "3s", _ extra: [String] = [], contained: Bool = false) throws
+        -> FleetRunner
+    {
         let runner = try FleetRunner(
+            contained: contained,
             arguments: [
                 "serve", "--store", url.description, "--spool", spool, "--definitions", definitions, "--lease", lease,
                 "--rescan", "100ms", "--runner-id", name, "--log-level", "debug",
@@ -67,12 +73,29 @@ final class FleetHost: @unchecked Sendable {
         guard rename(temp, "\(spool)/inbox/\(id).json") == 0 else { throw POSIXError(.EIO) }
     }
 
+    /// Drops a control message `control/<name>.json` (tmp/, then rename).
+    func control(_ name: String, _ body: String) throws {
+        try FileManager.default.createDirectory(atPath: spool + "/control", withIntermediateDirectories: true)
+        let temp = "\(spool)/tmp/\(name).json.\(UUID().uuidString)"
+        try body.write(toFile: temp, atomically: false, encoding: .utf8)
+        guard rename(temp, "\(spool)/control/\(name).json") == 0 else { throw POSIXError(.EIO) }
+    }
+
     /// The `status` of `id`'s status file on this host, if it exists and reads.
     func status(_ id: String) -> String? {
         guard let data = FileManager.default.contents(atPath: "\(spool)/outbox/\(id).json"),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         return object["status"] as? String
+    }
+
+    /// Every runner's log on this host so far (restarts included).
+    var logs: String {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter {
+            $0.hasPrefix("serve-")
+        }
+        return files.sorted().compactMap { try? String(contentsOfFile: "\(root)/\($0)", encoding: .utf8) }
+            .joined(separator: "\n")
     }
 
     /// runner.json, parsed.
@@ -87,11 +110,25 @@ final class FleetRunner: @unchecked Sendable {
     let process = Process()
     let errorPath: String
 
-    init(arguments: [String], environment: [String: String], directory: String) throws {
+    /// Whether the runner runs in a PID namespace of its own (see `FleetHost.start`).
+    let contained: Bool
+
+    init(contained: Bool = false, arguments: [String], environment: [String: String], directory: String) throws {
+        self.contained = contained
         errorPath = directory + "/serve-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: FleetHost.binary)
-        process.arguments = arguments
+        if contained {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments =
+                [
+                    "--pid", "--fork", "--kill-child", "--mount-proc", "/bin/sh", "-c", #""$0" "$@"; exit $?"#,
+                    FleetHost.binary,
+                ]
+                + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: FleetHost.binary)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env
@@ -105,9 +142,30 @@ final class FleetRunner: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
 
+    /// Signals the runner: SIGKILL of a contained one kills its whole namespace (the crash of a
+    /// container); other signals go to the runner itself, inside.
     func kill(_ signal: Int32) {
         guard process.isRunning else { return }
+        if contained, signal != SIGKILL {
+            // unshare → sh (the namespace's init) → spoolrunner: the first descendant that runs
+            // the binary (a shell may also have exec'd it).
+            var queue = Self.children(of: process.processIdentifier)
+            while !queue.isEmpty {
+                let pid = queue.removeFirst()
+                let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+                if exe.hasSuffix("/spoolrunner") {
+                    Glibc.kill(pid, signal)
+                    return
+                }
+                queue += Self.children(of: pid)
+            }
+        }
         Glibc.kill(process.processIdentifier, signal)
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     /// Waits for the exit (a hung runner is killed after `timeout` seconds); returns the status.
@@ -143,3 +201,7 @@ func eventually(timeout: Double = 30, _ condition: () async throws -> Bool) asyn
     }
     return (try? await condition()) == true
 }
+
+/// The suites that run real fleets of `serve --store` runners, one suite at a time: several
+/// fleets at once on a small machine would make their timings meaningless.
+@Suite(.serialized) enum Fleet {}

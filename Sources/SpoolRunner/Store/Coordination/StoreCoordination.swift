@@ -53,6 +53,16 @@ public protocol StoreCoordination: Sendable {
     /// SQLite: nothing ever changes behind the runner's back; the sequence ends at once.
     func changes() -> AsyncStream<StoreChange>
 
+    /// Takes one process that no runner holds, whatever its status, for a control message
+    /// dropped on this host (cancel of a process waiting for a claim, retry of a failed one):
+    /// nil when another runner holds it. SQLite: the process as stored (one runner holds all).
+    func claim(_ processID: String) async throws(StoreError) -> ClaimedWork?
+
+    /// Asks the runner that holds `processID` to cancel it (a control message dropped on another
+    /// host): the request is recorded in the store, seen by the holder's next commit at the
+    /// latest, and announced to it at once. SQLite: never needed (its one runner holds all).
+    func requestCancel(_ processID: String) async throws(StoreError)
+
     /// Subscribes this runner to the status of `processIDs` (the same request dropped on this
     /// host too: SPEC §9 makes the duplicate rule global, and each host where it was dropped
     /// writes its status file). SQLite: the runner writes every status file already.
