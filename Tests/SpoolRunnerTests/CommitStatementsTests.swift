@@ -9,7 +9,7 @@ import Testing
 /// The commit's prepared statements write exactly the rows GRDB's records write (issue 10: the
 /// statements replaced the records on the hot path; the history schema and its text must not
 /// change, since users read the rows with `sqlite3`).
-@Suite struct CommitStatementsTests {
+@Suite(.endToEnd) struct CommitStatementsTests {
     static func date(_ text: String) -> Date { HistoryStoreTests.date(text) }
 
     /// Values that take the direct path and values that must not (escapes, slashes, unicode,

@@ -32,6 +32,12 @@ public struct EngineConfiguration: Sendable {
     /// Longest a reload of the definitions may take before the engine gives up on it and keeps
     /// the definitions it has.
     public var definitionLoadLimit: Duration = .seconds(30)
+    /// The clock a batch's `now` and the engine's timers run on (see `EngineClock`); tests move
+    /// one of their own.
+    var clock: EngineClock = .system
+    /// Builds what runs task attempts, from the engine's pause; nil: the real `TaskExecutor`.
+    /// Tests give a fake that decides when and how each attempt ends.
+    var taskExecutor: (@Sendable (RunnerPause) -> any TaskExecuting)?
 
     /// `--lease`: how long the store keeps this runner's processes without a renewal, when
     /// runners share the store (SPEC §9). Sets the reaper's period (lease/3) and how soon a

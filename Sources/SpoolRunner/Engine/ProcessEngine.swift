@@ -30,7 +30,7 @@ public actor ProcessEngine {
     let statusWriter: StatusWriter
     let statusPublisher: StatusPublisher
     let launchBuilder: TaskLaunchBuilder
-    let executor: TaskExecutor
+    let executor: any TaskExecuting
     let events: EventQueue
     /// What the runner is waiting out (a busy or full store, a full disk); shared with the
     /// status writer and the executors.
@@ -136,11 +136,15 @@ public actor ProcessEngine {
         self.events = events
         let pause = RunnerPause(logger: logger) { events.post(.pauseChanged) }
         self.pause = pause
-        var executor = TaskExecutor(pause: pause)
-        // A fenced runner's tasks must be dead before its lease ends in the store: SIGKILL half
-        // a margin (lease/3) after the SIGTERM.
-        executor.fenceKillGrace = configuration.lease / 6
-        self.executor = executor
+        if let makeExecutor = configuration.taskExecutor {
+            self.executor = makeExecutor(pause)
+        } else {
+            var executor = TaskExecutor(pause: pause)
+            // A fenced runner's tasks must be dead before its lease ends in the store: SIGKILL half
+            // a margin (lease/3) after the SIGTERM.
+            executor.fenceKillGrace = configuration.lease / 6
+            self.executor = executor
+        }
         let statusWriter = StatusWriter(layout: configuration.layout)
         self.statusWriter = statusWriter
         self.statusPublisher = StatusPublisher(
@@ -243,7 +247,7 @@ public actor ProcessEngine {
                     for handle in running.values { handle.stop(.shutdown) }
                     break
                 }
-                let now = Date()
+                let now = configuration.clock.now()
                 // The store writer's answer first: the side effects of the batch it made durable
                 // (removals, status files, spawns) come before anything newer.
                 var toSpawn: [CommitInFlight.Launch] = []
@@ -292,9 +296,10 @@ public actor ProcessEngine {
                     }
                 }
                 armProbeIfNeeded()
+                let clock = configuration.clock
                 for (delay, event) in timersToArm {
                     group.addTask {
-                        try? await Task.sleep(for: delay)
+                        try? await clock.sleep(delay)
                         if !Task.isCancelled { events.post(event) }
                     }
                 }

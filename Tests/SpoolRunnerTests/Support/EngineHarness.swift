@@ -15,6 +15,7 @@ struct EngineHarness: Sendable {
     let spool: TemporarySpool
     let engine: ProcessEngine
     let store: SQLiteStore
+    let group: ServiceGroup
 
     var layout: SpoolLayout { spool.layout }
 
@@ -36,13 +37,14 @@ struct EngineHarness: Sendable {
 
     /// Waits without blocking a thread until `condition` holds or `timeout` seconds pass;
     /// returns whether it held.
-    func eventually(timeout: Double = 30, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
+    func eventually(timeout: Double = 30, _ condition: () async -> Bool) async -> Bool {
+        await spool.eventually(timeout: timeout, condition)
+    }
+
+    /// Starts the group's graceful shutdown now (what SIGTERM does), inside the body; `withEngine`
+    /// still waits for the engine's end after the body.
+    func shutdown() async {
+        await group.triggerGracefulShutdown()
     }
 }
 
@@ -81,7 +83,7 @@ private func assemble(
                 }))
     }
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
-    return (EngineHarness(spool: spool, engine: engine, store: store), group, lock)
+    return (EngineHarness(spool: spool, engine: engine, store: store, group: group), group, lock)
 }
 
 /// Runs the engine on `spool` (like `serve` without `--once`) while `body` runs, then triggers
@@ -102,9 +104,25 @@ func withEngine<T: Sendable>(
             result = .failure(error)
         }
         await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
+        // Bounded: an engine that does not stop fails the test instead of hanging the suite.
+        tasks.addTask {
+            try await Task.sleep(for: .seconds(60))
+            throw EngineDidNotStop()
+        }
+        do {
+            try await tasks.next()
+        } catch {
+            tasks.cancelAll()
+            throw error
+        }
+        tasks.cancelAll()
         return try result.get()
     }
+}
+
+/// The engine was still running 60 s after the graceful shutdown `withEngine` triggered.
+struct EngineDidNotStop: Error, CustomStringConvertible {
+    var description: String { "the engine did not stop within 60 s of its graceful shutdown" }
 }
 
 /// One pass of the engine on `spool`, like `serve --once`: resume, take the inbox, run every
