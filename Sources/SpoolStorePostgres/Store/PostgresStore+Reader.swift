@@ -36,8 +36,11 @@ extension PostgresStore: StoreReader {
         let until = query.until.map(Timestamp.string)
         let status = query.status?.rawValue
         return try await storeCall("list processes") {
-            // Each filter is `$n IS NULL OR …` on a typed parameter; the planner still uses the
-            // (type, created_at), (status, created_at) and (created_at) indexes for the ones given.
+            // Each filter is `$n::text IS NULL OR …`: a text parameter's null test folds away when
+            // the statement is planned with its values, so the (type, created_at), (status,
+            // created_at) and (created_at) indexes serve the filters given. (A null test of the
+            // `::timestamptz` cast would not fold, the cast being only stable: the OR stayed, and a
+            // time range over 1,000,000 processes read them all, 440 ms instead of 0.3.)
             try RowJSON.decode(
                 ProcessRecord.self,
                 try await texts(
@@ -45,8 +48,8 @@ extension PostgresStore: StoreReader {
                     SELECT \(unescaped: RowJSON.process)::text FROM processes p
                      WHERE (\(query.type)::text IS NULL OR p.process_type = \(query.type))
                        AND (\(status)::text IS NULL OR p.status = \(status))
-                       AND (\(since)::timestamptz IS NULL OR p.created_at >= \(since)::timestamptz)
-                       AND (\(until)::timestamptz IS NULL OR p.created_at < \(until)::timestamptz)
+                       AND (\(since)::text IS NULL OR p.created_at >= \(since)::timestamptz)
+                       AND (\(until)::text IS NULL OR p.created_at < \(until)::timestamptz)
                      ORDER BY p.created_at DESC, p.process_id DESC
                      LIMIT \(query.limit) OFFSET \(query.offset)
                     """))
@@ -74,7 +77,7 @@ extension PostgresStore: StoreReader {
                     """
                     SELECT \(unescaped: RowJSON.rejection)::text FROM rejections r
                      WHERE (\(query.code)::text IS NULL OR r.code = \(query.code))
-                       AND (\(since)::timestamptz IS NULL OR r.received_at >= \(since)::timestamptz)
+                       AND (\(since)::text IS NULL OR r.received_at >= \(since)::timestamptz)
                      ORDER BY r.id DESC LIMIT \(query.limit)
                     """))
         }
