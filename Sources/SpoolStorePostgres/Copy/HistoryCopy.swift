@@ -187,7 +187,7 @@ extension PostgresStore {
     {
         let rejectionJSON = String(
             decoding: try JSONEncoder.sorted.encode(
-                rejections.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.map(CopiedRejectionRow.init)), as: UTF8.self)
+                rejections.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.map(RejectionRow.init)), as: UTF8.self)
         let stateJSON = String(decoding: try JSONEncoder.sorted.encode(states), as: UTF8.self)
         return try await transaction("copying rejections and schedule state") { connection in
             let copied =
@@ -265,25 +265,6 @@ extension PostgresStore {
         }
     }
 
-    private struct CopiedRejectionRow: Encodable {
-        var fileName: String
-        var receivedAt: String
-        var code: String
-        var message: String
-
-        init(_ record: RejectionRecord) {
-            fileName = record.fileName
-            receivedAt = Timestamp.string(record.receivedAt)
-            code = record.code.rawValue
-            message = record.message
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case fileName = "file_name"
-            case receivedAt = "received_at"
-            case code, message
-        }
-    }
 }
 
 extension Data {

@@ -224,26 +224,6 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    private struct RejectionRow: Encodable {
-        var fileName: String
-        var receivedAt: String
-        var code: String
-        var message: String
-
-        init(_ record: RejectionRecord) {
-            fileName = record.fileName
-            receivedAt = Timestamp.string(record.receivedAt)
-            code = record.code.rawValue
-            message = record.message
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case fileName = "file_name"
-            case receivedAt = "received_at"
-            case code, message
-        }
-    }
-
     /// Adds the batch's counters to this runner's rows (created at zero).
     private func addCounters(_ increments: CounterIncrements, runner: String, on connection: PostgresConnection)
         async throws
