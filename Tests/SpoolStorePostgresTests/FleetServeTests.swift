@@ -53,6 +53,35 @@ extension Fleet {
             }
         }
 
+        /// The leader inserts a due schedule slot straight into the store (no file in its inbox);
+        /// a runner claims it like any work, and the leader's host writes its status file.
+        @Test func theLeaderSubmitsScheduleSlotsIntoTheStore() async throws {
+            try await withStores("fleet_schedule", migrate: false) { stores in
+                let db = stores[0]
+                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+                try host.define(
+                    "tick.yaml",
+                    "inputs:\n  who: {type: string}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {who: cron}\ntasks:\n  - name: nap\n    sleep: 1ms\n"
+                )
+                let runner = try host.start(
+                    db.url, environment: ["SPOOLRUNNER_SCHEDULE_CLOCK": "2026-07-20T09:59:57Z"])
+                let id = "tick-20260720T1000"
+                #expect(
+                    await eventually(timeout: 30) { host.status(id) == "success" }, "\(runner.log.suffix(3000))")
+                #expect(runner.log.contains("schedule slot submitted to the store"), "\(runner.log.suffix(3000))")
+                let accepted: String? = try await db.value(
+                    "SELECT detail_json->>'slot' FROM events WHERE process_id = \(id) AND event = 'accepted'")
+                #expect(accepted == "2026-07-20T10:00:00.000Z")
+                let state: String? = try await db.value("SELECT last_process_id FROM schedule_state")
+                #expect(state == id)
+                let subscriber: String? = try await db.value(
+                    "SELECT runner_id FROM subscriptions WHERE process_id = \(id)")
+                #expect(subscriber == "alpha")
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
+            }
+        }
+
         static func sharedDirectory() throws -> String {
             let path = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

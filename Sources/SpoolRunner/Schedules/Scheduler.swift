@@ -45,7 +45,7 @@ package struct Scheduler: Sendable {
         for processType in catalog.definitions.keys.sorted() {
             guard let definition = catalog.definitions[processType] else { continue }
             for entry in definition.schedule {
-                dropped += try await pass(entry, processType: processType, now: now)
+                dropped += try await pass(entry, processType: processType, definition: definition, now: now)
             }
         }
         return dropped
@@ -73,7 +73,9 @@ package struct Scheduler: Sendable {
         return earliest
     }
 
-    mutating func pass(_ entry: ScheduleDefinition, processType: String, now: Date) async throws -> Int {
+    mutating func pass(_ entry: ScheduleDefinition, processType: String, definition: ProcessDefinition, now: Date)
+        async throws -> Int
+    {
         let key = EntryKey(processType: processType, entry: entry.key)
         let previous = states?[key]
         let plan = SchedulePlan.make(
@@ -92,6 +94,7 @@ package struct Scheduler: Sendable {
                 processType: processType, entry: entry.key, lastSlot: "", lastProcessID: nil, lastSubmittedAt: nil,
                 updatedAt: "")
         var skipped: [EventRecord] = []
+        var slots: [StoreBatch.Change] = []
         var dropped = 0
         for slot in plan.submit {
             let processID = entry.processID(processType: processType, slot: slot)
@@ -114,6 +117,20 @@ package struct Scheduler: Sendable {
                 continue
             }
             let body = entry.requestJSON(processType: processType) + "\n"
+            if store is any ScheduleSlotStore,
+                let process = Self.slotProcess(
+                    body, processID: processID, definition: definition, entry: entry, slot: slot, now: Date())
+            {
+                // Straight into the shared store, in the transaction that saves the state below.
+                slots.append(process)
+                logger.info("schedule slot submitted to the store", metadata: slotMetadata)
+                state.lastProcessID = processID
+                state.lastSubmittedAt = Timestamp.now()
+                dropped += 1
+                continue
+            }
+            // A slot the definition rejects goes through the inbox even in a fleet: the intake
+            // rejects it with its code and message, as it would on one host.
             try AtomicFile.write(Data(body.utf8), to: "\(layout.inbox)/\(processID).json", durable: true)
             if let problem = entry.inputsProblem {
                 logger.warning(
@@ -130,9 +147,40 @@ package struct Scheduler: Sendable {
         state.updatedAt = Timestamp.now()
         let row = state
         let events = skipped
-        try await store.saveScheduleState(row, events: events)
+        if let slotStore = store as? any ScheduleSlotStore {
+            let inserted = try await slotStore.submitSlots(slots, state: row, events: events)
+            if inserted.count < slots.count {
+                logger.info(
+                    "schedule: \(slots.count - inserted.count) slot(s) were in the store already (another leader submitted them)",
+                    metadata: metadata)
+            }
+        } else {
+            try await store.saveScheduleState(row, events: events)
+        }
         states?[key] = state
         return dropped
+    }
+
+    /// A slot's process as the intake would accept it from a dropped file (inputs validated,
+    /// defaults applied, every task pending, an `accepted` event naming the slot); nil when the
+    /// definition rejects the entry's inputs.
+    static func slotProcess(
+        _ body: String, processID: String, definition: ProcessDefinition, entry: ScheduleDefinition, slot: Date,
+        now: Date
+    ) -> StoreBatch.Change? {
+        guard case .object(var fields)? = try? StrictJSONParser.parse(Data(body.utf8)) else { return nil }
+        guard case .string(let processType)? = fields.removeValue(forKey: "process_type"),
+            case .success(let inputs) = definition.validateInputs(fields)
+        else { return nil }
+        let record = ProcessRecord(
+            processID: processID, processType: processType, status: .pending, inputs: inputs, requestJSON: body,
+            createdAt: now, updatedAt: now)
+        var detail: [String: JSONValue] = ["slot": .string(Timestamp.string(slot))]
+        if let name = entry.name { detail["schedule"] = .string(name) }
+        return StoreBatch.Change(
+            record: record, isNew: true, processChanged: true,
+            tasks: ProcessRun.newTasks(for: definition, processID: processID),
+            events: [EventRecord(processID: processID, event: .accepted, at: now, detail: detail)])
     }
 
     /// An unfinished earlier run of the entry: its request still waiting in `inbox/`, or its

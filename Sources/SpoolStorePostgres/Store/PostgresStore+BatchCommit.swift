@@ -137,7 +137,7 @@ extension PostgresStore {
 
     /// Inserts the new processes, in batch order, with this runner's subscription.
     /// - Returns: the ids inserted, and those of them this runner owns with their epoch.
-    private func insertNew(_ rows: [NewProcessRow], incarnation: Int64?, on connection: PostgresConnection)
+    func insertNew(_ rows: [NewProcessRow], incarnation: Int64?, on connection: PostgresConnection)
         async throws -> (inserted: Set<String>, owned: [String: Int64])
     {
         guard !rows.isEmpty else { return ([], [:]) }
@@ -225,7 +225,7 @@ extension PostgresStore {
     }
 
     /// Adds the batch's counters to this runner's rows (created at zero).
-    private func addCounters(_ increments: CounterIncrements, runner: String, on connection: PostgresConnection)
+    func addCounters(_ increments: CounterIncrements, runner: String, on connection: PostgresConnection)
         async throws
     {
         guard !increments.isEmpty else { return }

@@ -11,33 +11,43 @@ extension PostgresStore {
         let eventRows = try encodedEvents(events, operation: "save the state of schedule \(state.processType)")
         try await storeCall("save the state of schedule \(state.processType)/\(state.entry)") {
             try await transaction("saving the state of schedule \(state.processType)") { connection in
-                try await connection.query(
-                    """
-                    INSERT INTO schedule_state (process_type, entry, last_slot, last_process_id, last_submitted_at,
-                                                updated_at)
-                    VALUES (\(state.processType), \(state.entry), \(state.lastSlot)::timestamptz,
-                            \(state.lastProcessID), \(state.lastSubmittedAt)::timestamptz,
-                            \(state.updatedAt)::timestamptz)
-                    ON CONFLICT (process_type, entry) DO UPDATE SET
-                        last_slot = EXCLUDED.last_slot, last_process_id = EXCLUDED.last_process_id,
-                        last_submitted_at = EXCLUDED.last_submitted_at, updated_at = EXCLUDED.updated_at
-                    """, logger: logger)
-                if let eventRows {
-                    try await connection.query(
-                        """
-                        INSERT INTO events (process_id, task_name, event, at, detail_json, runner_id)
-                        SELECT e.v->>'process_id', e.v->>'task_name', e.v->>'event', (e.v->>'at')::timestamptz,
-                               e.v->'detail_json', \(runnerID)
-                          FROM jsonb_array_elements(\(eventRows)::jsonb) WITH ORDINALITY AS e(v, n)
-                         ORDER BY e.n
-                        """, logger: logger)
-                }
+                try await writeScheduleState(state, eventRows: eventRows, on: connection)
             }
         }
     }
 
+    /// Upserts an entry's state, its last slot never moving back (two leaders during a
+    /// partition each save where they stand), and inserts its events.
+    func writeScheduleState(_ state: ScheduleStateRecord, eventRows: String?, on connection: PostgresConnection)
+        async throws
+    {
+        try await connection.query(
+            """
+            INSERT INTO schedule_state (process_type, entry, last_slot, last_process_id, last_submitted_at,
+                                        updated_at)
+            VALUES (\(state.processType), \(state.entry), \(state.lastSlot)::timestamptz,
+                    \(state.lastProcessID), \(state.lastSubmittedAt)::timestamptz,
+                    \(state.updatedAt)::timestamptz)
+            ON CONFLICT (process_type, entry) DO UPDATE SET
+                last_slot = GREATEST(schedule_state.last_slot, EXCLUDED.last_slot),
+                last_process_id = COALESCE(EXCLUDED.last_process_id, schedule_state.last_process_id),
+                last_submitted_at = COALESCE(EXCLUDED.last_submitted_at, schedule_state.last_submitted_at),
+                updated_at = EXCLUDED.updated_at
+            """, logger: logger)
+        if let eventRows {
+            try await connection.query(
+                """
+                INSERT INTO events (process_id, task_name, event, at, detail_json, runner_id)
+                SELECT e.v->>'process_id', e.v->>'task_name', e.v->>'event', (e.v->>'at')::timestamptz,
+                       e.v->'detail_json', \(runnerID)
+                  FROM jsonb_array_elements(\(eventRows)::jsonb) WITH ORDINALITY AS e(v, n)
+                 ORDER BY e.n
+                """, logger: logger)
+        }
+    }
+
     /// Events as one JSON array (nil when there are none), `detail_json` as a JSON value.
-    private func encodedEvents(_ events: [EventRecord], operation: String) throws(StoreError) -> String? {
+    func encodedEvents(_ events: [EventRecord], operation: String) throws(StoreError) -> String? {
         guard !events.isEmpty else { return nil }
         struct Row: Encodable {
             var processID: String

@@ -51,15 +51,16 @@ final class FleetHost: @unchecked Sendable {
     /// runs it in a PID namespace of its own (as root), under a `sh` that is the namespace's
     /// init: `kill -9` of the runner then ends every task it started, like a container's crash.
     @discardableResult
-    func start(_ url: StoreURL, lease: String = "3s", _ extra: [String] = [], contained: Bool = false) throws
-        -> FleetRunner
-    {
+    func start(
+        _ url: StoreURL, lease: String = "3s", _ extra: [String] = [], contained: Bool = false,
+        environment: [String: String] = [:]
+    ) throws -> FleetRunner {
         let runner = try FleetRunner(
             contained: contained,
             arguments: [
                 "serve", "--store", url.description, "--spool", spool, "--definitions", definitions, "--lease", lease,
                 "--rescan", "100ms", "--runner-id", name, "--log-level", "debug",
-            ] + extra, environment: [:], directory: root)
+            ] + extra, environment: environment, directory: root)
         self.runner = runner
         return runner
     }
