@@ -45,7 +45,11 @@ struct ServeCommand: AsyncParsableCommand {
             every lease/5; when renewals fail it stops its tasks before the lease runs out, and \
             another runner takes its processes over after it expires (SPEC §9). SIGTERM hands \
             the unfinished processes to the other runners at once. --max-tasks 0 makes an \
-            intake-only runner.
+            intake-only runner. With --once and --store it takes back the unfinished processes \
+            its runner id still owns, runs everything it accepts in this run to the end \
+            (whatever --max-tasks; with --max-tasks 0 it hands them to the fleet), keeps its \
+            lease while it runs, and exits; it takes no other work and never leads (schedules \
+            are submitted by the fleet's long-running leader).
             """
     )
 
@@ -141,9 +145,6 @@ struct ServeCommand: AsyncParsableCommand {
             guard maxTasks >= 0 else { throw ValidationError("--max-tasks must be 0 (intake only) or more") }
             guard lease.duration >= .seconds(1) else { throw ValidationError("--lease must be at least 1s") }
             guard storePool >= 1 else { throw ValidationError("--store-pool must be at least 1") }
-            if once {
-                throw ValidationError("--once with --store is not supported yet: run `serve --store` as a service")
-            }
             if let runnerID, runnerID.isEmpty || runnerID.count > 200 || runnerID.contains(where: \.isNewline) {
                 throw ValidationError("--runner-id must be 1 to 200 characters on one line")
             }
@@ -243,7 +244,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw fail(error.description, ExitCode.validationFailure)
         }
         let scheduler = Scheduler(layout: layout, store: store, clock: clock, logger: logger, once: once)
-        if once {
+        // In a fleet the leader submits the schedules; a `--once` run never leads.
+        if once && !store.sharesWork {
             // Before the engine's first scan: the slots that came due since the last pass are
             // then in the inbox like any dropped request.
             var pass = scheduler

@@ -43,6 +43,19 @@ extension Fleet {
                 #expect(heartbeat["store"] as? String == db.url.description)
                 #expect(await eventually(timeout: 10) { host.heartbeat()?["leader"] as? Bool == true })
                 #expect(heartbeat["lease_expires_at"] is String)
+                // P7: at most 5 sessions (the pool's 4 and the one control connection that holds
+                // the leader lock and every LISTEN), sampled while it idles after the work.
+                for _ in 0..<10 {
+                    let sessions: [String] = try await db.values(
+                        """
+                        SELECT application_name FROM pg_stat_activity
+                         WHERE application_name LIKE 'spoolrunner/alpha%' AND datname = current_database()
+                        """)
+                    #expect(sessions.count <= 5, "\(sessions)")
+                    #expect(sessions.filter { $0 == "spoolrunner/alpha/control" }.count == 1, "\(sessions)")
+                    #expect(sessions.allSatisfy { $0 == "spoolrunner/alpha" || $0 == "spoolrunner/alpha/control" })
+                    try await Task.sleep(for: .milliseconds(200))
+                }
                 // SIGTERM: exit 0, the runner marked stopped.
                 runner.kill(SIGTERM)
                 #expect(runner.wait() == 0, "\(runner.log.suffix(2000))")
@@ -79,6 +92,77 @@ extension Fleet {
                 #expect(subscriber == "alpha")
                 runner.kill(SIGTERM)
                 #expect(runner.wait() == 0)
+            }
+        }
+
+        /// `serve --once --store`: takes back what its runner id still owns (a process its
+        /// killed predecessor was running), runs everything dropped into its inbox to the end
+        /// whatever `--max-tasks`, keeps its lease while tasks run longer than the lease, takes
+        /// no one else's work, and exits 0 with the runner `stopped`.
+        @Test func onceResumesItsOwnRunsWhatItAcceptsAndExits() async throws {
+            try await withStores("fleet_once", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try Self.sharedDirectory()
+                let front = try FleetHost("front", shared: shared)
+                let solo = try FleetHost("solo", shared: shared)
+                let nap = """
+                    tasks:
+                      - name: nap
+                        shell: 'echo "$SPOOL_PROCESS_ID start $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"; sleep 4; echo "$SPOOL_PROCESS_ID end $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"'
+                    """
+                for host in [front, solo] { try host.define("nap.yaml", nap) }
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                let intake = try front.start(db.url, ["--max-tasks", "0"])
+                // A runner of this spool dies while its task runs (a long lease: nobody takes the
+                // process over meanwhile).
+                let first = try solo.start(db.url, lease: "30s")
+                try solo.drop("r0", #"{"process_type": "nap"}"#)
+                #expect(await eventually(timeout: 20) { lines().contains("r0 start 1") }, "\(first.log.suffix(2000))")
+                var pids: [Int32] = []
+                #expect(
+                    await eventually(timeout: 10) {
+                        pids = try await db.values("SELECT pid FROM tasks WHERE pid IS NOT NULL AND status = 'running'")
+                        return pids.count == 1
+                    })
+                first.kill(SIGKILL)
+                for pid in pids { kill(-pid, SIGKILL) }
+                first.wait()
+                // Someone else's work: accepted by an intake-only runner, claimed by nobody.
+                try front.drop("other", #"{"process_type": "nap"}"#)
+                #expect(
+                    await eventually(timeout: 20) {
+                        let status: String? = try await db.value(
+                            "SELECT status FROM processes WHERE process_id = 'other'")
+                        return status == "pending"
+                    })
+                for id in ["s1", "s2", "s3"] { try solo.drop(id, #"{"process_type": "nap"}"#) }
+                // One task at a time, tasks of 4 s, a lease of 3 s: it must renew to finish.
+                let once = try solo.start(db.url, lease: "3s", ["--once", "--max-tasks", "1"])
+                #expect(once.wait(timeout: 90) == 0, "\(once.log.suffix(3000))")
+                for id in ["r0", "s1", "s2", "s3"] {
+                    #expect(solo.status(id) == "success", "\(id): \(once.log.suffix(2000))")
+                    let status: String? = try await db.value("SELECT status FROM processes WHERE process_id = \(id)")
+                    #expect(status == "success", "\(id)")
+                }
+                #expect(lines().contains("r0 start 2") && lines().contains("r0 end 2"))
+                #expect(!once.log.contains("lease_lost"), "\(once.log.suffix(2000))")
+                let runners: [String] = try await db.values(
+                    "SELECT DISTINCT runner_id FROM events WHERE event = 'task_started' AND process_id <> 'other'")
+                #expect(runners == ["solo"])
+                // Someone else's work is left alone.
+                let other: String? = try await db.value(
+                    "SELECT status || ' ' || coalesce(owner_runner, 'unowned') FROM processes WHERE process_id = 'other'"
+                )
+                #expect(other == "pending unowned")
+                #expect(!lines().contains { $0.hasPrefix("other ") })
+                let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'solo'")
+                #expect(state == "stopped")
+                intake.kill(SIGTERM)
+                #expect(intake.wait() == 0)
             }
         }
 

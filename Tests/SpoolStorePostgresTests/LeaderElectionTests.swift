@@ -67,4 +67,40 @@ struct LeaderElectionTests {
             #expect(leaders.current.isEmpty, "cancelled elections still lead: \(leaders.current)")
         }
     }
+
+    /// A leader that stops unlocks and notifies `spoolrunner_leader`; a follower takes the lock on
+    /// that notification, long before its next round (a minute away here).
+    @Test("a leader that stops notifies; a follower takes over at once")
+    func stepDownNotifies() async throws {
+        try await withStores("leader_notify", count: 2) { stores in
+            let leaders = Leaders()
+            let listener = LeaderElection.Listener(channels: [], onListening: {}, onNotification: { _, _ in })
+            let first = try LeaderElection(
+                url: stores[0].url, runnerID: stores[0].runnerID, retryInterval: .seconds(60), logger: quietLogger)
+            let second = try LeaderElection(
+                url: stores[1].url, runnerID: stores[1].runnerID, retryInterval: .seconds(60), logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await first.run(listening: listener) { leaders.set(stores[0].runnerID, $0) } }
+                try await Self.waitFor("the first leader") { leaders.current == [stores[0].runnerID] }
+                let leading = Task { await second.run(listening: listener) { leaders.set(stores[1].runnerID, $0) } }
+                // The second one is connected, listening, and has tried the lock once.
+                try await Self.waitFor("two control sessions") {
+                    try await stores[0].value(
+                        """
+                        SELECT count(*) FROM pg_stat_activity
+                         WHERE application_name LIKE 'spoolrunner/%/control' AND datname = current_database()
+                           AND state = 'idle'
+                        """, as: Int64.self) == 2
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(leaders.current == [stores[0].runnerID])
+                group.cancelAll()
+                try await Self.waitFor("the second leader", within: .seconds(20)) {
+                    leaders.current == [stores[1].runnerID]
+                }
+                leading.cancel()
+                await leading.value
+            }
+        }
+    }
 }

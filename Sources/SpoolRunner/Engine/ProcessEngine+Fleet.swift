@@ -13,10 +13,16 @@ extension ProcessEngine {
         let coordination = self.coordination
         let logger = self.logger
         let poll = configuration.claimPoll
-        group.addTask {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: poll)
-                events.post(.fleet(.claimDue))
+        // `serve --once --store` takes no one else's work: no poll, no leadership (schedules,
+        // reaper); only what its runner id still owns, taken back by the first claim.
+        let once = configuration.once
+        if once { fleet.claimWanted = true }
+        if !once {
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: poll)
+                    events.post(.fleet(.claimDue))
+                }
             }
         }
         group.addTask {
@@ -45,6 +51,7 @@ extension ProcessEngine {
                 }
             }
         }
+        guard !once else { return }
         let leading = Flag()
         group.addTask {
             for await leads in coordination.leadership() {
@@ -133,8 +140,9 @@ extension ProcessEngine {
     func claimWork(now: Date) async {
         fleet.claimWanted = false
         guard coordination.sharesWork, !fleet.fenced, !stopping, !pause.isPaused else { return }
-        let limit = claimLimit()
-        guard limit > 0 else { return }
+        // `--once`: a claim of nothing new, which still takes back what this runner id owns.
+        let limit = configuration.once ? 0 : claimLimit()
+        guard limit > 0 || configuration.once else { return }
         let clock = ContinuousClock.now
         if let last = fleet.lastClaim, clock - last < configuration.claimCooldown {
             if !fleet.claimTimerArmed {
@@ -158,7 +166,7 @@ extension ProcessEngine {
         // hands them on (see `renewIncarnation`).
         guard !fleet.fenced else { return }
         // A full claim: more may be waiting.
-        if claimed.count >= limit { fleet.claimWanted = true }
+        if limit > 0, claimed.count >= limit { fleet.claimWanted = true }
         do {
             try await resume(claimed, crashed: false, since: nil, now: now)
         } catch {
@@ -223,8 +231,10 @@ extension ProcessEngine {
 
     /// Intake of a shared store claims a new process only when a slot is free for it (claim on
     /// intake); the others are handed to the fleet right after their commit.
+    /// `--once` keeps everything it accepts (it runs it to the end before it exits), unless it
+    /// runs no task at all (`--max-tasks 0`: it hands everything to the fleet).
     func noteAccepted(_ processID: String) {
-        guard coordination.sharesWork else { return }
+        guard coordination.sharesWork, !configuration.once || configuration.maxTasks == 0 else { return }
         let held = processes.count - fleet.releaseAfterCommit.count - 1
         if held >= configuration.maxTasks || fleet.fenced {
             fleet.releaseAfterCommit.insert(processID)

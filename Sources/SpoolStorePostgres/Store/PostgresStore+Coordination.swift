@@ -129,73 +129,55 @@ extension PostgresStore: StoreCoordination {
 
     public func leadership() -> AsyncStream<Bool> {
         let (stream, continuation) = AsyncStream<Bool>.makeStream()
-        let election: LeaderElection
-        do {
-            election = try LeaderElection(url: url, runnerID: runnerID, logger: logger)
-        } catch {
-            logger.error("cannot take part in the leader election: \(error)")
+        guard let session = controlSession() else {
             continuation.finish()
             return stream
         }
-        let task = Task {
-            await election.run { leads in continuation.yield(leads) }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in task.cancel() }
+        session.attachLeadership(continuation)
         return stream
     }
 
-    /// `spoolrunner_work` notifications on a connection of their own (LISTEN needs a real
-    /// session), reconnecting after a failure; each (re)connection is announced as
-    /// `.resynchronize`, since notifications may have been missed meanwhile.
+    /// `spoolrunner_work` notifications (work, cancels) and this runner's status channel, on
+    /// the control connection that also holds the leader lock (`ControlSession`); each
+    /// (re)connection is announced as `.resynchronize`, since notifications may have been
+    /// missed meanwhile. Without LISTEN (`--notify off`) the sequence ends at once.
     public func changes() -> AsyncStream<StoreChange> {
         let (stream, continuation) = AsyncStream<StoreChange>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        guard membership.state.withLock({ $0.listens }) else {
+        guard membership.state.withLock({ $0.listens }), let session = controlSession() else {
             continuation.finish()
             return stream
         }
-        let url = self.url
-        let runnerID = self.runnerID
-        let logger = self.logger
-        let task = Task {
-            var attempt = 0
-            while !Task.isCancelled {
-                attempt += 1
-                do {
-                    let connection = try await PostgresConnection.connect(
-                        configuration: try url.connectionConfiguration(
-                            applicationName: "spoolrunner/\(runnerID)/listen"),
-                        id: attempt, logger: logger)
-                    do {
-                        // The closure form sends UNLISTEN when the sequence ends or the task is cancelled.
-                        try await connection.listen(on: Self.workChannel) { notifications in
-                            continuation.yield(.resynchronize)
-                            for try await notification in notifications {
-                                if notification.payload.hasPrefix(Self.cancelPrefix) {
-                                    let id = String(notification.payload.dropFirst(Self.cancelPrefix.count))
-                                    continuation.yield(.cancelRequested([id]))
-                                } else {
-                                    continuation.yield(.work)
-                                }
-                            }
-                        }
-                    } catch {
-                        try? await connection.close()
-                        throw error
-                    }
-                    try? await connection.close()
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.warning(
-                        "store notification connection failed; polling meanwhile",
-                        metadata: ["error": "\(PostgresStoreError.explain(error))"])
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in task.cancel() }
+        session.attachChanges(continuation)
         return stream
+    }
+
+    /// The one control session of this store, made on first use.
+    private func controlSession() -> ControlSession? {
+        control.withLock { session in
+            if let session { return session }
+            do {
+                let made = ControlSession(
+                    election: try LeaderElection(url: url, runnerID: runnerID, logger: logger),
+                    listens: membership.state.withLock { $0.listens }, statusChannel: Self.statusChannel(for: runnerID))
+                session = made
+                return made
+            } catch {
+                logger.error("cannot open the store's control connection: \(error)")
+                return nil
+            }
+        }
+    }
+
+    /// The channel a runner hears about status changes of the processes it subscribes to
+    /// (`spoolrunner_s_` + 16 hex digits of the 64-bit FNV-1a hash of its runner id: any
+    /// runner id gives a valid, short channel name, the same on every host).
+    public static func statusChannel(for runnerID: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in runnerID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return "spoolrunner_s_" + String(format: "%016llx", hash)
     }
 
     /// The channel unowned work is announced on, and cancels asked on another host

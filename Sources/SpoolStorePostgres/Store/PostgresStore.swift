@@ -21,6 +21,9 @@ public final class PostgresStore: Sendable {
     /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
     /// server's default, bounded by `statement_timeout`.
     let lockTimeout = Mutex<Double?>(nil)
+    /// The control connection (leader lock and LISTEN), made by the first `leadership()` or
+    /// `changes()`.
+    let control = Mutex<ControlSession?>(nil)
 
     /// - Parameters:
     ///   - poolSize: the pool's maximum number of sessions (`--store-pool`, default 4).
