@@ -264,6 +264,14 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
         configuration.scheduleClock = clock
+        if let text = ProcessInfo.processInfo.environment["SPOOLRUNNER_STATUS_CHECK"], !text.isEmpty {
+            guard let every = DurationParser.parse(text), every > .zero else {
+                throw fail(
+                    "SPOOLRUNNER_STATUS_CHECK=\(text) is not a duration above 0 such as 5s or 1m",
+                    ExitCode.validationFailure)
+            }
+            configuration.statusCheck = every
+        }
         configure(&configuration)
         var metrics: RunnerMetrics?
         if metricsFile != nil {

@@ -418,6 +418,50 @@ extension Fleet {
         }
     }
 
+    /// The runner executing a process tells the host where it was dropped each time it commits
+    /// a change (`NOTIFY spoolrunner_s_<runner hash>`): that host's status file follows with
+    /// reconciliation set to once an hour, so only the notifications can move it.
+    @Suite(.serialized) struct FleetStatusNotifyTests {
+        @Test func statusFilesOnTheIntakeHostFollowTheExecutingRunner() async throws {
+            try await withStores("fleet_status_notify", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let front = try FleetHost("front", shared: shared)
+                let worker = try FleetHost("worker", shared: shared)
+                let gated = """
+                    tasks:
+                      - name: first
+                        shell: 'true'
+                      - name: second
+                        shell: 'while [ ! -e "$FLEET_LEDGER.gate" ]; do sleep 0.05; done'
+                    """
+                for host in [front, worker] { try host.define("gated.yaml", gated) }
+                let intake = try front.start(
+                    db.url, ["--max-tasks", "0"], environment: ["SPOOLRUNNER_STATUS_CHECK": "1h"])
+                let runner = try worker.start(db.url)
+                try front.drop("g1", #"{"process_type": "gated"}"#)
+                #expect(
+                    await eventually(timeout: 30) { front.status("g1") == "running" },
+                    "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+                _ = FileManager.default.createFile(atPath: shared + "/ledger.gate", contents: nil)
+                #expect(
+                    await eventually(timeout: 30) { front.status("g1") == "success" },
+                    "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
+                // The bytes of the status document the store gives, from the same code.
+                let stored = try await RunnersTests.spoolrunner([
+                    "status", "g1", "--store", db.url.description, "--json",
+                ])
+                let file = try String(contentsOfFile: front.spool + "/outbox/g1.json", encoding: .utf8)
+                #expect(stored.status == 0 && stored.output == file)
+                // The executing runner writes none: the request was not dropped on its host.
+                #expect(worker.status("g1") == nil)
+                for process in [intake, runner] { process.kill(SIGTERM) }
+                #expect(intake.wait() == 0)
+                #expect(runner.wait() == 0)
+            }
+        }
+    }
+
     /// `cancel` and `retry` dropped on one host act on a process another host runs (SPEC §9).
     @Suite(.serialized) struct FleetControlTests {
         @Test func cancelAndRetryFromTheHostWhereTheRequestWasDropped() async throws {

@@ -127,9 +127,10 @@ extension ProcessEngine {
                 fleet.claimWanted = true
             case .cancelRequested(let ids):
                 applyRemoteCancels(ids, now: now)
-            case .statusChanged:
-                // The status publisher's reconciliation reads the store's changes itself.
-                break
+            case .statusChanged(let ids):
+                // Processes this host subscribes to, changed by the runner that executes them:
+                // rewritten from the store (reconciliation is the fallback for lost ones).
+                statusPublisher.refresh(ids)
             }
         case .reaped(let ids):
             logger.notice("took over \(ids.count) process(es) of runners whose lease expired")

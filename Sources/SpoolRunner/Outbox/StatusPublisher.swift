@@ -75,6 +75,13 @@ package final class StatusPublisher: Sendable {
         enqueue([document.processID]) { _ in .document(document) }
     }
 
+    /// Rewrites the status files of `processIDs` from the store (another runner changed them, and
+    /// said so: SPEC §9), by the same code as a repair: read when written, coalesced with what is
+    /// queued, and skipped when the file is current. A document already queued is kept.
+    package func refresh(_ processIDs: [String]) {
+        requestRepairs(processIDs)
+    }
+
     /// Starts the reconciliation passes, beginning with a sweep of every process: after a crash
     /// (or a full disk, or a deleted `outbox/`) any file may be missing or stale.
     package func startReconciling() {

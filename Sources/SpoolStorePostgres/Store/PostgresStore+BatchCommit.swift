@@ -66,6 +66,9 @@ extension PostgresStore {
                         inserted.contains($0.processID) || fenced.owned.contains($0.processID)
                     }
                     try await writeTransitions(kept, connection: connection)
+                    // The hosts where these requests were dropped write their status files.
+                    try await notifySubscribers(
+                        of: kept.map(\.processID).filter { !newIDs.contains($0) }, except: me, on: connection)
                     try await insertRejections(rejections, on: connection)
                     try await addCounters(counters, runner: me, on: connection)
                     let written = Set(kept.map(\.processID))

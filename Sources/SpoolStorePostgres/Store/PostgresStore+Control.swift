@@ -102,6 +102,7 @@ extension PostgresStore {
                         : StoredControl.retry(record: record, tasks: tasks, definition: definition, at: now)
                 }
                 try await writeTransitions([transition], connection: connection, ranTasks: false)
+                try await notifySubscribers(of: [processID], except: nil, on: connection)
                 // Whatever a former holder still writes is fenced off; a retry is anyone's to claim
                 // (and a cancel asked before it is not a cancel of it).
                 try await connection.query(

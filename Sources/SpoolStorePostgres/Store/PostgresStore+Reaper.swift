@@ -108,6 +108,7 @@ extension PostgresStore {
                 transitions.append(transition)
             }
             try await writeTransitions(transitions, connection: connection, ranTasks: false)
+            try await notifySubscribers(of: ids, except: nil, on: connection)
             try await connection.query(
                 """
                 UPDATE processes SET owner_runner = NULL, lease_epoch = lease_epoch + 1, takeovers = takeovers + 1
