@@ -486,10 +486,14 @@ def p5(args, server):
             f"AND process_id LIKE 'p5-%'", fleet.db)]
 
     def leader():
-        for host in fleet.hosts:
-            if host.proc and host.proc.poll() is None and host.heartbeat().get("leader") is True:
-                return host
-        return None
+        """The runner whose control connection holds an advisory lock (the leader's; the
+        migration lock is taken on a pooled connection), from the database at once rather than
+        from runner.json, which is rewritten every 2 s."""
+        name = server.value(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.granted AND a.datname = '{fleet.db}' "
+            "AND a.application_name LIKE '%/control' LIMIT 1")
+        return next((h for h in fleet.hosts if name == f"spoolrunner/{h.name}/control"), None)
 
     def wait_started_elsewhere(victim, ids, killed_at, timeout=60):
         """Seconds from the kill to each process's first task start by another runner."""
@@ -509,16 +513,17 @@ def p5(args, server):
         raise SystemExit(f"P5: processes of {victim.name} not restarted within {timeout} s")
 
     try:
-        window_start = time.time()
         fleet.start(("--lease", lease))
+        deadline = time.time() + 15
+        while not leader() and time.time() < deadline:
+            time.sleep(0.1)
+        # Schedule slots are counted from here: a leader exists.
+        window_start = time.time()
         load_before = loadavg()
         thread = threading.Thread(target=dropper, daemon=True)
         thread.start()
         time.sleep(args.p5_warm)
         # 1. The leader.
-        deadline = time.time() + 15
-        while not leader() and time.time() < deadline:
-            time.sleep(0.1)
         victim = leader()
         if victim is None:
             raise SystemExit("P5: no runner says it leads")
@@ -575,8 +580,8 @@ def p5(args, server):
         recovered = server.value(
             f"SELECT count(*) FROM events WHERE event = 'recovered' AND runner_id = '{victim.name}'", fleet.db)
         result["same_host_recovered_events"] = int(recovered or 0)
-        # Let the schedule run past one more minute boundary, then drain.
-        time.sleep(max(0, 61 - (time.time() - window_start)))
+        # Let the schedule cover --p5-minutes minute boundaries, then drain.
+        time.sleep(max(0, 60 * args.p5_minutes + 1 - (time.time() - window_start)))
         stop_dropping.set()
         thread.join()
         fleet.wait_final(len(dropped), "p5-%", timeout=180)
@@ -730,6 +735,7 @@ def main():
     parser.add_argument("--p5-rate", type=float, default=6, help="requests/s dropped during P5")
     parser.add_argument("--p5-warm", type=float, default=5)
     parser.add_argument("--p5-entries", type=int, default=10)
+    parser.add_argument("--p5-minutes", type=float, default=2, help="P5 lasts at least this many minutes")
     parser.add_argument("--p5-strict", action="store_true", help="fail unless every P5 request succeeded")
     parser.add_argument("--p6", type=int, default=1_000_000)
     parser.add_argument("--p7-seconds", type=float, default=60)
