@@ -413,7 +413,7 @@ _spoolrunner_cancel() {
     repeating_flags=()
     non_repeating_flags=(--wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -424,6 +424,13 @@ _spoolrunner_cancel() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -441,7 +448,7 @@ _spoolrunner_retry() {
     repeating_flags=()
     non_repeating_flags=(--wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -452,6 +459,13 @@ _spoolrunner_retry() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
