@@ -122,7 +122,7 @@ extension ProcessEngine {
                 processes[record.processID] = run
                 noteAccepted(record.processID)
                 touched.insert(record.processID)
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: record.processID)
             case .identicalDuplicate:
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -133,7 +133,7 @@ extension ProcessEngine {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: processID)
             case .reject(let rejection):
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -206,7 +206,7 @@ extension ProcessEngine {
                 continue
             case .success(let message)?:
                 switch await apply(message, now: now) {
-                case .done: removeAfterCommit(path)
+                case .done: removeAfterCommit(path, for: message.processID)
                 case .rejected(let rejection): rejectControl(fileName, rejection, now: now)
                 case .later: continue
                 }
