@@ -56,6 +56,17 @@ extension Fleet {
                     #expect(sessions.allSatisfy { $0 == "spoolrunner/alpha" || $0 == "spoolrunner/alpha/control" })
                     try await Task.sleep(for: .milliseconds(200))
                 }
+                // A changed definition, reloaded: `runners` shows its new hash.
+                let changed = Self.twoSteps + "\n# changed\n"
+                try host.define("pair.yaml", changed)
+                let expected: String? = try await db.value(
+                    "SELECT encode(sha256(convert_to(\(changed), 'UTF8')), 'hex')")
+                #expect(
+                    await eventually(timeout: 20) {
+                        let shown: String? = try await db.value(
+                            "SELECT definitions->>'pair' FROM runners WHERE runner_id = 'alpha'")
+                        return shown != nil && shown == expected
+                    }, "\(runner.log.suffix(2000))")
                 // SIGTERM: exit 0, the runner marked stopped.
                 runner.kill(SIGTERM)
                 #expect(runner.wait() == 0, "\(runner.log.suffix(2000))")
@@ -163,6 +174,35 @@ extension Fleet {
                 #expect(state == "stopped")
                 intake.kill(SIGTERM)
                 #expect(intake.wait() == 0)
+            }
+        }
+
+        /// A request with U+0000 in a string: PostgreSQL's jsonb cannot hold it, so a runner of a
+        /// PostgreSQL store rejects it with a message saying so (SQLite keeps it); the runner goes
+        /// on with the next request.
+        @Test func aRequestWithNULIsRejectedClearly() async throws {
+            try await withStores("fleet_nul", migrate: false) { stores in
+                let db = stores[0]
+                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+                try host.define("note.yaml", "inputs:\n  note: {type: string}\ntasks:\n  - name: nap\n    sleep: 1ms\n")
+                let runner = try host.start(db.url)
+                try host.drop("nul1", #"{"process_type": "note", "note": "a\u0000b"}"#)
+                try host.drop("fine1", #"{"process_type": "note", "note": "ab"}"#)
+                #expect(
+                    await eventually(timeout: 30) { host.status("fine1") == "success" }, "\(runner.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 30) {
+                        FileManager.default.fileExists(atPath: host.spool + "/rejected/nul1.json.error.json")
+                    }, "\(runner.log.suffix(2000))")
+                let error = try String(
+                    contentsOfFile: host.spool + "/rejected/nul1.json.error.json", encoding: .utf8)
+                #expect(error.contains("invalid_inputs") && error.contains("U+0000"), "\(error)")
+                let code: String? = try await db.value("SELECT code FROM rejections WHERE file_name = 'nul1.json'")
+                #expect(code == "invalid_inputs")
+                let none: Int64? = try await db.value("SELECT count(*) FROM processes WHERE process_id = 'nul1'")
+                #expect(none == 0)
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
             }
         }
 

@@ -154,7 +154,7 @@ public actor ProcessEngine {
             pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
         self.intake = RequestIntake(
             layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes,
-            settle: configuration.settle.seconds)
+            settle: configuration.settle.seconds, allowsNUL: !store.sharesWork)
         self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
         if let error = catalog.errors.last {

@@ -11,6 +11,9 @@ package struct RequestIntake: Sendable {
     /// How long an unparsable file must stay unchanged, as the runner sees it, before it is
     /// rejected.
     let settle: Double
+    /// Whether a string of the request may hold U+0000: not in a PostgreSQL store, whose `jsonb`
+    /// cannot (SQLite can).
+    var allowsNUL = true
 
     /// - Parameters:
     ///   - existingRequest: the stored request body of an existing process with this id, if any.
@@ -110,6 +113,13 @@ package struct RequestIntake: Sendable {
                     "\(fileName) holds a JSON \(value.typeName); a request is a JSON object such as {\"process_type\": \"...\", ...}"
                 ))
         }
+        if !allowsNUL, Self.containsNUL(value) {
+            return .reject(
+                RequestRejection(
+                    .invalidInputs,
+                    "\(fileName) has a string holding U+0000 (\\u0000), which the PostgreSQL store cannot keep (jsonb); remove it or encode the value (base64, for instance)"
+                ))
+        }
         let processType: String
         let definition: ProcessDefinition
         let inputs: [String: JSONValue]
@@ -156,6 +166,16 @@ package struct RequestIntake: Sendable {
         case .success(let valid): return .success((processType, definition, valid))
         case .failure(let error):
             return .failure(RequestRejection(.invalidInputs, error.message, processType: processType))
+        }
+    }
+
+    /// Whether a key or string anywhere in `value` holds U+0000.
+    static func containsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.unicodeScalars.contains("\u{0}")
+        case .array(let items): items.contains(where: containsNUL)
+        case .object(let fields): fields.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNUL($0.value) }
+        default: false
         }
     }
 

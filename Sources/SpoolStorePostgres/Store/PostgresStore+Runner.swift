@@ -129,7 +129,22 @@ extension PostgresStore: Store {
             return hashes
         }
         held.withLock { $0.definitions.merge(hashes) { _, new in new } }
-        return hashes.mapValues { $0.map { String(format: "%02x", $0) }.joined() }
+        let hex = hashes.mapValues { $0.map { String(format: "%02x", $0) }.joined() }
+        // A reload: `runners` shows the definitions in force now (drift between hosts), and a
+        // registration after a fence records them too.
+        membership.state.withLock { $0.identity?.definitions = hex }
+        if let lease = held.withLock({ $0.lease }) {
+            let me = runnerID
+            let json = String(decoding: (try? JSONEncoder.sorted.encode(hex)) ?? Data("{}".utf8), as: UTF8.self)
+            try await storeCall("record the definitions of runner \(me)") {
+                try await client.query(
+                    """
+                    UPDATE runners SET definitions = \(json)::jsonb
+                     WHERE runner_id = \(me) AND incarnation = \(lease.incarnation)
+                    """, logger: logger)
+            }
+        }
+        return hex
     }
 
     func notRegistered(_ operation: String) -> StoreError {
