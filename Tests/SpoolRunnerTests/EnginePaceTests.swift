@@ -19,13 +19,11 @@ import Testing
     @Test func anHourlyHeartbeatComesWhenTheClockHasMovedAnHour() async throws {
         let spool = try TemporarySpool()
         let clock = ManualClock(start: Self.start)
-        try await withEngine(
-            spool,
-            configure: {
-                $0.clock = clock.engineClock
-                $0.heartbeat = .seconds(3600)
-            }
-        ) { engine in
+        let hourly: (inout EngineConfiguration) -> Void = {
+            $0.clock = clock.engineClock
+            $0.heartbeat = .seconds(3600)
+        }
+        try await withEngine(spool, configure: hourly) { engine in
             // Written once at start, at the engine clock's time.
             #expect(await engine.eventually { Self.heartbeatTime(spool) == Self.start })
             #expect(await clock.waitForTimers(1, atLeast: .seconds(3600)), "no heartbeat timer armed")
@@ -44,13 +42,11 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", Self.nap)
         let clock = ManualClock(start: Self.start)
-        try await withEngine(
-            spool, inotify: false,
-            configure: {
-                $0.clock = clock.engineClock
-                $0.rescan = .seconds(3600)
-            }
-        ) { engine in
+        let hourly: (inout EngineConfiguration) -> Void = {
+            $0.clock = clock.engineClock
+            $0.rescan = .seconds(3600)
+        }
+        try await withEngine(spool, inotify: false, configure: hourly) { engine in
             // The start's scan is over (nothing in the inbox then): only a rescan can take p1.
             #expect(await engine.eventually { await engine.engine.initialScanDone })
             #expect(await clock.waitForTimers(1, atLeast: .seconds(3600)), "no rescan timer armed")
@@ -70,13 +66,11 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("tick.yaml", "schedule:\n  - cron: \"* * * * *\"\n" + Self.nap)
         let clock = ManualClock(start: Self.start)
-        try await withEngine(
-            spool,
-            configure: {
-                $0.clock = clock.engineClock
-                $0.scheduleClock = clock.scheduleClock
-            }
-        ) { engine in
+        let manual: (inout EngineConfiguration) -> Void = {
+            $0.clock = clock.engineClock
+            $0.scheduleClock = clock.scheduleClock
+        }
+        try await withEngine(spool, configure: manual) { engine in
             // The schedule loop waits at most a second of its clock between passes.
             #expect(await clock.waitForTimers(1, atLeast: .seconds(1)), "the schedule loop is not waiting")
             try await Task.sleep(for: .milliseconds(300))

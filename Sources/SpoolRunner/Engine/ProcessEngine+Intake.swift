@@ -137,7 +137,7 @@ extension ProcessEngine {
                 processes[record.processID] = run
                 noteAccepted(record.processID)
                 touched.insert(record.processID)
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: record.processID)
             case .identicalDuplicate:
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -148,7 +148,7 @@ extension ProcessEngine {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: processID)
             case .reject(let rejection):
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -219,7 +219,7 @@ extension ProcessEngine {
                 continue
             case .success(let message)?:
                 switch await apply(message, now: now) {
-                case .done: removeAfterCommit(path)
+                case .done: removeAfterCommit(path, for: message.processID)
                 case .rejected(let rejection): await rejectControl(fileName, rejection, now: now)
                 case .later: continue
                 }

@@ -79,6 +79,8 @@ public actor ProcessEngine {
     var commitInFlight: CommitInFlight?
     /// Files queued for removal after their batch's commit: scans leave them alone meanwhile.
     var removalPending: Set<String> = []
+    /// For each file queued for removal, the process whose batch must be durable first.
+    var removalOwners: [String: String] = [:]
     /// Something waits for the next durable commit to be looked at again (a control message
     /// about a process whose end is being committed): a scan follows that commit.
     var deferredUntilCommit = false
