@@ -153,7 +153,7 @@ public actor ProcessEngine {
             writer: statusWriter, reconciler: StatusReconciler(store: store, layout: configuration.layout),
             pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
         self.intake = RequestIntake(
-            layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes,
+            maxRequestBytes: configuration.maxRequestBytes,
             settle: configuration.settle.seconds, allowsNUL: !store.sharesWork)
         self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
@@ -209,10 +209,14 @@ public actor ProcessEngine {
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
             let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
+            // The heartbeat and the rescan pace the runner on the engine's clock (a test moves
+            // them by hand); they are children of this group, so they end with the loop, which
+            // ends after a graceful shutdown has recorded everything.
+            let clock = configuration.clock
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: heartbeat)
-                    events.post(.heartbeat)
+                    try? await clock.sleep(heartbeat)
+                    if !Task.isCancelled { events.post(.heartbeat) }
                 }
             }
             // The safety net under the exit watcher: an exit whose event never came is found
@@ -233,8 +237,8 @@ public actor ProcessEngine {
                 let rescan = configuration.rescan
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: rescan)
-                        events.post(.scan)
+                        try? await clock.sleep(rescan)
+                        if !Task.isCancelled { events.post(.scan) }
                     }
                 }
             }
@@ -298,7 +302,6 @@ public actor ProcessEngine {
                     }
                 }
                 armProbeIfNeeded()
-                let clock = configuration.clock
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await clock.sleep(delay)

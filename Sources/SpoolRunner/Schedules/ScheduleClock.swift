@@ -1,14 +1,16 @@
 import Foundation
 
 /// The wall clock schedules are computed with: the real one, or, for tests, one that starts at
-/// a chosen instant and then runs at the real pace (`SPOOLRUNNER_SCHEDULE_CLOCK`).
+/// a chosen instant and then runs at the real pace (`SPOOLRUNNER_SCHEDULE_CLOCK`), or an engine
+/// clock a test moves by hand.
 ///
 /// Tests use it to put a real runner a few seconds before a slot, across a DST change, or three
 /// hours after the last run, without waiting for real minutes. Only schedules read it: request
-/// timestamps, timeouts and backoffs keep the real clock.
+/// timestamps, timeouts and backoffs keep the engine's clock.
 public struct ScheduleClock: Sendable {
-    /// What the clock read minus what the real clock read when it was made.
-    let offset: TimeInterval
+    private let read: @Sendable () -> Date
+    /// Waits for `duration` of this clock's time (the schedule loop's pause between passes).
+    let sleep: @Sendable (Duration) async throws -> Void
 
     public static let real = ScheduleClock(offset: 0)
 
@@ -18,11 +20,20 @@ public struct ScheduleClock: Sendable {
 
     /// A clock that reads `start` now and runs on from there.
     public init(startingAt start: Date) {
-        offset = start.timeIntervalSinceNow
+        self.init(offset: start.timeIntervalSinceNow)
     }
 
+    /// `offset`: what the clock reads minus what the real clock reads.
     init(offset: TimeInterval) {
-        self.offset = offset
+        read = { Date(timeIntervalSinceNow: offset) }
+        sleep = { try await Task.sleep(for: $0) }
+    }
+
+    /// The engine's clock (a test's, which moves only when told): schedule passes then come
+    /// when the test moves it.
+    init(_ clock: EngineClock) {
+        read = clock.now
+        sleep = clock.sleep
     }
 
     /// The clock the environment asks for: the real one unless `SPOOLRUNNER_SCHEDULE_CLOCK` is
@@ -39,7 +50,7 @@ public struct ScheduleClock: Sendable {
     }
 
     public func now() -> Date {
-        Date(timeIntervalSinceNow: offset)
+        read()
     }
 }
 

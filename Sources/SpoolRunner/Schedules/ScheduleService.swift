@@ -54,9 +54,10 @@ package struct ScheduleService: Service {
                 wait = min(wait, max(0.005, next.timeIntervalSince(scheduler.clock.now()) + 0.005))
             }
             let pause = wait
+            let clock = scheduler.clock
             do {
                 try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .seconds(pause))
+                    try await clock.sleep(.seconds(pause))
                 }
             } catch {
                 return
