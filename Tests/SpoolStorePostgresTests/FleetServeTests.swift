@@ -57,8 +57,8 @@ extension Fleet {
                     try await Task.sleep(for: .milliseconds(200))
                 }
                 // A changed definition, reloaded: `runners` shows its new hash.
-                let changed = Self.twoSteps + "\n# changed\n"
-                try host.define("pair.yaml", changed)
+                try host.define("pair.yaml", Self.twoSteps + "\n# changed\n")
+                let changed = try String(contentsOfFile: host.definitions + "/pair.yaml", encoding: .utf8)
                 let expected: String? = try await db.value(
                     "SELECT encode(sha256(convert_to(\(changed), 'UTF8')), 'hex')")
                 #expect(
