@@ -111,6 +111,12 @@ extension ProcessEngine {
             commit.filesToRemove.removeAll { lostFiles.contains($0) }
             removalPending.subtract(lostFiles)
             commit.documents.removeAll { outcome.lost.contains($0.processID) }
+            // Never spawned, so no end will come for them: their slots free now (a `running`
+            // entry left behind kept a slot taken for good and hung the next graceful stop).
+            for launch in commit.launches where outcome.lost.contains(launch.key.processID) {
+                running.removeValue(forKey: launch.key)
+                fleet.claimWanted = true
+            }
             commit.launches.removeAll { outcome.lost.contains($0.key.processID) }
         }
         if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }

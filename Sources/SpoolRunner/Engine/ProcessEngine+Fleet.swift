@@ -135,6 +135,16 @@ extension ProcessEngine {
         guard coordination.sharesWork, !fleet.fenced, !stopping, !pause.isPaused else { return }
         let limit = claimLimit()
         guard limit > 0 else { return }
+        // Never beside a commit in flight: the first claim after a restart or a fence takes back
+        // what this runner id owns and bumps those processes' fencing tokens, including the ones
+        // the batch in flight carries (new processes it inserts as this runner's, running ones);
+        // that commit would then find them lost, and they would stay owned here, dropped from
+        // memory, for good (the fleet chaos test's unfinished process). The loop claims right
+        // after the commit's answer.
+        guard commitInFlight == nil else {
+            fleet.claimWanted = true
+            return
+        }
         let clock = ContinuousClock.now
         if let last = fleet.lastClaim, clock - last < configuration.claimCooldown {
             if !fleet.claimTimerArmed {
