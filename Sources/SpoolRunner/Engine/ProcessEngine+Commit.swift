@@ -115,6 +115,7 @@ extension ProcessEngine {
             // entry left behind kept a slot taken for good and hung the next graceful stop).
             for launch in commit.launches where outcome.lost.contains(launch.key.processID) {
                 running.removeValue(forKey: launch.key)
+                liveAttempts.remove(launch.handle)
                 fleet.claimWanted = true
             }
             commit.launches.removeAll { outcome.lost.contains($0.key.processID) }
@@ -177,7 +178,10 @@ extension ProcessEngine {
         if graceOver {
             // The store never came back within the grace: these never ran, and the store
             // still has them as they were before their start.
-            for launch in commit.launches { running.removeValue(forKey: launch.key) }
+            for launch in commit.launches {
+                running.removeValue(forKey: launch.key)
+                liveAttempts.remove(launch.handle)
+            }
         } else {
             launches = commit.launches + launches
         }

@@ -12,6 +12,7 @@ extension ProcessEngine {
         let events = self.events
         let coordination = self.coordination
         let logger = self.logger
+        let liveAttempts = self.liveAttempts
         let poll = configuration.claimPoll
         group.addTask {
             while !Task.isCancelled {
@@ -30,6 +31,9 @@ extension ProcessEngine {
                     events.post(.fleet(.leaseRenewed(state)))
                 }
                 guard end != .cancelled, !Task.isCancelled else { return }
+                // Now, not when the loop gets to the event: it may be waiting on the store.
+                let stopped = liveAttempts.stopAll(.leaseLost)
+                if stopped > 0 { logger.error("lease_lost: stopping \(stopped) task(s) at once") }
                 events.post(.fleet(.leaseEnded(end)))
                 // A new incarnation, once the store takes one (it may be unreachable for a while).
                 var backoff = Backoff(initial: 0.5, maximum: 5)
