@@ -11,6 +11,11 @@ struct CancelCommand: AsyncParsableCommand {
             The process must be known to the history store and not ended: an unknown id exits 66, \
             a process that already ended exits 65, and nothing is sent. With --wait it follows the \
             result and exits 0 once the process is cancelled (1 if it ended otherwise).
+
+            With --store URL (or SPOOLRUNNER_STORE) the cancel goes through the PostgreSQL store \
+            of a fleet, from any host and without a spool: a process no runner holds is cancelled \
+            in the store at once; one a runner holds is flagged, and that runner is notified and \
+            stops its tasks.
             """
     )
 
@@ -30,6 +35,10 @@ struct RetryCommand: AsyncParsableCommand {
             Only a failed or cancelled process is retried: an unknown id exits 66, any other state \
             exits 65, and nothing is sent. With --wait it follows the process to its new end and \
             exits 0 only on success.
+
+            With --store URL (or SPOOLRUNNER_STORE) the retry goes through the PostgreSQL store of \
+            a fleet, from any host and without a spool: the process is set back to pending in the \
+            store, and the next runner with a free slot claims it.
             """
     )
 
@@ -51,11 +60,18 @@ struct ControlTarget: ParsableArguments {
 
     @OptionGroup var spool: SpoolOptions
 
+    @OptionGroup var store: StoreOptions
+
     func validate() throws {
         guard ProcessID.isValid(id) else { throw ValidationError("'\(id)' is not a valid process id") }
+        _ = try StoreSelection.resolve(spool: spool, store: store)
     }
 
     func send(_ action: ControlMessage.Action) async throws {
+        if case .postgres(let options) = try StoreSelection.resolve(spool: spool, store: store) {
+            try await sendThroughStore(action, options)
+            return
+        }
         let before = try await check(action)
         let name: String
         do {

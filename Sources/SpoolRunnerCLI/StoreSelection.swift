@@ -79,6 +79,28 @@ enum StoreSelection {
         }
     }
 
+    /// Runs `body` with the PostgreSQL store, as `cli/<host>` (the runner id the events it writes
+    /// carry: `cancel`/`retry --store`); like `withReader`, a database never migrated is
+    /// `.notFound` (66).
+    static func withControlStore<Result: Sendable>(
+        _ options: StoreOptions, _ body: @Sendable (PostgresStore) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await options.withStore(runnerID: "cli/\(ProcessInfo.processInfo.hostName)") { store in
+                guard try await store.migrationState() != nil else {
+                    throw StoreError(
+                        .notFound, location: store.location, operation: "control",
+                        message:
+                            "this PostgreSQL store has no spoolrunner schema yet: run `spoolrunner migrate --store URL` or start `spoolrunner serve --store URL`"
+                    )
+                }
+                return try await body(store)
+            }
+        } catch let error as StoreError {
+            throw fail(error)
+        }
+    }
+
     /// Runs `body` with the selected store, writable (`prune`); a store failure exits with its
     /// status.
     func withStore<Result: Sendable>(_ body: @Sendable (any Store) async throws -> Result) async throws -> Result {

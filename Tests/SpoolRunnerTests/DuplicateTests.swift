@@ -20,8 +20,7 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", definition)
         try spool.drop("p1", request)
-        let result = try await spool.serveOnce()
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool)
         #expect(spool.status("p1")?.status == .success)
         return (spool, try #require(spool.statusBytes("p1")))
     }
@@ -32,8 +31,7 @@ import Testing
         let events = try spool.eventNames("p1")
 
         try spool.drop("p1", Self.request)
-        let result = try await spool.serveOnce(["--settle", "0s"])
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool) { $0.settle = .zero }
         #expect(spool.inboxFiles().isEmpty, "the identical request file is removed")
         #expect(spool.rejectedFiles().isEmpty)
         #expect(spool.statusBytes("p1") == before)
@@ -54,8 +52,7 @@ import Testing
     func conflictingContentIsRejectedAndTheExistingProcessUntouched(body: String) async throws {
         let (spool, before) = try await Self.spoolWithOneProcess()
         try spool.writeInbox("p1.json", body)
-        let result = try await spool.serveOnce(["--settle", "0s"])
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool) { $0.settle = .zero }
 
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.rejectedContents("p1.json") == body)
@@ -75,13 +72,13 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("p1", #"{"process_type": "greet"}"#)
-        #expect(try await spool.serveOnce().status == 0)
+        try await runEngineOnce(spool)
         #expect(spool.status("p1")?.status == .rejected)
         #expect(spool.status("p1")?.error?.code == "invalid_inputs")
 
         // No process was created, so the corrected request is a new one.
         try spool.drop("p1", Self.request)
-        #expect(try await spool.serveOnce().status == 0)
+        try await runEngineOnce(spool)
         #expect(spool.status("p1")?.status == .success)
         #expect(spool.status("p1")?.error == nil)
         #expect(try spool.processRowCount("p1") == 1)
@@ -97,28 +94,24 @@ import Testing
               - name: hold
                 shell: 'echo run >> runs.log; \(waitForMarker(release))'
             """)
-        let runner = try spool.start(["serve", "--rescan", "200ms", "--settle", "0s", "--grace", "5s"])
-        try await runner.stopping(with: SIGKILL, timeout: 5) {
+        try await withEngine(spool, configure: { $0.settle = .zero }) { engine in
             let body = #"{"process_type": "hold"}"#
-            try spool.drop("p1", body)
-            #expect(await spool.eventually(timeout: 20) { spool.status("p1")?.status == .running })
+            try engine.drop("p1", body)
+            #expect(await engine.eventually(timeout: 20) { engine.status("p1")?.status == .running })
 
             // The same request again while it runs: removed, nothing new.
-            try spool.drop("p1", body)
-            #expect(await spool.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
+            try engine.drop("p1", body)
+            #expect(await engine.eventually(timeout: 20) { spool.inboxFiles().isEmpty })
             // Other content under the same id: rejected, the running process untouched.
-            try spool.drop("p1", #"{"process_type": "hold", "x": 1}"#)
-            #expect(await spool.eventually(timeout: 20) { spool.rejectedFiles().contains("p1.json.error.json") })
-            #expect(spool.status("p1")?.status == .running)
+            try engine.drop("p1", #"{"process_type": "hold", "x": 1}"#)
+            #expect(await engine.eventually(timeout: 20) { spool.rejectedFiles().contains("p1.json.error.json") })
+            #expect(engine.status("p1")?.status == .running)
 
             _ = FileManager.default.createFile(atPath: release, contents: nil)
-            #expect(await spool.eventually(timeout: 20) { spool.status("p1")?.status == .success })
-            runner.signal(SIGTERM)
-            let result = await runner.wait(timeout: 30)
-            #expect(result.status == 0, "\(result.standardError)")
-            #expect(spool.workFile("p1", "runs.log") == "run\n")
-            #expect(try spool.processRowCount("p1") == 1)
-            #expect(try spool.rejectionRows().map(\.code) == ["duplicate_process_id"])
+            #expect(await engine.eventually(timeout: 20) { engine.status("p1")?.status == .success })
         }
+        #expect(spool.workFile("p1", "runs.log") == "run\n")
+        #expect(try spool.processRowCount("p1") == 1)
+        #expect(try spool.rejectionRows().map(\.code) == ["duplicate_process_id"])
     }
 }

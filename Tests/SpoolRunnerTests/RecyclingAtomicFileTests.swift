@@ -94,7 +94,7 @@ import Glibc
 /// Stopping the status publisher writes its whole backlog (issue 10: a 50,000-request burst
 /// ended `serve --once` with final states unwritten when the backlog outlasted the stop timeout).
 @Suite(.endToEnd) struct StatusPublisherStopTests {
-    @Test func stopWritesTheWholeBacklogWhileWritesSucceed() throws {
+    @Test func stopWritesTheWholeBacklogWhileWritesSucceed() async throws {
         let spool = try TemporarySpool()
         let publisher = StatusPublisher(
             writer: StatusWriter(layout: spool.layout), reconciler: nil,
@@ -109,7 +109,7 @@ import Glibc
             }
         }
         // A zero timeout: only failing writes may be given up, never a backlog being written.
-        publisher.stop(timeout: 0)
+        await publisher.stop(timeout: 0)
         for id in ids {
             let text = try #require(
                 FileManager.default.contents(atPath: spool.layout.statusFile(id)).map {

@@ -27,7 +27,10 @@ import Glibc
         var file: String
         var body: String
         var code: String
-        var serve: [String] = []
+        /// `--settle`, when the case needs another than the default.
+        var settle: Duration?
+        /// `--max-request-bytes`, when the case needs another than the default.
+        var maxRequestBytes: Int?
         var testDescription: String { "\(code): \(file)" }
 
         var processID: String { String(file.dropLast(".json".count)) }
@@ -36,11 +39,10 @@ import Glibc
 
     static let cases: [Case] = [
         Case(
-            file: "broken.json", body: #"{"process_type": "greet", "user_id": "#, code: "invalid_json",
-            serve: ["--settle", "0s"]),
+            file: "broken.json", body: #"{"process_type": "greet", "user_id": "#, code: "invalid_json", settle: .zero),
         Case(
-            file: "garbage.json", body: "\u{1}\u{2} not json at all", code: "invalid_json", serve: ["--settle", "0s"]),
-        Case(file: "empty.json", body: "", code: "invalid_json", serve: ["--settle", "0s"]),
+            file: "garbage.json", body: "\u{1}\u{2} not json at all", code: "invalid_json", settle: .zero),
+        Case(file: "empty.json", body: "", code: "invalid_json", settle: .zero),
         Case(file: "array.json", body: #"[{"process_type": "greet"}]"#, code: "not_an_object"),
         Case(file: "string.json", body: #""greet""#, code: "not_an_object"),
         Case(file: "null.json", body: "null", code: "not_an_object"),
@@ -48,7 +50,7 @@ import Glibc
             file: "big.json",
             body: #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300)
                 + #""}"#,
-            code: "too_large", serve: ["--max-request-bytes", "100"]),
+            code: "too_large", maxRequestBytes: 100),
         Case(file: "bad name.json", body: validRequest, code: "invalid_process_id"),
         Case(file: "_leading.json", body: validRequest, code: "invalid_process_id"),
         Case(file: "ünïcode.json", body: validRequest, code: "invalid_process_id"),
@@ -65,8 +67,10 @@ import Glibc
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox(rejection.file, rejection.body)
         try spool.drop("good", Self.validRequest)
-        let result = try await spool.serveOnce(rejection.serve)
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool) { configuration in
+            if let settle = rejection.settle { configuration.settle = settle }
+            if let bytes = rejection.maxRequestBytes { configuration.maxRequestBytes = bytes }
+        }
 
         // The runner went on: the valid request of the same pass succeeded.
         #expect(spool.status("good")?.status == .success)
@@ -117,8 +121,7 @@ import Glibc
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("many", #"{"process_type": "greet", "count": 9, "plan": "weekly", "surprise": true}"#)
         try spool.drop("typed", #"{"process_type": "greet", "user_id": 42, "count": "three"}"#)
-        let result = try await spool.serveOnce()
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool)
 
         let many = try #require(spool.status("many")?.error)
         #expect(many.code == "invalid_inputs")
@@ -144,8 +147,7 @@ import Glibc
         let partial = #"{"process_type": "greet", "us"#
         try spool.writeInbox("slow.json", partial)
         try spool.drop("good", Self.validRequest)
-        let first = try await spool.serveOnce(["--settle", "1m"], timeout: 30)
-        #expect(first.status == 0, "\(first.standardError)")
+        try await runEngineOnce(spool, limit: .seconds(30)) { $0.settle = .seconds(60) }
         #expect(spool.status("good")?.status == .success)
         // Not judged yet: still in the inbox, nothing rejected, no status.
         #expect(spool.inboxFiles() == ["slow.json"])
@@ -154,8 +156,7 @@ import Glibc
         #expect(try spool.rejectionRows().isEmpty)
 
         // Once it has settled, it is rejected.
-        let second = try await spool.serveOnce(["--settle", "0s"], timeout: 30)
-        #expect(second.status == 0, "\(second.standardError)")
+        try await runEngineOnce(spool, limit: .seconds(30)) { $0.settle = .zero }
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.rejectedContents("slow.json") == partial)
         #expect(spool.status("slow")?.error?.code == "invalid_json")
@@ -165,11 +166,11 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox("late.json", #"{"process_type": "gr"#)
-        #expect(try await spool.serveOnce(["--settle", "1m"]).status == 0)
+        try await runEngineOnce(spool) { $0.settle = .seconds(60) }
         #expect(spool.inboxFiles() == ["late.json"])
         // The client finishes its write; the next pass takes the request.
         try spool.writeInbox("late.json", Self.validRequest)
-        #expect(try await spool.serveOnce(["--settle", "1m"]).status == 0)
+        try await runEngineOnce(spool) { $0.settle = .seconds(60) }
         #expect(spool.status("late")?.status == .success)
         #expect(spool.rejectedFiles().isEmpty)
     }
@@ -182,8 +183,8 @@ import Glibc
         for index in 0..<300 { try spool.writeInbox(String(format: "a%03d.json", index), #"{"process_type": "gre"#) }
         try spool.drop("zz_valid", Self.validRequest)
         let began = Date()
-        let result = try await spool.serveOnce(["--settle", "1m"], timeout: 15)
-        #expect(result.status == 0, "serve --once did not end by itself within 15 s (killed: \(result.status))")
+        // A pass that does not end by itself within 15 s fails here (EngineDidNotStop).
+        try await runEngineOnce(spool, limit: .seconds(15)) { $0.settle = .seconds(60) }
         #expect(Date().timeIntervalSince(began) < 15)
         #expect(
             spool.status("zz_valid")?.status == .success, "the valid request after 300 unsettled files was never taken")
@@ -200,8 +201,7 @@ import Glibc
         try Self.validRequest.write(toFile: target, atomically: true, encoding: .utf8)
         #expect(symlink(target, "\(spool.layout.inbox)/link.json") == 0)
         try spool.drop("good", Self.validRequest)
-        let result = try await spool.serveOnce()
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool)
 
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles().isEmpty)
@@ -284,12 +284,18 @@ import Glibc
         let writer = FIFOWriter(path: path)
         #expect(await writer.waitUntilBlocked(), "the writer never reached its open(2) of the FIFO")
         try spool.drop("good", Self.validRequest)
-        let result = try await spool.serveOnce(timeout: 30)
+        let pass: Result<Void, any Error>
+        do {
+            try await runEngineOnce(spool, limit: .seconds(30))
+            pass = .success(())
+        } catch {
+            pass = .failure(error)
+        }
         let openedByRunner = writer.opened.load(ordering: .sequentiallyConsistent)
         let moved = "\(spool.layout.rejected)/pipe.json"
         await writer.release(at: TemporarySpool.fileType(moved) == nil ? path : moved)
 
-        #expect(result.status == 0, "\(result.standardError)")
+        try pass.get()
         #expect(!openedByRunner, "the runner opened the FIFO")
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles().isEmpty)
@@ -308,8 +314,7 @@ import Glibc
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         try "inside".write(toFile: directory + "/note.txt", atomically: true, encoding: .utf8)
         try spool.drop("good", Self.validRequest)
-        let result = try await spool.serveOnce(timeout: 30)
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool, limit: .seconds(30))
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles().isEmpty)
         let moved = "\(spool.layout.rejected)/folder.json"
@@ -327,8 +332,7 @@ import Glibc
         let ignored = [".hidden.json", ".partial", "notes.txt", "request.json.tmp", "README", "p2.JSON"]
         for name in ignored { try spool.writeInbox(name, "not json {{{") }
         try spool.drop("good", Self.validRequest)
-        let result = try await spool.serveOnce(["--settle", "0s"])
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool) { $0.settle = .zero }
         #expect(spool.status("good")?.status == .success)
         #expect(spool.inboxFiles() == ignored.sorted())
         for name in ignored {
@@ -342,9 +346,9 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.writeInbox("again.json", "[1]")
-        #expect(try await spool.serveOnce().status == 0)
+        try await runEngineOnce(spool)
         try spool.writeInbox("again.json", "[2]")
-        #expect(try await spool.serveOnce().status == 0)
+        try await runEngineOnce(spool)
         let files = spool.rejectedFiles()
         #expect(files.count == 4, "\(files)")
         #expect(spool.rejectedContents("again.json") == "[1]")
@@ -365,19 +369,19 @@ import Glibc
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("taken", Self.validRequest)
-        #expect(try await spool.serveOnce().status == 0)
+        try await runEngineOnce(spool)
         let before = try #require(spool.statusBytes("taken"))
         #expect(spool.status("taken")?.status == .success)
 
         let path = "\(spool.layout.inbox)/taken.json"
-        var serve: [String] = []
+        var configure: (inout EngineConfiguration) -> Void = { _ in }
         switch kind {
         case "too_large":
             try spool.writeInbox(
                 "taken.json",
                 #"{"process_type": "greet", "user_id": "user_1", "pad": ""# + String(repeating: "x", count: 300)
                     + #""}"#)
-            serve = ["--max-request-bytes", "100"]
+            configure = { $0.maxRequestBytes = 100 }
         case "symlink":
             let target = spool.root.appendingPathComponent("elsewhere.json").path
             try Self.validRequest.write(toFile: target, atomically: true, encoding: .utf8)
@@ -386,10 +390,9 @@ import Glibc
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         default:
             try spool.writeInbox("taken.json", "{not json")
-            serve = ["--settle", "0s"]
+            configure = { $0.settle = .zero }
         }
-        let result = try await spool.serveOnce(serve)
-        #expect(result.status == 0, "\(result.standardError)")
+        try await runEngineOnce(spool, configure: configure)
         #expect(spool.inboxFiles().isEmpty)
         #expect(spool.rejectedFiles().contains("taken.json"))
         #expect(try spool.rejectionRows().count == 1)

@@ -344,5 +344,48 @@ extension Fleet {
                 #expect(runner.wait() == 0)
             }
         }
+
+        /// `spoolrunner cancel|retry ID --store URL --wait` from a directory with no spool: the
+        /// runner that holds the process is asked through the store and stops its task; the
+        /// retry sets it back to pending for the fleet; the status file on the host where the
+        /// request was dropped follows both.
+        @Test func cancelAndRetryThroughTheStoreFromAnywhere() async throws {
+            try await withStores("fleet_control_store", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let front = try FleetHost("front", shared: shared)
+                let worker = try FleetHost("worker", shared: shared)
+                for host in [front, worker] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
+                let intake = try front.start(db.url, ["--max-tasks", "0"])
+                let runner = try worker.start(db.url)
+                try front.drop("c2", #"{"process_type": "steady"}"#)
+                let ledger = shared + "/ledger"
+                func lines() -> [String] {
+                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
+                        String.init)
+                }
+                #expect(await eventually(timeout: 20) { lines().contains("c2 start 1") }, "\(runner.log.suffix(2000))")
+                let nowhere = shared + "/nowhere"
+                try FileManager.default.createDirectory(atPath: nowhere, withIntermediateDirectories: true)
+                let cancel = try await RunnersTests.spoolrunner(
+                    ["cancel", "c2", "--store", db.url.description, "--wait"], directory: nowhere)
+                #expect(cancel.status == 0, "\(cancel.output)\(cancel.error)\n---\n\(runner.log.suffix(2000))")
+                #expect(cancel.output.contains("runner worker holds it"), "\(cancel.output)")
+                #expect(cancel.output.contains("c2: cancelled"), "\(cancel.output)")
+                #expect(
+                    await eventually(timeout: 20) { front.status("c2") == "cancelled" }, "\(intake.log.suffix(2000))")
+                #expect(!lines().contains("c2 end 1"))
+                let retry = try await RunnersTests.spoolrunner(
+                    ["retry", "c2", "--store", db.url.description, "--wait"], directory: nowhere)
+                #expect(retry.status == 0, "\(retry.output)\(retry.error)\n---\n\(runner.log.suffix(2000))")
+                #expect(retry.output.contains("c2: success"), "\(retry.output)")
+                #expect(lines().contains("c2 end 2"))
+                #expect(
+                    await eventually(timeout: 20) { front.status("c2") == "success" }, "\(intake.log.suffix(2000))")
+                for process in [intake, runner] { process.kill(SIGTERM) }
+                #expect(intake.wait() == 0)
+                #expect(runner.wait() == 0)
+            }
+        }
     }
 }

@@ -410,7 +410,7 @@ _spoolrunner_cancel() {
     repeating_flags=()
     non_repeating_flags=(--wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -421,6 +421,13 @@ _spoolrunner_cancel() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac
@@ -438,7 +445,7 @@ _spoolrunner_retry() {
     repeating_flags=()
     non_repeating_flags=(--wait --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db)
+    non_repeating_options=(--spool --db --store --store-password-file)
     __spoolrunner_offer_flags_options 1
 
     # Offer option value completions
@@ -449,6 +456,13 @@ _spoolrunner_retry() {
         ;;
     '--db')
         __spoolrunner_add_completions -o plusdirs -fX '!*.@(sqlite)'
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--store-password-file')
+        __spoolrunner_add_completions -f
         return
         ;;
     esac

@@ -342,7 +342,7 @@ public actor ProcessEngine {
             }
             group.cancelAll()
         }
-        statusPublisher.stop()
+        await statusPublisher.stop()
         if hasUncommitted {
             let condition = pause.active.first { $0.source == .store }
             throw StoreError(

@@ -43,6 +43,8 @@ package final class StatusPublisher: Sendable {
         var reconciling = false
         var stopDeadline = Date.distantFuture
         var stopTimeout: Double = 10
+        /// Who waits in `stop` for the thread to finish.
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let writer: StatusWriter
@@ -82,26 +84,27 @@ package final class StatusPublisher: Sendable {
         condition.unlock()
     }
 
-    /// Returns once everything queued so far is written (or `timeout` passed while writes failed).
-    package func drain(timeout: Double = .infinity) {
-        let deadline = Date().addingTimeInterval(timeout)
-        // The thread broadcasts each time a batch is written: no polling.
-        condition.lock()
-        while state.withLock({ !$0.pending.isEmpty || $0.writing }) && Date() < deadline {
-            if timeout.isInfinite {
-                condition.wait()
-            } else {
-                _ = condition.wait(until: deadline)
-            }
-        }
-        condition.unlock()
-    }
-
     /// Writes what is queued, then ends the thread. `timeout` bounds only failing writes: a
     /// backlog that is being written goes on to the end however long it is (the final state is
     /// always written), while writes that fail for `timeout` seconds in a row are given up,
     /// logged, and left to the next start's sweep.
-    package func stop(timeout: Double = 10) {
+    ///
+    /// Suspends, never blocks: the thread's last reconciliation pass reads the store through
+    /// async calls that need a thread of the cooperative pool, and a pool thread blocked here
+    /// waiting for that pass could be the one it needs (two engines in one process on two cores
+    /// deadlocked that way).
+    package func stop(timeout: Double = 10) async {
+        requestStop(timeout: timeout)
+        await withCheckedContinuation { continuation in
+            let finished = state.withLock { state in
+                if !state.finished { state.finishWaiters.append(continuation) }
+                return state.finished
+            }
+            if finished { continuation.resume() }
+        }
+    }
+
+    private func requestStop(timeout: Double) {
         condition.lock()
         state.withLock {
             $0.stopped = true
@@ -109,10 +112,6 @@ package final class StatusPublisher: Sendable {
             $0.stopDeadline = Date().addingTimeInterval(timeout)
         }
         condition.broadcast()
-        // The thread broadcasts when it finishes.
-        while !state.withLock({ $0.finished }) {
-            condition.wait()
-        }
         condition.unlock()
     }
 
@@ -165,12 +164,15 @@ package final class StatusPublisher: Sendable {
                 }
                 writer.removeSpare(of: &file)
                 condition.lock()
-                state.withLock {
-                    $0.finished = true
-                    $0.writing = false
+                let waiters = state.withLock { state in
+                    state.finished = true
+                    state.writing = false
+                    defer { state.finishWaiters.removeAll() }
+                    return state.finishWaiters
                 }
                 condition.broadcast()
                 condition.unlock()
+                for waiter in waiters { waiter.resume() }
                 return
             case .reconcile:
                 nextPass = reconcile(&pass)

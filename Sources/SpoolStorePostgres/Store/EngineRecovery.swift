@@ -9,10 +9,27 @@ public enum EngineRecovery {
     /// - Throws: `PostgresStoreError` `.database` when a stored row or the stored definition
     ///   cannot be read back (it names the process and the definition as `store:<type>@<sha8>`).
     public static func recover(_ input: RecoveryInput, at now: Date) throws -> ProcessTransition {
-        let stored = input.process
-        let file = "store:\(stored.processType)@\(input.definitionSHA8)/\(stored.processType).yaml"
+        try apply(
+            input.process, tasks: input.tasks, definitionYAML: input.definitionYAML,
+            definitionSHA8: input.definitionSHA8, at: now
+        ) { record, tasks, definition in
+            TakeoverRecovery.recover(record: record, tasks: tasks, definition: definition, at: now)
+        }
+    }
+
+    /// The stored rows of a process turned into the engine's records, `change` applied to them
+    /// with the definition the process was accepted with, and the result turned back into a
+    /// transition to write (the recovery rule, or a control action: `StoredControl`).
+    /// - Throws: `PostgresStoreError` `.database` when a stored row or the stored definition
+    ///   cannot be read back.
+    static func apply(
+        _ stored: RecoveryInput.ProcessState, tasks storedTasks: [ProcessTransition.Task], definitionYAML: String,
+        definitionSHA8: String, at now: Date,
+        _ change: (ProcessRecord, [TaskRecord], ProcessDefinition) -> StoredControl.Change
+    ) throws -> ProcessTransition {
+        let file = "store:\(stored.processType)@\(definitionSHA8)/\(stored.processType).yaml"
         let definition: ProcessDefinition
-        switch DefinitionLoader.parse(yaml: input.definitionYAML, file: file, baseDirectory: "/") {
+        switch DefinitionLoader.parse(yaml: definitionYAML, file: file, baseDirectory: "/") {
         case .success(let parsed): definition = parsed
         case .failure(let errors):
             throw PostgresStoreError(
@@ -45,7 +62,7 @@ public enum EngineRecovery {
         record.error = try decode(FailureInfo.self, stored.errorJSON, "error_json")
         record.crashCount = stored.crashCount
         var rows: [TaskRecord] = []
-        for task in input.tasks {
+        for task in storedTasks {
             guard let taskStatus = TaskStatus(rawValue: task.status),
                 let mode = TaskDefinition.Mode(rawValue: task.mode)
             else {
@@ -71,8 +88,7 @@ public enum EngineRecovery {
             row.sleepUntil = try date(task.sleepUntil, "sleep_until of \(task.taskName)")
             rows.append(row)
         }
-        let recovered = TakeoverRecovery.recover(record: record, tasks: rows, definition: definition, at: now)
-        return try transition(from: recovered, epoch: stored.leaseEpoch)
+        return try transition(from: change(record, rows, definition), epoch: stored.leaseEpoch)
     }
 
     static func transition(

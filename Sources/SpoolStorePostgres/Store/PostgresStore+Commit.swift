@@ -45,7 +45,12 @@ extension PostgresStore {
     }
 
     /// The three statements of a commit, each one `jsonb_to_recordset` over the whole batch.
-    func writeTransitions(_ transitions: [ProcessTransition], connection: PostgresConnection) async throws {
+    /// - Parameter ranTasks: whether this runner ran the tasks it writes (a commit): their rows
+    ///   then name it as the host that holds their logs. The reaper and a control action change
+    ///   tasks someone else ran, so their `runner_id` and `machine_id` stay as they were.
+    func writeTransitions(
+        _ transitions: [ProcessTransition], connection: PostgresConnection, ranTasks: Bool = true
+    ) async throws {
         struct ProcessRow: Encodable {
             var processID: String
             var change: ProcessTransition.Process
@@ -58,13 +63,13 @@ extension PostgresStore {
         }
         struct TaskRow: Encodable {
             var processID: String
-            var runnerID: String
+            var runnerID: String?
             var change: ProcessTransition.Task
             func encode(to encoder: any Encoder) throws {
                 try change.encode(to: encoder)
                 var container = encoder.container(keyedBy: Key.self)
                 try container.encode(processID, forKey: .processID)
-                try container.encode(runnerID, forKey: .runnerID)
+                try container.encodeIfPresent(runnerID, forKey: .runnerID)
             }
             enum Key: String, CodingKey {
                 case processID = "process_id"
@@ -83,7 +88,7 @@ extension PostgresStore {
         }
         let processes = transitions.compactMap { t in t.process.map { ProcessRow(processID: t.processID, change: $0) } }
         let tasks = transitions.flatMap { t in
-            t.tasks.map { TaskRow(processID: t.processID, runnerID: runnerID, change: $0) }
+            t.tasks.map { TaskRow(processID: t.processID, runnerID: ranTasks ? runnerID : nil, change: $0) }
         }
         let events = transitions.flatMap { t in t.events.map { EventRow(processID: t.processID, change: $0) } }
         let encoder = JSONEncoder.sorted
@@ -126,7 +131,8 @@ extension PostgresStore {
                        error_json = EXCLUDED.error_json, next_attempt_at = EXCLUDED.next_attempt_at,
                        pid = EXCLUDED.pid, pid_start_ticks = EXCLUDED.pid_start_ticks,
                        on_failure = EXCLUDED.on_failure, sleep_until = EXCLUDED.sleep_until,
-                       runner_id = EXCLUDED.runner_id, machine_id = EXCLUDED.machine_id
+                       runner_id = COALESCE(EXCLUDED.runner_id, tasks.runner_id),
+                       machine_id = COALESCE(EXCLUDED.machine_id, tasks.machine_id)
                 """, logger: logger)
         }
         if !events.isEmpty {

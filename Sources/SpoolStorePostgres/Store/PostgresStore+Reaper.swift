@@ -107,7 +107,7 @@ extension PostgresStore {
                             as: UTF8.self)))
                 transitions.append(transition)
             }
-            try await writeTransitions(transitions, connection: connection)
+            try await writeTransitions(transitions, connection: connection, ranTasks: false)
             try await connection.query(
                 """
                 UPDATE processes SET owner_runner = NULL, lease_epoch = lease_epoch + 1, takeovers = takeovers + 1

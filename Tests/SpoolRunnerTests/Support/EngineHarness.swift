@@ -88,51 +88,61 @@ private func assemble(
 
 /// Runs the engine on `spool` (like `serve` without `--once`) while `body` runs, then triggers
 /// the group's graceful shutdown (what SIGTERM does) and waits until the engine recorded
-/// everything and returned. An error the engine stopped with is rethrown.
+/// everything and returned. An error the engine stopped with is rethrown; an engine still
+/// running 60 s after the shutdown fails the test (`EngineDidNotStop`) instead of hanging it.
 func withEngine<T: Sendable>(
     _ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void = { _ in },
     _ body: (EngineHarness) async throws -> T
 ) async throws -> T {
     let (harness, group, lock) = try await assemble(spool, once: false, configure: configure)
     defer { withExtendedLifetime(lock) {} }
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let result: Result<T, any Error>
-        do {
-            result = .success(try await body(harness))
-        } catch {
-            result = .failure(error)
-        }
-        await group.triggerGracefulShutdown()
-        // Bounded: an engine that does not stop fails the test instead of hanging the suite.
-        tasks.addTask {
-            try await Task.sleep(for: .seconds(60))
-            throw EngineDidNotStop()
-        }
-        do {
-            try await tasks.next()
-        } catch {
-            tasks.cancelAll()
-            throw error
-        }
-        tasks.cancelAll()
-        return try result.get()
+    let run = EngineRun(group)
+    let result: Result<T, any Error>
+    do {
+        result = .success(try await body(harness))
+    } catch {
+        result = .failure(error)
     }
+    await group.triggerGracefulShutdown()
+    guard let ending = await run.ending(within: .seconds(60)) else {
+        run.cancel()
+        throw EngineDidNotStop(
+            what: "the engine did not stop within 60 s of its graceful shutdown",
+            state: await harness.engine.diagnosis())
+    }
+    try ending.get()
+    return try result.get()
 }
 
-/// The engine was still running 60 s after the graceful shutdown `withEngine` triggered.
+/// The engine did not end when it should have; `state` is what it held then.
 struct EngineDidNotStop: Error, CustomStringConvertible {
-    var description: String { "the engine did not stop within 60 s of its graceful shutdown" }
+    var what: String
+    var state: String
+    var description: String { "\(what): \(state)" }
 }
 
 /// One pass of the engine on `spool`, like `serve --once`: resume, take the inbox, run every
 /// process to its end, return. Returns the harness to read the store with afterwards.
+///
+/// A pass still running after `limit` fails the test (`EngineDidNotStop`) instead of hanging
+/// it: the engine is shut down (and cancelled, if that does not end it either) and left behind.
 @discardableResult
-func runEngineOnce(_ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void = { _ in }) async throws
-    -> EngineHarness
-{
+func runEngineOnce(
+    _ spool: TemporarySpool, limit: Duration = .seconds(60), configure: (inout EngineConfiguration) -> Void = { _ in }
+) async throws -> EngineHarness {
     let (harness, group, lock) = try await assemble(spool, once: true, configure: configure)
-    try await group.run()
-    withExtendedLifetime(lock) {}
-    return harness
+    defer { withExtendedLifetime(lock) {} }
+    let run = EngineRun(group)
+    if let ending = await run.ending(within: limit) {
+        try ending.get()
+        return harness
+    }
+    let state = await harness.engine.diagnosis()
+    await group.triggerGracefulShutdown()
+    let stopped = await run.ending(within: .seconds(15)) != nil
+    run.cancel()
+    throw EngineDidNotStop(
+        what:
+            "the --once pass did not end within \(limit)\(stopped ? "" : ", nor 15 s after a graceful shutdown")",
+        state: state)
 }
