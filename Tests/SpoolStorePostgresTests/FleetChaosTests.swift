@@ -213,7 +213,9 @@ extension Fleet {
                 func pause(_ seconds: Double) async throws {
                     let until = Date().addingTimeInterval(seconds)
                     repeat {
-                        for restart in restarts where restart.due <= Date() {
+                        // One at a time: the check below may take seconds, and entries come due meanwhile.
+                        while let index = restarts.firstIndex(where: { $0.due <= Date() }) {
+                            let restart = restarts.remove(at: index)
                             if !sawDead, kills.contains(where: { $0.host == restart.host.name && $0.kind == .leftDown })
                             {
                                 // Down for three leases: the leader's reaper said it is dead (a
@@ -227,7 +229,6 @@ extension Fleet {
                             }
                             try supervisor.release(restart.host)
                         }
-                        restarts.removeAll { $0.due <= Date() }
                         try await Task.sleep(for: .milliseconds(100))
                     } while Date() < until
                 }

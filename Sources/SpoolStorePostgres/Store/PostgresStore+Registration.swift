@@ -17,8 +17,12 @@ extension PostgresStore {
     ///
     /// - Throws: `.runnerIDInUse` naming the host and the expiry when the row is alive, unexpired
     ///   and from another machine (or from this machine and its process still runs).
-    public func register(_ identity: RunnerIdentity, lease duration: Duration) async throws -> Registration {
-        let registration = try await insertRegistration(identity, lease: duration)
+    /// - Parameter afterFence: this process registers again after it fenced itself: its own
+    ///   previous incarnation (same machine, boot, pid and start time) does not stand in the way.
+    public func register(_ identity: RunnerIdentity, lease duration: Duration, afterFence: Bool = false) async throws
+        -> Registration
+    {
+        let registration = try await insertRegistration(identity, lease: duration, afterFence: afterFence)
         held.withLock { held in
             held.lease = registration.lease
             held.machineID = identity.machineID
@@ -27,7 +31,8 @@ extension PostgresStore {
         return registration
     }
 
-    private func insertRegistration(_ identity: RunnerIdentity, lease duration: Duration) async throws
+    private func insertRegistration(_ identity: RunnerIdentity, lease duration: Duration, afterFence: Bool)
+        async throws
         -> Registration
     {
         let seconds = Lease(
@@ -52,7 +57,8 @@ extension PostgresStore {
             }
             // This very process registering again after it fenced itself (its tasks are stopped,
             // its processes dropped): its own previous incarnation does not stand in the way.
-            if let previous, previous.state == "alive", !previous.expired, !previous.isSameProcess(as: identity),
+            if let previous, previous.state == "alive", !previous.expired,
+                !(afterFence && previous.isSameProcess(as: identity)),
                 !previous.ranHere(identity) || !previous.isGone(from: identity)
             {
                 throw PostgresStoreError(
