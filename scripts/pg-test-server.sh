@@ -6,6 +6,7 @@
 #        scripts/pg-test-server.sh stop [DIR]    stops it (immediate) and removes DIR
 # DIR defaults to /tmp/spoolrunner-pg. As root the server runs as the `postgres` user (initdb and
 # postgres refuse root). fsync and synchronous_commit stay on: durable settings, as shipped.
+# PG_EXTRA_OPTIONS adds server options at start (scripts/bench-fleet.py loads pg_stat_statements).
 # The Swift tests do not need this script: they start their own cluster (Tests/SpoolStorePostgresTests).
 set -euo pipefail
 command=${1:-}
@@ -23,7 +24,7 @@ start)
     as_owner "$bin/initdb" -A trust -U spoolrunner -E UTF8 --no-instructions -D "$dir/data" >/dev/null
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$bin/pg_ctl" -w -D "$dir/data" -l "$dir/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on" start >/dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on ${PG_EXTRA_OPTIONS:-}" start >/dev/null
     echo "$port" | as_owner tee "$dir/port" >/dev/null
     as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U spoolrunner spoolrunner
     url

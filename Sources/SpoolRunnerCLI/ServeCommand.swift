@@ -61,6 +61,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxLive: Int = EngineConfiguration.defaultMaxLiveProcesses
 
+    @Option(
+        help: ArgumentHelp(
+            "Most processes whose changes one store transaction carries (group commit); more wait for the next transaction. 1 commits each process's changes alone (for benchmarks).",
+            valueName: "N"))
+    var commitBatch: Int = EngineConfiguration.defaultCommitBatch
+
     @OptionGroup var storeOptions: StoreOptions
 
     @Option(
@@ -153,6 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard maxLive >= 1 else { throw ValidationError("--max-live must be at least 1") }
+        guard commitBatch >= 1 else { throw ValidationError("--commit-batch must be at least 1") }
         guard maxRequestBytes >= 64 else { throw ValidationError("--max-request-bytes must be at least 64") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -256,6 +263,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = EngineConfiguration(layout: layout, definitionsDirectory: definitions.definitions)
         configuration.maxTasks = maxTasks
         configuration.maxLiveProcesses = maxLive
+        configuration.commitBatch = commitBatch
         configuration.once = once
         configuration.rescan = rescan.duration
         configuration.settle = settle.duration

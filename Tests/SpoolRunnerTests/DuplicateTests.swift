@@ -94,7 +94,8 @@ import Testing
               - name: hold
                 shell: 'echo run >> runs.log; \(waitForMarker(release))'
             """)
-        try await withEngine(spool, configure: { $0.settle = .zero }) { engine in
+        let noSettle: (inout EngineConfiguration) -> Void = { $0.settle = .zero }
+        try await withEngine(spool, configure: noSettle) { engine in
             let body = #"{"process_type": "hold"}"#
             try engine.drop("p1", body)
             #expect(await engine.eventually(timeout: 20) { engine.status("p1")?.status == .running })

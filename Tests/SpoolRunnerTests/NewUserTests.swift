@@ -155,7 +155,8 @@ import Glibc
             let retry = try await spool.run(["retry", "c2", "--wait"])
             #expect(retry.status == 0, "\(retry.standardError)")
             #expect(retry.standardOutput.contains("c2: success"), "\(retry.standardOutput)")
-            #expect(spool.status("c2")?.status == .success)
+            // --wait follows the store; the status file is written once that commit returned.
+            #expect(await spool.eventually { spool.status("c2")?.status == .success })
         }
     }
 

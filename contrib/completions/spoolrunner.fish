@@ -23,7 +23,7 @@ function __spoolrunner_parse_tokens -S
         __spoolrunner_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'serve'
-            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'max-live=' 'store=' 'store-password-file=' 'runner-id=' 'lease=' 'store-pool=' 'notify=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
+            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'max-live=' 'commit-batch=' 'store=' 'store-password-file=' 'runner-id=' 'lease=' 'store-pool=' 'notify=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
         case 'submit'
             __spoolrunner_parse_subcommand -r 2 'json=' 'id=' 'wait' 'timeout=' 'spool=' 'definitions=' 'version' 'h/help'
         case 'status'
@@ -140,6 +140,7 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_o
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" definitions' -l 'definitions' -d 'Definitions directory (env SPOOLRUNNER_DEFINITIONS).' -rfa '(__spoolrunner_complete_directories)'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" max-tasks' -l 'max-tasks' -d 'Most tasks running at once (0 with --store: accept requests, never run them).' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" max-live' -l 'max-live' -d 'Most accepted processes not yet ended held at once; more requests wait in inbox/ until some end (bounds memory under a big backlog).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" commit-batch' -l 'commit-batch' -d 'Most processes whose changes one store transaction carries (group commit); more wait for the next transaction. 1 commits each process\'s changes alone (for benchmarks).' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store' -l 'store' -d 'PostgreSQL store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require&schema=NAME] (env SPOOLRUNNER_STORE).' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store-password-file' -l 'store-password-file' -d 'Read the store\'s password from the first line of FILE.' -rF
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" runner-id' -l 'runner-id' -d 'This runner\'s name in the store (default HOSTNAME-<first 6 hex digits of SPOOL/runner.id>).' -rfka ''

@@ -29,6 +29,13 @@ public struct EngineConfiguration: Sendable {
     public static let defaultMaxLiveProcesses = 2048
     /// Most inbox files taken in one batch, so one huge drop does not stall task starts.
     public var intakeBatch: Int = 256
+    /// `--commit-batch`: most processes whose changes one store transaction carries. More
+    /// changed processes wait for the next transaction, oldest first; 1 commits each process's
+    /// changes alone (group commit off, for benchmarks).
+    public var commitBatch: Int = EngineConfiguration.defaultCommitBatch
+    /// The group-commit cap: big enough that batches form freely under load, small
+    /// enough that one transaction stays short (River and Oban use similar limits).
+    public static let defaultCommitBatch = 500
     /// Longest a reload of the definitions may take before the engine gives up on it and keeps
     /// the definitions it has.
     public var definitionLoadLimit: Duration = .seconds(30)

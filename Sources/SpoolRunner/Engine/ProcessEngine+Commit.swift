@@ -21,9 +21,13 @@ extension ProcessEngine {
 
     /// Queues `path` (an accepted request, a handled control message) for removal once the
     /// batch that records it is durable; scans skip it meanwhile.
-    func removeAfterCommit(_ path: String) {
+    /// `processID` is the process whose change must be durable first (the one accepted, or the
+    /// one a control message changed): with `--commit-batch`, the file waits for that
+    /// process's batch.
+    func removeAfterCommit(_ path: String, for processID: String?) {
         filesToRemove.append(path)
         removalPending.insert(path)
+        if let processID { removalOwners[path] = processID }
     }
 
     /// Takes every change since the last hand-over (and what waits for it) as the next batch
@@ -36,12 +40,13 @@ extension ProcessEngine {
     func takeBatch() -> CommitInFlight? {
         guard commitInFlight == nil else { return nil }
         if pause.isActive(.store), !commitRetryDue { return nil }
+        let taken = processesForNextBatch()
         var changes: [StoreBatch.Change] = []
         var taskIndexes: [String: [Int]] = [:]
         var documents: [StatusDocument] = []
-        changes.reserveCapacity(uncommittedIDs.count)
-        documents.reserveCapacity(uncommittedIDs.count)
-        for processID in uncommittedIDs {
+        changes.reserveCapacity(taken.count)
+        documents.reserveCapacity(taken.count)
+        for processID in taken {
             guard var run = processes[processID], run.isDirty else { continue }
             if run.dirtyProcess { run.stampForHandOver() }
             let indexes = run.dirtyTasks.sorted()
@@ -58,18 +63,40 @@ extension ProcessEngine {
             run.newEvents.removeAll()
             processes[processID] = run
         }
-        uncommittedIDs.removeAll(keepingCapacity: true)
-        guard !changes.isEmpty || !pendingRejections.isEmpty || !filesToRemove.isEmpty || !launches.isEmpty else {
+        uncommittedIDs.subtract(taken)
+        // What waits for a process left for a later batch (its request file, a control
+        // message about it, its spawns) waits with it; everything else goes with this one.
+        let left = uncommittedIDs
+        var removals = filesToRemove
+        var spawns = launches
+        if !left.isEmpty {
+            removals = filesToRemove.filter { removalOwners[$0].map { !left.contains($0) } ?? true }
+            filesToRemove.removeAll { removalOwners[$0].map { left.contains($0) } ?? false }
+            spawns = launches.filter { !left.contains($0.key.processID) }
+            launches.removeAll { !left.contains($0.key.processID) }
+        } else {
+            filesToRemove.removeAll()
+            launches.removeAll()
+        }
+        guard !changes.isEmpty || !pendingRejections.isEmpty || !removals.isEmpty || !spawns.isEmpty else {
             return nil
         }
         let commit = CommitInFlight(
             batch: StoreBatch(changes: changes, rejections: pendingRejections), taskIndexes: taskIndexes,
-            filesToRemove: filesToRemove, launches: launches, documents: documents)
+            filesToRemove: removals, launches: spawns, documents: documents)
         pendingRejections.removeAll()
-        filesToRemove.removeAll()
-        launches.removeAll()
         commitInFlight = commit
         return commit
+    }
+
+    /// The changed processes the next batch carries: all of them, or the `--commit-batch`
+    /// oldest (by intake order) when more changed; the others stay uncommitted for the batch
+    /// after, which starts as soon as this one is durable.
+    private func processesForNextBatch() -> [String] {
+        let limit = configuration.commitBatch
+        guard uncommittedIDs.count > limit else { return Array(uncommittedIDs) }
+        let oldest = uncommittedIDs.sorted { (processes[$0]?.sequence ?? -1) < (processes[$1]?.sequence ?? -1) }
+        return Array(oldest.prefix(limit))
     }
 
     /// What the store writer said about `commitInFlight`: on success, does everything that had
@@ -110,6 +137,7 @@ extension ProcessEngine {
             let lostFiles = Set(outcome.lost.map { "\(layout.inbox)/\($0).json" })
             commit.filesToRemove.removeAll { lostFiles.contains($0) }
             removalPending.subtract(lostFiles)
+            for path in lostFiles { removalOwners.removeValue(forKey: path) }
             commit.documents.removeAll { outcome.lost.contains($0.processID) }
             // Never spawned, so no end will come for them: their slots free now (a `running`
             // entry left behind kept a slot taken for good and hung the next graceful stop).
@@ -130,6 +158,7 @@ extension ProcessEngine {
             CrashPoint.step("unlink")
             unlink(path)
             removalPending.remove(path)
+            removalOwners.removeValue(forKey: path)
         }
         for change in commit.batch.changes {
             for event in change.events { log(event, processType: change.record.processType) }
@@ -174,6 +203,7 @@ extension ProcessEngine {
                 "\(layout.inbox)/\($0.record.processID).json"
             })
         removalPending.subtract(gone)
+        for path in gone { removalOwners.removeValue(forKey: path) }
         filesToRemove = commit.filesToRemove.filter { !gone.contains($0) } + filesToRemove
         if graceOver {
             // The store never came back within the grace: these never ran, and the store

@@ -285,6 +285,7 @@ extension ProcessEngine {
         for (_, key, handle) in launches where ids.contains(key.processID) { handle.stop(.leaseLost) }
         let uncommitted = Set(ids.filter { processes[$0]?.isNew ?? false }.map { "\(layout.inbox)/\($0).json" })
         filesToRemove.removeAll { uncommitted.contains($0) }
+        for path in uncommitted { removalOwners.removeValue(forKey: path) }
         for id in ids {
             if let run = processes.removeValue(forKey: id), run.record.status == .running {
                 runningProcessesByType[run.record.processType, default: 1] -= 1

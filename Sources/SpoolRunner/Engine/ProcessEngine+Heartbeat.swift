@@ -12,7 +12,7 @@ extension ProcessEngine {
     /// last inbox scan): nothing here lists a directory or reads the store, so it stays cheap
     /// with a huge inbox.
     func writeHeartbeat(stopped: Bool = false) {
-        let now = Date()
+        let now = configuration.clock.now()
         var byType: [String: (running: Int, pending: Int, tasks: Int)] = [:]
         var oldestPending: Date?
         for run in processes.values {

@@ -53,6 +53,8 @@ extension ProcessEngine {
         // The stored requests of the ids about to be judged (the duplicate rule), fetched a
         // window at a time in one read each, not one read per file.
         var stored = StoredRequests()
+        // Files read and parsed off the engine, a few ahead of the one being judged.
+        var read: [String: RequestFile] = [:]
         while let fileName = inboxListing.first {
             guard taken < configuration.intakeBatch else {
                 more = true
@@ -92,9 +94,22 @@ extension ProcessEngine {
                 if !stored.covers(fileName) {
                     try await stored.fetch(window, from: store)
                 }
+                let file: RequestFile
+                if let ahead = read.removeValue(forKey: fileName) {
+                    file = ahead
+                } else {
+                    // This file and the next few: one hop off the engine for all of them. A few
+                    // only, so that a listing of big requests is not all held in memory.
+                    let names = inboxListing.prefix(Self.readAhead - 1)
+                    let files = await RequestFile.readOffTheEngine(
+                        [fileName] + names, inbox: layout.inbox, limit: configuration.maxRequestBytes)
+                    file = files[0]
+                    read = Dictionary(
+                        files.dropFirst().map { ($0.fileName, $0) }, uniquingKeysWith: { first, _ in first })
+                }
                 let lookedUp = stored
                 decision = intake.examine(
-                    fileName: fileName, now: now, catalog: catalog,
+                    file, now: now, catalog: catalog,
                     existingRequest: { id in
                         if let live = processes[id] { return live.record.requestJSON }
                         return lookedUp.requests[id]
@@ -122,7 +137,7 @@ extension ProcessEngine {
                 processes[record.processID] = run
                 noteAccepted(record.processID)
                 touched.insert(record.processID)
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: record.processID)
             case .identicalDuplicate:
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
@@ -133,19 +148,17 @@ extension ProcessEngine {
                     guard await subscribeDuplicate(processID, now: now) else { continue }
                 }
                 logger.info("same request dropped again; nothing to do", metadata: ["spool.file": "\(path)"])
-                removeAfterCommit(path)
+                removeAfterCommit(path, for: processID)
             case .reject(let rejection):
                 taken += 1
                 let processID = String(fileName.dropLast(".json".count))
                 logger.warning(
                     "request rejected: \(rejection.code.rawValue): \(rejection.message)",
                     metadata: ["spool.file": "\(path)", "process.id": "\(processID)"])
-                let identity = FileIdentity.of(path)
                 inboxSettle.forget(fileName)
-                if !reject(
+                if let identity = await reject(
                     fileName: fileName, from: layout.inbox,
-                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now),
-                    let identity
+                    processID: ProcessID.isValid(processID) ? processID : nil, rejection: rejection, now: now)
                 {
                     logger.error(
                         "cannot move the rejected request to \(layout.rejected)/; it stays in inbox/ and is not judged again until it changes",
@@ -174,51 +187,51 @@ extension ProcessEngine {
     /// Acts on each `control/*.json` message once and removes it (SPEC §2 `control/`).
     func scanControl(now: Date) async {
         guard clientDirectoryIsSafe(.control, now: now) else { return }
-        let names: [String]
+        let files: [ControlFile]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: layout.control)
+            files = try await ControlFile.readOffTheEngine(layout.control, skipping: removalPending)
         } catch {
             // As for inbox/: said in the log and runner.json, not skipped in silence.
             logger.error("cannot list \(layout.control): \(error)")
             lastError = (now, "cannot list \(layout.control): \(error)")
             return
         }
-        let candidates = names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted()
-        controlSettle.keep(only: Set(candidates))
+        controlSettle.keep(only: Set(files.map(\.fileName)))
         let clock = now.timeIntervalSince1970
-        for fileName in candidates {
+        for file in files {
+            let fileName = file.fileName
             let path = "\(layout.control)/\(fileName)"
             // Acted on; removed once that is durable.
             if removalPending.contains(path) { continue }
             if let identity = unmovable["control/" + fileName] {
-                if FileIdentity.of(path) == identity { continue }
+                if file.identity == identity { continue }
                 unmovable.removeValue(forKey: "control/" + fileName)
             }
             // Two names: a client's link-then-unlink drop not finished yet (or a hard link from
             // elsewhere, rejected once --settle has passed).
-            if let identity = FileIdentity.of(path), identity.links > 1,
+            if let identity = file.identity, identity.links > 1,
                 controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock
             {
                 continue
             }
-            switch ControlMessage.read(path: path) {
+            switch file.message {
             case nil:
                 continue
             case .success(let message)?:
                 switch await apply(message, now: now) {
-                case .done: removeAfterCommit(path)
-                case .rejected(let rejection): rejectControl(fileName, rejection, now: now)
+                case .done: removeAfterCommit(path, for: message.processID)
+                case .rejected(let rejection): await rejectControl(fileName, rejection, now: now)
                 case .later: continue
                 }
             case .failure(let rejection)?:
                 // Possibly still being written: judged once unchanged for --settle since first seen.
                 if rejection.code == .invalidJSON || rejection.code == .permissionDenied,
-                    let identity = FileIdentity.of(path),
+                    let identity = file.identity,
                     controlSettle.firstSeen(fileName, identity, now: clock) + configuration.settle.seconds > clock
                 {
                     continue
                 }
-                rejectControl(fileName, rejection, now: now)
+                await rejectControl(fileName, rejection, now: now)
             }
         }
     }
@@ -241,37 +254,46 @@ extension ProcessEngine {
         }
     }
 
-    /// Moves a file to `rejected/` and queues its row; on a full disk the file stays where it
-    /// is and the runner pauses until there is room.
-    /// - Returns: false when the file could not be moved out of `directory` (the caller keeps
-    ///   it from being judged again while unchanged); true when moved or waiting for room.
-    @discardableResult
+    /// Moves a file to `rejected/` (off the engine: an error file is written and the file
+    /// renamed) and queues its row; on a full disk the file stays where it is and the runner
+    /// pauses until there is room.
+    /// - Returns: the file's identity when it could not be moved out of `directory` (the caller
+    ///   keeps it from being judged again while unchanged); nil when moved or waiting for room.
     func reject(fileName: String, from directory: String, processID: String?, rejection: RequestRejection, now: Date)
-        -> Bool
+        async -> FileIdentity?
     {
-        do {
-            let (record, moved) = try rejector.reject(
-                fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
+        let rejector = self.rejector
+        let (identity, result) = await Task.detached {
+            let identity = FileIdentity.of("\(directory)/\(fileName)")
+            do throws(SpoolError) {
+                let done = try rejector.reject(
+                    fileName: fileName, from: directory, processID: processID, rejection: rejection, now: now)
+                return (identity, Result<(record: RejectionRecord, moved: Bool), SpoolError>.success(done))
+            } catch {
+                return (identity, .failure(error))
+            }
+        }.value
+        switch result {
+        case .success(let (record, moved)):
             pendingRejections.append(record)
-            return moved
-        } catch {
+            return moved ? nil : identity
+        case .failure(let error):
             if let reason = PauseReason(error) {
                 pause.raise(
                     .spoolFiles, reason, path: error.path,
                     message: "cannot reject \(directory)/\(fileName): \(error.description)")
-                return true
+                return nil
             }
-            return false
+            return identity
         }
     }
 
-    private func rejectControl(_ fileName: String, _ rejection: RequestRejection, now: Date) {
+    private func rejectControl(_ fileName: String, _ rejection: RequestRejection, now: Date) async {
         let path = "\(layout.control)/\(fileName)"
         logger.warning("control message rejected: \(rejection.message)", metadata: ["spool.file": "\(path)"])
-        let identity = FileIdentity.of(path)
         controlSettle.forget(fileName)
-        if !reject(fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now),
-            let identity
+        if let identity = await reject(
+            fileName: fileName, from: layout.control, processID: nil, rejection: rejection, now: now)
         {
             logger.error(
                 "cannot move the rejected control message to \(layout.rejected)/; it stays in control/ and is not judged again until it changes",
@@ -401,6 +423,9 @@ extension ProcessEngine {
 
     /// Request files looked up in the store per window of an inbox scan.
     static let lookupWindow = 256
+    /// Request files read off the engine at once: at most this many times `--max-request-bytes`
+    /// held in memory.
+    static let readAhead = 16
 
     /// The stored request bodies of a window of inbox file names.
     struct StoredRequests {

@@ -81,6 +81,8 @@ public actor ProcessEngine {
     var commitInFlight: CommitInFlight?
     /// Files queued for removal after their batch's commit: scans leave them alone meanwhile.
     var removalPending: Set<String> = []
+    /// For each file queued for removal, the process whose batch must be durable first.
+    var removalOwners: [String: String] = [:]
     /// Something waits for the next durable commit to be looked at again (a control message
     /// about a process whose end is being committed): a scan follows that commit.
     var deferredUntilCommit = false
@@ -153,7 +155,7 @@ public actor ProcessEngine {
             writer: statusWriter, reconciler: StatusReconciler(store: store, layout: configuration.layout),
             pause: pause, logger: logger, interval: configuration.statusCheck.seconds)
         self.intake = RequestIntake(
-            layout: configuration.layout, maxRequestBytes: configuration.maxRequestBytes,
+            maxRequestBytes: configuration.maxRequestBytes,
             settle: configuration.settle.seconds)
         self.rejector = Rejector(layout: configuration.layout, statusPublisher: statusPublisher)
         self.launchBuilder = TaskLaunchBuilder(layout: configuration.layout)
@@ -209,10 +211,14 @@ public actor ProcessEngine {
         try await withThrowingDiscardingTaskGroup { group in
             let events = self.events
             let heartbeat = Self.heartbeatInterval(configuration.heartbeat)
+            // The heartbeat and the rescan pace the runner on the engine's clock (a test moves
+            // them by hand); they are children of this group, so they end with the loop, which
+            // ends after a graceful shutdown has recorded everything.
+            let clock = configuration.clock
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: heartbeat)
-                    events.post(.heartbeat)
+                    try? await clock.sleep(heartbeat)
+                    if !Task.isCancelled { events.post(.heartbeat) }
                 }
             }
             // The safety net under the exit watcher: an exit whose event never came is found
@@ -233,8 +239,8 @@ public actor ProcessEngine {
                 let rescan = configuration.rescan
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: rescan)
-                        events.post(.scan)
+                        try? await clock.sleep(rescan)
+                        if !Task.isCancelled { events.post(.scan) }
                     }
                 }
             }
@@ -298,7 +304,6 @@ public actor ProcessEngine {
                     }
                 }
                 armProbeIfNeeded()
-                let clock = configuration.clock
                 for (delay, event) in timersToArm {
                     group.addTask {
                         try? await clock.sleep(delay)

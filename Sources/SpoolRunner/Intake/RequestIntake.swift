@@ -1,28 +1,30 @@
 import Foundation
 import ProcessDefinitions
 
-/// Examines one request file of `inbox/` and decides: accept, reject, or wait (SPEC §3).
+/// Judges one request file of `inbox/`: accept, reject, or wait (SPEC §3).
 ///
-/// It reads and judges; it moves nothing. The engine acts on the decision so that a request
-/// leaves `inbox/` only after the commit that records it.
+/// It judges; it neither reads nor moves anything. The file was read and parsed off the engine
+/// (`RequestFile`); the engine acts on the decision so that a request leaves `inbox/` only after
+/// the commit that records it.
 package struct RequestIntake: Sendable {
-    let layout: SpoolLayout
     let maxRequestBytes: Int
     /// How long an unparsable file must stay unchanged, as the runner sees it, before it is
     /// rejected.
     let settle: Double
 
     /// - Parameters:
+    ///   - file: the file as read off the engine.
     ///   - existingRequest: the stored request body of an existing process with this id, if any.
     ///   - firstSeen: when the runner first saw the file with this identity (seconds since
     ///     1970): the start of its `--settle` wait.
     func examine(
-        fileName: String, now: Date, catalog: DefinitionCatalog,
+        _ file: RequestFile, now: Date, catalog: DefinitionCatalog,
         existingRequest: (String) throws -> String?,
         firstSeen: (FileIdentity) -> Double
     ) rethrows -> IntakeDecision {
-        let processID = String(fileName.dropLast(".json".count))
-        guard ProcessID.isValid(processID) else {
+        let fileName = file.fileName
+        let processID = file.processID
+        guard ProcessID.isValid(processID), let outcome = file.outcome else {
             return .reject(
                 RequestRejection(
                     .invalidProcessID,
@@ -32,7 +34,6 @@ package struct RequestIntake: Sendable {
         // Looked up first: a file rejected under the id of an existing process must leave that
         // process's status file alone, whatever is wrong with the file.
         let existing = try existingRequest(processID)
-        let path = "\(layout.inbox)/\(fileName)"
         /// The end of the settle wait, or nil when the file has been unchanged long enough.
         func unsettled(_ identity: FileIdentity) -> Double? {
             let until = firstSeen(identity) + settle
@@ -40,7 +41,7 @@ package struct RequestIntake: Sendable {
         }
         let data: Data
         let identity: FileIdentity
-        switch SafeFileReader.read(path, limit: maxRequestBytes) {
+        switch outcome {
         case .contents(let contents, let seen):
             data = contents
             identity = seen
@@ -59,7 +60,7 @@ package struct RequestIntake: Sendable {
                     writesStatus: existing == nil))
         case .unreadable(let reason):
             // A client may still be setting the mode (write, then chmod): judged after --settle.
-            if let identity = FileIdentity.of(path), let until = unsettled(identity) { return .wait(until: until) }
+            if let identity = file.unreadableIdentity, let until = unsettled(identity) { return .wait(until: until) }
             if reason.deniesAccess {
                 return .reject(
                     RequestRejection(
@@ -83,10 +84,11 @@ package struct RequestIntake: Sendable {
                     writesStatus: existing == nil))
         }
         let body = String(decoding: data, as: UTF8.self)
+        let parsed = file.parsed ?? .success(.null)
         if let existing {
             if existing.utf8.elementsEqual(data) { return .identicalDuplicate }
             // Possibly still being written: a slow client's partial file must not be judged yet.
-            if (try? StrictJSONParser.parse(data)) == nil, let until = unsettled(identity) {
+            if case .failure = parsed, let until = unsettled(identity) {
                 return .wait(until: until)
             }
             return .reject(
@@ -97,9 +99,10 @@ package struct RequestIntake: Sendable {
         }
 
         let value: JSONValue
-        do {
-            value = try StrictJSONParser.parse(data)
-        } catch {
+        switch parsed {
+        case .success(let parsedValue):
+            value = parsedValue
+        case .failure(let error):
             if let until = unsettled(identity) { return .wait(until: until) }
             return .reject(RequestRejection(.invalidJSON, "\(fileName) is not valid JSON: \(error.description)"))
         }

@@ -51,15 +51,13 @@ package struct ScheduleService: Service {
             }
             var wait = 1.0
             if let next = scheduler.nextDue(catalog: catalog) {
-                // In real seconds: a test clock may run faster than the real one.
-                wait = min(
-                    wait,
-                    max(0.005, scheduler.clock.realInterval(next.timeIntervalSince(scheduler.clock.now())) + 0.005))
+                wait = min(wait, max(0.005, next.timeIntervalSince(scheduler.clock.now()) + 0.005))
             }
             let pause = wait
+            let clock = scheduler.clock
             do {
                 try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .seconds(pause))
+                    try await clock.sleep(.seconds(pause))
                 }
             } catch {
                 return

@@ -60,7 +60,7 @@ private func harnessConfiguration(_ spool: TemporarySpool, once: Bool) -> Engine
 
 /// The engine, its store and the service group that runs it, as `ServeCommand.run` builds them.
 private func assemble(
-    _ spool: TemporarySpool, once: Bool, configure: (inout EngineConfiguration) -> Void
+    _ spool: TemporarySpool, once: Bool, inotify: Bool = true, configure: (inout EngineConfiguration) -> Void
 ) async throws -> (EngineHarness, ServiceGroup, SpoolLock) {
     let layout = spool.layout
     let lock = try SpoolLock(path: layout.lockFile)
@@ -76,25 +76,35 @@ private func assemble(
         .init(service: RunnerService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup)
     ]
     if !once {
+        if inotify {
+            services.append(
+                .init(
+                    service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
+                        engine.requestScan()
+                    }))
+        }
+        let scheduler = Scheduler(layout: layout, store: store, clock: configuration.scheduleClock, logger: logger)
         services.append(
             .init(
-                service: InboxWatcher(directories: [layout.inbox, layout.control], logger: logger) {
-                    engine.requestScan()
-                }))
+                service: ScheduleService(
+                    scheduler: scheduler, logger: logger, catalog: { await engine.currentCatalog() },
+                    onSubmitted: { engine.requestScan() }, onError: { engine.reportError($0) },
+                    isLeader: { await engine.isLeader() })))
     }
     let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
     return (EngineHarness(spool: spool, engine: engine, store: store, group: group), group, lock)
 }
 
-/// Runs the engine on `spool` (like `serve` without `--once`) while `body` runs, then triggers
-/// the group's graceful shutdown (what SIGTERM does) and waits until the engine recorded
-/// everything and returned. An error the engine stopped with is rethrown; an engine still
-/// running 60 s after the shutdown fails the test (`EngineDidNotStop`) instead of hanging it.
+/// Runs the engine on `spool` (like `serve` without `--once`: with the inbox watcher, unless
+/// `inotify` is false, and the schedule loop) while `body` runs, then triggers the group's
+/// graceful shutdown (what SIGTERM does) and waits until the engine recorded everything and
+/// returned. An error the engine stopped with is rethrown; an engine still running 60 s after
+/// the shutdown fails the test (`EngineDidNotStop`) instead of hanging it.
 func withEngine<T: Sendable>(
-    _ spool: TemporarySpool, configure: (inout EngineConfiguration) -> Void = { _ in },
+    _ spool: TemporarySpool, inotify: Bool = true, configure: (inout EngineConfiguration) -> Void = { _ in },
     _ body: (EngineHarness) async throws -> T
 ) async throws -> T {
-    let (harness, group, lock) = try await assemble(spool, once: false, configure: configure)
+    let (harness, group, lock) = try await assemble(spool, once: false, inotify: inotify, configure: configure)
     defer { withExtendedLifetime(lock) {} }
     let run = EngineRun(group)
     let result: Result<T, any Error>

@@ -6,12 +6,15 @@ import Synchronization
 
 /// An `EngineClock` that moves only when the test says so.
 ///
-/// The engine arms its retry, process-timeout and grace timers on it; `advance(by:)` moves the
+/// The engine arms its retry, process-timeout and grace timers on it, and paces its heartbeat
+/// and rescans (and, given `scheduleClock`, the schedule loop) by it; `advance(by:)` moves the
 /// time and fires every timer that fell due, so a test checks a ten-minute backoff without
 /// waiting ten minutes. It starts at the real time, so dates it gives look like any others.
 final class ManualClock: Sendable {
     private struct Sleeper {
         var deadline: Date
+        /// How long the sleep was when armed.
+        var length: Duration
         var continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -29,12 +32,21 @@ final class ManualClock: Sendable {
 
     var now: Date { state.withLock { $0.now } }
 
-    /// Timers armed and not yet due.
-    var pendingTimers: Int { state.withLock { $0.sleepers.count } }
+    /// Timers armed for `atLeast` or longer and not yet due. The heartbeat, the rescan and the
+    /// schedule loop keep short ones armed all the time: a test looking for its retry or
+    /// timeout counts the long ones.
+    func pendingTimers(atLeast: Duration = .zero) -> Int {
+        state.withLock { $0.sleepers.values.filter { $0.length >= atLeast }.count }
+    }
 
     /// The clock the engine is configured with.
     var engineClock: EngineClock {
         EngineClock(now: { self.now }, sleep: { try await self.sleep(for: $0) })
+    }
+
+    /// The same clock, for the schedule loop.
+    var scheduleClock: ScheduleClock {
+        ScheduleClock(engineClock)
     }
 
     /// Moves the time on by `duration` and wakes every timer now due.
@@ -48,11 +60,11 @@ final class ManualClock: Sendable {
         for continuation in due { continuation.resume() }
     }
 
-    /// Waits (suspending) until at least `count` timers are armed; returns whether they were
-    /// within `timeout` seconds of real time.
-    func waitForTimers(_ count: Int = 1, timeout: Double = 30) async -> Bool {
+    /// Waits (suspending) until at least `count` timers of `atLeast` or longer are armed;
+    /// returns whether they were within `timeout` seconds of real time.
+    func waitForTimers(_ count: Int = 1, atLeast: Duration = .zero, timeout: Double = 30) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while pendingTimers < count {
+        while pendingTimers(atLeast: atLeast) < count {
             if Date() >= deadline { return false }
             try? await Task.sleep(for: .milliseconds(5))
         }
@@ -70,7 +82,7 @@ final class ManualClock: Sendable {
                     if Task.isCancelled { return .failure(CancellationError()) }
                     let deadline = state.now + duration.seconds
                     if deadline <= state.now { return .success(()) }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    state.sleepers[id] = Sleeper(deadline: deadline, length: duration, continuation: continuation)
                     return nil
                 }
                 if let resume { continuation.resume(with: resume) }
