@@ -320,7 +320,9 @@ def top_statements(server, db, limit=8):
 def perf_report(data):
     out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
                           "--percent-limit", "1.5", "--sort", "dso,symbol"], capture_output=True, text=True)
-    lines = [" ".join(l.split()[:3]) for l in out.stdout.splitlines() if l.strip() and not l.startswith("#")]
+    # "  12.34%  dso  [.] symbol   -  -": percent, library and symbol.
+    lines = [" ".join(l.split()[:2] + [" ".join(l.split()[3:]).rstrip(" -")[:140]])
+             for l in out.stdout.splitlines() if l.strip() and not l.startswith("#")]
     samples = next((l for l in out.stdout.splitlines() if "of event" in l), "")
     return samples.strip("# "), lines[:25]
 

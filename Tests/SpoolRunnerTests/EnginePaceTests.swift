@@ -66,9 +66,14 @@ import Testing
         let spool = try TemporarySpool()
         try spool.define("tick.yaml", "schedule:\n  - cron: \"* * * * *\"\n" + Self.nap)
         let clock = ManualClock(start: Self.start)
+        // The heartbeat under a second: the schedule loop's sleep (a second at most, exactly a
+        // second from 09:59:30 in whole seconds) is then the only timer of a second or more, and
+        // the clock moves only once that loop waits again (otherwise a move could come while a
+        // pass runs, and the pass after it would wait past 10:00:00).
         let manual: (inout EngineConfiguration) -> Void = {
             $0.clock = clock.engineClock
             $0.scheduleClock = clock.scheduleClock
+            $0.heartbeat = .milliseconds(500)
         }
         try await withEngine(spool, configure: manual) { engine in
             // The schedule loop waits at most a second of its clock between passes.

@@ -14,12 +14,19 @@ import Glibc
         "tasks:\n  - name: fetch\n    sleep: 1ms\n  - name: build\n    sleep: 3s\n  - name: publish\n    sleep: 1ms\n"
 
     /// tmux on a private socket, so the test never touches a user's tmux server. Run through
-    /// posix_spawn and waitpid: the client returns while the server it started lives on.
-    struct Tmux {
+    /// posix_spawn and waitpid: the client returns while the server it started lives on. The
+    /// waits happen on a thread of their own (`run`), not on the test pool's; only the
+    /// `kill-server` of a `defer`, which cannot suspend, blocks (`runBlocking`).
+    struct Tmux: Sendable {
         let socket: String
 
         @discardableResult
-        func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+            try await DedicatedThread.run { try runBlocking(arguments) }
+        }
+
+        @discardableResult
+        func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
             let output = NSTemporaryDirectory() + "tmux-out-\(UUID().uuidString)"
             defer { unlink(output) }
             let quoted = (["tmux", "-S", socket] + arguments).map {
@@ -36,8 +43,8 @@ import Glibc
             return ((status >> 8) & 0xff, text)
         }
 
-        func screen() throws -> String {
-            try run(["capture-pane", "-p", "-t", "watch"]).output
+        func screen() async throws -> String {
+            try await run(["capture-pane", "-p", "-t", "watch"]).output
         }
     }
 
@@ -55,14 +62,15 @@ import Glibc
     static func followTheScreen(_ spool: TemporarySpool) async throws {
         var screen = ""
         let tmux = Tmux(socket: spool.root.appendingPathComponent("tmux.sock").path)
-        defer { _ = try? tmux.run(["kill-server"]) }
+        defer { _ = try? tmux.runBlocking(["kill-server"]) }
         let command = "env -u NO_COLOR TERM=xterm \(TemporarySpool.binary) watch --spool \(spool.layout.root)"
-        try tmux.run(["new-session", "-d", "-s", "watch", "-x", "120", "-y", "20", command])
-        #expect(await spool.eventually(timeout: 20) { (try? tmux.screen())?.contains("no processes yet") == true })
+        try await tmux.run(["new-session", "-d", "-s", "watch", "-x", "120", "-y", "20", command])
+        #expect(
+            await spool.eventually(timeout: 20) { (try? await tmux.screen())?.contains("no processes yet") == true })
 
         try spool.drop("rel-1", #"{"process_type": "release"}"#)
         let running = await spool.eventually(timeout: 20) {
-            screen = (try? tmux.screen()) ?? ""
+            screen = (try? await tmux.screen()) ?? ""
             return screen.split(separator: "\n").contains {
                 $0.hasPrefix("rel-1") && $0.contains("[###-------] 1/3") && $0.contains("build ")
             }
@@ -70,7 +78,7 @@ import Glibc
         #expect(running, "\(screen)")
         #expect(screen.contains("1 running · 0 pending"), "\(screen)")
         let succeeded = await spool.eventually(timeout: 20) {
-            screen = (try? tmux.screen()) ?? ""
+            screen = (try? await tmux.screen()) ?? ""
             return screen.split(separator: "\n").contains {
                 $0.hasPrefix("rel-1") && $0.contains("[##########] 3/3") && $0.contains("success")
             }
@@ -79,8 +87,9 @@ import Glibc
         #expect(screen.contains("0 running · 0 pending"), "\(screen)")
 
         // q quits and gives the terminal back.
-        try tmux.run(["send-keys", "-t", "watch", "q"])
-        #expect(await spool.eventually(timeout: 10) { (try? tmux.run(["has-session", "-t", "watch"]))?.status != 0 })
+        try await tmux.run(["send-keys", "-t", "watch", "q"])
+        #expect(
+            await spool.eventually(timeout: 10) { (try? await tmux.run(["has-session", "-t", "watch"]))?.status != 0 })
     }
 
     @Test(arguments: [false, true])

@@ -139,6 +139,13 @@ extension ProcessEngine {
             removalPending.subtract(lostFiles)
             for path in lostFiles { removalOwners.removeValue(forKey: path) }
             commit.documents.removeAll { outcome.lost.contains($0.processID) }
+            // Never spawned, so no end will come for them: their slots free now (a `running`
+            // entry left behind kept a slot taken for good and hung the next graceful stop).
+            for launch in commit.launches where outcome.lost.contains(launch.key.processID) {
+                running.removeValue(forKey: launch.key)
+                liveAttempts.remove(launch.handle)
+                fleet.claimWanted = true
+            }
             commit.launches.removeAll { outcome.lost.contains($0.key.processID) }
         }
         if !outcome.cancelRequested.isEmpty { applyRemoteCancels(outcome.cancelRequested.sorted(), now: Date()) }
@@ -201,7 +208,10 @@ extension ProcessEngine {
         if graceOver {
             // The store never came back within the grace: these never ran, and the store
             // still has them as they were before their start.
-            for launch in commit.launches { running.removeValue(forKey: launch.key) }
+            for launch in commit.launches {
+                running.removeValue(forKey: launch.key)
+                liveAttempts.remove(launch.handle)
+            }
         } else {
             launches = commit.launches + launches
         }

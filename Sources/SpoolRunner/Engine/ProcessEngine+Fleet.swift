@@ -12,6 +12,7 @@ extension ProcessEngine {
         let events = self.events
         let coordination = self.coordination
         let logger = self.logger
+        let liveAttempts = self.liveAttempts
         let poll = configuration.claimPoll
         // `serve --once --store` takes no one else's work: no poll, no leadership (schedules,
         // reaper); only what its runner id still owns, taken back by the first claim.
@@ -36,6 +37,9 @@ extension ProcessEngine {
                     events.post(.fleet(.leaseRenewed(state)))
                 }
                 guard end != .cancelled, !Task.isCancelled else { return }
+                // Now, not when the loop gets to the event: it may be waiting on the store.
+                let stopped = liveAttempts.stopAll(.leaseLost)
+                if stopped > 0 { logger.error("lease_lost: stopping \(stopped) task(s) at once") }
                 events.post(.fleet(.leaseEnded(end)))
                 // A new incarnation, once the store takes one (it may be unreachable for a while).
                 var backoff = Backoff(initial: 0.5, maximum: 5)
@@ -144,6 +148,16 @@ extension ProcessEngine {
         // `--once`: a claim of nothing new, which still takes back what this runner id owns.
         let limit = configuration.once ? 0 : claimLimit()
         guard limit > 0 || configuration.once else { return }
+        // Never beside a commit in flight: the first claim after a restart or a fence takes back
+        // what this runner id owns and bumps those processes' fencing tokens, including the ones
+        // the batch in flight carries (new processes it inserts as this runner's, running ones);
+        // that commit would then find them lost, and they would stay owned here, dropped from
+        // memory, for good (the fleet chaos test's unfinished process). The loop claims right
+        // after the commit's answer.
+        guard commitInFlight == nil else {
+            fleet.claimWanted = true
+            return
+        }
         let clock = ContinuousClock.now
         if let last = fleet.lastClaim, clock - last < configuration.claimCooldown {
             if !fleet.claimTimerArmed {

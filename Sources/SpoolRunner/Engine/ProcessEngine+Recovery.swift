@@ -163,7 +163,8 @@ extension ProcessEngine {
     /// Half-written temp files of a dead runner, and clients' staging files in `tmp/` left for
     /// more than 36 hours (the Maildir rule).
     func cleanTemporaryFiles() {
-        for directory in [layout.outbox, layout.rejected, layout.root] {
+        // inbox/ too: the schedule loop writes its slot files there through a temp file.
+        for directory in [layout.outbox, layout.rejected, layout.root, layout.inbox] {
             AtomicFile.removeStaleTempFiles(in: directory)
         }
         let cutoff = Date().addingTimeInterval(-36 * 3600)

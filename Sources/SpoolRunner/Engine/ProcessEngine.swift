@@ -46,6 +46,8 @@ public actor ProcessEngine {
     var ready = ReadyQueue()
     /// Running attempts and the handle that stops each.
     var running: [AttemptKey: StopHandle] = [:]
+    /// The same handles, for the lease keeper to stop without waiting for the loop.
+    let liveAttempts = LiveAttempts()
     var runningProcessesByType: [String: Int] = [:]
     var nextSequence = 0
     /// Processes changed by the current batch.
@@ -386,6 +388,7 @@ public actor ProcessEngine {
         case .taskEnded(let processID, let index, let attempt, let outcome):
             let key = AttemptKey(processID: processID, index: index)
             let handle = running.removeValue(forKey: key)
+            if let handle { liveAttempts.remove(handle) }
             // A slot is free: a shared store may have work for it.
             if coordination.sharesWork { fleet.claimWanted = true }
             // Stopped because the lease was lost: the process is no longer this runner's.
@@ -592,6 +595,7 @@ public actor ProcessEngine {
             guard let run = processes[key.processID] else { continue }
             let handle = StopHandle()
             running[key] = handle
+            liveAttempts.insert(handle)
             do {
                 let launch = try launchBuilder.build(run, index: key.index)
                 launches.append((launch, key, handle))

@@ -17,6 +17,11 @@ public struct PreviousIncarnation: Sendable, Equatable {
         machineID == identity.machineID && bootID == identity.bootID
     }
 
+    /// It is the very process registering now (same machine, boot, pid and start time).
+    public func isSameProcess(as identity: RunnerIdentity) -> Bool {
+        ranHere(identity) && pid == identity.pid && pidStartTicks != nil && pidStartTicks == identity.pidStartTicks
+    }
+
     /// It ran here and its process is gone (or the pid now belongs to another process): its
     /// processes can be recovered at once, without waiting for its lease to expire (SPEC §6's
     /// fast path).

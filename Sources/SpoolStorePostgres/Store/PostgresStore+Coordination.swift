@@ -116,7 +116,7 @@ extension PostgresStore: StoreCoordination {
             throw notRegistered("register again")
         }
         let registration = try await storeCall("register runner \(identity.runnerID) again") {
-            try await register(identity, lease: duration)
+            try await register(identity, lease: duration, afterFence: true)
         }
         membership.state.withLock { state in
             // What the fenced incarnation held comes back with the next claim; its tasks were

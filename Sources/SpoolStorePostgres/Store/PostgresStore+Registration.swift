@@ -17,8 +17,12 @@ extension PostgresStore {
     ///
     /// - Throws: `.runnerIDInUse` naming the host and the expiry when the row is alive, unexpired
     ///   and from another machine (or from this machine and its process still runs).
-    public func register(_ identity: RunnerIdentity, lease duration: Duration) async throws -> Registration {
-        let registration = try await insertRegistration(identity, lease: duration)
+    /// - Parameter afterFence: this process registers again after it fenced itself: its own
+    ///   previous incarnation (same machine, boot, pid and start time) does not stand in the way.
+    public func register(_ identity: RunnerIdentity, lease duration: Duration, afterFence: Bool = false) async throws
+        -> Registration
+    {
+        let registration = try await insertRegistration(identity, lease: duration, afterFence: afterFence)
         held.withLock { held in
             held.lease = registration.lease
             held.machineID = identity.machineID
@@ -27,12 +31,13 @@ extension PostgresStore {
         return registration
     }
 
-    private func insertRegistration(_ identity: RunnerIdentity, lease duration: Duration) async throws
+    private func insertRegistration(_ identity: RunnerIdentity, lease duration: Duration, afterFence: Bool)
+        async throws
         -> Registration
     {
-        let sent = ContinuousClock.now
-        let seconds = Lease(runnerID: "", incarnation: 0, duration: duration, expiresAt: Date(), renewedAt: sent)
-            .seconds
+        let seconds = Lease(
+            runnerID: "", incarnation: 0, duration: duration, expiresAt: Date(), renewedAt: ContinuousClock.now
+        ).seconds
         let definitions = String(
             decoding: try JSONEncoder.sorted.encode(identity.definitions), as: UTF8.self)
         return try await transaction("registering runner \(identity.runnerID)") { connection in
@@ -50,7 +55,10 @@ extension PostgresStore {
                     incarnation: incarnation, machineID: machine, bootID: boot, hostname: host, pid: pid,
                     pidStartTicks: ticks, state: state, expiresAt: expires, expired: expired)
             }
+            // This very process registering again after it fenced itself (its tasks are stopped,
+            // its processes dropped): its own previous incarnation does not stand in the way.
             if let previous, previous.state == "alive", !previous.expired,
+                !(afterFence && previous.isSameProcess(as: identity)),
                 !previous.ranHere(identity) || !previous.isGone(from: identity)
             {
                 throw PostgresStoreError(
@@ -58,6 +66,12 @@ extension PostgresStore {
                     "runner id '\(identity.runnerID)' is in use by a live runner on host \(previous.hostname) (pid \(previous.pid)), whose lease expires at \(Self.isoString(previous.expiresAt)): give this runner another --runner-id, or stop that one"
                 )
             }
+            // The deadline counts from here, and the expiry from the statement's own clock, not
+            // the transaction's start: time spent waiting for a pooled connection (the pool
+            // reconnecting after a network split) must not make the new lease end before it
+            // begins here (it fenced the runner again at once, and its re-registration was
+            // then refused by its own incarnation until that expired).
+            let sent = ContinuousClock.now
             let result = try await connection.query(
                 """
                 INSERT INTO runners (runner_id, machine_id, boot_id, hostname, spool, pid, pid_start_ticks, version,
@@ -65,7 +79,7 @@ extension PostgresStore {
                                      running_tasks, definitions)
                 VALUES (\(identity.runnerID), \(identity.machineID), \(identity.bootID), \(identity.hostname),
                         \(identity.spool), \(identity.pid), \(identity.pidStartTicks), \(identity.version), 1, now(),
-                        now(), now() + make_interval(secs => \(seconds)), 'alive', \(identity.maxTasks), 0,
+                        now(), clock_timestamp() + make_interval(secs => \(seconds)), 'alive', \(identity.maxTasks), 0,
                         \(definitions)::jsonb)
                 ON CONFLICT (runner_id) DO UPDATE SET
                     machine_id = EXCLUDED.machine_id, boot_id = EXCLUDED.boot_id, hostname = EXCLUDED.hostname,

@@ -26,7 +26,10 @@ final class FleetHost: @unchecked Sendable {
 
     deinit {
         runner?.kill(SIGKILL)
-        try? FileManager.default.removeItem(atPath: root)
+        // FLEET_KEEP=1 keeps the hosts' spools and logs for a look after a failure.
+        if ProcessInfo.processInfo.environment["FLEET_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: root)
+        }
     }
 
     /// The `spoolrunner` executable built next to the test bundle.
@@ -164,9 +167,25 @@ final class FleetRunner: @unchecked Sendable {
         Glibc.kill(process.processIdentifier, signal)
     }
 
+    /// Every process below the runner (its tasks and theirs), found through /proc.
+    func descendants() -> [Int32] {
+        var found: [Int32] = []
+        var queue = Self.children(of: process.processIdentifier)
+        while !queue.isEmpty {
+            let pid = queue.removeFirst()
+            found.append(pid)
+            queue += Self.children(of: pid)
+        }
+        return found
+    }
+
+    /// The children of every thread of `pid` (a runner spawns from several threads).
     static func children(of pid: Int32) -> [Int32] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return threads.flatMap { thread in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 
     /// Waits for the exit (a hung runner is killed after `timeout` seconds); returns the status.

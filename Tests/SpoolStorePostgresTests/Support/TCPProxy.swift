@@ -1,0 +1,111 @@
+import Foundation
+import SpoolStorePostgres
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A runner's own way to the database, for the partition test: a small TCP proxy (Python's
+/// standard library) in front of the test PostgreSQL. `cut()` closes every connection through it
+/// and refuses new ones, as a network split seen from the runner's side; `heal()` lets them
+/// through again.
+final class TCPProxy: @unchecked Sendable {
+    /// Forwards 127.0.0.1:<printed port> to argv[1]:argv[2]. SIGUSR1 cuts, SIGUSR2 heals.
+    static let script = #"""
+        import signal, socket, sys, threading
+        target = (sys.argv[1], int(sys.argv[2]))
+        cut = threading.Event()
+        lock = threading.Lock()
+        open_sockets = set()
+        def close(*sockets):
+            for s in sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+                with lock:
+                    open_sockets.discard(s)
+        def pipe(source, destination):
+            try:
+                while not cut.is_set():
+                    data = source.recv(65536)
+                    if not data:
+                        break
+                    destination.sendall(data)
+            except OSError:
+                pass
+            close(source, destination)
+        def on_cut(*_):
+            cut.set()
+            with lock:
+                sockets = list(open_sockets)
+            for s in sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # the test process's threads block signals
+        signal.signal(signal.SIGUSR1, on_cut)
+        signal.signal(signal.SIGUSR2, lambda *_: cut.clear())
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        print(server.getsockname()[1], flush=True)
+        while True:
+            client, _ = server.accept()
+            if cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(target)
+            except OSError:
+                client.close()
+                continue
+            with lock:
+                open_sockets.update((client, upstream))
+            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        """#
+
+    let process = Process()
+    /// The store's URL, through this proxy.
+    let url: StoreURL
+
+    init(to url: StoreURL) throws {
+        guard case .tcp(let host, let port) = url.endpoint else {
+            throw POSIXError(.EINVAL)
+        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, host, "\(port)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        try process.run()
+        // The first line is the port it listens on.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw POSIXError(.EPIPE) }
+            line += chunk
+        }
+        guard let text = String(data: line, encoding: .utf8),
+            let listening = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { throw POSIXError(.EPROTO) }
+        var proxied = url
+        proxied.endpoint = .tcp(host: "127.0.0.1", port: listening)
+        self.url = proxied
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Closes every connection through the proxy and refuses new ones.
+    func cut() { kill(process.processIdentifier, SIGUSR1) }
+
+    /// Lets connections through again.
+    func heal() { kill(process.processIdentifier, SIGUSR2) }
+}
