@@ -122,6 +122,9 @@ import Glibc
             try engine.drop("p1", #"{"process_type": "flow"}"#)
             #expect(await executor.waitUntilStarted("p1", "long"))
             #expect(await clock.waitForTimers(1, atLeast: .seconds(60)), "no process timeout armed")
+            // The status file is written after the commit, off the engine: wait for it here, so
+            // the read below (100 ms after the move) never races its first write on a busy machine.
+            #expect(await engine.eventually { engine.status("p1")?.status == .running })
             clock.advance(by: .seconds(3599))
             try await Task.sleep(for: .milliseconds(100))
             #expect(executor.stopReason("p1", "long") == nil, "stopped before its hour")
