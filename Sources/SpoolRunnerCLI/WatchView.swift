@@ -99,7 +99,7 @@ struct WatchView {
                     shown[process.processID] = key
                     out += "\(stamp)  \(screen.line(process, idWidth: 24, typeWidth: 16, now: now))\n"
                 }
-                if !out.isEmpty { Self.write(out) }
+                if !out.isEmpty, !Self.write(out) { return }
             }
             _ = Self.waitForInput(keyboard: false, watcher: watcher, interval: interval)
         }
@@ -143,13 +143,16 @@ struct WatchView {
         return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
     }
 
-    static func write(_ text: String) {
+    /// Writes all of `text` to standard output; false when it cannot be written (a closed pipe).
+    @discardableResult
+    static func write(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if written <= 0 { if errno == EINTR { continue } else { return } }
+            if written <= 0 { if errno == EINTR { continue } else { return false } }
             offset += written
         }
+        return true
     }
 }
