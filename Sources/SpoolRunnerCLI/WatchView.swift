@@ -99,6 +99,9 @@ struct WatchView {
                     shown[process.processID] = key
                     out += "\(stamp)  \(screen.line(process, idWidth: 24, typeWidth: 16, now: now))\n"
                 }
+                // Output that cannot be written ends the command. This exit is also what lets a
+                // release build finish: on this loop without one, Swift 6.3.1's optimizer
+                // (loop-invariant code motion) ran for as long as it was let.
                 if !out.isEmpty, !Self.write(out) { return }
             }
             _ = Self.waitForInput(keyboard: false, watcher: watcher, interval: interval)
@@ -143,7 +146,8 @@ struct WatchView {
         return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
     }
 
-    /// Writes all of `text` to standard output; false when it cannot be written (a closed pipe).
+    /// Writes all of `text` to standard output; false when it cannot be written (a full disk, a closed
+    /// descriptor).
     @discardableResult
     static func write(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
