@@ -50,6 +50,14 @@ struct ServeCommand: AsyncParsableCommand {
             (whatever --max-tasks; with --max-tasks 0 it hands them to the fleet), keeps its \
             lease while it runs, and exits; it takes no other work and never leads (schedules \
             are submitted by the fleet's long-running leader).
+
+            With --prune-after DUR the runner forgets finished processes that ended more than \
+            DUR ago, as `spoolrunner prune --older-than DUR` does, every DUR/2 (at least a minute \
+            and at most an hour apart): history rows, status files, logs, work directories, and \
+            rejections. Unfinished processes, and processes being retried, are never touched. \
+            With --store the leader deletes them from the store, 10,000 per transaction, and \
+            every runner removes its own spool's files of processes the store no longer has \
+            (only files last changed more than DUR ago).
             """
     )
 
@@ -97,6 +105,12 @@ struct ServeCommand: AsyncParsableCommand {
     enum NotifyMode: String, ExpressibleByArgument, Sendable {
         case on, off
     }
+
+    @Option(
+        help: ArgumentHelp(
+            "Delete finished processes that ended more than DUR ago (at least 1m), as `prune --older-than DUR` does, every DUR/2 (at least a minute, at most an hour apart). With --store the leader prunes the store and every runner removes its own spool's files of processes the store no longer has.",
+            valueName: "DUR"))
+    var pruneAfter: DurationArgument?
 
     @Flag(help: "Resume, take the inbox, run everything to its end, then exit.")
     var once = false
@@ -157,6 +171,16 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             guard maxTasks >= 1 else {
                 throw ValidationError("--max-tasks must be at least 1 (0, intake only, needs --store)")
+            }
+        }
+        if let pruneAfter {
+            guard pruneAfter.duration >= EngineConfiguration.shortestPruneAfter else {
+                throw ValidationError("--prune-after must be at least 1m")
+            }
+            guard !once else {
+                throw ValidationError(
+                    "--prune-after needs a long-running serve, not --once: run `spoolrunner prune --older-than DUR` from the same timer"
+                )
             }
         }
         guard maxLive >= 1 else { throw ValidationError("--max-live must be at least 1") }
@@ -272,6 +296,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.grace = grace.duration
         configuration.maxRequestBytes = maxRequestBytes
         configuration.scheduleClock = clock
+        configuration.pruneAfter = pruneAfter?.duration
         if let text = ProcessInfo.processInfo.environment["SPOOLRUNNER_STATUS_CHECK"], !text.isEmpty {
             guard let every = DurationParser.parse(text), every > .zero else {
                 throw fail(

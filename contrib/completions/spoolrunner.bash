@@ -188,7 +188,7 @@ _spoolrunner_serve() {
     repeating_flags=()
     non_repeating_flags=(--once --no-inotify --version -h --help)
     repeating_options=()
-    non_repeating_options=(--spool --db --definitions --max-tasks --max-live --commit-batch --store --store-password-file --runner-id --lease --store-pool --notify --rescan --settle --grace --max-request-bytes --log-level --log-format --metrics-file --metrics-interval)
+    non_repeating_options=(--spool --db --definitions --max-tasks --max-live --commit-batch --store --store-password-file --runner-id --lease --store-pool --notify --prune-after --rescan --settle --grace --max-request-bytes --log-level --log-format --metrics-file --metrics-interval)
     __spoolrunner_offer_flags_options 0
 
     # Offer option value completions
@@ -231,6 +231,9 @@ _spoolrunner_serve() {
         return
         ;;
     '--notify')
+        return
+        ;;
+    '--prune-after')
         return
         ;;
     '--rescan')

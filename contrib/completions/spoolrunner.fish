@@ -23,7 +23,7 @@ function __spoolrunner_parse_tokens -S
         __spoolrunner_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'serve'
-            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'max-live=' 'commit-batch=' 'store=' 'store-password-file=' 'runner-id=' 'lease=' 'store-pool=' 'notify=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
+            __spoolrunner_parse_subcommand 0 'spool=' 'db=' 'definitions=' 'max-tasks=' 'max-live=' 'commit-batch=' 'store=' 'store-password-file=' 'runner-id=' 'lease=' 'store-pool=' 'notify=' 'prune-after=' 'once' 'rescan=' 'settle=' 'grace=' 'no-inotify' 'max-request-bytes=' 'log-level=' 'log-format=' 'metrics-file=' 'metrics-interval=' 'version' 'h/help'
         case 'submit'
             __spoolrunner_parse_subcommand -r 2 'json=' 'id=' 'wait' 'timeout=' 'spool=' 'definitions=' 'version' 'h/help'
         case 'status'
@@ -147,6 +147,7 @@ complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_o
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" lease' -l 'lease' -d 'With --store: how long the store keeps this runner\'s processes without a renewal (at least 1s); a longer lease rides out a longer database outage, a shorter one hands work over sooner.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" store-pool' -l 'store-pool' -d 'With --store: most pooled connections to the store.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" notify' -l 'notify' -d 'With --store: on: LISTEN for work and cancels (found at once); off: find them by polling every second (no LISTEN connection).' -rfka ''
+complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" prune-after' -l 'prune-after' -d 'Delete finished processes that ended more than DUR ago (at least 1m), as `prune --older-than DUR` does, every DUR/2 (at least a minute, at most an hour apart). With --store the leader prunes the store and every runner removes its own spool\'s files of processes the store no longer has.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" once' -l 'once' -d 'Resume, take the inbox, run everything to its end, then exit.'
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" rescan' -l 'rescan' -d 'Full rescan interval of inbox/ and control/.' -rfka ''
 complete -c 'spoolrunner' -n '__spoolrunner_should_offer_completions_for_flags_or_options "spoolrunner serve" settle' -l 'settle' -d 'How long an unparsable inbox file may stay untouched before it is rejected.' -rfka ''

@@ -55,6 +55,18 @@ public struct EngineConfiguration: Sendable {
     public var claimPoll: Duration = .seconds(1)
     /// The shortest time between two claims (River's FetchCooldown).
     public var claimCooldown: Duration = .milliseconds(100)
+    /// `--prune-after`: finished processes older than this are deleted from the store (by the
+    /// leader in a fleet) and their files from the spool (by every runner); nil: never.
+    public var pruneAfter: Duration?
+    /// How often the prune pass runs for `pruneAfter`: half of it, at least a minute apart (a
+    /// pass lists the spool's directories) and at most an hour (so that a long `pruneAfter`
+    /// still keeps the spool within about an hour of it). It runs on the schedule clock, which a
+    /// test makes fast.
+    public static func pruneInterval(for after: Duration) -> Duration {
+        min(.seconds(3600), max(.seconds(60), after / 2))
+    }
+    /// The shortest `--prune-after`: status files must outlive a client's look at them.
+    public static let shortestPruneAfter: Duration = .seconds(60)
     /// Where the store is, password masked (`postgres://spool:***@db1:5432/spool`), for runner.json.
     public var storeDescription: String?
     /// This runner's id in a shared store (`--runner-id`), for runner.json.

@@ -33,6 +33,9 @@ enum EngineEvent: Sendable {
     case probe
     /// The store writer finished the batch in flight (`CommitInFlight`): durable, or why not.
     case committed(Result<CommitOutcome, StoreError>)
+    /// `--prune-after` on a store of one runner: prune what ended before this instant, in the
+    /// loop (the same path as a `prune` control message).
+    case pruneDue(before: Date)
     /// Lease, claims and leadership when runners share the store (SPEC §9).
     case fleet(FleetEvent)
 }

@@ -318,11 +318,7 @@ extension ProcessEngine {
         case .prune:
             guard let before = message.before.flatMap(Timestamp.parse) else { return .done }
             do {
-                let outcome = try await SpoolPruner(store: store, layout: layout).prune(
-                    before: before, keeping: Set(processes.keys))
-                logger.notice(
-                    "pruned \(outcome.processes) process(es) that ended before \(message.before ?? ""), and \(outcome.rejectedFiles) rejected file(s)"
-                )
+                try await pruneHistory(before: before)
                 return .done
             } catch {
                 return storeUnreadable(error, message)

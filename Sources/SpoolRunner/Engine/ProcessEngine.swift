@@ -64,6 +64,8 @@ public actor ProcessEngine {
     var startedAnyTask = false
     /// Set by `.scan` events; one scan per batch however many events asked for it.
     var scanWanted = false
+    /// A `--prune-after` pass due on a store of one runner: prune what ended before this.
+    var pruneDueBefore: Date?
     /// A reload is being read off the engine; `reloadAgain` asks for one more after it (a
     /// change that came while the files were being read).
     var reloadInFlight = false
@@ -235,6 +237,7 @@ public actor ProcessEngine {
                 }
             }
             if coordination.sharesWork { startFleetTasks(in: &group) }
+            startPruning(in: &group)
             if !configuration.once {
                 let rescan = configuration.rescan
                 group.addTask {
@@ -273,6 +276,15 @@ public actor ProcessEngine {
                 if scanWanted, !pause.isPaused {
                     scanWanted = false
                     await scan(now: now)
+                }
+                if let cutoff = pruneDueBefore, !stopping {
+                    pruneDueBefore = nil
+                    do {
+                        try await pruneHistory(before: cutoff)
+                    } catch {
+                        logger.warning("prune: the store could not be pruned; trying again at the next pass: \(error)")
+                        lastError = (now, "prune: \(error)")
+                    }
                 }
                 if fleet.claimWanted { await claimWork(now: now) }
                 advanceTouched(now: now)
@@ -476,6 +488,8 @@ public actor ProcessEngine {
         case .committed:
             // Taken before the other events of the batch (`commitFinished`).
             break
+        case .pruneDue(let before):
+            pruneDueBefore = before
         case .fleet(let event):
             handleFleet(event, now: now)
         }

@@ -7,7 +7,8 @@ import Foundation
 /// runners that agree on the time, since they share the anchor.
 ///
 /// Tests use it to put a real runner a few seconds before a slot, across a DST change, or three
-/// hours after the last run, without waiting for real minutes. Only schedules read it: request
+/// hours after the last run, without waiting for real minutes. Only schedules and the passes of
+/// `serve --prune-after` (when, and their cutoff) read it: request
 /// timestamps, timeouts and backoffs keep the engine's clock.
 public struct ScheduleClock: Sendable {
     private let read: @Sendable () -> Date

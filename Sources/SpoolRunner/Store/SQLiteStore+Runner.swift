@@ -80,6 +80,20 @@ extension SQLiteStore {
         }
     }
 
+    public func existingProcessIDs(among processIDs: [String]) async throws(StoreError) -> Set<String> {
+        guard !processIDs.isEmpty else { return [] }
+        return try await read("look up \(processIDs.count) process id(s)") { db in
+            var found: Set<String> = []
+            for chunk in processIDs.chunks(of: 500) {
+                found.formUnion(
+                    try String.fetchAll(
+                        db, sql: "SELECT process_id FROM processes WHERE process_id IN (\(chunk.sqlPlaceholders))",
+                        arguments: StatementArguments(chunk)))
+            }
+            return found
+        }
+    }
+
     /// - Returns: always `.empty`: the spool's lock makes this runner the store's only writer, so
     ///   it cannot lose a process, and no other host can ask for a cancel.
     public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {

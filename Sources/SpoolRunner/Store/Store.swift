@@ -74,6 +74,10 @@ public protocol Store: StoreReader {
     /// an id no process has is absent.
     func requestJSONs(of processIDs: [String]) async throws(StoreError) -> [String: String]
 
+    /// Which of `processIDs` the store has (`serve --prune-after`: a host's files of a process
+    /// the store no longer has are removed).
+    func existingProcessIDs(among processIDs: [String]) async throws(StoreError) -> Set<String>
+
     /// Writes one batch of changes in one transaction.
     /// - Returns: the processes of the batch the runner lost (not written) and those another host
     ///   asked to cancel; always empty for a store of one runner (SQLite). Not discardable: a

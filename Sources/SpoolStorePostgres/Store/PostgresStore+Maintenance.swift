@@ -203,9 +203,23 @@ extension PostgresStore {
     /// Unlike SQLite's one transaction, an interrupted prune leaves some of the old processes:
     /// the next run deletes them, and each chunk is whole (a process goes with all its rows).
     public func prune(before cutoff: Date, keeping live: Set<String>) async throws(StoreError) -> PruneResult {
+        try await prune(before: cutoff, keeping: live, chunk: Self.pruneChunk)
+    }
+
+    /// `prune(before:keeping:)` with chunks of `chunk` processes (tests use small ones).
+    ///
+    /// Safe beside the fleet and beside another prune (two leaders for a moment):
+    /// - a process is chosen only while finished, unowned and ended before `cutoff`, under a row
+    ///   lock (`FOR UPDATE SKIP LOCKED`): a retry (which locks the row, claims it and makes it
+    ///   pending) either comes first and the process is not chosen, or waits for the prune and
+    ///   finds no process; an owned finished process is one a runner is retrying now;
+    /// - two prunes skip each other's locked rows, so each deletes its own share, and a
+    ///   process accepted after the prune started ended after `cutoff`.
+    public func prune(before cutoff: Date, keeping live: Set<String>, chunk: Int) async throws(StoreError)
+        -> PruneResult
+    {
         let stamp = Timestamp.string(cutoff)
         let kept = Array(live)
-        let chunk = Self.pruneChunk
         return try await storeCall("prune before \(stamp)") {
             var deleted: [String] = []
             while true {
@@ -215,7 +229,7 @@ extension PostgresStore {
                         WITH doomed AS (
                           SELECT process_id FROM processes
                            WHERE status IN ('success', 'failed', 'cancelled') AND ended_at < \(stamp)::timestamptz
-                             AND process_id <> ALL(\(kept)::text[])
+                             AND owner_runner IS NULL AND process_id <> ALL(\(kept)::text[])
                            ORDER BY ended_at, process_id
                            LIMIT \(chunk)
                            FOR UPDATE SKIP LOCKED),

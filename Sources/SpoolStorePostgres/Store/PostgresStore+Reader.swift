@@ -173,6 +173,7 @@ extension PostgresStore: StoreReader {
                 """
                 SELECT process_id FROM processes
                  WHERE status IN ('success', 'failed', 'cancelled') AND ended_at < \(stamp)::timestamptz
+                   AND owner_runner IS NULL
                  ORDER BY ended_at, process_id
                 """)
             var rejections: Int64 = 0

@@ -105,6 +105,15 @@ extension PostgresStore: Store {
         }
     }
 
+    public func existingProcessIDs(among processIDs: [String]) async throws(StoreError) -> Set<String> {
+        guard !processIDs.isEmpty else { return [] }
+        return try await storeCall("look up \(processIDs.count) process id(s)") {
+            Set(
+                try await texts(
+                    "SELECT process_id FROM processes WHERE process_id = ANY(\(processIDs)::text[])"))
+        }
+    }
+
     /// Stores the definitions new processes are accepted with (SPEC §9: the executing runner
     /// parses the stored YAML), by sha256; call at start and after every reload, before
     /// committing a process of a new or changed type.
