@@ -206,6 +206,98 @@ extension Fleet {
             }
         }
 
+        /// A task whose output object holds U+0000: PostgreSQL's jsonb cannot keep it, so the
+        /// attempt fails `invalid_json` naming the task and where the character is (not a commit
+        /// that fails for ever); the process follows the failure rule, its rows and status file
+        /// agree, and the runner goes on with the next request.
+        @Test func aTaskOutputWithNULFailsTheTaskClearly() async throws {
+            try await withStores("fleet_nul_output", migrate: false) { stores in
+                let db = stores[0]
+                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+                let script = host.definitions + "/emit.sh"
+                try "#!/bin/sh\ncat <<'EOF'\n{\"a\": {\"b\": \"x\\u0000y\"}}\nEOF\n".write(
+                    toFile: script, atomically: true, encoding: .utf8)
+                chmod(script, 0o755)
+                try host.define(
+                    "emit.yaml", "tasks:\n  - name: emit\n    run: [\"\(script)\"]\n  - name: after\n    sleep: 1ms\n")
+                try host.define("fine.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
+                let runner = try host.start(db.url)
+                try host.drop("n1", #"{"process_type": "emit"}"#)
+                #expect(await eventually(timeout: 30) { host.status("n1") == "failed" }, "\(runner.log.suffix(3000))")
+                try host.drop("fine1", #"{"process_type": "fine"}"#)
+                #expect(
+                    await eventually(timeout: 30) { host.status("fine1") == "success" }, "\(runner.log.suffix(3000))")
+                let rows: [String] = try await db.values(
+                    """
+                    SELECT task_name || ' ' || status || ' ' || coalesce(error_json->>'code', '-') || ' '
+                           || coalesce(output_json::text, 'null')
+                      FROM tasks WHERE process_id = 'n1' ORDER BY position
+                    """)
+                #expect(rows == ["emit failed invalid_json null", "after skipped - null"])
+                let message: String? = try await db.value(
+                    "SELECT error_json->>'message' FROM tasks WHERE process_id = 'n1' AND task_name = 'emit'")
+                #expect(
+                    message?.contains("task 'emit' printed an output object whose output.a.b holds U+0000") == true,
+                    "\(message ?? "nil")")
+                let process: String? = try await db.value(
+                    "SELECT status || ' ' || (error_json->>'code') || ' ' || (error_json->>'task') FROM processes WHERE process_id = 'n1'"
+                )
+                #expect(process == "failed invalid_json emit")
+                // The status file is the store's document, byte for byte.
+                let shown = try await RunnersTests.spoolrunner([
+                    "status", "n1", "--json", "--store", db.url.description,
+                ])
+                let file = try String(contentsOfFile: host.spool + "/outbox/n1.json", encoding: .utf8)
+                #expect(shown.output == file)
+                #expect(runner.log.contains("task output cannot be stored"), "\(runner.log.suffix(3000))")
+                #expect(runner.isRunning, "\(runner.log.suffix(3000))")
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
+            }
+        }
+
+        /// A runner killed between moving a rejected file to `rejected/` and committing its row
+        /// (SPOOLRUNNER_CRASH_AT=rejected): the next start on the spool records the row in the
+        /// shared store, once.
+        @Test func aRejectionCutOffByACrashIsRecordedByTheNextStart() async throws {
+            try await withStores("fleet_reject_crash", migrate: false) { stores in
+                let db = stores[0]
+                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+                try host.define("fine.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
+                let crashed = try host.start(db.url, environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
+                try host.drop("bad1", #"{"process_type": "nope"}"#)
+                #expect(crashed.wait(timeout: 30) != 0)
+                #expect(crashed.log.contains("SPOOLRUNNER_CRASH_AT=rejected"), "\(crashed.log.suffix(2000))")
+                #expect(FileManager.default.fileExists(atPath: host.spool + "/rejected/bad1.json.error.json"))
+                let none: Int64? = try await db.value("SELECT count(*) FROM rejections")
+                #expect(none == 0)
+                let runner = try host.start(db.url)
+                #expect(
+                    await eventually(timeout: 30) {
+                        let rows: [String] = try await db.values(
+                            "SELECT file_name || ' ' || code || ' ' || coalesce(runner_id, '-') FROM rejections")
+                        return rows == ["bad1.json unknown_process_type alpha"]
+                    }, "\(runner.log.suffix(3000))")
+                #expect(runner.log.contains("recording 1 rejection(s)"), "\(runner.log.suffix(3000))")
+                try host.drop("fine1", #"{"process_type": "fine"}"#)
+                #expect(await eventually(timeout: 30) { host.status("fine1") == "success" })
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
+                // A clean stop: the next start records nothing again.
+                let again = try host.start(db.url)
+                // runner.json of this runner: written once its start-up recovery is over.
+                #expect(
+                    await eventually(timeout: 20) {
+                        (host.heartbeat()?["pid"] as? Int).map(Int32.init) == again.pid
+                            && host.heartbeat()?["state"] as? String == "running"
+                    })
+                again.kill(SIGTERM)
+                #expect(again.wait() == 0)
+                let count: Int64? = try await db.value("SELECT count(*) FROM rejections")
+                #expect(count == 1)
+            }
+        }
+
         static func sharedDirectory() throws -> String {
             let path = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
