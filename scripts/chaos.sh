@@ -6,6 +6,7 @@
 #   REQUESTS=500 KILLS=10 scripts/chaos.sh # a quicker one
 #   BIN=.build/debug/spoolrunner scripts/chaos.sh   # skip the release build
 #   KEEP=1 scripts/chaos.sh                # keep the spool for a look afterwards
+#   COMMIT_BATCH=7 scripts/chaos.sh        # small batches: most changes wait for a later one
 #
 # Workload: scripts/chaos-workload/ (shared with the crash tests): a sync/async chain; a ledger
 # whose `charge` task is idempotent: false and appends its process id to one shared ledger file;
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/.."
 
 REQUESTS=${REQUESTS:-2000}
 KILLS=${KILLS:-20}
+COMMIT_BATCH=${COMMIT_BATCH:-500}
 MIN_RUN_MS=${MIN_RUN_MS:-100}
 MAX_RUN_MS=${MAX_RUN_MS:-1500}
 if [ -z "${BIN:-}" ]; then
@@ -57,14 +59,14 @@ start=$(date +%s.%N)
 killed=0
 for ((k = 0; k < KILLS; k++)); do
     drop $((k * REQUESTS / KILLS)) $(((k + 1) * REQUESTS / KILLS))
-    "$BIN" serve --spool "$spool" --definitions "$defs" --rescan 100ms --settle 0s 2>>"$log" &
+    "$BIN" serve --spool "$spool" --definitions "$defs" --rescan 100ms --settle 0s --commit-batch "$COMMIT_BATCH" 2>>"$log" &
     pid=$!
     ms=$((MIN_RUN_MS + RANDOM % (MAX_RUN_MS - MIN_RUN_MS + 1)))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
     wait "$pid" 2>/dev/null || true
 done
-"$BIN" serve --once --spool "$spool" --definitions "$defs" --settle 0s 2>>"$log"
+"$BIN" serve --once --spool "$spool" --definitions "$defs" --settle 0s --commit-batch "$COMMIT_BATCH" 2>>"$log"
 end=$(date +%s.%N)
 
 python3 - "$spool" "$ledger" "$REQUESTS" "$killed" "$start" "$end" <<'PY'

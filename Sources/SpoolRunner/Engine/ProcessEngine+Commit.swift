@@ -70,8 +70,11 @@ extension ProcessEngine {
         var removals = filesToRemove
         var spawns = launches
         if !left.isEmpty {
-            removals = filesToRemove.filter { removalOwners[$0].map { !left.contains($0) } ?? true }
-            filesToRemove.removeAll { removalOwners[$0].map { left.contains($0) } ?? false }
+            // A file waits when the process it belongs to waits; those stay in `filesToRemove`.
+            let owners = removalOwners
+            let waits = { (path: String) in owners[path].map { left.contains($0) } ?? false }
+            removals = filesToRemove.filter { !waits($0) }
+            filesToRemove.removeAll { !waits($0) }
             spawns = launches.filter { !left.contains($0.key.processID) }
             launches.removeAll { !left.contains($0.key.processID) }
         } else {
