@@ -243,7 +243,8 @@ import Glibc
               - name: wait
                 sleep: 60s
             """)
-        let runner = try spool.start(["serve", "--rescan", "100ms"])
+        // --grace 1s: the retried process still runs at the end, and the stop need not wait for it.
+        let runner = try spool.start(["serve", "--rescan", "100ms", "--grace", "1s"])
         try await runner.stopping(with: SIGTERM) {
             let gateway = try await GatewayProcess(spool)
             let id = try #require(

@@ -238,7 +238,9 @@ import Glibc
         #expect(
             stale.standardOutput.contains("note: no runner is running on \(spool.layout.root); last seen at "),
             "\(stale.standardOutput)")
-        // Leftover task processes of the killed runner end with the test's spool.
+        // Leftover task processes of the killed runner end with the test's spool: the next run
+        // kills them first, and the cancel keeps it from running the 30 s task again.
+        _ = try await spool.run(["cancel", "s1"])
         _ = try await spool.serveOnce(["--grace", "1s"], timeout: 5)
     }
 

@@ -24,7 +24,9 @@ import Glibc
     @Test func outboxDeletedUnderARunningRunnerIsRecreatedAndRefilled() async throws {
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", Self.quick)
-        let runner = try spool.start(["serve", "--settle", "0s", "--rescan", "200ms"])
+        // The periodic pass every 500 ms instead of every 5 s: the test waits for it twice.
+        let runner = try spool.start(
+            ["serve", "--settle", "0s", "--rescan", "200ms"], environment: ["SPOOLRUNNER_STATUS_CHECK": "500ms"])
         try await runner.stopping(with: SIGTERM) {
             let early = (0..<20).map { "early\($0)" }
             for id in early { try spool.drop(id, Self.request()) }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs at most a few of the marked suites' tests at once: each spawns runners, tasks and tools.
 ///
 /// The end-to-end tests wait by suspending (see `ChildExit`), so nothing throttles them any more:
@@ -18,6 +22,8 @@ struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
         // Called for the suite and each test too (testCase nil): only a test case takes a slot.
         guard testCase != nil else { return try await function() }
         await Self.slots.acquire()
+        let started = ContinuousClock.now
+        defer { Self.record(test, since: started) }
         do {
             try await function()
         } catch {
@@ -25,6 +31,20 @@ struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
             throw error
         }
         await Self.slots.release()
+    }
+
+    /// With `SPOOLRUNNER_TEST_TIMES=<file>`, each test's own time (from taking its slot to its
+    /// end, without the wait for a slot that Swift Testing's "passed after" includes) is appended
+    /// to that file as `<seconds>\t<suite>/<test>`: the list to read when the suite gets slower.
+    static func record(_ test: Test, since started: ContinuousClock.Instant) {
+        guard let path = ProcessInfo.processInfo.environment["SPOOLRUNNER_TEST_TIMES"] else { return }
+        let elapsed = started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let line = String(format: "%.3f\t", seconds) + "\(test.id)\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
     }
 
     static let slots = Slots(
