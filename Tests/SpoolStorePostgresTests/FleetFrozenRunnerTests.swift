@@ -49,7 +49,8 @@ extension Fleet {
                 // b first: it leads, and it is the one frozen.
                 try supervisor.release(b)
                 #expect(
-                    await eventually(timeout: 20) { b.heartbeat()?["leader"] as? Bool == true }, "\(b.logs.suffix(2000))")
+                    await eventually(timeout: 20) { b.heartbeat()?["leader"] as? Bool == true },
+                    "\(b.logs.suffix(2000))")
                 for host in [a, c] { try supervisor.release(host) }
                 let watcher = Task { await supervisor.run() }
                 defer { watcher.cancel() }
@@ -165,14 +166,16 @@ extension Fleet {
                 var overlaps: [String] = []
                 for id in victims.prefix(3) {
                     let runs = ledger.lines(of: id, "work", "start")
-                    guard runs.count == 2, let orphanEnd = ledger.lines(of: id, "work", "term").first.flatMap({ Double($0[4]) }),
+                    guard runs.count == 2,
+                        let orphanEnd = ledger.lines(of: id, "work", "term").first.flatMap({ Double($0[4]) }),
                         let rerun = Double(runs[1][4])
                     else { continue }
                     if rerun < orphanEnd {
                         overlaps.append("\(id) \(String(format: "%.1f", orphanEnd - rerun)) s")
                     }
                 }
-                #expect(try await FleetInvariants.violations(in: db).isEmpty, "\(try await FleetInvariants.violations(in: db))")
+                let violations = try await FleetInvariants.violations(in: db)
+                #expect(violations.isEmpty, "\(violations)")
                 let terms = victims.compactMap { id in
                     ledger.lines(of: id, id.hasPrefix("i") ? "work" : "pay", "term").first.flatMap { Double($0[4]) }
                 }

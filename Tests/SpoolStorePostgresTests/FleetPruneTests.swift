@@ -26,7 +26,8 @@ extension Fleet {
             try await withFleet("fleet_prune", ["a", "b"], definitions: ["work.yaml": Self.work]) { db, fleet in
                 let (a, b) = (fleet.hosts[0], fleet.hosts[1])
                 let gate = fleet.shared + "/gate"
-                try fleet.define("gated.yaml", "tasks:\n  - name: wait\n    shell: 'while [ ! -f \(gate) ]; do sleep 0.1; done'\n")
+                try fleet.define(
+                    "gated.yaml", "tasks:\n  - name: wait\n    shell: 'while [ ! -f \(gate) ]; do sleep 0.1; done'\n")
                 let now = Timestamp.string(Date())
                 let clock = [
                     "SPOOLRUNNER_SCHEDULE_CLOCK": now, "SPOOLRUNNER_SCHEDULE_CLOCK_ANCHOR": now,

@@ -120,7 +120,9 @@ extension Fleet {
                 // process over meanwhile).
                 let first = try solo.start(db.url, lease: "30s")
                 try solo.drop("r0", #"{"process_type": "nap"}"#)
-                #expect(await eventually(timeout: 20) { fleet.ledgerLines.contains("r0 start 1") }, "\(first.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("r0 start 1") },
+                    "\(first.log.suffix(2000))")
                 var pids: [Int32] = []
                 #expect(
                     await eventually(timeout: 10) {
@@ -309,13 +311,17 @@ extension Fleet {
             """
 
         @Test func killedRunnersProcessesAreTakenOverAfterItsLease() async throws {
-            try await withFleet("fleet_takeover", ["alpha", "beta"], definitions: ["steady.yaml": Self.steady, "once.yaml": Self.once]) { db, fleet in
+            try await withFleet(
+                "fleet_takeover", ["alpha", "beta"], definitions: ["steady.yaml": Self.steady, "once.yaml": Self.once]
+            ) { db, fleet in
                 let (alpha, beta) = (fleet.hosts[0], fleet.hosts[1])
                 let first = try alpha.start(db.url)
                 try alpha.drop("s1", #"{"process_type": "steady"}"#)
                 try alpha.drop("o1", #"{"process_type": "once"}"#)
                 #expect(
-                    await eventually(timeout: 20) { fleet.ledgerLines.contains("s1 start 1") && fleet.ledgerLines.contains("o1 start") },
+                    await eventually(timeout: 20) {
+                        fleet.ledgerLines.contains("s1 start 1") && fleet.ledgerLines.contains("o1 start")
+                    },
                     "\(first.log.suffix(3000))")
                 let second = try beta.start(db.url)
                 #expect(
@@ -377,7 +383,9 @@ extension Fleet {
                 // A long lease: only the fast path can recover within the test's bounds.
                 let first = try alpha.start(db.url, lease: "60s")
                 try alpha.drop("s1", #"{"process_type": "steady"}"#)
-                #expect(await eventually(timeout: 20) { fleet.ledgerLines.contains("s1 start 1") }, "\(first.log.suffix(3000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("s1 start 1") },
+                    "\(first.log.suffix(3000))")
                 // Its pid is committed once it has spawned.
                 var orphan: Int32?
                 #expect(
@@ -415,7 +423,9 @@ extension Fleet {
     /// runs the work (SPEC §9: status files are written on the host where the request was dropped).
     @Suite(.serialized) struct FleetIntakeOnlyTests {
         @Test func intakeOnlyRunnerAcceptsAndAnotherRunsTheWork() async throws {
-            try await withFleet("fleet_intake", ["front", "worker"], definitions: ["pair.yaml": FleetServeTests.twoSteps]) { db, fleet in
+            try await withFleet(
+                "fleet_intake", ["front", "worker"], definitions: ["pair.yaml": FleetServeTests.twoSteps]
+            ) { db, fleet in
                 let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 // Without notifications: the worker finds the work by its 1 s poll.
@@ -487,12 +497,16 @@ extension Fleet {
     /// `cancel` and `retry` dropped on one host act on a process another host runs (SPEC §9).
     @Suite(.serialized) struct FleetControlTests {
         @Test func cancelAndRetryFromTheHostWhereTheRequestWasDropped() async throws {
-            try await withFleet("fleet_control", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]) { db, fleet in
+            try await withFleet(
+                "fleet_control", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]
+            ) { db, fleet in
                 let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 let runner = try worker.start(db.url)
                 try front.drop("c1", #"{"process_type": "steady"}"#)
-                #expect(await eventually(timeout: 20) { fleet.ledgerLines.contains("c1 start 1") }, "\(runner.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("c1 start 1") },
+                    "\(runner.log.suffix(2000))")
                 // Cancel on the front host; the worker stops the task.
                 // (`spoolrunner cancel` checks the local SQLite history first: a host of a fleet has
                 // none, so the control file is dropped as a client would.)
@@ -520,12 +534,16 @@ extension Fleet {
         /// retry sets it back to pending for the fleet; the status file on the host where the
         /// request was dropped follows both.
         @Test func cancelAndRetryThroughTheStoreFromAnywhere() async throws {
-            try await withFleet("fleet_control_store", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]) { db, fleet in
+            try await withFleet(
+                "fleet_control_store", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]
+            ) { db, fleet in
                 let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 let runner = try worker.start(db.url)
                 try front.drop("c2", #"{"process_type": "steady"}"#)
-                #expect(await eventually(timeout: 20) { fleet.ledgerLines.contains("c2 start 1") }, "\(runner.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("c2 start 1") },
+                    "\(runner.log.suffix(2000))")
                 let nowhere = fleet.shared + "/nowhere"
                 try FileManager.default.createDirectory(atPath: nowhere, withIntermediateDirectories: true)
                 let cancel = try await RunnersTests.spoolrunner(

@@ -13,7 +13,8 @@ enum FleetInvariants {
             "SELECT process_id || ' ' || owner_runner FROM processes WHERE owner_runner IS NOT NULL AND status NOT IN ('pending', 'running')"
         )
         if !owned.isEmpty { found.append("finished processes still owned: \(owned)") }
-        let states: [String] = try await db.values("SELECT runner_id || ' ' || state FROM runners WHERE state <> 'stopped'")
+        let states: [String] = try await db.values(
+            "SELECT runner_id || ' ' || state FROM runners WHERE state <> 'stopped'")
         if !states.isEmpty { found.append("runners not stopped: \(states)") }
         let orphans: Int64? = try await db.value(
             """

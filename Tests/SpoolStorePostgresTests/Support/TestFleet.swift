@@ -10,9 +10,10 @@ final class TestFleet: Sendable {
 
     /// - Parameter definitions: file name → YAML, written on every host.
     init(_ names: [String], definitions: [String: String] = [:]) throws {
-        shared = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
-        hosts = try names.map { try FleetHost($0, shared: shared) }
+        let directory = NSTemporaryDirectory() + "fleet-shared-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        shared = directory
+        hosts = try names.map { try FleetHost($0, shared: directory) }
         for host in hosts {
             for (name, yaml) in definitions { try host.define(name, yaml) }
         }
