@@ -138,7 +138,11 @@ extension Fleet {
                     await eventually(timeout: 30) {
                         let row: String? = try await db.value(
                             "SELECT state || ' ' || incarnation FROM runners WHERE runner_id = 'b'")
+                        // The engine's own notice, not only the row: the row commits before the
+                        // engine hears of it, and a request taken in between, still fenced, is
+                        // handed to the fleet (a full-suite run saw 'after' run on c).
                         return row == "alive \((incarnation ?? 0) + 1)"
+                            && b.logs.contains("registered again after the fence")
                     }, "\(b.logs.suffix(3000))")
                 #expect(b.logs.contains("lease_lost"))
                 // An in-process task: what b does is checked, not what a loaded machine's pid reuse

@@ -14,15 +14,27 @@ extension PostgresStore {
     ///   engine's `requestJSONs` look-up) is lost: nothing of that change is written.
     /// - A change of a held process is written only if this runner still owns it under the
     ///   epoch it holds it by (`commit(_:lease:)`'s fence); otherwise it is lost.
+    ///
+    /// One round trip: `spoolrunner_commit` (migration 4) does it all in autocommit. The batch
+    /// carries a token, so a batch whose answer was lost is sent again under that token before
+    /// the next one and is written once (see `CommitLog`).
     /// - Returns: the lost processes and the held ones another host asked to cancel.
     public func commit(_ batch: StoreBatch) async throws(StoreError) -> CommitOutcome {
-        guard !batch.isEmpty else { return .empty }
-        let operation = "commit \(batch.changes.count) process change(s)"
+        var earlier = CommitOutcome.empty
+        if let unanswered = commitLog.withLock({ $0.unanswered }) {
+            let answer = try await send(unanswered, "commit a batch sent before whose answer never came")
+            commitLog.withLock { $0.answered(unanswered, answer) }
+            earlier = apply(answer, of: unanswered.batch, unheld: unanswered.unheld)
+        }
+        // A batch handed in again after a failure: without what is durable already.
+        let remainder = commitLog.withLock { $0.remainder(of: batch) }
+        guard !remainder.isEmpty else { return earlier }
+        let operation = "commit \(remainder.changes.count) process change(s)"
         let state = held.withLock { $0 }
         var newRows: [NewProcessRow] = []
         var transitions: [ProcessTransition] = []
         var unheld: Set<String> = []
-        for change in batch.changes {
+        for change in remainder.changes {
             let id = change.record.processID
             if change.isNew {
                 guard let definition = state.definitions[change.record.processType] else {
@@ -44,52 +56,75 @@ extension PostgresStore {
                 throw storeError(error, operation)
             }
         }
-        let newIDs = Set(newRows.map(\.processID))
-        let rejections = batch.rejections
-        let counters = batch.counters
-        let lockTimeout = lockTimeout.withLock { $0 }
+        let payload: String
+        do {
+            let document = try CommitPayload(
+                new: newRows, transitions: transitions, runnerID: runnerID, rejections: remainder.rejections,
+                counters: remainder.counters)
+            payload = String(decoding: try JSONEncoder.sorted.encode(document), as: UTF8.self)
+        } catch {
+            throw storeError(error, operation)
+        }
+        let sent = commitLog.withLock { log in
+            CommitLog.Unanswered(
+                seq: log.nextSeq(), incarnation: state.lease?.incarnation, payload: payload, batch: batch,
+                unheld: unheld)
+        }
+        let answer: CommitAnswer
+        do {
+            answer = try await send(sent, operation)
+        } catch {
+            // Maybe written, maybe not: the next commit sends it again under its token first.
+            commitLog.withLock { $0.unanswered = sent }
+            throw error
+        }
+        let outcome = apply(answer, of: remainder, unheld: unheld)
+        return CommitOutcome(
+            lost: earlier.lost.union(outcome.lost),
+            cancelRequested: earlier.cancelRequested.subtracting(outcome.lost).union(outcome.cancelRequested))
+    }
+
+    /// One call of `spoolrunner_commit`, in autocommit: one round trip, one transaction.
+    func send(_ batch: CommitLog.Unanswered, _ operation: String) async throws(StoreError) -> CommitAnswer {
+        let lockTimeout = lockTimeout.withLock { $0 }.map { Int($0 * 1000) }
         let me = runnerID
-        let incarnation = state.lease?.incarnation
-        let result: (owned: [String: Int64], written: Set<String>, lost: Set<String>, cancel: Set<String>) =
-            try await storeCall(operation) {
-                try await transaction("committing \(batch.changes.count) process changes") { connection in
-                    if let lockTimeout {
-                        try await connection.query(
-                            "SELECT set_config('lock_timeout', \("\(Int(lockTimeout * 1000))ms"), true)",
-                            logger: logger)
-                    }
-                    let (inserted, owned) = try await insertNew(newRows, incarnation: incarnation, on: connection)
-                    let fenced = try await lockHeld(
-                        transitions.filter { !newIDs.contains($0.processID) }, incarnation: incarnation,
-                        on: connection)
-                    let kept = transitions.filter {
-                        inserted.contains($0.processID) || fenced.owned.contains($0.processID)
-                    }
-                    try await writeTransitions(kept, connection: connection)
-                    // The hosts where these requests were dropped write their status files.
-                    try await notifySubscribers(
-                        of: kept.map(\.processID).filter { !newIDs.contains($0) }, except: me, on: connection)
-                    try await insertRejections(rejections, on: connection)
-                    try await addCounters(counters, runner: me, on: connection)
-                    let written = Set(kept.map(\.processID))
-                    let lost = Set(transitions.map(\.processID)).subtracting(written).union(
-                        newIDs.filter { owned[$0] == nil })
-                    return (owned, written, lost, fenced.cancelRequested)
+        let writer = commitLog.withLock { $0.writer }
+        return try await storeCall(operation) {
+            do {
+                let rows = try await client.query(
+                    """
+                    SELECT spoolrunner_commit(\(me), \(batch.incarnation)::int8, \(writer)::uuid, \(batch.seq)::int8,
+                                              \(lockTimeout)::int4, \(batch.payload)::jsonb)::text
+                    """, logger: logger)
+                var text: String?
+                for try await value in rows.decode(String.self) { text = value }
+                let answer = try JSONDecoder().decode(CommitAnswer.self, from: Data((text ?? "").utf8))
+                if answer.replayed == true {
+                    logger.notice(
+                        "commit answered from its token: the batch had been written before its answer was lost",
+                        metadata: ["store.commit.seq": "\(batch.seq)"])
                 }
+                return answer
+            } catch {
+                throw PostgresStoreError.wrap(error, "committing a batch (\(operation))")
             }
-        let lost = result.lost.union(unheld)
+        }
+    }
+
+    /// What a commit's answer means for the epochs this runner holds, and for the engine.
+    private func apply(_ answer: CommitAnswer, of batch: StoreBatch, unheld: Set<String>) -> CommitOutcome {
+        let written = Set(answer.written)
+        let lost = Set(answer.lost).union(unheld)
         held.withLock { held in
-            for (id, epoch) in result.owned { held.epochs[id] = epoch }
+            for (id, epoch) in answer.owned { held.epochs[id] = epoch }
             for id in lost { held.epochs.removeValue(forKey: id) }
             // A process that ended is no one's any more (the commit cleared its owner).
             for change in batch.changes
-            where change.processChanged && change.record.status.isFinal
-                && result.written.contains(change.record.processID)
-            {
+            where change.processChanged && change.record.status.isFinal && written.contains(change.record.processID) {
                 held.epochs.removeValue(forKey: change.record.processID)
             }
         }
-        return CommitOutcome(lost: lost, cancelRequested: result.cancel)
+        return CommitOutcome(lost: lost, cancelRequested: Set(answer.cancel))
     }
 
     /// A process of the batch that is not in the store yet.
@@ -182,49 +217,6 @@ extension PostgresStore {
                 """, logger: logger)
         }
         return (inserted, owned)
-    }
-
-    /// The fence of `commit(_:lease:)`: locks the rows this runner owns under the epochs it
-    /// holds them by, in id order; the others are not written.
-    private func lockHeld(_ transitions: [ProcessTransition], incarnation: Int64?, on connection: PostgresConnection)
-        async throws -> (owned: Set<String>, cancelRequested: Set<String>)
-    {
-        guard !transitions.isEmpty, let incarnation else { return ([], []) }
-        let me = runnerID
-        let rows = try await connection.query(
-            """
-            SELECT p.process_id, p.cancel_requested_at IS NOT NULL
-              FROM processes p
-              JOIN unnest(\(transitions.map(\.processID))::text[], \(transitions.map(\.leaseEpoch))::int8[])
-                   AS f(process_id, lease_epoch)
-                ON p.process_id = f.process_id AND p.lease_epoch = f.lease_epoch
-             WHERE p.owner_runner = \(me)
-               AND EXISTS (SELECT 1 FROM runners r WHERE r.runner_id = \(me)
-                             AND r.incarnation = \(incarnation) AND r.state = 'alive')
-             ORDER BY p.process_id
-               FOR UPDATE OF p
-            """, logger: logger)
-        var owned: Set<String> = []
-        var cancel: Set<String> = []
-        for try await (id, cancelRequested) in rows.decode((String, Bool).self) {
-            owned.insert(id)
-            if cancelRequested { cancel.insert(id) }
-        }
-        return (owned, cancel)
-    }
-
-    private func insertRejections(_ rejections: [RejectionRecord], on connection: PostgresConnection) async throws {
-        guard !rejections.isEmpty else { return }
-        let json = String(decoding: try JSONEncoder.sorted.encode(rejections.map(RejectionRow.init)), as: UTF8.self)
-        try await connection.query(
-            """
-            INSERT INTO rejections (file_name, received_at, code, message, runner_id)
-            SELECT r.file_name, r.received_at::timestamptz, r.code, r.message, \(runnerID)
-              FROM ROWS FROM (jsonb_to_recordset(\(json)::jsonb)
-                     AS (file_name text, received_at text, code text, message text)) WITH ORDINALITY
-                   AS r(file_name, received_at, code, message, n)
-             ORDER BY r.n
-            """, logger: logger)
     }
 
     /// Adds the batch's counters to this runner's rows (created at zero).

@@ -51,46 +51,10 @@ extension PostgresStore {
     func writeTransitions(
         _ transitions: [ProcessTransition], connection: PostgresConnection, ranTasks: Bool = true
     ) async throws {
-        struct ProcessRow: Encodable {
-            var processID: String
-            var change: ProcessTransition.Process
-            func encode(to encoder: any Encoder) throws {
-                try change.encode(to: encoder)
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encode(processID, forKey: .processID)
-            }
-            enum Key: String, CodingKey { case processID = "process_id" }
-        }
-        struct TaskRow: Encodable {
-            var processID: String
-            var runnerID: String?
-            var change: ProcessTransition.Task
-            func encode(to encoder: any Encoder) throws {
-                try change.encode(to: encoder)
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encode(processID, forKey: .processID)
-                try container.encodeIfPresent(runnerID, forKey: .runnerID)
-            }
-            enum Key: String, CodingKey {
-                case processID = "process_id"
-                case runnerID = "runner_id"
-            }
-        }
-        struct EventRow: Encodable {
-            var processID: String
-            var change: ProcessTransition.Event
-            func encode(to encoder: any Encoder) throws {
-                try change.encode(to: encoder)
-                var container = encoder.container(keyedBy: Key.self)
-                try container.encode(processID, forKey: .processID)
-            }
-            enum Key: String, CodingKey { case processID = "process_id" }
-        }
-        let processes = transitions.compactMap { t in t.process.map { ProcessRow(processID: t.processID, change: $0) } }
-        let tasks = transitions.flatMap { t in
-            t.tasks.map { TaskRow(processID: t.processID, runnerID: ranTasks ? runnerID : nil, change: $0) }
-        }
-        let events = transitions.flatMap { t in t.events.map { EventRow(processID: t.processID, change: $0) } }
+        let rows = TransitionRows(transitions, runnerID: ranTasks ? runnerID : nil)
+        let processes = rows.processes
+        let tasks = rows.tasks
+        let events = rows.events
         let encoder = JSONEncoder.sorted
         if !processes.isEmpty {
             let json = String(decoding: try encoder.encode(processes), as: UTF8.self)

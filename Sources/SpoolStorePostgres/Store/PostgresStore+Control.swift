@@ -44,33 +44,15 @@ extension PostgresStore {
                 let rows = try await connection.query(
                     PostgresQuery(
                         unsafeSQL: """
-                            SELECT p.process_id, p.process_type, p.status, p.inputs_json::text, p.request_json,
-                                   \(Self.stamp("p.created_at")), \(Self.stamp("p.started_at")),
-                                   \(Self.stamp("p.ended_at")), \(Self.stamp("p.updated_at")), p.error_json::text,
-                                   p.crash_count, p.takeovers, p.owner_runner, p.lease_epoch, d.yaml,
-                                   p.definition_sha256
+                            SELECT \(LockedProcessRow.columns)
                               FROM processes p LEFT JOIN definitions d ON d.sha256 = p.definition_sha256
                              WHERE p.process_id = $1
                                FOR UPDATE OF p
                             """, binds: Self.bind(processID)), logger: logger)
                 var found: (RecoveryInput.ProcessState, String?, Data?)?
                 for try await row in rows {
-                    let (
-                        id, type, status, inputsJSON, request, created, started, ended, updated, errorJSON, crashes,
-                        takeovers, owner, epoch, yaml, definitionHash
-                    ) = try row.decode(
-                        (
-                            String, String, String, String, String, String, String?, String?, String, String?, Int32,
-                            Int32, String?, Int64, String?, Data?
-                        ).self)
-                    found = (
-                        RecoveryInput.ProcessState(
-                            processID: id, processType: type, status: status, inputsJSON: inputsJSON,
-                            requestJSON: request, createdAt: created, startedAt: started, endedAt: ended,
-                            updatedAt: updated, errorJSON: errorJSON, crashCount: Int(crashes),
-                            takeovers: Int(takeovers), ownerRunner: owner, leaseEpoch: epoch),
-                        yaml, definitionHash
-                    )
+                    let locked = try LockedProcessRow(row)
+                    found = (locked.process, locked.definitionYAML, locked.definitionSHA256)
                 }
                 guard let (process, yaml, definitionHash) = found else { return ControlResult.unknown }
                 guard let status = ProcessStatus(rawValue: process.status) else {

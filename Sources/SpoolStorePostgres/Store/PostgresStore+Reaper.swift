@@ -63,10 +63,7 @@ extension PostgresStore {
             let rows = try await connection.query(
                 PostgresQuery(
                     unsafeSQL: """
-                        SELECT p.process_id, p.process_type, p.status, p.inputs_json::text, p.request_json,
-                               \(Self.stamp("p.created_at")), \(Self.stamp("p.started_at")), \(Self.stamp("p.ended_at")),
-                               \(Self.stamp("p.updated_at")), p.error_json::text, p.crash_count, p.takeovers,
-                               p.owner_runner, p.lease_epoch, d.yaml, p.definition_sha256
+                        SELECT \(LockedProcessRow.columns)
                           FROM processes p JOIN definitions d ON d.sha256 = p.definition_sha256
                          WHERE p.owner_runner IN (SELECT runner_id FROM runners WHERE state = 'dead')
                          ORDER BY p.created_at, p.process_id
@@ -75,22 +72,15 @@ extension PostgresStore {
                         """), logger: logger)
             var inputs: [RecoveryInput] = []
             for try await row in rows {
-                let (
-                    id, type, status, inputsJSON, request, created, started, ended, updated, errorJSON, crashes,
-                    takeovers, owner, epoch, yaml, definitionHash
-                ) = try row.decode(
-                    (
-                        String, String, String, String, String, String, String?, String?, String, String?, Int32,
-                        Int32, String, Int64, String, Data
-                    ).self)
+                let locked = try LockedProcessRow(row)
+                // The join and the owner filter make these present.
+                guard let owner = locked.process.ownerRunner, let yaml = locked.definitionYAML,
+                    let definitionHash = locked.definitionSHA256
+                else { continue }
                 inputs.append(
                     RecoveryInput(
-                        process: RecoveryInput.ProcessState(
-                            processID: id, processType: type, status: status, inputsJSON: inputsJSON,
-                            requestJSON: request, createdAt: created, startedAt: started, endedAt: ended,
-                            updatedAt: updated, errorJSON: errorJSON, crashCount: Int(crashes),
-                            takeovers: Int(takeovers), ownerRunner: owner, leaseEpoch: epoch),
-                        tasks: [], definitionYAML: yaml, definitionSHA256: definitionHash, previousOwner: owner))
+                        process: locked.process, tasks: [], definitionYAML: yaml, definitionSHA256: definitionHash,
+                        previousOwner: owner))
             }
             guard !inputs.isEmpty else { return [] }
             let ids = inputs.map(\.process.processID)

@@ -18,6 +18,8 @@ public final class PostgresStore: Sendable {
     let logger: Logger
     /// The lease and the fencing tokens this runner's writes carry (see `HeldProcesses`).
     let held = Mutex(HeldProcesses())
+    /// The tokens of this store's batch commits, and a batch whose answer was lost.
+    let commitLog = Mutex(CommitLog())
     /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
     /// server's default, bounded by `statement_timeout`.
     let lockTimeout = Mutex<Double?>(nil)

@@ -8,13 +8,16 @@ import Glibc
 /// A runner's own way to the database, for the partition test: a small TCP proxy (Python's
 /// standard library) in front of the test PostgreSQL. `cut()` closes every connection through it
 /// and refuses new ones, as a network split seen from the runner's side; `heal()` lets them
-/// through again.
+/// through again. `holdReplies()` lets requests through but swallows what the server answers:
+/// with a `cut()` after it, a reply lost after the server did the work.
 final class TCPProxy: @unchecked Sendable {
-    /// Forwards 127.0.0.1:<printed port> to argv[1]:argv[2]. SIGUSR1 cuts, SIGUSR2 heals.
+    /// Forwards 127.0.0.1:<printed port> to argv[1]:argv[2]. SIGUSR1 cuts, SIGUSR2 heals,
+    /// SIGHUP swallows the server's replies until the heal.
     static let script = #"""
         import signal, socket, sys, threading
         target = (sys.argv[1], int(sys.argv[2]))
         cut = threading.Event()
+        hold = threading.Event()
         lock = threading.Lock()
         open_sockets = set()
         def close(*sockets):
@@ -26,12 +29,14 @@ final class TCPProxy: @unchecked Sendable {
                 s.close()
                 with lock:
                     open_sockets.discard(s)
-        def pipe(source, destination):
+        def pipe(source, destination, replies):
             try:
                 while not cut.is_set():
                     data = source.recv(65536)
                     if not data:
                         break
+                    if replies and hold.is_set():
+                        continue
                     destination.sendall(data)
             except OSError:
                 pass
@@ -47,7 +52,11 @@ final class TCPProxy: @unchecked Sendable {
                     pass
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # the test process's threads block signals
         signal.signal(signal.SIGUSR1, on_cut)
-        signal.signal(signal.SIGUSR2, lambda *_: cut.clear())
+        def on_heal(*_):
+            hold.clear()
+            cut.clear()
+        signal.signal(signal.SIGUSR2, on_heal)
+        signal.signal(signal.SIGHUP, lambda *_: hold.set())
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", 0))
@@ -65,8 +74,8 @@ final class TCPProxy: @unchecked Sendable {
                 continue
             with lock:
                 open_sockets.update((client, upstream))
-            threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=pipe, args=(upstream, client, True), daemon=True).start()
         """#
 
     let process = Process()
@@ -106,6 +115,9 @@ final class TCPProxy: @unchecked Sendable {
     /// Closes every connection through the proxy and refuses new ones.
     func cut() { kill(process.processIdentifier, SIGUSR1) }
 
-    /// Lets connections through again.
+    /// Lets connections through again (and replies, after `holdReplies()`).
     func heal() { kill(process.processIdentifier, SIGUSR2) }
+
+    /// Passes what the client sends, swallows what the server answers.
+    func holdReplies() { kill(process.processIdentifier, SIGHUP) }
 }
