@@ -21,7 +21,7 @@ same machine's) and from the client's rename into inbox/.
       task start of its processes); a `* * * * *` schedule with --p5-entries named entries: slots
       lost or duplicated over the minutes the run covered
   P6  history over --p6 processes generated in SQL from a few the real runner wrote: the CLI's
-      wall time (median of 5, process start included) and the server's execution time
+      wall time and CPU time (median of 5, process start included) and the server's execution time
       (pg_stat_statements), per query
   P7  idle fleet of 3 for --p7-seconds: connections per runner (pg_stat_activity) and statements/s
       (pg_stat_statements calls), transactions/s (pg_stat_database)
@@ -33,7 +33,7 @@ Usage:
   scripts/bench-fleet.py --binary .build/release/spoolrunner --profile        # full size
   scripts/bench-fleet.py --scale 0.05 --only P1,P2,P4,P7 --p7-seconds 10      # a short run
 """
-import argparse, json, math, os, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, math, os, resource, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REQUEST = '{"process_type": "premium", "user_id": "user_123"}'
@@ -663,14 +663,20 @@ def p6(args, server):
         server.sql("SELECT pg_stat_statements_reset()")
         result = {"name": "P6", "processes": n, "generate_s": generated, "database_size": size, "load": loadavg()}
         for label, argv in queries.items():
-            times = []
+            times, cpu = [], []
             for _ in range(5):
+                # CPU time (user + system) of the command beside its wall time: on a loaded machine
+                # the wall time is mostly waiting for a core.
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.time()
                 out = subprocess.run([args.binary, *argv, "--store", fleet.url], capture_output=True, text=True)
                 times.append((time.time() - start) * 1000)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000)
                 if out.returncode != 0:
                     raise SystemExit(f"P6 {label}: exit {out.returncode}: {out.stderr}")
             result[f"{label} cli_ms_median"] = round(statistics.median(times), 1)
+            result[f"{label} cli_cpu_ms_median"] = round(statistics.median(cpu), 1)
         result["server_statements"] = [
             {"calls": int(r[0]), "mean_ms": float(r[1]), "max_ms": float(r[2]), "query": r[3]}
             for r in server.sql(

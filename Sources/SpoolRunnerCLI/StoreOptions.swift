@@ -43,6 +43,31 @@ struct StoreOptions: ParsableArguments {
         try await Self.withStore(url: try url(), runnerID: runnerID, body)
     }
 
+    /// Runs `body` with a store whose reads run on one connection (`PostgresStore.connect`): for
+    /// the read commands, whose whole conversation with the server is then that connection's
+    /// start-up and their queries (no pool, no separate reachability check). Failures exit as
+    /// `withStore`'s do.
+    func withReadStore<Result: Sendable>(
+        runnerID: String, _ body: @Sendable (PostgresStore) async throws -> Result
+    ) async throws -> Result {
+        let url = try url()
+        let logger = Logger(label: "spoolrunner.store", factory: { _ in SwiftLogNoOpLogHandler() })
+        do {
+            let store = try await PostgresStore.connect(url: url, runnerID: runnerID, logger: logger)
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        } catch let error as PostgresStoreError {
+            let code = error.code == .schemaTooNew ? ExitStatus.storeTooNew : ExitStatus.ioError
+            throw fail("store \(url): \(error.description)", code)
+        }
+    }
+
     /// `withStore` for a URL given another way (`store copy --to`).
     static func withStore<Result: Sendable>(
         url: StoreURL, runnerID: String, _ body: @Sendable (PostgresStore) async throws -> Result

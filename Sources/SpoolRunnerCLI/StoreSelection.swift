@@ -46,8 +46,8 @@ enum StoreSelection {
         }
     }
 
-    /// Runs `body` with the selected store, read-only for SQLite; a PostgreSQL store's pool runs
-    /// meanwhile. A PostgreSQL database never migrated has no history: `.notFound` (exit 66). A
+    /// Runs `body` with the selected store, read-only for SQLite; a PostgreSQL store reads on one
+    /// connection. A PostgreSQL database never migrated has no history: `.notFound` (exit 66). A
     /// store failure exits with its status (`fail`).
     func withReader<Result: Sendable>(_ body: @Sendable (any StoreReader) async throws -> Result) async throws
         -> Result
@@ -66,17 +66,27 @@ enum StoreSelection {
         case .sqlite(let spool):
             return try await body(spool.openReadOnly())
         case .postgres(let options):
-            return try await options.withStore(runnerID: "cli") { store in
-                guard try await store.migrationState() != nil else {
-                    throw StoreError(
-                        .notFound, location: store.location, operation: "read",
-                        message:
-                            "this PostgreSQL store has no spoolrunner schema yet: run `spoolrunner migrate --store URL` or start `spoolrunner serve --store URL`"
-                    )
+            return try await options.withReadStore(runnerID: "cli") { store in
+                // No version check before the read: it would cost a round trip on every command
+                // (P6 times them whole). A never-migrated database fails the read itself with
+                // undefined_table, and only then is the schema looked at.
+                do {
+                    return try await body(store)
+                } catch let error as StoreError {
+                    guard await store.isNeverMigrated(error) else { throw error }
+                    throw Self.neverMigrated(store, operation: "read")
                 }
-                return try await body(store)
             }
         }
+    }
+
+    /// A PostgreSQL database with no spoolrunner schema: nothing to read or control (66).
+    static func neverMigrated(_ store: PostgresStore, operation: String) -> StoreError {
+        StoreError(
+            .notFound, location: store.location, operation: operation,
+            message:
+                "this PostgreSQL store has no spoolrunner schema yet: run `spoolrunner migrate --store URL` or start `spoolrunner serve --store URL`"
+        )
     }
 
     /// Runs `body` with the PostgreSQL store, as `cli/<host>` (the runner id the events it writes
@@ -88,11 +98,7 @@ enum StoreSelection {
         do {
             return try await options.withStore(runnerID: "cli/\(ProcessInfo.processInfo.hostName)") { store in
                 guard try await store.migrationState() != nil else {
-                    throw StoreError(
-                        .notFound, location: store.location, operation: "control",
-                        message:
-                            "this PostgreSQL store has no spoolrunner schema yet: run `spoolrunner migrate --store URL` or start `spoolrunner serve --store URL`"
-                    )
+                    throw neverMigrated(store, operation: "control")
                 }
                 return try await body(store)
             }

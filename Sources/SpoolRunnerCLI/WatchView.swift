@@ -99,7 +99,10 @@ struct WatchView {
                     shown[process.processID] = key
                     out += "\(stamp)  \(screen.line(process, idWidth: 24, typeWidth: 16, now: now))\n"
                 }
-                if !out.isEmpty { Self.write(out) }
+                // Output that cannot be written ends the command. This exit is also what lets a
+                // release build finish: on this loop without one, Swift 6.3.1's optimizer
+                // (loop-invariant code motion) ran for as long as it was let.
+                if !out.isEmpty, !Self.write(out) { return }
             }
             _ = Self.waitForInput(keyboard: false, watcher: watcher, interval: interval)
         }
@@ -143,13 +146,17 @@ struct WatchView {
         return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
     }
 
-    static func write(_ text: String) {
+    /// Writes all of `text` to standard output; false when it cannot be written (a full disk, a closed
+    /// descriptor).
+    @discardableResult
+    static func write(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-            if written <= 0 { if errno == EINTR { continue } else { return } }
+            if written <= 0 { if errno == EINTR { continue } else { return false } }
             offset += written
         }
+        return true
     }
 }

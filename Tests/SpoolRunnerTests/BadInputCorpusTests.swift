@@ -62,7 +62,7 @@ import Glibc
         }
     }
 
-    @Test func everyBadInputIsRejectedOnceByOneRunningRunner() async throws {
+    @Test(.waitsOnTimers) func everyBadInputIsRejectedOnceByOneRunningRunner() async throws {
         let (definition, cases) = try Self.loadCases()
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", definition)

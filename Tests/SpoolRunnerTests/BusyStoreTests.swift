@@ -14,7 +14,7 @@ import Glibc
 /// The outside lock is held until the test has seen the pause (past the runner's 10 s busy
 /// timeout), not for a fixed 30 s: the test then releases it.
 @Suite(.endToEnd) struct BusyStoreTests {
-    @Test func anOutsideExclusiveLockPastTheBusyTimeoutIsWaitedOut() async throws {
+    @Test(.waitsOnTimers) func anOutsideExclusiveLockPastTheBusyTimeoutIsWaitedOut() async throws {
         try Requirement.tool("sqlite3")
         let spool = try TemporarySpool()
         try spool.define("quick.yaml", StatusConvergenceTests.quick)

@@ -40,7 +40,7 @@ import Testing
         #expect(try spool.eventNames("c1").contains("process_cancelled"))
     }
 
-    @Test func cancelEscalatesToSIGKILLWhenSIGTERMIsIgnored() async throws {
+    @Test(.waitsOnTimers) func cancelEscalatesToSIGKILLWhenSIGTERMIsIgnored() async throws {
         let spool = try TemporarySpool()
         try spool.define(
             "stubborn.yaml",

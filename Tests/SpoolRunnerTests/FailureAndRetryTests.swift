@@ -260,7 +260,7 @@ import Testing
         #expect(elapsed < 20, "took \(elapsed) s for a 300ms timeout")
     }
 
-    @Test func taskIgnoringSIGTERMIsKilled() async throws {
+    @Test(.waitsOnTimers) func taskIgnoringSIGTERMIsKilled() async throws {
         // SIGTERM first, SIGKILL after 5 s.
         let (_, status, elapsed) = try await Self.run(
             """

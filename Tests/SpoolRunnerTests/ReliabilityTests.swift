@@ -11,7 +11,7 @@ import Glibc
 /// Issue 6 through the real binary: interrupted work resumes, one store per spool, escaped and
 /// flooding tasks, no lost exit.
 @Suite(.endToEnd) struct ReliabilityTests {
-    @Test func aSleepInterruptedByACrashResumesWithTheTimeItHadLeft() async throws {
+    @Test(.waitsOnTimers) func aSleepInterruptedByACrashResumesWithTheTimeItHadLeft() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 8s\n")
         let runner = try spool.start(["serve", "--rescan", "100ms"])

@@ -51,7 +51,7 @@ import Glibc
 
     /// WATCHDOG_USEC set: WATCHDOG=1 arrives regularly with a STATUS= line; once the engine loop
     /// hangs (a test hook blocks it for good), the pings stop while the process lives on.
-    @Test func watchdogPingsStopWhenTheEngineLoopHangs() async throws {
+    @Test(.waitsOnTimers) func watchdogPingsStopWhenTheEngineLoopHangs() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path
@@ -81,7 +81,7 @@ import Glibc
         }
     }
 
-    @Test func noWatchdogPingsWithoutWatchdogUsec() async throws {
+    @Test(.waitsOnTimers) func noWatchdogPingsWithoutWatchdogUsec() async throws {
         let spool = try TemporarySpool()
         try spool.define("nap.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
         let path = spool.root.appendingPathComponent("notify.sock").path

@@ -12,7 +12,7 @@ import Glibc
 /// from the real time (`SPOOLRUNNER_SCHEDULE_CLOCK_RATE`): no test waits for a real minute.
 /// The in-process schedule test (`EnginePaceTests`) moves the engine clock by hand; these keep
 /// the binary, its environment and a kill -9.
-@Suite(.endToEnd) struct ScheduleRealClockTests {
+@Suite(.waitsOnTimers) struct ScheduleRealClockTests {
     static let minutely = "schedule:\n  - cron: \"* * * * *\"\ntasks:\n  - name: nap\n    sleep: 1ms\n"
 
     /// The slot ids of the history, sorted.

@@ -11,7 +11,7 @@ import Glibc
 /// Schedules on the real binary, with the schedule clock set through SPOOLRUNNER_SCHEDULE_CLOCK:
 /// the runner starts a few seconds before a slot (or hours after the last one) instead of
 /// waiting for real minutes. Each slot becomes an ordinary request with a deterministic id.
-@Suite(.endToEnd) struct ScheduleTests {
+@Suite(.waitsOnTimers) struct ScheduleTests {
     static let nap = "tasks:\n  - name: nap\n    sleep: 1ms\n"
 
     /// `serve` with the schedule clock reading `clock` at start.

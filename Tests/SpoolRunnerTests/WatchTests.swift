@@ -117,4 +117,21 @@ import Glibc
             #expect(rel.count <= 6, "\(output)")
         }
     }
+
+    /// Plain lines end when standard output cannot be written (here /dev/full: ENOSPC) instead of
+    /// looping on without output. The loop's exit is also what lets `swift build -c release`
+    /// finish: an endless loop there kept the optimizer busy for good (BENCHMARKS.md).
+    @Test func plainLinesStopWhenStandardOutputCannotBeWritten() async throws {
+        let spool = try TemporarySpool()
+        let watch = try RunningCommand(
+            executable: "/bin/sh",
+            arguments: [
+                "-c", #"exec "$0" watch --spool "$1" --interval 100ms >/dev/full"#, TemporarySpool.binary,
+                spool.layout.root,
+            ],
+            environment: [:], directory: nil)
+        let result = await watch.wait(timeout: 60)
+        #expect(watch.process.terminationReason == .exit, "killed after the timeout: it kept running")
+        #expect(result.status == 0, "\(result.standardError)")
+    }
 }

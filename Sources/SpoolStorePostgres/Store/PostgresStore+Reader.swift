@@ -86,7 +86,7 @@ extension PostgresStore: StoreReader {
     public func statusCounts() async throws(StoreError) -> [ProcessStatus: Int] {
         try await storeCall("count processes by status") {
             var counts: [ProcessStatus: Int] = [:]
-            let rows = try await client.query("SELECT status, count(*) FROM processes GROUP BY status", logger: logger)
+            let rows = try await self.rows("SELECT status, count(*) FROM processes GROUP BY status")
             for try await (text, count) in rows.decode((String, Int64).self) {
                 if let status = ProcessStatus(rawValue: text) { counts[status] = Int(count) }
             }
@@ -96,12 +96,12 @@ extension PostgresStore: StoreReader {
 
     public func scheduleStates() async throws(StoreError) -> ScheduleStates {
         try await storeCall("read the schedule state") {
-            let rows = try await client.query(
+            let rows = try await self.rows(
                 """
                 SELECT \(unescaped: RowJSON.scheduleState)::text, p.status
                   FROM schedule_state s LEFT JOIN processes p ON p.process_id = s.last_process_id
                  ORDER BY s.process_type, s.entry
-                """, logger: logger)
+                """)
             var texts: [String] = []
             var statuses: [String: ProcessStatus] = [:]
             for try await (text, status) in rows.decode((String, String?).self) {
@@ -137,9 +137,8 @@ extension PostgresStore: StoreReader {
     /// files counts everything once).
     public func metricCounters() async throws(StoreError) -> [CounterKey: Int64] {
         try await storeCall("read the metric counters") {
-            let rows = try await client.query(
-                "SELECT metric, labels_json, value FROM metric_counters WHERE runner_id = \(runnerID)",
-                logger: logger)
+            let rows = try await self.rows(
+                "SELECT metric, labels_json, value FROM metric_counters WHERE runner_id = \(runnerID)")
             var counters: [CounterKey: Int64] = [:]
             for try await (name, labelsText, value) in rows.decode((String, String, Int64).self) {
                 // A row of a metric this build does not know (a newer build's) is left alone.
@@ -156,11 +155,11 @@ extension PostgresStore: StoreReader {
 
     public func scheduleLastRuns() async throws(StoreError) -> [String: Date] {
         try await storeCall("read the schedules' last runs") {
-            let rows = try await client.query(
+            let rows = try await self.rows(
                 """
                 SELECT process_type, \(unescaped: Self.stamp("max(last_submitted_at)")) FROM schedule_state
                  WHERE last_submitted_at IS NOT NULL GROUP BY process_type
-                """, logger: logger)
+                """)
             var result: [String: Date] = [:]
             for try await (type, text) in rows.decode((String, String).self) { result[type] = Timestamp.parse(text) }
             return result
@@ -178,8 +177,8 @@ extension PostgresStore: StoreReader {
                  ORDER BY ended_at, process_id
                 """)
             var rejections: Int64 = 0
-            let rows = try await client.query(
-                "SELECT count(*) FROM rejections WHERE received_at < \(stamp)::timestamptz", logger: logger)
+            let rows = try await self.rows(
+                "SELECT count(*) FROM rejections WHERE received_at < \(stamp)::timestamptz")
             for try await count in rows.decode(Int64.self) { rejections = count }
             return PrunePlan(processIDs: ids, rejections: Int(rejections))
         }

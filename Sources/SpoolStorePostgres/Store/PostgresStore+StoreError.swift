@@ -47,6 +47,35 @@ extension PostgresStore {
         }
     }
 
+    /// Whether a failed read failed because this database has no spoolrunner schema at all: the
+    /// server said undefined_table (42P01) and there is no `schema_migrations`. Asked only once a
+    /// read failed, so that reading a migrated store costs no round trip for the check.
+    public func isNeverMigrated(_ error: StoreError) async -> Bool {
+        guard Self.sqlState(of: error) == "42P01" else { return false }
+        do {
+            var found = true
+            for try await value in try await rows("SELECT to_regclass('schema_migrations') IS NOT NULL").decode(
+                Bool.self)
+            {
+                found = value
+            }
+            return !found
+        } catch {
+            return false
+        }
+    }
+
+    /// The server's SQLSTATE somewhere in the causes of `error`, if it is the server's error.
+    static func sqlState(of error: (any Error)?) -> String? {
+        switch error {
+        case let error as StoreError: sqlState(of: error.cause)
+        case let error as PostgresStoreError: sqlState(of: error.cause)
+        case let error as PostgresTransactionError: sqlState(of: error.closureError)
+        case let error as PSQLError: error.serverInfo?[.sqlState]
+        default: nil
+        }
+    }
+
     /// Runs `body`, every failure turned into a `StoreError` saying what `operation` was.
     @discardableResult
     func storeCall<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws(StoreError) -> T {
@@ -59,14 +88,18 @@ extension PostgresStore {
 
     /// The values of a one-column text result (the JSON rows of `RowJSON`).
     func texts(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [String] {
-        let rows: PostgresRowSequence
-        if let connection {
-            rows = try await connection.query(query, logger: logger)
-        } else {
-            rows = try await client.query(query, logger: logger)
-        }
+        let rows = try await self.rows(query, on: connection)
         var result: [String] = []
         for try await text in rows.decode(String.self) { result.append(text) }
         return result
+    }
+
+    /// The rows of `query`, on `connection` when given, else on the store's own session (a store
+    /// made by `connect`), else on a pooled connection.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> PostgresRowSequence {
+        if let connection = connection ?? session {
+            return try await connection.query(query, logger: logger)
+        }
+        return try await client.query(query, logger: logger)
     }
 }

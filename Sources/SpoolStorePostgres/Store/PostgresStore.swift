@@ -26,17 +26,50 @@ public final class PostgresStore: Sendable {
     /// The control connection (leader lock and LISTEN), made by the first `leadership()` or
     /// `changes()`.
     let control = Mutex<ControlSession?>(nil)
+    /// The one connection the reads (`StoreReader`) run on instead of the pool: a store made by
+    /// `connect(url:runnerID:logger:)` for a CLI command. nil: the pool.
+    let session: PostgresConnection?
 
     /// - Parameters:
     ///   - poolSize: the pool's maximum number of sessions (`--store-pool`, default 4).
-    public init(url: StoreURL, runnerID: String, poolSize: Int = 4, logger: Logger) {
+    public convenience init(url: StoreURL, runnerID: String, poolSize: Int = 4, logger: Logger) {
+        self.init(url: url, runnerID: runnerID, poolSize: poolSize, logger: logger, session: nil)
+    }
+
+    private init(url: StoreURL, runnerID: String, poolSize: Int, logger: Logger, session: PostgresConnection?) {
         self.url = url
         self.runnerID = runnerID
         self.logger = logger
+        self.session = session
         self.client = PostgresClient(
             configuration: url.clientConfiguration(
                 applicationName: "spoolrunner/\(runnerID)", maximumConnections: poolSize),
             backgroundLogger: logger)
+    }
+
+    /// A store whose reads run on one connection made now, for a command that reads and exits
+    /// (`history`, `events`, `status` with `--store`). Against `init` + `checkReachable()` + the
+    /// pool, that is one connection instead of two: P6 times these commands whole. The connection
+    /// failing fails fast as `checkReachable()` does (refused at once, an unanswered host after
+    /// postgres-nio's 10 s connect timeout). Writes still go through the pool (`run()` it if any
+    /// are made); `close()` the store when done.
+    ///
+    /// - Throws: `.database` saying the store cannot be reached, with the driver's error.
+    public static func connect(url: StoreURL, runnerID: String, logger: Logger) async throws -> PostgresStore {
+        let session: PostgresConnection
+        do {
+            session = try await PostgresConnection.connect(
+                configuration: url.connectionConfiguration(applicationName: "spoolrunner/\(runnerID)"), id: 0,
+                logger: logger)
+        } catch {
+            throw PostgresStoreError(.database, "cannot connect to the store", cause: error)
+        }
+        return PostgresStore(url: url, runnerID: runnerID, poolSize: 1, logger: logger, session: session)
+    }
+
+    /// Closes the reads' connection of a store made by `connect(url:runnerID:logger:)`.
+    public func close() async {
+        try? await session?.close()
     }
 
     /// Runs the pool until the calling task is cancelled.

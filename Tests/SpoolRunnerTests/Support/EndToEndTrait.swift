@@ -13,7 +13,21 @@ import Glibc
 /// cores (`SPOOLRUNNER_TEST_WIDTH` overrides it). Twice the cores ran the suite a third faster
 /// here, but on a loaded 2-core machine the PostgreSQL lease tests (a 1 s lease renewed every
 /// 200 ms) then missed their renewals.
+///
+/// Tests marked `.waitsOnTimers` take a slot of a second lane of the same width instead: they
+/// spend most of their time waiting for a timer of the runner (a schedule clock, the store's
+/// busy timeout, the SIGKILL 5 s after a SIGTERM, a sleeping task), not on the CPU, and holding
+/// one of the few CPU slots for that long made the whole queue wait behind them.
 struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
+    /// Which slots a test takes.
+    enum Lane: Sendable {
+        /// Spawns runners and tasks that keep the CPU busy.
+        case busy
+        /// Mostly waits for a runner's timer.
+        case waiting
+    }
+
+    var lane = Lane.busy
     var isRecursive: Bool { true }
 
     func provideScope(
@@ -21,16 +35,22 @@ struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
     ) async throws {
         // Called for the suite and each test too (testCase nil): only a test case takes a slot.
         guard testCase != nil else { return try await function() }
-        await Self.slots.acquire()
+        // A waiting test in a suite marked `.endToEnd` carries both traits: it takes only the
+        // waiting lane's slot.
+        if lane == .busy, test.traits.contains(where: { ($0 as? EndToEndTrait)?.lane == .waiting }) {
+            return try await function()
+        }
+        let slots = lane == .busy ? Self.slots : Self.waitingSlots
+        await slots.acquire()
         let started = ContinuousClock.now
         defer { Self.record(test, since: started) }
         do {
             try await function()
         } catch {
-            await Self.slots.release()
+            await slots.release()
             throw error
         }
-        await Self.slots.release()
+        await slots.release()
     }
 
     /// With `SPOOLRUNNER_TEST_TIMES=<file>`, each test's own time (from taking its slot to its
@@ -47,9 +67,11 @@ struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
         close(fd)
     }
 
-    static let slots = Slots(
-        width: ProcessInfo.processInfo.environment["SPOOLRUNNER_TEST_WIDTH"].flatMap(Int.init)
-            ?? max(2, ProcessInfo.processInfo.activeProcessorCount))
+    static let width =
+        ProcessInfo.processInfo.environment["SPOOLRUNNER_TEST_WIDTH"].flatMap(Int.init)
+        ?? max(2, ProcessInfo.processInfo.activeProcessorCount)
+    static let slots = Slots(width: width)
+    static let waitingSlots = Slots(width: width)
 
     /// A counting semaphore that suspends instead of blocking.
     actor Slots {
@@ -81,4 +103,8 @@ struct EndToEndTrait: SuiteTrait, TestTrait, TestScoping {
 extension Trait where Self == EndToEndTrait {
     /// At most as many of these tests at once as there are cores (see `EndToEndTrait`).
     static var endToEnd: Self { Self() }
+
+    /// An end-to-end test that mostly waits for a runner's timer: at most as many of these at
+    /// once as there are cores, beside the `.endToEnd` ones (see `EndToEndTrait`).
+    static var waitsOnTimers: Self { Self(lane: .waiting) }
 }
