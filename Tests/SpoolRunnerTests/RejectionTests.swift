@@ -400,4 +400,33 @@ import Glibc
         #expect(spool.statusBytes("taken") == before)
         #expect(try spool.processRowCount("taken") == 1)
     }
+
+    /// A runner killed after a rejected file was moved to `rejected/` and before its row was
+    /// committed (SPOOLRUNNER_CRASH_AT=rejected): the next start records the row from the reason
+    /// file, once; a clean restart after that adds nothing.
+    @Test func aRejectionCutOffByACrashIsRecordedByTheNextStart() async throws {
+        let spool = try TemporarySpool()
+        try spool.define("greet.yaml", Self.definition)
+        try spool.drop("bad1", #"{"process_type": "nope"}"#)
+        let crashed = try await spool.run(
+            ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
+        #expect(crashed.status != 0)
+        #expect(crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=rejected"), "\(crashed.standardError)")
+        #expect(spool.rejectedFiles() == ["bad1.json", "bad1.json.error.json"])
+        #expect(try spool.rejectionRows().isEmpty)
+        try spool.drop("good1", Self.validRequest)
+        let recovered = try await spool.run(["serve", "--once", "--settle", "0s"])
+        #expect(recovered.status == 0, "\(recovered.standardError)")
+        #expect(recovered.standardError.contains("recording 1 rejection(s)"), "\(recovered.standardError)")
+        let rows = try spool.rejectionRows()
+        #expect(rows.map(\.file) == ["bad1.json"])
+        #expect(rows.first?.code == "unknown_process_type")
+        let reason = try #require(spool.rejectionErrorFile("bad1.json"))
+        #expect((reason["error"] as? [String: Any])?["message"] as? String == rows.first?.message)
+        #expect(spool.status("good1")?.status == .success)
+        // Stopped cleanly: nothing to recover, no second row.
+        let again = try await spool.run(["serve", "--once", "--settle", "0s"])
+        #expect(again.status == 0)
+        #expect(try spool.rejectionRows().map(\.file) == ["bad1.json"])
+    }
 }

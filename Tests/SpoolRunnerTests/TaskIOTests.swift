@@ -67,6 +67,24 @@ import Testing
             "output \(output), expected \(expected)")
     }
 
+    /// U+0000 in an output string: the SQLite store keeps it as JSON writes it (`\u0000`); only
+    /// a PostgreSQL store, whose jsonb cannot, fails the task (FleetServeTests).
+    @Test func outputWithNULIsKeptOnSQLite() async throws {
+        let (_, status) = try await Self.runOne(
+            """
+            tasks:
+              - name: emit
+                shell: |
+                  cat <<"EOF"
+                  {"a": {"b": "x\\u0000y"}}
+                  EOF
+            """)
+        let task = try status.task("emit")
+        #expect(task.status == .success)
+        #expect(task.output == ["a": .object(["b": .string("x\u{0}y")])])
+        #expect(status.status == .success)
+    }
+
     @Test func outputOver64KiBIsNotTaken() async throws {
         let (_, status) = try await Self.runOne(
             """

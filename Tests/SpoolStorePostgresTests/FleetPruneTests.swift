@@ -23,18 +23,11 @@ extension Fleet {
             """
 
         @Test func theLeaderPrunesTheStoreAndEveryHostItsOwnFiles() async throws {
-            try await withStores("fleet_prune", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let a = try FleetHost("a", shared: shared)
-                let b = try FleetHost("b", shared: shared)
-                let gate = shared + "/gate"
-                for host in [a, b] {
-                    try host.define("work.yaml", Self.work)
-                    try host.define(
-                        "gated.yaml",
-                        "tasks:\n  - name: wait\n    shell: 'while [ ! -f \(gate) ]; do sleep 0.1; done'\n")
-                }
+            try await withFleet("fleet_prune", ["a", "b"], definitions: ["work.yaml": Self.work]) { db, fleet in
+                let (a, b) = (fleet.hosts[0], fleet.hosts[1])
+                let gate = fleet.shared + "/gate"
+                try fleet.define(
+                    "gated.yaml", "tasks:\n  - name: wait\n    shell: 'while [ ! -f \(gate) ]; do sleep 0.1; done'\n")
                 let now = Timestamp.string(Date())
                 let clock = [
                     "SPOOLRUNNER_SCHEDULE_CLOCK": now, "SPOOLRUNNER_SCHEDULE_CLOCK_ANCHOR": now,

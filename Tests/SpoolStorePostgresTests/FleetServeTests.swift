@@ -20,11 +20,8 @@ extension Fleet {
             """
 
         @Test func oneRunnerRunsProcessesOnPostgres() async throws {
-            try await withStores("fleet_one", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try Self.sharedDirectory()
-                let host = try FleetHost("alpha", shared: shared)
-                try host.define("pair.yaml", Self.twoSteps)
+            try await withFleet("fleet_one", ["alpha"], definitions: ["pair.yaml": Self.twoSteps]) { db, fleet in
+                let host = fleet.host
                 let runner = try host.start(db.url)
                 for index in 1...5 { try host.drop("p\(index)", #"{"process_type": "pair"}"#) }
                 let done = await eventually(timeout: 30) { (1...5).allSatisfy { host.status("p\($0)") == "success" } }
@@ -72,7 +69,7 @@ extension Fleet {
                 #expect(runner.wait() == 0, "\(runner.log.suffix(2000))")
                 let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'alpha'")
                 #expect(state == "stopped")
-                let ledger = try String(contentsOfFile: shared + "/ledger", encoding: .utf8)
+                let ledger = try String(contentsOfFile: fleet.shared + "/ledger", encoding: .utf8)
                 #expect(ledger.split(separator: "\n").count == 10)
             }
         }
@@ -80,9 +77,8 @@ extension Fleet {
         /// The leader inserts a due schedule slot straight into the store (no file in its inbox);
         /// a runner claims it like any work, and the leader's host writes its status file.
         @Test func theLeaderSubmitsScheduleSlotsIntoTheStore() async throws {
-            try await withStores("fleet_schedule", migrate: false) { stores in
-                let db = stores[0]
-                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+            try await withFleet("fleet_schedule", ["alpha"]) { db, fleet in
+                let host = fleet.host
                 try host.define(
                     "tick.yaml",
                     "inputs:\n  who: {type: string}\nschedule:\n  - cron: \"* * * * *\"\n    inputs: {who: cron}\ntasks:\n  - name: nap\n    sleep: 1ms\n"
@@ -111,28 +107,22 @@ extension Fleet {
         /// whatever `--max-tasks`, keeps its lease while tasks run longer than the lease, takes
         /// no one else's work, and exits 0 with the runner `stopped`.
         @Test func onceResumesItsOwnRunsWhatItAcceptsAndExits() async throws {
-            try await withStores("fleet_once", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try Self.sharedDirectory()
-                let front = try FleetHost("front", shared: shared)
-                let solo = try FleetHost("solo", shared: shared)
+            try await withFleet("fleet_once", ["front", "solo"]) { db, fleet in
+                let (front, solo) = (fleet.hosts[0], fleet.hosts[1])
                 let nap = """
                     tasks:
                       - name: nap
                         shell: 'echo "$SPOOL_PROCESS_ID start $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"; sleep 4; echo "$SPOOL_PROCESS_ID end $SPOOL_ATTEMPT" >> "$FLEET_LEDGER"'
                     """
-                for host in [front, solo] { try host.define("nap.yaml", nap) }
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
+                try fleet.define("nap.yaml", nap)
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 // A runner of this spool dies while its task runs (a long lease: nobody takes the
                 // process over meanwhile).
                 let first = try solo.start(db.url, lease: "30s")
                 try solo.drop("r0", #"{"process_type": "nap"}"#)
-                #expect(await eventually(timeout: 20) { lines().contains("r0 start 1") }, "\(first.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("r0 start 1") },
+                    "\(first.log.suffix(2000))")
                 var pids: [Int32] = []
                 #expect(
                     await eventually(timeout: 10) {
@@ -159,7 +149,7 @@ extension Fleet {
                     let status: String? = try await db.value("SELECT status FROM processes WHERE process_id = \(id)")
                     #expect(status == "success", "\(id)")
                 }
-                #expect(lines().contains("r0 start 2") && lines().contains("r0 end 2"))
+                #expect(fleet.ledgerLines.contains("r0 start 2") && fleet.ledgerLines.contains("r0 end 2"))
                 #expect(!once.log.contains("lease_lost"), "\(once.log.suffix(2000))")
                 let runners: [String] = try await db.values(
                     "SELECT DISTINCT runner_id FROM events WHERE event = 'task_started' AND process_id <> 'other'")
@@ -169,7 +159,7 @@ extension Fleet {
                     "SELECT status || ' ' || coalesce(owner_runner, 'unowned') FROM processes WHERE process_id = 'other'"
                 )
                 #expect(other == "pending unowned")
-                #expect(!lines().contains { $0.hasPrefix("other ") })
+                #expect(!fleet.ledgerLines.contains { $0.hasPrefix("other ") })
                 let state: String? = try await db.value("SELECT state FROM runners WHERE runner_id = 'solo'")
                 #expect(state == "stopped")
                 intake.kill(SIGTERM)
@@ -181,9 +171,8 @@ extension Fleet {
         /// PostgreSQL store rejects it with a message saying so (SQLite keeps it); the runner goes
         /// on with the next request.
         @Test func aRequestWithNULIsRejectedClearly() async throws {
-            try await withStores("fleet_nul", migrate: false) { stores in
-                let db = stores[0]
-                let host = try FleetHost("alpha", shared: try Self.sharedDirectory())
+            try await withFleet("fleet_nul", ["alpha"]) { db, fleet in
+                let host = fleet.host
                 try host.define("note.yaml", "inputs:\n  note: {type: string}\ntasks:\n  - name: nap\n    sleep: 1ms\n")
                 let runner = try host.start(db.url)
                 try host.drop("nul1", #"{"process_type": "note", "note": "a\u0000b"}"#)
@@ -203,6 +192,96 @@ extension Fleet {
                 #expect(none == 0)
                 runner.kill(SIGTERM)
                 #expect(runner.wait() == 0)
+            }
+        }
+
+        /// A task whose output object holds U+0000: PostgreSQL's jsonb cannot keep it, so the
+        /// attempt fails `invalid_json` naming the task and where the character is (not a commit
+        /// that fails for ever); the process follows the failure rule, its rows and status file
+        /// agree, and the runner goes on with the next request.
+        @Test func aTaskOutputWithNULFailsTheTaskClearly() async throws {
+            try await withFleet("fleet_nul_output", ["alpha"]) { db, fleet in
+                let host = fleet.host
+                let script = host.definitions + "/emit.sh"
+                try "#!/bin/sh\ncat <<'EOF'\n{\"a\": {\"b\": \"x\\u0000y\"}}\nEOF\n".write(
+                    toFile: script, atomically: true, encoding: .utf8)
+                chmod(script, 0o755)
+                try host.define(
+                    "emit.yaml", "tasks:\n  - name: emit\n    run: [\"\(script)\"]\n  - name: after\n    sleep: 1ms\n")
+                try host.define("fine.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
+                let runner = try host.start(db.url)
+                try host.drop("n1", #"{"process_type": "emit"}"#)
+                #expect(await eventually(timeout: 30) { host.status("n1") == "failed" }, "\(runner.log.suffix(3000))")
+                try host.drop("fine1", #"{"process_type": "fine"}"#)
+                #expect(
+                    await eventually(timeout: 30) { host.status("fine1") == "success" }, "\(runner.log.suffix(3000))")
+                let rows: [String] = try await db.values(
+                    """
+                    SELECT task_name || ' ' || status || ' ' || coalesce(error_json->>'code', '-') || ' '
+                           || coalesce(output_json::text, 'null')
+                      FROM tasks WHERE process_id = 'n1' ORDER BY position
+                    """)
+                #expect(rows == ["emit failed invalid_json null", "after skipped - null"])
+                let message: String? = try await db.value(
+                    "SELECT error_json->>'message' FROM tasks WHERE process_id = 'n1' AND task_name = 'emit'")
+                #expect(
+                    message?.contains("task 'emit' printed an output object whose output.a.b holds U+0000") == true,
+                    "\(message ?? "nil")")
+                let process: String? = try await db.value(
+                    "SELECT status || ' ' || (error_json->>'code') || ' ' || (error_json->>'task') FROM processes WHERE process_id = 'n1'"
+                )
+                #expect(process == "failed invalid_json emit")
+                // The status file is the store's document, byte for byte.
+                let shown = try await RunnersTests.spoolrunner([
+                    "status", "n1", "--json", "--store", db.url.description,
+                ])
+                let file = try String(contentsOfFile: host.spool + "/outbox/n1.json", encoding: .utf8)
+                #expect(shown.output == file)
+                #expect(runner.log.contains("task output cannot be stored"), "\(runner.log.suffix(3000))")
+                #expect(runner.isRunning, "\(runner.log.suffix(3000))")
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
+            }
+        }
+
+        /// A runner killed between moving a rejected file to `rejected/` and committing its row
+        /// (SPOOLRUNNER_CRASH_AT=rejected): the next start on the spool records the row in the
+        /// shared store, once.
+        @Test func aRejectionCutOffByACrashIsRecordedByTheNextStart() async throws {
+            try await withFleet("fleet_reject_crash", ["alpha"]) { db, fleet in
+                let host = fleet.host
+                try host.define("fine.yaml", "tasks:\n  - name: nap\n    sleep: 1ms\n")
+                let crashed = try host.start(db.url, environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
+                try host.drop("bad1", #"{"process_type": "nope"}"#)
+                #expect(crashed.wait(timeout: 30) != 0)
+                #expect(crashed.log.contains("SPOOLRUNNER_CRASH_AT=rejected"), "\(crashed.log.suffix(2000))")
+                #expect(FileManager.default.fileExists(atPath: host.spool + "/rejected/bad1.json.error.json"))
+                let none: Int64? = try await db.value("SELECT count(*) FROM rejections")
+                #expect(none == 0)
+                let runner = try host.start(db.url)
+                #expect(
+                    await eventually(timeout: 30) {
+                        let rows: [String] = try await db.values(
+                            "SELECT file_name || ' ' || code || ' ' || coalesce(runner_id, '-') FROM rejections")
+                        return rows == ["bad1.json unknown_process_type alpha"]
+                    }, "\(runner.log.suffix(3000))")
+                #expect(runner.log.contains("recording 1 rejection(s)"), "\(runner.log.suffix(3000))")
+                try host.drop("fine1", #"{"process_type": "fine"}"#)
+                #expect(await eventually(timeout: 30) { host.status("fine1") == "success" })
+                runner.kill(SIGTERM)
+                #expect(runner.wait() == 0)
+                // A clean stop: the next start records nothing again.
+                let again = try host.start(db.url)
+                // runner.json of this runner: written once its start-up recovery is over.
+                #expect(
+                    await eventually(timeout: 20) {
+                        (host.heartbeat()?["pid"] as? Int).map(Int32.init) == again.pid
+                            && host.heartbeat()?["state"] as? String == "running"
+                    })
+                again.kill(SIGTERM)
+                #expect(again.wait() == 0)
+                let count: Int64? = try await db.value("SELECT count(*) FROM rejections")
+                #expect(count == 1)
             }
         }
 
@@ -232,25 +311,17 @@ extension Fleet {
             """
 
         @Test func killedRunnersProcessesAreTakenOverAfterItsLease() async throws {
-            try await withStores("fleet_takeover", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let alpha = try FleetHost("alpha", shared: shared)
-                let beta = try FleetHost("beta", shared: shared)
-                for host in [alpha, beta] {
-                    try host.define("steady.yaml", Self.steady)
-                    try host.define("once.yaml", Self.once)
-                }
+            try await withFleet(
+                "fleet_takeover", ["alpha", "beta"], definitions: ["steady.yaml": Self.steady, "once.yaml": Self.once]
+            ) { db, fleet in
+                let (alpha, beta) = (fleet.hosts[0], fleet.hosts[1])
                 let first = try alpha.start(db.url)
                 try alpha.drop("s1", #"{"process_type": "steady"}"#)
                 try alpha.drop("o1", #"{"process_type": "once"}"#)
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
                 #expect(
-                    await eventually(timeout: 20) { lines().contains("s1 start 1") && lines().contains("o1 start") },
+                    await eventually(timeout: 20) {
+                        fleet.ledgerLines.contains("s1 start 1") && fleet.ledgerLines.contains("o1 start")
+                    },
                     "\(first.log.suffix(3000))")
                 let second = try beta.start(db.url)
                 #expect(
@@ -290,8 +361,8 @@ extension Fleet {
                 let s1Runner: String? = try await db.value(
                     "SELECT runner_id FROM events WHERE process_id = 's1' AND event = 'task_succeeded'")
                 #expect(s1Runner == "beta")
-                #expect(lines().filter { $0 == "o1 start" }.count == 1)
-                #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
+                #expect(fleet.ledgerLines.filter { $0 == "o1 start" }.count == 1)
+                #expect(fleet.ledgerLines.filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
                 let takenOver: [String] = try await db.values(
                     "SELECT process_id FROM events WHERE event = 'taken_over' ORDER BY process_id")
                 #expect(takenOver == ["o1", "s1"])
@@ -306,20 +377,15 @@ extension Fleet {
         }
 
         @Test func sameHostRestartRecoversAtOnceAndKillsTheOrphanFirst() async throws {
-            try await withStores("fleet_restart", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let alpha = try FleetHost("alpha", shared: shared)
+            try await withFleet("fleet_restart", ["alpha"]) { db, fleet in
+                let alpha = fleet.host
                 try alpha.define("steady.yaml", Self.steady)
                 // A long lease: only the fast path can recover within the test's bounds.
                 let first = try alpha.start(db.url, lease: "60s")
                 try alpha.drop("s1", #"{"process_type": "steady"}"#)
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
-                #expect(await eventually(timeout: 20) { lines().contains("s1 start 1") }, "\(first.log.suffix(3000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("s1 start 1") },
+                    "\(first.log.suffix(3000))")
                 // Its pid is committed once it has spawned.
                 var orphan: Int32?
                 #expect(
@@ -340,7 +406,7 @@ extension Fleet {
                     "fleet same-host restart: s1 final \(String(format: "%.1f", Date().timeIntervalSince(restartedAt))) s after the restart (lease 60s)"
                 )
                 // The orphan was killed before the rerun: it never wrote its end.
-                #expect(lines().filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
+                #expect(fleet.ledgerLines.filter { $0.hasPrefix("s1 end") } == ["s1 end 2"])
                 #expect(!isAlive(orphanPID))
                 let recovered: Int64? = try await db.value(
                     "SELECT count(*) FROM events WHERE process_id = 's1' AND event = 'recovered'")
@@ -357,12 +423,10 @@ extension Fleet {
     /// runs the work (SPEC §9: status files are written on the host where the request was dropped).
     @Suite(.serialized) struct FleetIntakeOnlyTests {
         @Test func intakeOnlyRunnerAcceptsAndAnotherRunsTheWork() async throws {
-            try await withStores("fleet_intake", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let front = try FleetHost("front", shared: shared)
-                let worker = try FleetHost("worker", shared: shared)
-                for host in [front, worker] { try host.define("pair.yaml", FleetServeTests.twoSteps) }
+            try await withFleet(
+                "fleet_intake", ["front", "worker"], definitions: ["pair.yaml": FleetServeTests.twoSteps]
+            ) { db, fleet in
+                let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 // Without notifications: the worker finds the work by its 1 s poll.
                 let runner = try worker.start(db.url, ["--notify", "off"])
@@ -389,85 +453,13 @@ extension Fleet {
 }
 
 extension Fleet {
-    /// A frozen leader (SIGSTOP longer than its lease): the other runner ends its stale
-    /// leadership and takes its work over after the lease; on SIGCONT its first look at the lease
-    /// fences it: its orphaned task is killed, `lease_lost` is logged, and it registers again and
-    /// works (SPEC §9 self-fencing).
-    @Suite(.serialized) struct FleetFrozenRunnerTests {
-        @Test func frozenLeaderIsReplacedAndFencedWhenItResumes() async throws {
-            try await withStores("fleet_frozen", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let alpha = try FleetHost("alpha", shared: shared)
-                let beta = try FleetHost("beta", shared: shared)
-                for host in [alpha, beta] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
-                let frozen = try alpha.start(db.url, ["--grace", "1s"])
-                #expect(await eventually(timeout: 15) { alpha.heartbeat()?["leader"] as? Bool == true })
-                let other = try beta.start(db.url, ["--grace", "1s"])
-                try alpha.drop("s1", #"{"process_type": "steady"}"#)
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
-                var taskPID: Int32?
-                #expect(
-                    await eventually(timeout: 20) {
-                        taskPID = try await db.value(
-                            "SELECT pid FROM tasks WHERE process_id = 's1' AND pid IS NOT NULL AND runner_id = 'alpha'")
-                        return taskPID != nil && lines().contains("s1 start 1")
-                    }, "\(frozen.log.suffix(2000))")
-                frozen.kill(SIGSTOP)
-                let frozenAt = Date()
-                // Beta leads once alpha's lease (3 s) is over, and reruns s1.
-                #expect(
-                    await eventually(timeout: 40) { lines().contains("s1 end 2") }, "\(other.log.suffix(3000))")
-                print(
-                    "fleet frozen leader: rerun done \(String(format: "%.1f", Date().timeIntervalSince(frozenAt))) s after SIGSTOP"
-                )
-                #expect(beta.heartbeat()?["leader"] as? Bool == true)
-                let resumedAt = Date()
-                frozen.kill(SIGCONT)
-                // On resume, alpha's first look at its lease fences it: the orphan dies at once.
-                let orphan = try #require(taskPID)
-                #expect(await eventually(timeout: 5) { !isAlive(orphan) })
-                print(
-                    "fleet frozen leader: orphan gone \(String(format: "%.1f", Date().timeIntervalSince(resumedAt))) s after SIGCONT"
-                )
-                #expect(await eventually(timeout: 5) { frozen.log.contains("lease_lost") })
-                #expect(!lines().contains("s1 end 1"))
-                // (The ledger's end line comes just before the task's exit is committed.)
-                #expect(
-                    await eventually(timeout: 10) {
-                        let s1: String? = try await db.value("SELECT status FROM processes WHERE process_id = 's1'")
-                        return s1 == "success"
-                    })
-                // It registers again and works.
-                #expect(
-                    await eventually(timeout: 20) {
-                        let state: String? = try await db.value(
-                            "SELECT state FROM runners WHERE runner_id = 'alpha' AND incarnation > 1")
-                        return state == "alive"
-                    }, "\(frozen.log.suffix(2000))")
-                try alpha.drop("s2", #"{"process_type": "steady"}"#)
-                #expect(await eventually(timeout: 20) { lines().contains("s2 start 1") })
-                for runner in [frozen, other] { runner.kill(SIGTERM) }
-                #expect(frozen.wait() == 0)
-                #expect(other.wait() == 0)
-            }
-        }
-    }
-
     /// The runner executing a process tells the host where it was dropped each time it commits
     /// a change (`NOTIFY spoolrunner_s_<runner hash>`): that host's status file follows with
     /// reconciliation set to once an hour, so only the notifications can move it.
     @Suite(.serialized) struct FleetStatusNotifyTests {
         @Test func statusFilesOnTheIntakeHostFollowTheExecutingRunner() async throws {
-            try await withStores("fleet_status_notify", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let front = try FleetHost("front", shared: shared)
-                let worker = try FleetHost("worker", shared: shared)
+            try await withFleet("fleet_status_notify", ["front", "worker"]) { db, fleet in
+                let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let gated = """
                     tasks:
                       - name: first
@@ -475,7 +467,7 @@ extension Fleet {
                       - name: second
                         shell: 'while [ ! -e "$FLEET_LEDGER.gate" ]; do sleep 0.05; done'
                     """
-                for host in [front, worker] { try host.define("gated.yaml", gated) }
+                try fleet.define("gated.yaml", gated)
                 let intake = try front.start(
                     db.url, ["--max-tasks", "0"], environment: ["SPOOLRUNNER_STATUS_CHECK": "1h"])
                 let runner = try worker.start(db.url)
@@ -483,7 +475,7 @@ extension Fleet {
                 #expect(
                     await eventually(timeout: 30) { front.status("g1") == "running" },
                     "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
-                _ = FileManager.default.createFile(atPath: shared + "/ledger.gate", contents: nil)
+                _ = FileManager.default.createFile(atPath: fleet.shared + "/ledger.gate", contents: nil)
                 #expect(
                     await eventually(timeout: 30) { front.status("g1") == "success" },
                     "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
@@ -505,21 +497,16 @@ extension Fleet {
     /// `cancel` and `retry` dropped on one host act on a process another host runs (SPEC §9).
     @Suite(.serialized) struct FleetControlTests {
         @Test func cancelAndRetryFromTheHostWhereTheRequestWasDropped() async throws {
-            try await withStores("fleet_control", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let front = try FleetHost("front", shared: shared)
-                let worker = try FleetHost("worker", shared: shared)
-                for host in [front, worker] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
+            try await withFleet(
+                "fleet_control", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]
+            ) { db, fleet in
+                let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 let runner = try worker.start(db.url)
                 try front.drop("c1", #"{"process_type": "steady"}"#)
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
-                #expect(await eventually(timeout: 20) { lines().contains("c1 start 1") }, "\(runner.log.suffix(2000))")
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("c1 start 1") },
+                    "\(runner.log.suffix(2000))")
                 // Cancel on the front host; the worker stops the task.
                 // (`spoolrunner cancel` checks the local SQLite history first: a host of a fleet has
                 // none, so the control file is dropped as a client would.)
@@ -529,13 +516,13 @@ extension Fleet {
                     "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
                 let status: String? = try await db.value("SELECT status FROM processes WHERE process_id = 'c1'")
                 #expect(status == "cancelled")
-                #expect(!lines().contains("c1 end 1"))
+                #expect(!fleet.ledgerLines.contains("c1 end 1"))
                 // Retry on the front host: it runs again on the worker, to the end this time.
                 try front.control("retry-c1", #"{"action": "retry", "process_id": "c1"}"#)
                 #expect(
                     await eventually(timeout: 30) { front.status("c1") == "success" },
                     "\(intake.log.suffix(2000))\n---\n\(runner.log.suffix(2000))")
-                #expect(lines().contains("c1 end 2"))
+                #expect(fleet.ledgerLines.contains("c1 end 2"))
                 for process in [intake, runner] { process.kill(SIGTERM) }
                 #expect(intake.wait() == 0)
                 #expect(runner.wait() == 0)
@@ -547,22 +534,17 @@ extension Fleet {
         /// retry sets it back to pending for the fleet; the status file on the host where the
         /// request was dropped follows both.
         @Test func cancelAndRetryThroughTheStoreFromAnywhere() async throws {
-            try await withStores("fleet_control_store", migrate: false) { stores in
-                let db = stores[0]
-                let shared = try FleetServeTests.sharedDirectory()
-                let front = try FleetHost("front", shared: shared)
-                let worker = try FleetHost("worker", shared: shared)
-                for host in [front, worker] { try host.define("steady.yaml", FleetTakeoverTests.steady) }
+            try await withFleet(
+                "fleet_control_store", ["front", "worker"], definitions: ["steady.yaml": FleetTakeoverTests.steady]
+            ) { db, fleet in
+                let (front, worker) = (fleet.hosts[0], fleet.hosts[1])
                 let intake = try front.start(db.url, ["--max-tasks", "0"])
                 let runner = try worker.start(db.url)
                 try front.drop("c2", #"{"process_type": "steady"}"#)
-                let ledger = shared + "/ledger"
-                func lines() -> [String] {
-                    ((try? String(contentsOfFile: ledger, encoding: .utf8)) ?? "").split(separator: "\n").map(
-                        String.init)
-                }
-                #expect(await eventually(timeout: 20) { lines().contains("c2 start 1") }, "\(runner.log.suffix(2000))")
-                let nowhere = shared + "/nowhere"
+                #expect(
+                    await eventually(timeout: 20) { fleet.ledgerLines.contains("c2 start 1") },
+                    "\(runner.log.suffix(2000))")
+                let nowhere = fleet.shared + "/nowhere"
                 try FileManager.default.createDirectory(atPath: nowhere, withIntermediateDirectories: true)
                 let cancel = try await RunnersTests.spoolrunner(
                     ["cancel", "c2", "--store", db.url.description, "--wait"], directory: nowhere)
@@ -571,12 +553,12 @@ extension Fleet {
                 #expect(cancel.output.contains("c2: cancelled"), "\(cancel.output)")
                 #expect(
                     await eventually(timeout: 20) { front.status("c2") == "cancelled" }, "\(intake.log.suffix(2000))")
-                #expect(!lines().contains("c2 end 1"))
+                #expect(!fleet.ledgerLines.contains("c2 end 1"))
                 let retry = try await RunnersTests.spoolrunner(
                     ["retry", "c2", "--store", db.url.description, "--wait"], directory: nowhere)
                 #expect(retry.status == 0, "\(retry.output)\(retry.error)\n---\n\(runner.log.suffix(2000))")
                 #expect(retry.output.contains("c2: success"), "\(retry.output)")
-                #expect(lines().contains("c2 end 2"))
+                #expect(fleet.ledgerLines.contains("c2 end 2"))
                 #expect(
                     await eventually(timeout: 20) { front.status("c2") == "success" }, "\(intake.log.suffix(2000))")
                 for process in [intake, runner] { process.kill(SIGTERM) }

@@ -1,9 +1,15 @@
 import Foundation
 import PostgresNIO
 import SpoolStorePostgres
+import Synchronization
 import Testing
 
 @testable import SpoolRunner
+
+/// Set once by the task that owns it.
+final class EndedFlag: Sendable {
+    let value = Mutex(false)
+}
 
 /// The batch commit is one call of `spoolrunner_commit` (migration 4), idempotent by a token: a
 /// batch whose reply was lost after the server committed is written once, however often the
@@ -123,12 +129,22 @@ struct IdempotentCommitTests {
             let starts = Fixture.running("p1", created: 0, started: 5, states: ["done": .running])
             let bad = RejectionRecord(fileName: "bad.json", receivedAt: at(5), code: .invalidJSON, message: "not JSON")
             proxy.holdReplies()
-            let attempt = Task { try await store.commit(StoreBatch(changes: [starts], rejections: [bad])) }
+            let attemptEnded = EndedFlag()
+            let attempt = Task {
+                defer { attemptEnded.value.withLock { $0 = true } }
+                return try await store.commit(StoreBatch(changes: [starts], rejections: [bad]))
+            }
             let committed = await eventually(timeout: 30) {
                 try await observer.value("SELECT count(*) FROM events WHERE process_id = 'p1'", as: Int64.self) == 3
             }
             #expect(committed, "the server never committed the batch")
             proxy.cut()
+            // Bounded: a cut that never reached the connection must fail the test, not hang it.
+            let attemptDone = await eventually(timeout: 30) { attemptEnded.value.withLock { $0 } }
+            guard attemptDone else {
+                Issue.record("the commit whose reply was held did not end when the proxy cut the connection")
+                return
+            }
             await #expect(throws: StoreError.self) { _ = try await attempt.value }
             proxy.heal()
 

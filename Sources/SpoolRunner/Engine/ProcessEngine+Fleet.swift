@@ -237,6 +237,11 @@ extension ProcessEngine {
 
     /// Oban's demand: one process per free task slot (processes held but waiting count as
     /// taking one), and at least one while any slot is free.
+    ///
+    /// Not more, even when a runner's commits are small: a process held here is stuck behind
+    /// this runner's lease if it dies, so the fleet's batches grow by adding slots (`--max-tasks`)
+    /// or runners, not by holding work that cannot start now. In-process tasks count as a slot
+    /// here as they do in SQLite mode, so one definition behaves the same on both stores.
     func claimLimit() -> Int {
         let freeSlots = configuration.maxTasks - running.count
         guard freeSlots > 0 else { return 0 }

@@ -36,6 +36,9 @@ extension ProcessEngine {
     /// `interrupted`; retry and process timers are armed again from their stored times.
     func recover() async throws {
         cleanTemporaryFiles()
+        if let previous = previousSession, !previous.cleanExit {
+            await recoverRejections(since: previous.startedAt)
+        }
         // A shared store hands work out by claims, as task slots free (see `claimWork`); a
         // store of one runner hands out every unfinished process now (SPEC §6).
         guard !coordination.sharesWork else { return }
@@ -54,6 +57,24 @@ extension ProcessEngine {
         }
         // Committed by the run loop's first flush, with the first batch.
         advanceTouched(now: Date())
+    }
+
+    /// Queues the `rejections` rows a crash kept from the store (see `RejectionRecovery`); they
+    /// are committed with the first batch. A store that cannot be read now only costs those rows
+    /// (logged): the runner starts anyway.
+    func recoverRejections(since start: Date) async {
+        do {
+            let rows = try await RejectionRecovery(layout: layout, store: store).unrecorded(since: start)
+            guard !rows.isEmpty else { return }
+            pendingRejections = rows + pendingRejections
+            logger.notice(
+                "recording \(rows.count) rejection(s) the previous runner moved to \(layout.rejected)/ but did not record before it stopped: \(rows.map(\.fileName).joined(separator: ", "))"
+            )
+        } catch {
+            logger.error(
+                "cannot look for rejections the previous runner did not record; rejected/ still has their files: \(error)"
+            )
+        }
     }
 
     /// Takes `claimed` processes into the engine: succeeded tasks stay done; a task that was

@@ -416,6 +416,13 @@ public actor ProcessEngine {
                     ])
                 return
             }
+            let taskName = processes[processID]?.tasks[index].taskName ?? "?"
+            let outcome = outcome.storable(task: taskName, allowsNUL: intake.allowsNUL)
+            if let failure = outcome.failure, failure.code == .invalidJSON {
+                logger.error(
+                    "task output cannot be stored: \(failure.message)",
+                    metadata: ["process.id": "\(processID)", "task.name": "\(taskName)"])
+            }
             if let due = processes[processID]?.taskEnded(index, attempt: attempt, outcome: outcome, now: now) {
                 timersToArm.append(
                     (.seconds(max(0, due.timeIntervalSince(now))), .retryDue(processID: processID, index: index)))

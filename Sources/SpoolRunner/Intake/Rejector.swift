@@ -57,7 +57,10 @@ struct Rejector: Sendable {
             if PauseReason(error) != nil { throw error }
         }
         // rename(2) moves a symlink or FIFO itself, never what it points to.
-        return renameat(AT_FDCWD, "\(directory)/\(fileName)", rejected.descriptor, target) == 0
+        let moved = renameat(AT_FDCWD, "\(directory)/\(fileName)", rejected.descriptor, target) == 0
+        // The window a crash may hit before the row is committed (`RejectionRecovery`).
+        if moved { CrashPoint.step("rejected") }
+        return moved
     }
 
     /// `p1.json`, or `p1.json.1`, `p1.json.2`, ... when a rejected file of that name is there.

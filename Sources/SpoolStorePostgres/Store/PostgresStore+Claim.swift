@@ -18,10 +18,15 @@ extension PostgresStore {
             claimed += try await claimLimited(type, maximum: maximum, limit: limit - claimed.count, lease: lease)
         }
         if claimed.count < limit {
-            claimed += try await transaction("claiming processes for runner \(runnerID)") { connection in
-                try await claimRows(
-                    limit: limit - claimed.count, lease: lease, connection: connection,
-                    filter: .excluding(Array(typeLimits.keys)))
+            // One statement, so autocommit is enough: one round trip, not BEGIN, it and COMMIT.
+            let rest = limit - claimed.count
+            do {
+                claimed += try await client.withConnection { connection in
+                    try await claimRows(
+                        limit: rest, lease: lease, connection: connection, filter: .excluding(Array(typeLimits.keys)))
+                }
+            } catch {
+                throw PostgresStoreError.wrap(error, "claiming processes for runner \(runnerID)")
             }
         }
         held.withLock { held in

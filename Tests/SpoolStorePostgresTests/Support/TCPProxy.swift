@@ -30,6 +30,10 @@ final class TCPProxy: @unchecked Sendable {
                 with lock:
                     open_sockets.discard(s)
         def pipe(source, destination, replies):
+            # Signals go to the main thread only, whose accept() wakes every 0.1 s to run the
+            # handlers: one delivered to this thread waited for the next connection (a cut never
+            # came, and a test waited on a held reply for good).
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP])
             try:
                 while not cut.is_set():
                     data = source.recv(65536)
@@ -61,9 +65,14 @@ final class TCPProxy: @unchecked Sendable {
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", 0))
         server.listen(64)
+        server.settimeout(0.1)
         print(server.getsockname()[1], flush=True)
         while True:
-            client, _ = server.accept()
+            try:
+                client, _ = server.accept()
+            except socket.timeout:
+                continue
+            client.settimeout(None)
             if cut.is_set():
                 client.close()
                 continue
