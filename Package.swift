@@ -61,10 +61,13 @@ let package = Package(
             path: "Sources/SpoolRunner/Store",
             swiftSettings: ownTargetSettings
         ),
+        // <sys/epoll.h>, which Swift's Glibc module leaves out (for DescriptorPoller).
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // Intake, engine, executors, status writer, history store, daemon.
         .target(
             name: "SpoolRunner",
             dependencies: [
+                "CEpoll",
                 "ProcessDefinitions",
                 "SpoolClient",
                 "SpoolStore",

@@ -12,9 +12,9 @@ import Glibc
 /// The pipe is the runner's own (not swift-subprocess's output sequence) because the read must
 /// be stoppable: a process that escaped the task's process group (`setsid`, a daemon) may keep
 /// the write end open for ever, and the attempt ends when the task's own process has exited,
-/// not when every holder of its output has. The descriptor is non-blocking and read from a
-/// dispatch source, so no thread of the cooperative pool ever blocks on it; it is closed in the
-/// source's cancel handler, as libdispatch requires.
+/// not when every holder of its output has. The descriptor is non-blocking and read when
+/// `DescriptorPoller` says so (not a dispatch source: see there why), so no thread of the
+/// cooperative pool ever blocks on it; it is closed once its watch has ended.
 final class OutputPump: Sendable {
     private struct State {
         var tail = OutputTail()
@@ -30,7 +30,8 @@ final class OutputPump: Sendable {
     private let onWriteFailure: @Sendable (Int32) -> Void
     private let queue: DispatchQueue
     private let state = Mutex(State())
-    private nonisolated(unsafe) let source: any DispatchSourceRead
+    /// The pump's watch in `DescriptorPoller.shared`.
+    private let token: UInt64
     /// One read buffer for the pump's life, used only on `queue`: a chatty task wakes the pump
     /// for every small write, and each wake-up must not allocate 64 KiB.
     private nonisolated(unsafe) let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
@@ -43,11 +44,10 @@ final class OutputPump: Sendable {
         let queue = DispatchQueue(label: "spoolrunner.output")
         self.queue = queue
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: queue)
-        // The cycle through the handler ends with `cancel()`, which drops the handlers.
-        source.setEventHandler { self.drain(stopAfter: false) }
-        source.setCancelHandler { close(descriptor) }
-        source.resume()
+        token = DescriptorPoller.shared.reserveToken()
+        // The cycle through the handler ends with `unwatch`, which drops the handler. When epoll
+        // refuses the pipe (out of memory), what it holds is still read by `stop()`.
+        _ = DescriptorPoller.shared.watch(descriptor, token: token, queue: queue) { self.drain(stopAfter: false) }
     }
 
     deinit {
@@ -101,7 +101,10 @@ final class OutputPump: Sendable {
             defer { state.waiter = nil }
             return state.waiter.map { ($0, state.tail) }
         }
-        source.cancel()
+        // On `queue`: a run of the handler queued before the unwatch finds `done` and reads
+        // nothing, so the descriptor (and its number, once reused) is not touched after this.
+        DescriptorPoller.shared.unwatch(token)
+        close(descriptor)
         waiter.map { $0.0.resume(returning: $0.1) }
     }
 }

@@ -10,15 +10,14 @@ import Glibc
 /// keeps a list of the waits in progress so that a periodic sweep can end one whose exit event
 /// never came.
 ///
-/// A pidfd becomes readable when its process exits, so the wait is an epoll event through a
-/// dispatch source, not a poll loop. The source watches a duplicate of the pidfd that only this
-/// wait owns and closes in the source's cancel handler. libdispatch requires the descriptor of a
-/// source to stay open until that handler has run: it keeps one epoll registration per
-/// descriptor *number*, and unregisters asynchronously. Watching swift-subprocess's own pidfd
-/// broke that rule (swift-subprocess closes it as soon as the run ends), so under load a later
-/// child's pidfd could get the same number before libdispatch had dropped the old registration,
-/// join the stale one, and never fire: the child stayed a zombie and its attempt `running` for
-/// good (about 1 spawn in 2,000 with both CPUs busy).
+/// A pidfd becomes readable when its process exits, so the wait is an epoll event through
+/// `DescriptorPoller`, not a poll loop (nor a dispatch source: a pidfd hangs up once reaped, and
+/// libdispatch mishandles hang-ups, see `DescriptorPoller`). The poller watches a duplicate of
+/// the pidfd that only this wait owns and closes after the watch has ended: swift-subprocess
+/// closes its own pidfd as soon as the run ends, and a watch left on that number would outlive
+/// it (under load a later child's pidfd got the same number; with dispatch sources, which keep
+/// one registration per descriptor number, its exit never fired: the child stayed a zombie and
+/// its attempt `running` for good, about 1 spawn in 2,000 with both CPUs busy).
 final class ProcessExitWatcher: Sendable {
     /// The one watcher of the process: the sweep must see every wait.
     static let shared = ProcessExitWatcher()
@@ -39,15 +38,17 @@ final class ProcessExitWatcher: Sendable {
         defer { _ = waits.withLock { $0.removeValue(forKey: pid) } }
         let own = pidfd >= 0 ? fcntl(pidfd, F_DUPFD_CLOEXEC, 0) : -1
         if own >= 0 {
-            let source = DispatchSource.makeReadSource(fileDescriptor: own, queue: queue)
-            source.setEventHandler { latch.open() }
-            source.setCancelHandler { close(own) }
-            source.resume()
-            await latch.wait()
-            source.cancel()
-            return
+            let poller = DescriptorPoller.shared
+            let token = poller.reserveToken()
+            if poller.watch(own, token: token, queue: queue, handler: { latch.open() }) == nil {
+                await latch.wait()
+                poller.unwatch(token)
+                close(own)
+                return
+            }
+            close(own)
         }
-        // No pidfd (older kernel, or out of descriptors): poll without reaping.
+        // No pidfd (older kernel, or out of descriptors) or epoll refused it: poll without reaping.
         var interval = 1
         while !latch.isOpen && !ProcessInspector.hasExited(pid) {
             try? await Task.sleep(for: .milliseconds(interval))
