@@ -121,6 +121,19 @@ extension Fleet {
                         quick.allSatisfy { $0.0.status($0.1) == "success" }
                             && victims.allSatisfy { b.status($0) == "success" || b.status($0) == "failed" }
                     }, "\(quick.filter { $0.0.status($0.1) != "success" }.map(\.1))\n\(b.logs.suffix(2000))")
+                let late = quick.filter { $0.0.status($0.1) != "success" }.map(\.1)
+                if !late.isEmpty {
+                    // What the store says of them, for the next look at this (a status file that
+                    // stayed behind, or a process no runner holds).
+                    let rows: [String] = try await db.values(
+                        """
+                        SELECT process_id || ' ' || status || ' ' || coalesce(owner_runner, '-') || ' ' || lease_epoch
+                          FROM processes WHERE process_id = ANY(\(late)::text[])
+                        """)
+                    print("fleet frozen runner: not success on their host: \(late); in the store: \(rows)")
+                }
+                // The test's own SIGTERMs are not deaths: the supervisor must not restart them.
+                for host in fleet.hosts { supervisor.hold(host) }
                 for host in fleet.hosts { host.runner?.kill(SIGTERM) }
                 for host in fleet.hosts { #expect(host.runner?.wait() == 0, "\(host.runner?.log.suffix(1500) ?? "")") }
                 watcher.cancel()
