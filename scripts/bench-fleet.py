@@ -514,6 +514,17 @@ def p5(args, server):
             time.sleep(0.2)
         raise SystemExit(f"P5: processes of {victim.name} not restarted within {timeout} s")
 
+    def record_takeover(prefix, victim, ids, killed_at):
+        """How long the killed victim's processes took to start elsewhere; then the victim is
+        started again and warmed up."""
+        delays = wait_started_elsewhere(victim, ids, killed_at) if ids else []
+        result[f"{prefix}_processes"] = len(ids)
+        result[f"{prefix}_restart_elsewhere_max_s"] = round(max(delays), 2) if delays else None
+        result[f"{prefix}_restart_elsewhere_p50_s"] = round(statistics.median(delays), 2) if delays else None
+        victim.start(args, fleet.url, ("--lease", lease))
+        fleet.wait_alive([victim])
+        time.sleep(args.p5_warm)
+
     try:
         fleet.start(("--lease", lease))
         deadline = time.time() + 15
@@ -539,25 +550,13 @@ def p5(args, server):
                 break
             time.sleep(0.05)
         result["new_leader_s"] = round(time.time() - killed_at, 2) if new_leader else None
-        delays = wait_started_elsewhere(victim, ids, killed_at) if ids else []
-        result["leader_kill_processes"] = len(ids)
-        result["leader_kill_restart_elsewhere_max_s"] = round(max(delays), 2) if delays else None
-        result["leader_kill_restart_elsewhere_p50_s"] = round(statistics.median(delays), 2) if delays else None
-        victim.start(args, fleet.url, ("--lease", lease))
-        fleet.wait_alive([victim])
-        time.sleep(args.p5_warm)
+        record_takeover("leader_kill", victim, ids, killed_at)
         # 2. Another runner, left down until its processes run elsewhere.
         victim = next(h for h in fleet.hosts if h is not leader())
         ids = owned(victim)
         killed_at = time.time()
         victim.kill()
-        delays = wait_started_elsewhere(victim, ids, killed_at) if ids else []
-        result["kill_processes"] = len(ids)
-        result["kill_restart_elsewhere_max_s"] = round(max(delays), 2) if delays else None
-        result["kill_restart_elsewhere_p50_s"] = round(statistics.median(delays), 2) if delays else None
-        victim.start(args, fleet.url, ("--lease", lease))
-        fleet.wait_alive([victim])
-        time.sleep(args.p5_warm)
+        record_takeover("kill", victim, ids, killed_at)
         # 3. Killed and restarted at once on the same spool: it takes its own processes back.
         victim = next(h for h in fleet.hosts if h is not leader())
         ids = owned(victim)

@@ -5,21 +5,12 @@ import Foundation
 /// Shared by the multi-statement writes (reaper, control, copy, schedules) and the one-call
 /// commit function, so both write exactly the same columns.
 struct TransitionRows: Encodable {
-    struct ProcessRow: Encodable {
+    /// One change of a process, as a row: the change's own columns plus `process_id`, and for a
+    /// task the runner that ran it (left out when nil, so the row keeps what it had).
+    struct Row<Change: Encodable>: Encodable {
         var processID: String
-        var change: ProcessTransition.Process
-        func encode(to encoder: any Encoder) throws {
-            try change.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(processID, forKey: .processID)
-        }
-        enum Key: String, CodingKey { case processID = "process_id" }
-    }
-
-    struct TaskRow: Encodable {
-        var processID: String
-        var runnerID: String?
-        var change: ProcessTransition.Task
+        var runnerID: String? = nil
+        var change: Change
         func encode(to encoder: any Encoder) throws {
             try change.encode(to: encoder)
             var container = encoder.container(keyedBy: Key.self)
@@ -31,17 +22,9 @@ struct TransitionRows: Encodable {
             case runnerID = "runner_id"
         }
     }
-
-    struct EventRow: Encodable {
-        var processID: String
-        var change: ProcessTransition.Event
-        func encode(to encoder: any Encoder) throws {
-            try change.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(processID, forKey: .processID)
-        }
-        enum Key: String, CodingKey { case processID = "process_id" }
-    }
+    typealias ProcessRow = Row<ProcessTransition.Process>
+    typealias TaskRow = Row<ProcessTransition.Task>
+    typealias EventRow = Row<ProcessTransition.Event>
 
     var processes: [ProcessRow]
     var tasks: [TaskRow]
