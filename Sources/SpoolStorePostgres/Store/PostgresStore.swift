@@ -34,6 +34,8 @@ public final class PostgresStore: Sendable {
     let held = Mutex(HeldProcesses())
     /// The tokens of this store's batch commits, and a batch whose answer was lost.
     let commitLog = Mutex(CommitLog())
+    /// When the leader's reaper prunes `commit_tokens` next (`pruneCommitTokensWhenDue`).
+    let tokenPruneDue = Mutex<ContinuousClock.Instant?>(nil)
     /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
     /// server's default, bounded by `statement_timeout`.
     let lockTimeout = Mutex<Double?>(nil)
