@@ -272,12 +272,15 @@ extension PostgresStore: StoreCoordination {
         }
     }
 
+    /// The leader's maintenance, every lease/3: the reaper, and now and then the commit tokens.
     public func reapExpiredRunners() async throws(StoreError) -> [String] {
         let now = Date()
-        return try await storeCall("take over the processes of dead runners") {
+        let taken = try await storeCall("take over the processes of dead runners") {
             try await reapExpiredRunners(at: Timestamp.string(now)) { input in
                 try EngineRecovery.recover(input, at: now)
             }.takenOver
         }
+        await pruneCommitTokensWhenDue()
+        return taken
     }
 }
