@@ -39,7 +39,7 @@ extension PostgresStore: StoreCoordination {
         }
         let free = limit - work.count
         if free > 0 {
-            let claimed = try await storeCall("claim work") {
+            let claimed = try await storeCall("claim work") { [self] in
                 try await claim(limit: free, lease: lease, typeLimits: concurrency)
             }
             let ids = claimed.map(\.processID)
@@ -50,6 +50,7 @@ extension PostgresStore: StoreCoordination {
         }
         guard !work.isEmpty else { return [] }
         let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
+            [self, work] in
             try await storedDefinitions(of: work.map(\.process.record.processID))
         }
         return work.map { item in
@@ -115,7 +116,9 @@ extension PostgresStore: StoreCoordination {
         else {
             throw notRegistered("register again")
         }
-        let registration = try await storeCall("register runner \(identity.runnerID) again") {
+        // Within one lease, or given up and tried again by the caller (see `storeCall`).
+        let registration = try await storeCall("register runner \(identity.runnerID) again", limit: duration) {
+            [self] in
             try await register(identity, lease: duration, afterFence: true)
         }
         membership.state.withLock { state in
@@ -188,7 +191,7 @@ extension PostgresStore: StoreCoordination {
     public func claim(_ processID: String) async throws(StoreError) -> ClaimedWork? {
         guard let lease = held.withLock({ $0.lease }) else { throw notRegistered("take process \(processID)") }
         let me = runnerID
-        let epoch: Int64? = try await storeCall("take process \(processID)") {
+        let epoch: Int64? = try await storeCall("take process \(processID)") { [self] in
             let rows = try await client.query(
                 """
                 UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1,
@@ -206,7 +209,7 @@ extension PostgresStore: StoreCoordination {
         guard let epoch else { return nil }
         held.withLock { $0.epochs[processID] = epoch }
         guard let stored = try await snapshot(processID) else { return nil }
-        let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") {
+        let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") { [self] in
             try await storedDefinitions(of: [processID])
         }
         return ClaimedWork(
@@ -214,7 +217,7 @@ extension PostgresStore: StoreCoordination {
     }
 
     public func requestCancel(_ processID: String) async throws(StoreError) {
-        try await storeCall("ask for the cancel of \(processID)") {
+        try await storeCall("ask for the cancel of \(processID)") { [self] in
             try await transaction("asking for the cancel of \(processID)") { connection in
                 try await connection.query(
                     """
@@ -230,7 +233,7 @@ extension PostgresStore: StoreCoordination {
     public func subscribe(to processIDs: [String]) async throws(StoreError) {
         guard !processIDs.isEmpty else { return }
         let me = runnerID
-        try await storeCall("subscribe to \(processIDs.count) process(es)") {
+        try await storeCall("subscribe to \(processIDs.count) process(es)") { [self] in
             try await client.query(
                 """
                 INSERT INTO subscriptions (runner_id, process_id)
@@ -246,7 +249,7 @@ extension PostgresStore: StoreCoordination {
         held.withLock { held in
             for id in processIDs { held.epochs.removeValue(forKey: id) }
         }
-        try await storeCall("hand \(processIDs.count) process(es) to the fleet") {
+        try await storeCall("hand \(processIDs.count) process(es) to the fleet") { [self] in
             try await transaction("handing \(processIDs.count) process(es) to the fleet") { connection in
                 try await connection.query(
                     """
@@ -260,14 +263,14 @@ extension PostgresStore: StoreCoordination {
 
     public func leave() async throws(StoreError) {
         guard let lease = held.withLock({ $0.lease }) else { return }
-        try await storeCall("hand over the unfinished processes and stop") {
+        try await storeCall("hand over the unfinished processes and stop") { [self] in
             _ = try await release(lease)
         }
     }
 
     public func reapExpiredRunners() async throws(StoreError) -> [String] {
         let now = Date()
-        return try await storeCall("take over the processes of dead runners") {
+        return try await storeCall("take over the processes of dead runners") { [self] in
             try await reapExpiredRunners(at: Timestamp.string(now)) { input in
                 try EngineRecovery.recover(input, at: now)
             }.takenOver
