@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import SpoolClient
 @testable import SpoolRunner
 
 @Suite(.endToEnd) struct TimestampTests {
@@ -30,6 +31,32 @@ import Testing
             Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec),
             Int(millisecondsTotal % 1000))
         #expect(Timestamp.string(date) == reference)
+    }
+
+    /// Whole seconds and a date alone are parsed by hand (no ICU formatter on `history --since`);
+    /// the result is the formatters' for every input, valid or not: what the hand path does not
+    /// take (out-of-range fields, years before 1970, other forms) still goes to them.
+    @Test(arguments: [
+        "2026-07-20T15:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2024-02-29T12:30:45Z",
+        "2026-07-20", "2024-02-29", "1970-01-01", "2000-02-29", "2026-12-31",
+        "2023-02-29T00:00:00Z", "2023-02-29", "2100-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-07-00",
+        "2026-07-20T24:00:00Z", "2026-07-20T23:60:00Z", "2026-07-20T23:59:60Z", "1969-12-31T23:59:59Z", "1969-12-31",
+        "1582-10-10", "2026-07-20T15:00:00+02:00", "2026-07-20T15:00:00", "2026-07-2OT15:00:00Z", "2026-7-20",
+        "20260720", "+2026-07-20", "2026-07-20T15:00Z",
+    ])
+    func wholeSecondsAndDaysParseAsTheFormattersDo(text: String) {
+        #expect(Timestamp.parse(text) == Self.formatterParse(text), "\(text)")
+    }
+
+    @Test func handPathTakesOnlyValidStamps() {
+        #expect(Timestamp.parseTyped("2026-07-20T15:00:00Z") == Date(timeIntervalSince1970: 1_784_559_600))
+        #expect(Timestamp.parseTyped("2026-07-20") == Date(timeIntervalSince1970: 1_784_505_600))
+        #expect(Timestamp.parseTyped("2024-02-29") == Date(timeIntervalSince1970: 1_709_164_800))
+        for text in [
+            "2023-02-29", "2026-04-31", "2026-07-20T24:00:00Z", "1599-12-31", "2026-07-20T15:00:00.1234567890Z",
+        ] {
+            #expect(Timestamp.parseTyped(text) == nil, "\(text)")
+        }
     }
 
     @Test func otherFormsStillParse() {

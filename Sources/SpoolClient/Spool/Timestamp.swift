@@ -54,8 +54,8 @@ public enum Timestamp {
         // The runner's own fixed-width stamps are read on every task end: parse those by hand
         // instead of building date formatters each time.
         if let date = parseOwn(text) { return date }
-        // So are the forms people type (`history --since 2026-07-20`): a CLI command runs once,
-        // and the ICU formatters below cost it more than its query.
+        // So are the forms people type (`history --since 2026-07-20`): an ICU formatter's first
+        // use costs a CLI command 2-3 ms of CPU (P6 in BENCHMARKS.md times them whole).
         if let date = parseTyped(text) { return date }
         // Anything else, odd (`2026-02-30` rolls over, `...GMT`) or wrong, is left to the
         // formatters, so every text means what it always meant.

@@ -12,7 +12,21 @@ import Synchronization
 public final class PostgresStore: Sendable {
     public let url: StoreURL
     public let runnerID: String
-    public let client: PostgresClient
+    /// The pool, made on first use: a store made by `connect(url:runnerID:logger:)` for a read
+    /// command never uses one, and making it costs that command ~0.4 ms of CPU (P6 times them).
+    public var client: PostgresClient {
+        pool.withLock { pool in
+            if let pool { return pool }
+            let made = PostgresClient(
+                configuration: url.clientConfiguration(
+                    applicationName: "spoolrunner/\(runnerID)", maximumConnections: poolSize),
+                backgroundLogger: logger)
+            pool = made
+            return made
+        }
+    }
+    private let pool = Mutex<PostgresClient?>(nil)
+    private let poolSize: Int
     /// The fleet side of this runner: who it registered as, what its next claim takes back.
     public let membership = FleetMembership()
     let logger: Logger
@@ -43,10 +57,7 @@ public final class PostgresStore: Sendable {
         self.runnerID = runnerID
         self.logger = logger
         self.session = session
-        self.client = PostgresClient(
-            configuration: url.clientConfiguration(
-                applicationName: "spoolrunner/\(runnerID)", maximumConnections: poolSize),
-            backgroundLogger: logger)
+        self.poolSize = poolSize
     }
 
     /// A store whose reads run on one connection made now, for a command that reads and exits
