@@ -11,7 +11,10 @@ public struct StoreMigration: Sendable {
     public var statements: [String]
 
     /// Every migration this build knows, in order.
-    public static let all: [StoreMigration] = [.v1Schema, .v2StoreProtocol, .v3CopiedHistory, .v4CommitFunction]
+    public static let all: [StoreMigration] = [
+        .v1Schema, .v2StoreProtocol, .v3CopiedHistory, .v4CommitFunction,
+        .v5SharedTransitionWrites,
+    ]
 
     /// The newest version this build knows; a database at a newer one is refused.
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

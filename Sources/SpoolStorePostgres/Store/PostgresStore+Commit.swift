@@ -44,7 +44,9 @@ extension PostgresStore {
         }
     }
 
-    /// The three statements of a commit, each one `jsonb_to_recordset` over the whole batch.
+    /// The writes of a batch of transitions (processes, tasks, events) in one statement: the
+    /// same SQL function the engine's commit runs (`spoolrunner_write_transitions`, migration 5),
+    /// so every path writes the same columns the same way.
     /// - Parameter ranTasks: whether this runner ran the tasks it writes (a commit): their rows
     ///   then name it as the host that holds their logs. The reaper and a control action change
     ///   tasks someone else ran, so their `runner_id` and `machine_id` stay as they were.
@@ -52,66 +54,10 @@ extension PostgresStore {
         _ transitions: [ProcessTransition], connection: PostgresConnection, ranTasks: Bool = true
     ) async throws {
         let rows = TransitionRows(transitions, runnerID: ranTasks ? runnerID : nil)
-        let processes = rows.processes
-        let tasks = rows.tasks
-        let events = rows.events
-        let encoder = JSONEncoder.sorted
-        if !processes.isEmpty {
-            let json = String(decoding: try encoder.encode(processes), as: UTF8.self)
-            try await connection.query(
-                """
-                UPDATE processes p
-                   SET status = u.status, started_at = u.started_at::timestamptz, ended_at = u.ended_at::timestamptz,
-                       updated_at = u.updated_at::timestamptz, error_json = u.error_json::jsonb,
-                       crash_count = u.crash_count,
-                       owner_runner = CASE WHEN u.status IN ('pending', 'running') THEN p.owner_runner END
-                  FROM jsonb_to_recordset(\(json)::jsonb) AS u(
-                       process_id text, status text, started_at text, ended_at text, updated_at text,
-                       error_json text, crash_count int)
-                 WHERE p.process_id = u.process_id
-                """, logger: logger)
-        }
-        if !tasks.isEmpty {
-            let json = String(decoding: try encoder.encode(tasks), as: UTF8.self)
-            try await connection.query(
-                """
-                INSERT INTO tasks (process_id, task_name, position, mode, status, attempts, retry_base, started_at,
-                                   ended_at, exit_code, output_json, error_json, next_attempt_at, pid,
-                                   pid_start_ticks, on_failure, sleep_until, runner_id, machine_id)
-                SELECT u.process_id, u.task_name, u.position, u.mode, u.status, u.attempts, u.retry_base,
-                       u.started_at::timestamptz, u.ended_at::timestamptz, u.exit_code, u.output_json::jsonb,
-                       u.error_json::jsonb, u.next_attempt_at::timestamptz, u.pid, u.pid_start_ticks,
-                       u.on_failure, u.sleep_until::timestamptz, u.runner_id, u.machine_id
-                  FROM jsonb_to_recordset(\(json)::jsonb) AS u(
-                       process_id text, task_name text, position int, mode text, status text, attempts int,
-                       retry_base int, started_at text, ended_at text, exit_code int, output_json text,
-                       error_json text, next_attempt_at text, pid int, pid_start_ticks bigint, on_failure boolean,
-                       sleep_until text, runner_id text, machine_id text)
-                ON CONFLICT (process_id, task_name) DO UPDATE SET
-                       position = EXCLUDED.position, mode = EXCLUDED.mode, status = EXCLUDED.status,
-                       attempts = EXCLUDED.attempts, retry_base = EXCLUDED.retry_base,
-                       started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
-                       exit_code = EXCLUDED.exit_code, output_json = EXCLUDED.output_json,
-                       error_json = EXCLUDED.error_json, next_attempt_at = EXCLUDED.next_attempt_at,
-                       pid = EXCLUDED.pid, pid_start_ticks = EXCLUDED.pid_start_ticks,
-                       on_failure = EXCLUDED.on_failure, sleep_until = EXCLUDED.sleep_until,
-                       runner_id = COALESCE(EXCLUDED.runner_id, tasks.runner_id),
-                       machine_id = COALESCE(EXCLUDED.machine_id, tasks.machine_id)
-                """, logger: logger)
-        }
-        if !events.isEmpty {
-            let json = String(decoding: try encoder.encode(events), as: UTF8.self)
-            // WITH ORDINALITY keeps the batch's order in the ids: events of a process read back
-            // in the order they happened.
-            try await connection.query(
-                """
-                INSERT INTO events (process_id, task_name, event, at, detail_json, runner_id)
-                SELECT e.v->>'process_id', e.v->>'task_name', e.v->>'event', (e.v->>'at')::timestamptz,
-                       (e.v->>'detail_json')::jsonb, \(runnerID)
-                  FROM jsonb_array_elements(\(json)::jsonb) WITH ORDINALITY AS e(v, n)
-                 ORDER BY e.n
-                """, logger: logger)
-        }
+        guard !(rows.processes.isEmpty && rows.tasks.isEmpty && rows.events.isEmpty) else { return }
+        let json = String(decoding: try JSONEncoder.sorted.encode(rows), as: UTF8.self)
+        try await connection.query(
+            "SELECT spoolrunner_write_transitions(\(runnerID), \(json)::jsonb, NULL::text[])", logger: logger)
     }
 
     /// Gives back every process this incarnation owns (`owner_runner = NULL`, epoch + 1) and marks

@@ -198,7 +198,8 @@ extension PostgresStore {
 
     /// Deletes the finished processes that ended before `cutoff` (every row of them: tasks and
     /// subscriptions by cascade, events explicitly) except `live`, `pruneChunk` per transaction,
-    /// then the rejections received before it. Unfinished processes are never touched.
+    /// then the rejections received before it, then the commit tokens no retry can need
+    /// (`pruneCommitTokens`). Unfinished processes are never touched.
     ///
     /// Unlike SQLite's one transaction, an interrupted prune leaves some of the old processes:
     /// the next run deletes them, and each chunk is whole (a process goes with all its rows).
@@ -258,6 +259,8 @@ extension PostgresStore {
                 rejections += count
                 if count < chunk { break }
             }
+            // And the commit tokens no retry can need (the leader's reaper does it too).
+            _ = try await pruneCommitTokens()
             return PruneResult(processIDs: deleted, rejections: rejections)
         }
     }
