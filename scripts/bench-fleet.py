@@ -39,7 +39,7 @@ Usage:
   scripts/bench-fleet.py --binary .build/release/spoolrunner --profile        # full size
   scripts/bench-fleet.py --scale 0.05 --only P1,P2,P4,P7 --p7-seconds 10      # a short run
 """
-import argparse, json, math, os, resource, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, math, os, resource, shlex, shutil, signal, statistics, subprocess, sys, tempfile, threading, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REQUEST = '{"process_type": "premium", "user_id": "user_123"}'
@@ -141,7 +141,7 @@ class Host:
 
     def start(self, args, url, extra=()):
         cmd = [args.binary, "serve", "--store", url, "--spool", self.spool, "--definitions", self.defs,
-               "--runner-id", self.name, "--log-level", "warning", *extra]
+               "--runner-id", self.name, "--log-level", "warning", *extra, *args.serve_args]
         self.started = time.time()
         with open(self.log, "a") as f:
             self.proc = subprocess.Popen(cmd, stdout=f, stderr=f, stdin=subprocess.DEVNULL)
@@ -392,9 +392,14 @@ def throughput(args, server, name, n, action, extra, runners=3, profile=False):
         result["connections"] = {r[0]: int(r[1]) for r in server.sql(
             f"SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = '{fleet.db}' "
             "AND application_name LIKE 'spoolrunner/%' GROUP BY 1 ORDER BY 1")}
+        # Processes some task of which ran on a host that does not subscribe to it (its status
+        # file is written elsewhere, after a notification).
+        result["executed_elsewhere"] = int(server.value(
+            "SELECT count(DISTINCT t.process_id) FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM subscriptions s "
+            "WHERE s.process_id = t.process_id AND s.runner_id = t.runner_id)", fleet.db))
         if profile:
             result["wait_events"] = sampler.stop()[:10]
-            result["top_statements"] = top_statements(server, fleet.db)
+            result["top_statements"] = top_statements(server, fleet.db, limit=14)
             result["perf_samples"], result["perf_top"] = perf_report(data)
         fleet.stop()
         return result
@@ -410,9 +415,15 @@ def cpu_seconds(pid):
     return sum(int(x) for x in fields[11:15]) / ticks
 
 
+def p1_only(args, server):
+    p1 = throughput(args, server, "P1", args.p1, "sleep: 0s", ("--max-tasks", str(args.p1_max_tasks)),
+                    profile=args.profile)
+    return [p1]
+
+
 def p1_p2(args, server):
     noop = "sleep: 0s"
-    p1 = throughput(args, server, "P1", args.p1, noop, ("--max-tasks", str(args.p1_max_tasks)), profile=args.profile)
+    [p1] = p1_only(args, server)
     p2 = throughput(args, server, "P2", args.p1, noop,
                     ("--max-tasks", str(args.p1_max_tasks), "--commit-batch", "1"))
     p2["p1_over_p2"] = round(p1["processes_per_s"] / p2["processes_per_s"], 2)
@@ -737,7 +748,7 @@ def p7(args, server):
         fleet.cleanup()
 
 
-WORKLOADS = {"ceiling": ceiling, "P1": p1_p2, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "P7": p7}
+WORKLOADS = {"ceiling": ceiling, "P1": p1_p2, "P1only": p1_only, "P3": p3, "P4": p4, "P5": p5, "P6": p6, "P7": p7}
 
 
 def static_swift_runtime(binary):
@@ -749,7 +760,7 @@ def static_swift_runtime(binary):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(REPO, ".build/release/spoolrunner"))
-    parser.add_argument("--only", default="ceiling,P1,P3,P4,P5,P6,P7", help="P2 runs with P1")
+    parser.add_argument("--only", default="ceiling,P1,P3,P4,P5,P6,P7", help="P2 runs with P1 (P1only: without it)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every size")
     parser.add_argument("--p1", type=int, default=5000)
     parser.add_argument("--p1-max-tasks", type=int, default=16)
@@ -767,10 +778,12 @@ def main():
     parser.add_argument("--ceiling-seconds", type=int, default=20)
     parser.add_argument("--ceiling-connections", default="3 6")
     parser.add_argument("--profile", action="store_true", help="perf, pg_stat_statements and wait events in P1")
+    parser.add_argument("--serve-args", default="", help="more options for every runner, e.g. '--notify off'")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json-out")
     args = parser.parse_args()
     args.binary = os.path.abspath(args.binary)
+    args.serve_args = shlex.split(args.serve_args)
     for key in ("p1", "p3", "p4", "p6"):
         setattr(args, key, max(1, int(getattr(args, key) * args.scale)))
     if not os.access(args.binary, os.X_OK):

@@ -98,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "With --store: on: LISTEN for work and cancels (found at once); off: find them by polling every second (no LISTEN connection).",
+            "With --store: on: LISTEN for work, cancels and status changes (found at once), and NOTIFY the other runners; off: neither (no LISTEN connection, no NOTIFY): work and cancels are found by polling every second, status changes by reconciliation.",
             valueName: "on|off"))
     var notify: NotifyMode = .on
 

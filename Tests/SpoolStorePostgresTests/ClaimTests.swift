@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import SpoolRunner
 import SpoolStorePostgres
 import Testing
 
@@ -47,6 +48,46 @@ struct ClaimTests {
             #expect(
                 try await a.value("SELECT owner_runner FROM processes WHERE process_id = 'p2'", as: String.self)
                     == "runner-1")
+        }
+    }
+
+    @Test("the engine's claim brings each process's stored state, stored definition and subscription with it")
+    func claimedWorkComesWhole() async throws {
+        try await withStores("claimed_work", count: 2) { stores in
+            let (a, b) = (stores[0], stores[1])
+            let leaseA = try await a.registerTestRunner()
+            let leaseB = try await b.registerTestRunner()
+            var mine = testRequest("p1", second: 1)
+            mine.definitionYAML = "process_type: greet\ntasks:\n  - name: t0\n    sleep: 0s\n"
+            _ = try await a.accept(mine, fileName: "p1.json", claimIfCapacity: false, lease: leaseA)
+            var theirs = testRequest("p2", second: 2)
+            theirs.definitionYAML = mine.definitionYAML
+            _ = try await b.accept(theirs, fileName: "p2.json", claimIfCapacity: false, lease: leaseB)
+            try await a.execute("UPDATE tasks SET status = 'success', attempts = 1 WHERE task_name = 't0'")
+
+            // One at a time: the second claim finds the definition parsed already (its YAML is
+            // not sent again) and still gets it.
+            let first = try await a.claim(limit: 1, concurrency: [:])
+            let second = try await a.claim(limit: 1, concurrency: [:])
+            #expect(try await a.claim(limit: 1, concurrency: [:]).isEmpty)
+            let work = first + second
+            #expect(work.map(\.process.record.processID) == ["p1", "p2"])
+            #expect(work.map(\.subscribed) == [true, false])
+            #expect(work.map { $0.definition?.processType } == ["greet", "greet"])
+            #expect(work.allSatisfy { !$0.fromDeadIncarnation })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            for item in work {
+                let id = item.process.record.processID
+                let stored = try #require(try await a.snapshot(id))
+                #expect(try encoder.encode(item.process.record) == encoder.encode(stored.record), "\(id)")
+                #expect(try encoder.encode(item.process.tasks) == encoder.encode(stored.tasks), "\(id)")
+                #expect(item.process.tasks.first?.status == .success, "\(id)")
+                #expect(item.process.tasks.count == 3, "\(id)")
+            }
+            #expect(
+                try await a.values("SELECT owner_runner FROM processes ORDER BY process_id", as: String.self)
+                    == ["runner-0", "runner-0"])
         }
     }
 

@@ -14,6 +14,9 @@ struct FleetState {
     var claimTimerArmed = false
     /// When the last claim was sent (the cooldown counts from there).
     var lastClaim: ContinuousClock.Instant?
+    /// The last claim took all it asked for: more work is waiting, so the next claim does not
+    /// wait for the cooldown (see `claimWork`).
+    var backlog = false
     /// New processes accepted here beyond this runner's free slots: handed to the fleet right
     /// after their commit (claim on intake only takes what can start now).
     var releaseAfterCommit: Set<String> = []

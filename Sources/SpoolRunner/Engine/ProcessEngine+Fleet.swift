@@ -159,7 +159,11 @@ extension ProcessEngine {
             return
         }
         let clock = ContinuousClock.now
-        if let last = fleet.lastClaim, clock - last < configuration.claimCooldown {
+        // The cooldown damps claims that find nothing (polls, notifications, every freed slot of
+        // an idle fleet). Behind a full claim work is waiting: a slot freed then is filled at
+        // once, not up to 100 ms later (with the cooldown, a runner took at most --max-tasks
+        // processes per 100 ms, whatever the store could do).
+        if !fleet.backlog, let last = fleet.lastClaim, clock - last < configuration.claimCooldown {
             if !fleet.claimTimerArmed {
                 fleet.claimTimerArmed = true
                 timersToArm.append((configuration.claimCooldown - (clock - last), .fleet(.claimDue)))
@@ -169,6 +173,7 @@ extension ProcessEngine {
         fleet.lastClaim = clock
         let concurrency = catalog.definitions.compactMapValues(\.concurrency)
         let claimed: [ClaimedWork]
+        fleet.backlog = false
         do {
             claimed = try await coordination.claim(limit: limit, concurrency: concurrency)
         } catch {
@@ -181,7 +186,10 @@ extension ProcessEngine {
         // hands them on (see `renewIncarnation`).
         guard !fleet.fenced else { return }
         // A full claim: more may be waiting.
-        if limit > 0, claimed.count >= limit { fleet.claimWanted = true }
+        if limit > 0, claimed.count >= limit {
+            fleet.claimWanted = true
+            fleet.backlog = true
+        }
         do {
             try await resume(claimed, crashed: false, since: nil, now: now)
         } catch {

@@ -57,10 +57,15 @@ extension PostgresStore {
             }
         }
         let payload: String
+        var fenced: [String] = []
         do {
-            let document = try CommitPayload(
+            var document = try CommitPayload(
                 new: newRows, transitions: transitions, runnerID: runnerID, rejections: remainder.rejections,
                 counters: remainder.counters)
+            // The subscribers are told after the commit, by `hints` (NOTIFY's lock is not held
+            // through this commit's flush).
+            document.notify = false
+            fenced = document.fence.map(\.processID)
             payload = String(decoding: try JSONEncoder.sorted.encode(document), as: UTF8.self)
         } catch {
             throw storeError(error, operation)
@@ -78,6 +83,7 @@ extension PostgresStore {
             commitLog.withLock { $0.unanswered = sent }
             throw error
         }
+        if notifies { hints.statusChanged(Set(fenced).intersection(answer.written)) }
         let outcome = apply(answer, of: remainder, unheld: unheld)
         return CommitOutcome(
             lost: earlier.lost.union(outcome.lost),

@@ -38,17 +38,14 @@ extension PostgresStore: StoreCoordination {
             work += try await unfinishedProcesses().map { ClaimedWork(process: $0, fromDeadIncarnation: fromDead) }
         }
         let free = limit - work.count
+        // Unowned work comes with its state, definition and subscription in one statement.
+        var claimed: [ClaimedWork] = []
         if free > 0 {
-            let claimed = try await storeCall("claim work") {
-                try await claim(limit: free, lease: lease, typeLimits: concurrency)
-            }
-            let ids = claimed.map(\.processID)
-            if !ids.isEmpty {
-                let stored = try await snapshots(ids)
-                work += ids.compactMap { id in stored[id].map { ClaimedWork(process: $0) } }
+            claimed = try await storeCall("claim work") {
+                try await claimWork(limit: free, lease: lease, typeLimits: concurrency)
             }
         }
-        guard !work.isEmpty else { return [] }
+        guard !work.isEmpty else { return claimed }
         let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
             try await storedDefinitions(of: work.map(\.process.record.processID))
         }
@@ -57,7 +54,7 @@ extension PostgresStore: StoreCoordination {
             item.definition = definitions[item.process.record.processID]
             item.subscribed = subscribed.contains(item.process.record.processID)
             return item
-        }
+        } + claimed
     }
 
     /// The definition each process was accepted with, parsed from its stored YAML (named
@@ -77,20 +74,26 @@ extension PostgresStore: StoreCoordination {
         var subscribed: Set<String> = []
         for try await (id, type, sha, yaml, subscriber) in rows.decode((String, String, Data, String, Bool).self) {
             if subscriber { subscribed.insert(id) }
-            if let cached = membership.state.withLock({ $0.definitions[sha] }) {
-                result[id] = cached
-                continue
-            }
-            let sha8 = sha.prefix(4).map { String(format: "%02x", $0) }.joined()
-            switch DefinitionLoader.parse(yaml: yaml, file: "store:\(type)@\(sha8)/\(type).yaml", baseDirectory: "/") {
-            case .success(let definition):
-                membership.state.withLock { $0.definitions[sha] = definition }
-                result[id] = definition
-            case .failure(let errors):
-                logger.error("process \(id): its stored definition does not load; using this runner's: \(errors)")
-            }
+            result[id] = storedDefinition(of: id, type: type, sha: sha, yaml: yaml)
         }
         return (result, subscribed)
+    }
+
+    /// The definition with hash `sha`: parsed before (cached by hash), else parsed from `yaml`
+    /// (nil: not sent, since it was cached when asked for) and cached. nil when it does not
+    /// load, with the error logged.
+    func storedDefinition(of id: String, type: String, sha: Data, yaml: String?) -> ProcessDefinition? {
+        if let cached = membership.state.withLock({ $0.definitions[sha] }) { return cached }
+        guard let yaml else { return nil }
+        let sha8 = sha.prefix(4).map { String(format: "%02x", $0) }.joined()
+        switch DefinitionLoader.parse(yaml: yaml, file: "store:\(type)@\(sha8)/\(type).yaml", baseDirectory: "/") {
+        case .success(let definition):
+            membership.state.withLock { $0.definitions[sha] = definition }
+            return definition
+        case .failure(let errors):
+            logger.error("process \(id): its stored definition does not load; using this runner's: \(errors)")
+            return nil
+        }
     }
 
     public func keepLease(
@@ -246,16 +249,20 @@ extension PostgresStore: StoreCoordination {
         held.withLock { held in
             for id in processIDs { held.epochs.removeValue(forKey: id) }
         }
+        // One statement in autocommit; the work notification follows it (`hints`), so this
+        // commit does not hold NOTIFY's lock through its flush.
         try await storeCall("hand \(processIDs.count) process(es) to the fleet") {
-            try await transaction("handing \(processIDs.count) process(es) to the fleet") { connection in
-                try await connection.query(
+            do {
+                try await client.query(
                     """
                     UPDATE processes SET owner_runner = NULL, lease_epoch = lease_epoch + 1
                      WHERE process_id = ANY(\(processIDs)::text[]) AND owner_runner = \(me)
                     """, logger: logger)
-                try await connection.query("SELECT pg_notify('spoolrunner_work', '')", logger: logger)
+            } catch {
+                throw PostgresStoreError.wrap(error, "handing \(processIDs.count) process(es) to the fleet")
             }
         }
+        if notifies { hints.workAvailable() }
     }
 
     public func leave() async throws(StoreError) {

@@ -39,6 +39,8 @@ public final class PostgresStore: Sendable {
     /// How long a write waits for a row lock (`lock_timeout`) before it fails as busy; nil: the
     /// server's default, bounded by `statement_timeout`.
     let lockTimeout = Mutex<Double?>(nil)
+    /// The notifications sent after the writes they are about (see `HintSender`).
+    let hints = HintSender()
     /// The control connection (leader lock and LISTEN), made by the first `leadership()` or
     /// `changes()`.
     let control = Mutex<ControlSession?>(nil)
@@ -85,8 +87,18 @@ public final class PostgresStore: Sendable {
         try? await session?.close()
     }
 
-    /// Runs the pool until the calling task is cancelled.
-    public func run() async { await client.run() }
+    /// Runs the pool, and the sender of notifications, until the calling task is cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await self.hints.run(client: self.client, runnerID: self.runnerID, logger: self.logger) }
+        }
+    }
+
+    /// Whether this runner notifies the fleet (`--notify on`, the default). Off, it neither
+    /// listens nor notifies: every runner finds work by its claim poll and status changes by
+    /// reconciliation, and no commit takes NOTIFY's lock.
+    var notifies: Bool { membership.state.withLock { $0.listens } }
 
     /// Applies the migrations this build knows (see `StoreMigrator`).
     public func migrate() async throws -> StoreMigrator.Report {
