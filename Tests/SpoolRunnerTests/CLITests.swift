@@ -215,7 +215,13 @@ import Testing
         #expect(lines.contains { $0.contains("f1") && $0.contains("failed") })
 
         #expect(try await Self.command(spool, ["history", "--status", "bogus"]).status == 64)
-        #expect(try await Self.command(spool, ["history", "--since", "yesterday-ish"]).status == 64)
+        for option in ["--since", "--until"] {
+            let bad = try await Self.command(spool, ["history", option, "yesterday-ish"])
+            #expect(bad.status == 64)
+            #expect(
+                bad.standardError.contains("'yesterday-ish'") && bad.standardError.contains("'\(option) <"),
+                "\(bad.standardError)")
+        }
     }
 
     @Test func historyWithoutAStore() async throws {

@@ -414,6 +414,9 @@ import Glibc
         #expect(crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=rejected"), "\(crashed.standardError)")
         #expect(spool.rejectedFiles() == ["bad1.json", "bad1.json.error.json"])
         #expect(try spool.rejectionRows().isEmpty)
+        // Its client has its answer all the same: the status file is written before the move.
+        #expect(spool.status("bad1")?.status == .rejected)
+        #expect(spool.status("bad1")?.error?.code == "unknown_process_type")
         try spool.drop("good1", Self.validRequest)
         let recovered = try await spool.run(["serve", "--once", "--settle", "0s"])
         #expect(recovered.status == 0, "\(recovered.standardError)")
@@ -424,6 +427,7 @@ import Glibc
         let reason = try #require(spool.rejectionErrorFile("bad1.json"))
         #expect((reason["error"] as? [String: Any])?["message"] as? String == rows.first?.message)
         #expect(spool.status("good1")?.status == .success)
+        #expect(spool.status("bad1")?.status == .rejected)
         // Stopped cleanly: nothing to recover, no second row.
         let again = try await spool.run(["serve", "--once", "--settle", "0s"])
         #expect(again.status == 0)

@@ -45,27 +45,17 @@ import Testing
         "20260720", "+2026-07-20", "2026-07-20T15:00Z",
     ])
     func wholeSecondsAndDaysParseAsTheFormattersDo(text: String) {
-        func formatters(_ text: String) -> Date? {
-            let fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = fractional.date(from: text) { return date }
-            let plain = ISO8601DateFormatter()
-            plain.formatOptions = [.withInternetDateTime]
-            if let date = plain.date(from: text) { return date }
-            guard text.utf8.count == 10 else { return nil }
-            let day = ISO8601DateFormatter()
-            day.formatOptions = [.withFullDate]
-            return day.date(from: text)
-        }
-        #expect(Timestamp.parse(text) == formatters(text), "\(text)")
+        #expect(Timestamp.parse(text) == Self.formatterParse(text), "\(text)")
     }
 
-    @Test func handPathTakesOnlyValidWholeSecondsAndDays() {
-        #expect(Timestamp.parseWholeSecondsOrDay("2026-07-20T15:00:00Z") == Date(timeIntervalSince1970: 1_784_559_600))
-        #expect(Timestamp.parseWholeSecondsOrDay("2026-07-20") == Date(timeIntervalSince1970: 1_784_505_600))
-        #expect(Timestamp.parseWholeSecondsOrDay("2024-02-29") == Date(timeIntervalSince1970: 1_709_164_800))
-        for text in ["2023-02-29", "2026-04-31", "2026-07-20T24:00:00Z", "1969-12-31", "2026-07-20T15:00:00.000Z"] {
-            #expect(Timestamp.parseWholeSecondsOrDay(text) == nil, "\(text)")
+    @Test func handPathTakesOnlyValidStamps() {
+        #expect(Timestamp.parseTyped("2026-07-20T15:00:00Z") == Date(timeIntervalSince1970: 1_784_559_600))
+        #expect(Timestamp.parseTyped("2026-07-20") == Date(timeIntervalSince1970: 1_784_505_600))
+        #expect(Timestamp.parseTyped("2024-02-29") == Date(timeIntervalSince1970: 1_709_164_800))
+        for text in [
+            "2023-02-29", "2026-04-31", "2026-07-20T24:00:00Z", "1599-12-31", "2026-07-20T15:00:00.1234567890Z",
+        ] {
+            #expect(Timestamp.parseTyped(text) == nil, "\(text)")
         }
     }
 
@@ -76,5 +66,78 @@ import Testing
         #expect(Timestamp.parse("2026-07-20") == Date(timeIntervalSince1970: 1_784_505_600))
         #expect(Timestamp.parse("yesterday") == nil)
         #expect(Timestamp.parse("2026-07-20T15:00:00.123") == nil, "no zone: not a UTC stamp")
+    }
+
+    /// What `parse` answered before the typed forms were parsed by hand: the formatters alone.
+    static func formatterParse(_ text: String) -> Date? {
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = fractional.date(from: text) { return date }
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: text) { return date }
+        guard text.utf8.count == 10 else { return nil }
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        return day.date(from: text)
+    }
+
+    /// The forms `--since`/`--until` take are parsed by hand, to the same instant as the formatters.
+    @Test(arguments: [
+        "2026-07-20", "2024-02-29", "2000-02-29", "1600-01-01", "9999-12-31", "1969-12-31",
+        "2026-07-20T15:00:00Z", "2026-07-20T15:00:00.1Z", "2026-07-20T15:00:00.12Z", "2026-07-20T15:00:00.1239Z",
+        "2026-07-20T15:00:00.123456789Z", "2026-07-20T15:00:00+02:00", "2026-07-20T15:00:00-05:30",
+        "2026-07-20T15:00:00+0530", "2026-07-20T15:00:00-12", "2026-07-20T15:00:00.5+14:00",
+        "2026-07-20T15:00:00-00:00", "1969-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999+23:59",
+    ])
+    func typedFormsParseByHand(text: String) throws {
+        let byHand = try #require(Timestamp.parseTyped(text), "not parsed by hand: \(text)")
+        #expect(byHand == Self.formatterParse(text), "\(text)")
+        #expect(Timestamp.parse(text) == byHand)
+    }
+
+    /// Odd or wrong texts are left to the formatters: the same date, or the same nil.
+    @Test(arguments: [
+        "2026-02-30", "2026-02-30T10:00:00Z", "1500-01-01", "2026-07-20T15:00:00.1234567890Z",
+        "2026-07-20t15:00:00z", "2026-07-20T15:00:00GMT", "2026-07-20T15:00:00Z ", "02026-07-20T15:00:00Z",
+        "2026-07-20T15:00:00+24:00", "2026-07-20T15:00:00+2:00", "2026-07-20T24:00:00Z", "2026-07-20T23:59:60Z",
+        "2026-13-01", "2026-7-20", "2026-07-20T15:00Z", "2026-07-20T15:00:00", "2026-07-20T15:00:00.Z",
+        "2026-07-20T15:00:00,5Z", "2026-07-20 15:00:00Z", " 2026-07-20", "yesterday", "", "2026-07-20T15:00:00+02:0",
+    ])
+    func otherTextsMeanWhatTheyMeant(text: String) {
+        #expect(Timestamp.parseTyped(text) == nil, "\(text)")
+        #expect(Timestamp.parse(text) == Self.formatterParse(text), "\(text)")
+    }
+
+    /// 3,000 generated stamps (years 1600-9999, 0-9 digits of fraction, every kind of zone):
+    /// the hand parser takes each one, to the formatters' instant.
+    @Test func generatedStampsAgreeWithTheFormatters() {
+        var seed: UInt64 = 0x5EED_1234
+        func next(_ range: ClosedRange<Int>) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return range.lowerBound + Int((seed >> 33) % UInt64(range.count))
+        }
+        var disagreements: [String] = []
+        for _ in 0..<3000 {
+            let year = next(1600...9999)
+            let month = next(1...12)
+            let day = next(1...Timestamp.days(in: month, of: year))
+            var text = String(format: "%04d-%02d-%02d", year, month, day)
+            if next(0...4) > 0 {
+                text += String(format: "T%02d:%02d:%02d", next(0...23), next(0...59), next(0...59))
+                let digits = next(0...9)
+                if digits > 0 { text += "." + (0..<digits).map { _ in String(next(0...9)) }.joined() }
+                let sign = next(0...1) == 0 ? "+" : "-"
+                switch next(0...3) {
+                case 0: text += "Z"
+                case 1: text += String(format: "%@%02d:%02d", sign, next(0...23), next(0...59))
+                case 2: text += String(format: "%@%02d%02d", sign, next(0...23), next(0...59))
+                default: text += String(format: "%@%02d", sign, next(0...23))
+                }
+            }
+            let byHand = Timestamp.parseTyped(text)
+            if byHand == nil || byHand != Self.formatterParse(text) { disagreements.append(text) }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(10))")
     }
 }

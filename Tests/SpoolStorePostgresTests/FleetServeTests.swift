@@ -258,6 +258,8 @@ extension Fleet {
                 #expect(FileManager.default.fileExists(atPath: host.spool + "/rejected/bad1.json.error.json"))
                 let none: Int64? = try await db.value("SELECT count(*) FROM rejections")
                 #expect(none == 0)
+                // Its client has its answer all the same: the status file is written before the move.
+                #expect(host.status("bad1") == "rejected")
                 let runner = try host.start(db.url)
                 #expect(
                     await eventually(timeout: 30) {

@@ -20,11 +20,20 @@ struct Rejector: Sendable {
         throws(SpoolError) -> (record: RejectionRecord, moved: Bool)
     {
         let error = FailureInfo(code: rejection.code.failureCode, message: rejection.message, task: nil)
-        let moved = try moveToRejected(fileName: fileName, from: directory, error: error, stamp: Timestamp.string(now))
-        if let processID, rejection.writesStatus {
-            statusPublisher.publish(
-                StatusDocument(rejectedID: processID, processType: rejection.processType, error: error, at: now))
+        let status = processID.flatMap { id in
+            rejection.writesStatus
+                ? StatusDocument(rejectedID: id, processType: rejection.processType, error: error, at: now) : nil
         }
+        // The status file before the move: once the file has left inbox/, nothing would judge it
+        // again, so a runner killed right after the move (before the publisher's thread got to
+        // it) would leave the client without an answer for good. Killed before the move, the
+        // next start judges the file again and writes the same answer. A write that fails here
+        // is left to the publisher, which retries it.
+        if let status { try? StatusWriter(layout: layout).write(status) }
+        let moved = try moveToRejected(fileName: fileName, from: directory, error: error, stamp: Timestamp.string(now))
+        // Published too: it replaces an older document of this id still queued there (its file
+        // would otherwise be written over this one), and it is retried if the write above failed.
+        if let status { statusPublisher.publish(status) }
         return (
             RejectionRecord(
                 fileName: fileName, receivedAt: now, code: rejection.code.failureCode, message: rejection.message),
