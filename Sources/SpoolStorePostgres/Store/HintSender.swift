@@ -63,7 +63,12 @@ final class HintSender: Sendable {
                 }
                 if next.isEmpty { break }
                 do {
-                    try await send(next, client: client, runnerID: runnerID, logger: logger)
+                    // Given up after a while, or at once when cancelled (see `storeCall`): a
+                    // send stuck in the pool must not hold the store's `run()`, and with it the
+                    // runner's stop, for good.
+                    try await PostgresStore.withDeadline(PostgresStore.storeCallLimit, "notify the fleet") {
+                        try await self.send(next, client: client, runnerID: runnerID, logger: logger)
+                    }
                 } catch {
                     logger.debug("a notification to the fleet was not sent (reconciliation covers it): \(error)")
                 }

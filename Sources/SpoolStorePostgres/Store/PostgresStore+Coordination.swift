@@ -134,8 +134,12 @@ extension PostgresStore: StoreCoordination {
         else {
             throw notRegistered("register again")
         }
-        // Within one lease, or given up and tried again by the caller (see `storeCall`).
-        let registration = try await storeCall("register runner \(identity.runnerID) again", limit: duration) {
+        // Given up after a lease (10 s at least) and tried again by the caller (see `storeCall`).
+        // An attempt given up on may still commit on the server (it waited for the row lock
+        // of the leader marking this runner dead): the next one then takes the incarnation
+        // after it, and `register` never moves back to the older one.
+        let limit = max(duration, .seconds(10))
+        let registration = try await storeCall("register runner \(identity.runnerID) again", limit: limit) {
             [self] in
             try await register(identity, lease: duration, afterFence: true)
         }

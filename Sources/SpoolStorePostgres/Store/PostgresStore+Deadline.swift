@@ -4,12 +4,18 @@ extension PostgresStore {
     /// whose answer can no longer come waits this long.
     static let storeCallLimit: Duration = .seconds(45)
 
+    func withDeadline<T: Sendable>(
+        _ limit: Duration?, _ what: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await Self.withDeadline(limit, what, body)
+    }
+
     /// Runs `body` in a task of its own, raced against `limit` (nil: no limit) and the calling
     /// task's cancellation; past either, the task is cancelled and left behind, and this throws. For the calls a runner must get past to work again
     /// (re-registering after its fence): PostgreSQL's `statement_timeout` ends a slow statement
     /// on the server, but nothing ends the wait of a client whose replies are lost while its
     /// connection stays open. A task group would wait for the stuck call, hence a task of its own.
-    func withDeadline<T: Sendable>(
+    static func withDeadline<T: Sendable>(
         _ limit: Duration?, _ what: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let (outcomes, continuation) = AsyncStream<Result<T, any Error>>.makeStream()
