@@ -18,7 +18,15 @@ struct TableOutput {
     }
 
     mutating func append(_ row: [String]) {
-        rows.append(row.map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") })
+        rows.append(row.map(Self.oneLine))
+    }
+
+    /// The value with its tabs and newlines made spaces. Most values have neither, and are kept as
+    /// they are without two Foundation searches each (`history` prints 50 rows of 6 by default, and
+    /// P6 in BENCHMARKS.md times the whole command).
+    static func oneLine(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }) else { return value }
+        return value.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
     }
 
     func render(aligned: Bool = isatty(STDOUT_FILENO) == 1) -> String {

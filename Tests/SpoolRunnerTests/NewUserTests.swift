@@ -274,6 +274,20 @@ import Glibc
         #expect(badCode.status == 64)
     }
 
+    /// Piped, a value's own tabs and newlines become spaces: still one field per column and one
+    /// line per row (a rejected file's name may hold both).
+    @Test func tabsAndNewlinesInValuesBecomeSpacesWhenPiped() async throws {
+        let spool = try Self.spool()
+        try spool.drop("tab\tand\nnewline", #"{"process_type": "order", "quantity": "two"}"#)
+        #expect(try await spool.serveOnce().status == 0)
+        let rejections = try await spool.run(["rejections"])
+        #expect(rejections.status == 0, "\(rejections.standardError)")
+        let lines = rejections.standardOutput.split(separator: "\n").map { $0.components(separatedBy: "\t") }
+        #expect(lines.count == 2, "\(rejections.standardOutput)")
+        #expect(lines.map(\.count) == [4, 4], "\(rejections.standardOutput)")
+        #expect(lines.last?[1] == "tab and newline.json", "\(rejections.standardOutput)")
+    }
+
     @Test func eventsFollowPrintsUntilTheProcessEnds() async throws {
         let spool = try TemporarySpool()
         try spool.define("two.yaml", "tasks:\n  - name: a\n    sleep: 300ms\n  - name: b\n    sleep: 300ms\n")

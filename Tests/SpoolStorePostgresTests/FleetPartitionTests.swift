@@ -66,6 +66,10 @@ extension Fleet {
                 // The split: b's proxy drops every connection and refuses new ones, for three leases.
                 let cutAt = Date()
                 proxies[1].cut()
+                // Requests dropped on b during the split wait in its inbox (its store is paused)
+                // and run there once it works again.
+                let split = ["w1", "w2"]
+                for id in split { try b.drop(id, #"{"process_type": "quick"}"#) }
                 // b's lease as the store has it stops moving: its last renewal's expiry.
                 var expiresAt: Date?
                 #expect(
@@ -150,6 +154,11 @@ extension Fleet {
                 // step killed by a SIGKILL no stop of the runner sent).
                 try b.drop("after", #"{"process_type": "quick"}"#)
                 #expect(await eventually(timeout: 40) { b.status("after") == "success" }, "\(b.logs.suffix(3000))")
+                #expect(
+                    await eventually(timeout: 20) { split.allSatisfy { b.status($0) == "success" } },
+                    "\(split.map { "\($0): \(b.status($0) ?? "no status file")" }) \(b.logs.suffix(3000))")
+                let inbox = try FileManager.default.contentsOfDirectory(atPath: b.spool + "/inbox")
+                #expect(inbox.isEmpty, "left in b's inbox: \(inbox)")
                 let ranOn: [String] = try await db.values(
                     "SELECT DISTINCT runner_id FROM events WHERE process_id = 'after' AND event = 'task_started'")
                 #expect(ranOn == ["b"])
@@ -160,6 +169,101 @@ extension Fleet {
                 for host in hosts { #expect(host.runner?.wait() == 0, "\(host.runner?.log.suffix(1500) ?? "")") }
                 let states: [String] = try await db.values("SELECT DISTINCT state FROM runners")
                 #expect(states == ["stopped"])
+            }
+        }
+
+        /// A request whose commit waits in the store, and one taken in behind it (never handed to
+        /// the store yet), are both dropped from memory when the runner's lease ends. Their files
+        /// stay in inbox/ and are judged again once the runner works again. (The second once
+        /// stayed there for good: the scan skipped it as "waiting for its commit", a commit that
+        /// would never come; the frozen-runner test's f1/f4 flake.)
+        @Test(.timeLimit(.minutes(2))) func requestsTakenInWhenTheLeaseEndsAreJudgedAgain() async throws {
+            try await withStores("fleet_fence_intake", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let b = try FleetHost("b", shared: shared)
+                try b.define("quick.yaml", "tasks:\n  - name: nap\n    sleep: 20ms\n")
+                try b.start(db.url, ["--max-tasks", "8"])
+                try b.drop("before", #"{"process_type": "quick"}"#)
+                #expect(await eventually(timeout: 20) { b.status("before") == "success" }, "\(b.logs.suffix(3000))")
+
+                // Another session keeps every write to `processes` waiting (reads go on): w1's
+                // commit waits, and w2 is taken in behind it.
+                let blocker = try await PostgresConnection.connect(
+                    configuration: db.url.connectionConfiguration(applicationName: "blocker"), id: 1,
+                    logger: quietLogger)
+                try await blocker.query("BEGIN", logger: quietLogger)
+                try await blocker.query("LOCK TABLE processes IN SHARE ROW EXCLUSIVE MODE", logger: quietLogger)
+                try b.drop("w1", #"{"process_type": "quick"}"#)
+                #expect(
+                    await eventually(timeout: 20) {
+                        let waiting: Int64? = try await db.value(
+                            """
+                            SELECT count(*) FROM pg_stat_activity
+                             WHERE application_name = 'spoolrunner/b' AND wait_event_type = 'Lock'
+                            """)
+                        return waiting == 1
+                    }, "\(b.logs.suffix(3000))")
+                try b.drop("w2", #"{"process_type": "quick"}"#)
+                try await Task.sleep(for: .seconds(1))
+                // b's lease ends in the store: its next renewal finds it over, and it fences itself.
+                try await db.execute(
+                    "UPDATE runners SET expires_at = now() - interval '1 second' WHERE runner_id = 'b'")
+                #expect(
+                    await eventually(timeout: 20) { b.logs.contains("lease_lost: this runner's lease ended") },
+                    "\(b.logs.suffix(3000))")
+                try await blocker.query("ROLLBACK", logger: quietLogger)
+                try await blocker.close()
+
+                let ids = ["w1", "w2"]
+                #expect(
+                    await eventually(timeout: 30) { ids.allSatisfy { b.status($0) == "success" } },
+                    "\(ids.map { "\($0): \(b.status($0) ?? "no status file")" }) \(b.logs.suffix(3000))")
+                let inbox = try FileManager.default.contentsOfDirectory(atPath: b.spool + "/inbox")
+                #expect(inbox.isEmpty, "left in b's inbox: \(inbox)")
+                let rows: [String] = try await db.values(
+                    "SELECT process_id || ' ' || status FROM processes WHERE process_id = ANY(\(ids)::text[]) ORDER BY 1"
+                )
+                #expect(rows == ["w1 success", "w2 success"])
+                b.runner?.kill(SIGTERM)
+                #expect(b.runner?.wait() == 0, "\(b.runner?.log.suffix(1500) ?? "")")
+            }
+        }
+
+        /// A database that stops answering while the connections stay open (its replies lost, as
+        /// behind a hung middlebox): the runner fences itself at its deadline, and its attempt to
+        /// register again must not wait for good. Once the connections break and the database
+        /// answers again, it registers and works. (Without a deadline on that attempt, the
+        /// runner never registered again: it took requests in and handed them on, but never ran
+        /// anything until restarted.)
+        @Test(.timeLimit(.minutes(2))) func aRunnerWhoseDatabaseStoppedAnsweringWorksAgain() async throws {
+            try Requirement.tool("python3")
+            try await withStores("fleet_silent_db", migrate: false) { stores in
+                let db = stores[0]
+                let shared = try FleetServeTests.sharedDirectory()
+                let b = try FleetHost("b", shared: shared)
+                try b.define("quick.yaml", "tasks:\n  - name: nap\n    sleep: 20ms\n")
+                let proxy = try TCPProxy(to: db.url)
+                try b.start(proxy.url, ["--max-tasks", "8"])
+                try b.drop("before", #"{"process_type": "quick"}"#)
+                #expect(await eventually(timeout: 20) { b.status("before") == "success" }, "\(b.logs.suffix(3000))")
+
+                proxy.holdReplies()
+                #expect(
+                    await eventually(timeout: 20) { b.logs.contains("lease deadline passed without a renewal") },
+                    "\(b.logs.suffix(3000))")
+                // Its first attempt to register again goes out into the silence.
+                try await Task.sleep(for: .seconds(1))
+                proxy.cut()
+                try await Task.sleep(for: .milliseconds(500))
+                proxy.heal()
+                #expect(
+                    await eventually(timeout: 30) { b.logs.contains("registered again after the fence") },
+                    "\(b.logs.suffix(3000))")
+                try b.drop("after", #"{"process_type": "quick"}"#)
+                #expect(await eventually(timeout: 30) { b.status("after") == "success" }, "\(b.logs.suffix(3000))")
+                b.runner?.kill(SIGTERM)
+                #expect(b.runner?.wait() == 0, "\(b.runner?.log.suffix(1500) ?? "")")
             }
         }
     }

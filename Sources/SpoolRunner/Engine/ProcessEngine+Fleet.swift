@@ -310,6 +310,18 @@ extension ProcessEngine {
         let uncommitted = Set(ids.filter { processes[$0]?.isNew ?? false }.map { "\(layout.inbox)/\($0).json" })
         filesToRemove.removeAll { uncommitted.contains($0) }
         for path in uncommitted { removalOwners.removeValue(forKey: path) }
+        // Judged again: scans skip a file pending removal, and these will never be removed by a
+        // commit. (Left in `removalPending`, a request accepted but not committed when the lease
+        // ended, for instance while a commit failed during a network split, stayed in inbox/
+        // untouched until the runner restarted: the frozen-runner and partition tests' flakes.)
+        removalPending.subtract(uncommitted)
+        if !uncommitted.isEmpty {
+            let names = uncommitted.map { String($0.dropFirst(layout.inbox.count + 1)) }.sorted()
+            // Taken off the listing when they were judged: back in front of what is left of it
+            // (an empty listing is read afresh by the next scan anyway).
+            if !inboxListing.isEmpty { inboxListing = (names + inboxListing)[...] }
+            scanWanted = true
+        }
         for id in ids {
             if let run = processes.removeValue(forKey: id), run.record.status == .running {
                 runningProcessesByType[run.record.processType, default: 1] -= 1

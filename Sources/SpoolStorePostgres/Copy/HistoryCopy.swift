@@ -66,7 +66,7 @@ extension PostgresStore {
                         process: process, events: try await source.events(of: id, after: 0),
                         definitionSHA256: hashes[process.record.processType]))
             }
-            let inserted = try await storeCall("copy \(processes.count) process(es)") {
+            let inserted = try await storeCall("copy \(processes.count) process(es)") { [self, processes] in
                 try await insertCopied(processes, subscriber: subscriber)
             }
             report.copied += inserted
@@ -75,7 +75,7 @@ extension PostgresStore {
         }
         let rejections = try await source.rejections(RejectionQuery(limit: Int.max))
         let states = try await source.scheduleStates().entries
-        let (rejectionCount, stateCount) = try await storeCall("copy rejections and schedule state") {
+        let (rejectionCount, stateCount) = try await storeCall("copy rejections and schedule state") { [self] in
             try await insertCopied(rejections: rejections, states: states)
         }
         report.rejections = rejectionCount

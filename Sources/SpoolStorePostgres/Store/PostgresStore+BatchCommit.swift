@@ -95,7 +95,7 @@ extension PostgresStore {
         let lockTimeout = lockTimeout.withLock { $0 }.map { Int($0 * 1000) }
         let me = runnerID
         let writer = commitLog.withLock { $0.writer }
-        return try await storeCall(operation) {
+        return try await storeCall(operation) { [self] in
             do {
                 let rows = try await client.query(
                     """

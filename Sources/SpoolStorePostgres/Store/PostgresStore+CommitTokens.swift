@@ -28,7 +28,7 @@ extension PostgresStore {
     @discardableResult
     public func pruneCommitTokens(retention: Duration = commitTokenRetention) async throws(StoreError) -> Int {
         let seconds = Double(retention.components.seconds) + Double(retention.components.attoseconds) / 1e18
-        return try await storeCall("prune the commit tokens") {
+        return try await storeCall("prune the commit tokens") { [self] in
             let rows = try await client.query(
                 """
                 WITH newest AS (

@@ -39,7 +39,7 @@ extension PostgresStore {
         -> ControlResult
     {
         let operation = "\(action.rawValue) \(processID)"
-        return try await storeCall(operation) {
+        return try await storeCall(operation) { [self] in
             try await transaction(operation) { connection in
                 let rows = try await connection.query(
                     PostgresQuery(

@@ -41,12 +41,13 @@ extension PostgresStore: StoreCoordination {
         // Unowned work comes with its state, definition and subscription in one statement.
         var claimed: [ClaimedWork] = []
         if free > 0 {
-            claimed = try await storeCall("claim work") {
+            claimed = try await storeCall("claim work") { [self] in
                 try await claimWork(limit: free, lease: lease, typeLimits: concurrency)
             }
         }
         guard !work.isEmpty else { return claimed }
         let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
+            [self, work] in
             try await storedDefinitions(of: work.map(\.process.record.processID))
         }
         return work.map { item in
@@ -118,7 +119,9 @@ extension PostgresStore: StoreCoordination {
         else {
             throw notRegistered("register again")
         }
-        let registration = try await storeCall("register runner \(identity.runnerID) again") {
+        // Within one lease, or given up and tried again by the caller (see `storeCall`).
+        let registration = try await storeCall("register runner \(identity.runnerID) again", limit: duration) {
+            [self] in
             try await register(identity, lease: duration, afterFence: true)
         }
         membership.state.withLock { state in
@@ -191,7 +194,7 @@ extension PostgresStore: StoreCoordination {
     public func claim(_ processID: String) async throws(StoreError) -> ClaimedWork? {
         guard let lease = held.withLock({ $0.lease }) else { throw notRegistered("take process \(processID)") }
         let me = runnerID
-        let epoch: Int64? = try await storeCall("take process \(processID)") {
+        let epoch: Int64? = try await storeCall("take process \(processID)") { [self] in
             let rows = try await client.query(
                 """
                 UPDATE processes SET owner_runner = \(me), lease_epoch = lease_epoch + 1,
@@ -209,7 +212,7 @@ extension PostgresStore: StoreCoordination {
         guard let epoch else { return nil }
         held.withLock { $0.epochs[processID] = epoch }
         guard let stored = try await snapshot(processID) else { return nil }
-        let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") {
+        let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") { [self] in
             try await storedDefinitions(of: [processID])
         }
         return ClaimedWork(
@@ -217,7 +220,7 @@ extension PostgresStore: StoreCoordination {
     }
 
     public func requestCancel(_ processID: String) async throws(StoreError) {
-        try await storeCall("ask for the cancel of \(processID)") {
+        try await storeCall("ask for the cancel of \(processID)") { [self] in
             try await transaction("asking for the cancel of \(processID)") { connection in
                 try await connection.query(
                     """
@@ -233,7 +236,7 @@ extension PostgresStore: StoreCoordination {
     public func subscribe(to processIDs: [String]) async throws(StoreError) {
         guard !processIDs.isEmpty else { return }
         let me = runnerID
-        try await storeCall("subscribe to \(processIDs.count) process(es)") {
+        try await storeCall("subscribe to \(processIDs.count) process(es)") { [self] in
             try await client.query(
                 """
                 INSERT INTO subscriptions (runner_id, process_id)
@@ -251,7 +254,7 @@ extension PostgresStore: StoreCoordination {
         }
         // One statement in autocommit; the work notification follows it (`hints`), so this
         // commit does not hold NOTIFY's lock through its flush.
-        try await storeCall("hand \(processIDs.count) process(es) to the fleet") {
+        try await storeCall("hand \(processIDs.count) process(es) to the fleet") { [self] in
             do {
                 try await client.query(
                     """
@@ -267,7 +270,7 @@ extension PostgresStore: StoreCoordination {
 
     public func leave() async throws(StoreError) {
         guard let lease = held.withLock({ $0.lease }) else { return }
-        try await storeCall("hand over the unfinished processes and stop") {
+        try await storeCall("hand over the unfinished processes and stop") { [self] in
             _ = try await release(lease)
         }
     }
@@ -275,7 +278,7 @@ extension PostgresStore: StoreCoordination {
     /// The leader's maintenance, every lease/3: the reaper, and now and then the commit tokens.
     public func reapExpiredRunners() async throws(StoreError) -> [String] {
         let now = Date()
-        let taken = try await storeCall("take over the processes of dead runners") {
+        let taken = try await storeCall("take over the processes of dead runners") { [self] in
             try await reapExpiredRunners(at: Timestamp.string(now)) { input in
                 try EngineRecovery.recover(input, at: now)
             }.takenOver

@@ -9,7 +9,7 @@ import SpoolRunner
 extension PostgresStore {
     public func saveScheduleState(_ state: ScheduleStateRecord, events: [EventRecord]) async throws(StoreError) {
         let eventRows = try encodedEvents(events, operation: "save the state of schedule \(state.processType)")
-        try await storeCall("save the state of schedule \(state.processType)/\(state.entry)") {
+        try await storeCall("save the state of schedule \(state.processType)/\(state.entry)") { [self] in
             try await transaction("saving the state of schedule \(state.processType)") { connection in
                 try await writeScheduleState(state, eventRows: eventRows, on: connection)
             }
@@ -79,7 +79,7 @@ extension PostgresStore {
         -> String?
     {
         let regex = Self.regex(fromGlob: idPattern)
-        return try await storeCall("look for an unfinished run of \(processType)") {
+        return try await storeCall("look for an unfinished run of \(processType)") { [self] in
             try await texts(
                 """
                 SELECT process_id FROM processes
@@ -116,7 +116,7 @@ extension PostgresStore {
     }
 
     public func lastEventID() async throws(StoreError) -> Int64 {
-        try await storeCall("read the newest event id") {
+        try await storeCall("read the newest event id") { [self] in
             var last: Int64 = 0
             let rows = try await client.query("SELECT coalesce(max(id), 0) FROM events", logger: logger)
             for try await value in rows.decode(Int64.self) { last = value }
@@ -134,7 +134,7 @@ extension PostgresStore {
         stamps: [ProcessStamp], lastEventID: Int64
     ) {
         let me = runnerID
-        return try await storeCall("find the processes changed since event \(eventID)") {
+        return try await storeCall("find the processes changed since event \(eventID)") { [self] in
             try await transaction("finding changed processes") { connection in
                 var last = eventID
                 for try await value in try await connection.query(
@@ -156,7 +156,7 @@ extension PostgresStore {
     /// Up to `limit` of the processes this runner subscribes to, after `cursor` in store order.
     public func processStamps(after cursor: Int64, limit: Int) async throws(StoreError) -> [ProcessStamp] {
         let me = runnerID
-        return try await storeCall("sweep the processes") {
+        return try await storeCall("sweep the processes") { [self] in
             try await transaction("sweeping the processes") { connection in
                 try await stampRows(
                     """
@@ -180,7 +180,7 @@ extension PostgresStore {
 
     public func snapshots(_ processIDs: [String]) async throws(StoreError) -> [String: StoredProcess] {
         guard !processIDs.isEmpty else { return [:] }
-        return try await storeCall("read \(processIDs.count) process(es)") {
+        return try await storeCall("read \(processIDs.count) process(es)") { [self] in
             let rows = try RowJSON.decode(
                 RowJSON.StoredProcessRow.self,
                 try await texts(
@@ -221,7 +221,7 @@ extension PostgresStore {
     {
         let stamp = Timestamp.string(cutoff)
         let kept = Array(live)
-        return try await storeCall("prune before \(stamp)") {
+        return try await storeCall("prune before \(stamp)", limit: nil) { [self] in
             var deleted: [String] = []
             while true {
                 let ids: [String] = try await transaction("pruning before \(stamp)") { connection in

@@ -11,7 +11,7 @@ extension PostgresStore: StoreReader {
     public var location: String { url.description }
 
     public func snapshot(_ processID: String) async throws(StoreError) -> StoredProcess? {
-        try await storeCall("read process \(processID)") {
+        try await storeCall("read process \(processID)") { [self] in
             try RowJSON.decode(
                 RowJSON.StoredProcessRow.self,
                 try await texts(
@@ -22,7 +22,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func process(_ processID: String) async throws(StoreError) -> ProcessRecord? {
-        try await storeCall("read process \(processID)") {
+        try await storeCall("read process \(processID)") { [self] in
             try RowJSON.decode(
                 ProcessRecord.self,
                 try await texts(
@@ -35,7 +35,7 @@ extension PostgresStore: StoreReader {
         let since = query.since.map(Timestamp.string)
         let until = query.until.map(Timestamp.string)
         let status = query.status?.rawValue
-        return try await storeCall("list processes") {
+        return try await storeCall("list processes") { [self] in
             // Each filter is `$n::text IS NULL OR …`: a text parameter's null test folds away when
             // the statement is planned with its values, so the (type, created_at), (status,
             // created_at) and (created_at) indexes serve the filters given. (A null test of the
@@ -57,7 +57,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func events(of processID: String, after afterID: Int64) async throws(StoreError) -> [EventRecord] {
-        try await storeCall("read the events of \(processID)") {
+        try await storeCall("read the events of \(processID)") { [self] in
             try RowJSON.decode(
                 EventRecord.self,
                 try await texts(
@@ -70,7 +70,7 @@ extension PostgresStore: StoreReader {
 
     public func rejections(_ query: RejectionQuery) async throws(StoreError) -> [RejectionRecord] {
         let since = query.since.map(Timestamp.string)
-        return try await storeCall("list rejections") {
+        return try await storeCall("list rejections") { [self] in
             try RowJSON.decode(
                 RejectionRecord.self,
                 try await texts(
@@ -84,7 +84,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func statusCounts() async throws(StoreError) -> [ProcessStatus: Int] {
-        try await storeCall("count processes by status") {
+        try await storeCall("count processes by status") { [self] in
             var counts: [ProcessStatus: Int] = [:]
             let rows = try await self.rows("SELECT status, count(*) FROM processes GROUP BY status")
             for try await (text, count) in rows.decode((String, Int64).self) {
@@ -95,7 +95,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func scheduleStates() async throws(StoreError) -> ScheduleStates {
-        try await storeCall("read the schedule state") {
+        try await storeCall("read the schedule state") { [self] in
             let rows = try await self.rows(
                 """
                 SELECT \(unescaped: RowJSON.scheduleState)::text, p.status
@@ -116,7 +116,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func overview(unfinishedLimit: Int, recentLimit: Int) async throws(StoreError) -> [StoredProcess] {
-        try await storeCall("read the overview") {
+        try await storeCall("read the overview") { [self] in
             try RowJSON.decode(
                 RowJSON.StoredProcessRow.self,
                 try await texts(
@@ -136,7 +136,7 @@ extension PostgresStore: StoreReader {
     /// This runner's own counters (each runner counts what it did: summing the fleet's metrics
     /// files counts everything once).
     public func metricCounters() async throws(StoreError) -> [CounterKey: Int64] {
-        try await storeCall("read the metric counters") {
+        try await storeCall("read the metric counters") { [self] in
             let rows = try await self.rows(
                 "SELECT metric, labels_json, value FROM metric_counters WHERE runner_id = \(runnerID)")
             var counters: [CounterKey: Int64] = [:]
@@ -154,7 +154,7 @@ extension PostgresStore: StoreReader {
     }
 
     public func scheduleLastRuns() async throws(StoreError) -> [String: Date] {
-        try await storeCall("read the schedules' last runs") {
+        try await storeCall("read the schedules' last runs") { [self] in
             let rows = try await self.rows(
                 """
                 SELECT process_type, \(unescaped: Self.stamp("max(last_submitted_at)")) FROM schedule_state
@@ -168,7 +168,7 @@ extension PostgresStore: StoreReader {
 
     public func prunePlan(before cutoff: Date) async throws(StoreError) -> PrunePlan {
         let stamp = Timestamp.string(cutoff)
-        return try await storeCall("plan a prune") {
+        return try await storeCall("plan a prune") { [self] in
             let ids = try await texts(
                 """
                 SELECT process_id FROM processes

@@ -24,6 +24,9 @@ extension PostgresStore {
     {
         let registration = try await insertRegistration(identity, lease: duration, afterFence: afterFence)
         held.withLock { held in
+            // Incarnations only move forward: an attempt given up on (`withDeadline`) that
+            // completes after a newer one must not take the store back to its incarnation.
+            guard (held.lease?.incarnation ?? .min) < registration.lease.incarnation else { return }
             held.lease = registration.lease
             held.machineID = identity.machineID
             held.epochs.removeAll()

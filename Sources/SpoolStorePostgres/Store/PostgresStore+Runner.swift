@@ -13,7 +13,7 @@ extension PostgresStore: Store {
     /// A row of `runner_sessions` for this runner id; the previous one is this runner id's last.
     public func beginSession(_ session: RunnerSessionRecord) async throws(StoreError) -> SessionStart {
         let me = runnerID
-        return try await storeCall("record the runner session") {
+        return try await storeCall("record the runner session") { [self] in
             try await transaction("recording the session of runner \(me)") { connection in
                 let inserted = try await connection.query(
                     """
@@ -51,7 +51,7 @@ extension PostgresStore: Store {
     /// A clean stop: no crash counts against the processes this runner still holds.
     public func endSession(_ sessionID: Int64, at time: Date) async throws(StoreError) {
         let me = runnerID
-        try await storeCall("record a clean stop") {
+        try await storeCall("record a clean stop") { [self] in
             try await transaction("recording the clean stop of runner \(me)") { connection in
                 try await connection.query(
                     """
@@ -76,7 +76,7 @@ extension PostgresStore: Store {
     public func unfinishedProcesses() async throws(StoreError) -> [StoredProcess] {
         let me = runnerID
         guard let lease = held.withLock({ $0.lease }) else { throw notRegistered("load the unfinished processes") }
-        let loaded: [(StoredProcess, Int64)] = try await storeCall("load the unfinished processes") {
+        let loaded: [(StoredProcess, Int64)] = try await storeCall("load the unfinished processes") { [self] in
             try await transaction("loading the processes of runner \(me)") { connection in
                 let rows = try await connection.query(
                     """
@@ -107,7 +107,7 @@ extension PostgresStore: Store {
 
     public func requestJSONs(of processIDs: [String]) async throws(StoreError) -> [String: String] {
         guard !processIDs.isEmpty else { return [:] }
-        return try await storeCall("look up \(processIDs.count) process id(s)") {
+        return try await storeCall("look up \(processIDs.count) process id(s)") { [self] in
             let rows = try await client.query(
                 "SELECT process_id, request_json FROM processes WHERE process_id = ANY(\(processIDs)::text[])",
                 logger: logger)
@@ -119,7 +119,7 @@ extension PostgresStore: Store {
 
     public func existingProcessIDs(among processIDs: [String]) async throws(StoreError) -> Set<String> {
         guard !processIDs.isEmpty else { return [] }
-        return try await storeCall("look up \(processIDs.count) process id(s)") {
+        return try await storeCall("look up \(processIDs.count) process id(s)") { [self] in
             Set(
                 try await texts(
                     "SELECT process_id FROM processes WHERE process_id = ANY(\(processIDs)::text[])"))
@@ -136,7 +136,7 @@ extension PostgresStore: Store {
     public func useDefinitions(_ yaml: [String: String]) async throws(StoreError) -> [String: String] {
         let types = yaml.keys.sorted()
         let texts = types.map { yaml[$0] ?? "" }
-        let hashes: [String: Data] = try await storeCall("store the definitions") {
+        let hashes: [String: Data] = try await storeCall("store the definitions") { [self] in
             let rows = try await client.query(
                 """
                 WITH d AS (SELECT t, y, sha256(convert_to(y, 'UTF8')) AS h
@@ -157,7 +157,7 @@ extension PostgresStore: Store {
         if let lease = held.withLock({ $0.lease }) {
             let me = runnerID
             let json = String(decoding: (try? JSONEncoder.sorted.encode(hex)) ?? Data("{}".utf8), as: UTF8.self)
-            try await storeCall("record the definitions of runner \(me)") {
+            try await storeCall("record the definitions of runner \(me)") { [self] in
                 try await client.query(
                     """
                     UPDATE runners SET definitions = \(json)::jsonb

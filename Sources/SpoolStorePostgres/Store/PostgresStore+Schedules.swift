@@ -33,7 +33,7 @@ extension PostgresStore: ScheduleSlotStore {
         let eventRows = try encodedEvents(events, operation: operation)
         let byID = Dictionary(slots.map { ($0.record.processID, $0) }, uniquingKeysWith: { first, _ in first })
         let me = runnerID
-        return try await storeCall(operation) {
+        return try await storeCall(operation) { [self, rows, transitions] in
             try await transaction(operation) { connection in
                 // No incarnation: inserted unowned, for whichever runner has a free slot.
                 let (inserted, _) = try await insertNew(rows, incarnation: nil, on: connection)

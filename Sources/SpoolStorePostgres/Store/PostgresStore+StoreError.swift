@@ -77,10 +77,20 @@ extension PostgresStore {
     }
 
     /// Runs `body`, every failure turned into a `StoreError` saying what `operation` was.
+    ///
+    /// Never waits for good: `body` is given up when the calling task is cancelled, or when no
+    /// answer came within `limit` (see `withDeadline`; nil for a call made of many statements,
+    /// such as a prune of a million processes, which is still given up when cancelled). After the database stopped
+    /// answering with its connections still open, calls queued in postgres-nio's pool were seen
+    /// never to return, even once the connections broke and new calls went through: the
+    /// leader's reaper then held a graceful stop back for good, and a re-registration kept the
+    /// runner from ever working again.
     @discardableResult
-    func storeCall<T: Sendable>(_ operation: String, _ body: () async throws -> T) async throws(StoreError) -> T {
+    func storeCall<T: Sendable>(
+        _ operation: String, limit: Duration? = storeCallLimit, _ body: @escaping @Sendable () async throws -> T
+    ) async throws(StoreError) -> T {
         do {
-            return try await body()
+            return try await withDeadline(limit, operation, body)
         } catch {
             throw storeError(error, operation)
         }
