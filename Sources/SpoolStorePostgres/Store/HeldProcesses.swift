@@ -14,6 +14,10 @@ struct HeldProcesses: Sendable {
     var machineID: String?
     /// process id → lease epoch of the claim it is held under.
     var epochs: [String: Int64] = [:]
+    /// Held processes whose request was dropped on another host only (this runner does not
+    /// subscribe): their changes are announced to the hosts that do (SPEC §9). A process this
+    /// runner subscribes to has its status file written here directly, with no notification.
+    var unsubscribed: Set<String> = []
     /// process type → sha256 of the definition new processes of that type are accepted with
     /// (`useDefinitions`).
     var definitions: [String: Data] = [:]

@@ -13,9 +13,14 @@ import Synchronization
 /// a moment, and the data commits flush together. A notification lost meanwhile (a crash
 /// between the commit and this) is what reconciliation and the claim poll are there for.
 ///
-/// Coalesced: while one is being sent, what comes in meanwhile is gathered and sent next as
-/// one statement, so a runner has at most one of these in flight.
+/// Coalesced: a status change waits `gathering` for the commits right behind it, and what
+/// comes in while one is being sent goes with the next, so a runner has at most one of these
+/// in flight and sends one for several commits under load (each costs both ends a statement).
 final class HintSender: Sendable {
+    /// How long a status change waits for others to go with it. The subscriber's status file
+    /// follows the store that much later at most; work hints do not wait (a free runner claims).
+    static let gathering: Duration = .milliseconds(20)
+
     private struct Pending {
         /// Processes whose state changed: their subscribers other than this runner are told.
         var statusChanged: Set<String> = []
@@ -50,6 +55,7 @@ final class HintSender: Sendable {
     /// failure is logged and dropped: these are hints.
     func run(client: PostgresClient, runnerID: String, logger: Logger) async {
         for await _ in wakeups {
+            if !pending.withLock({ $0.work }) { try? await Task.sleep(for: Self.gathering) }
             while true {
                 let next = pending.withLock { state in
                     defer { state = Pending() }

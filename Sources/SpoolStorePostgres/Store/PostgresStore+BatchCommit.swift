@@ -83,7 +83,11 @@ extension PostgresStore {
             commitLog.withLock { $0.unanswered = sent }
             throw error
         }
-        if notifies { hints.statusChanged(Set(fenced).intersection(answer.written)) }
+        if notifies {
+            // Only the hosts where the request was dropped, when that is not this one.
+            let foreign = held.withLock { $0.unsubscribed }
+            hints.statusChanged(Set(fenced).intersection(answer.written).intersection(foreign))
+        }
         let outcome = apply(answer, of: remainder, unheld: unheld)
         return CommitOutcome(
             lost: earlier.lost.union(outcome.lost),
@@ -129,6 +133,7 @@ extension PostgresStore {
             where change.processChanged && change.record.status.isFinal && written.contains(change.record.processID) {
                 held.epochs.removeValue(forKey: change.record.processID)
             }
+            held.unsubscribed = held.unsubscribed.filter { held.epochs[$0] != nil }
         }
         return CommitOutcome(lost: lost, cancelRequested: Set(answer.cancel))
     }

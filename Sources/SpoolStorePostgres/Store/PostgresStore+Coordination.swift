@@ -45,17 +45,32 @@ extension PostgresStore: StoreCoordination {
                 try await claimWork(limit: free, lease: lease, typeLimits: concurrency)
             }
         }
-        guard !work.isEmpty else { return claimed }
+        guard !work.isEmpty else { return remember(claimed) }
         let (definitions, subscribed) = try await storeCall("read the definitions of claimed processes") {
             [self, work] in
             try await storedDefinitions(of: work.map(\.process.record.processID))
         }
-        return work.map { item in
-            var item = item
-            item.definition = definitions[item.process.record.processID]
-            item.subscribed = subscribed.contains(item.process.record.processID)
-            return item
-        } + claimed
+        return remember(
+            work.map { item in
+                var item = item
+                item.definition = definitions[item.process.record.processID]
+                item.subscribed = subscribed.contains(item.process.record.processID)
+                return item
+            } + claimed)
+    }
+
+    /// Notes which of `work` this runner does not subscribe to (see `HeldProcesses.unsubscribed`).
+    private func remember(_ work: [ClaimedWork]) -> [ClaimedWork] {
+        held.withLock { held in
+            for item in work {
+                if item.subscribed {
+                    held.unsubscribed.remove(item.process.record.processID)
+                } else {
+                    held.unsubscribed.insert(item.process.record.processID)
+                }
+            }
+        }
+        return work
     }
 
     /// The definition each process was accepted with, parsed from its stored YAML (named
@@ -215,8 +230,10 @@ extension PostgresStore: StoreCoordination {
         let (definitions, subscribed) = try await storeCall("read the definition of process \(processID)") { [self] in
             try await storedDefinitions(of: [processID])
         }
-        return ClaimedWork(
-            process: stored, definition: definitions[processID], subscribed: subscribed.contains(processID))
+        return remember([
+            ClaimedWork(
+                process: stored, definition: definitions[processID], subscribed: subscribed.contains(processID))
+        ])[0]
     }
 
     public func requestCancel(_ processID: String) async throws(StoreError) {
@@ -244,6 +261,7 @@ extension PostgresStore: StoreCoordination {
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
         }
+        held.withLock { $0.unsubscribed.subtract(processIDs) }
     }
 
     public func release(_ processIDs: [String]) async throws(StoreError) {
