@@ -433,4 +433,32 @@ import Glibc
         #expect(again.status == 0)
         #expect(try spool.rejectionRows().map(\.file) == ["bad1.json"])
     }
+
+    /// The same, when the start after the crash is itself killed after it found the row and
+    /// before it committed it: the start after that looks back to the first crashed session.
+    @Test func aRejectionCutOffByACrashSurvivesASecondCrashBeforeItIsRecorded() async throws {
+        let spool = try TemporarySpool()
+        try spool.define("greet.yaml", Self.definition)
+        try spool.drop("bad1", #"{"process_type": "nope"}"#)
+        let crashed = try await spool.run(
+            ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
+        #expect(crashed.status != 0)
+        #expect(try spool.rejectionRows().isEmpty)
+        // Past the 1 s of slack recovery allows for coarse file times: the next sessions start
+        // later than the reason file was written, as they would after a real crash.
+        try await Task.sleep(for: .seconds(1.5))
+        // The 4th durable step of the next start: its session is recorded, the row found, and
+        // the commit that would record it is where it dies.
+        let second = try await spool.run(
+            ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "4"])
+        #expect(second.status != 0)
+        #expect(second.standardError.contains("recording 1 rejection(s)"), "\(second.standardError)")
+        #expect(second.standardError.contains("SPOOLRUNNER_CRASH_AT=4"), "\(second.standardError)")
+        #expect(try spool.rejectionRows().isEmpty)
+        let third = try await spool.run(["serve", "--once", "--settle", "0s"])
+        #expect(third.status == 0, "\(third.standardError)")
+        #expect(third.standardError.contains("recording 1 rejection(s)"), "\(third.standardError)")
+        #expect(try spool.rejectionRows().map(\.file) == ["bad1.json"])
+        #expect(spool.status("bad1")?.status == .rejected)
+    }
 }

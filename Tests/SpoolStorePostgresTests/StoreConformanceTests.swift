@@ -300,6 +300,14 @@ struct StoreConformanceTests {
             let third = try await store.beginSession(RunnerSessionRecord(pid: 12, version: "t", startedAt: at(7)))
             #expect(third.previous?.cleanExit == true)
             #expect(third.previous?.endedAt == at(6))
+            #expect(second.uncleanSince == at(0))
+            #expect(third.uncleanSince == nil)
+            // Crashes in a row: rejection recovery looks back to the first of them.
+            let fourth = try await store.beginSession(RunnerSessionRecord(pid: 13, version: "t", startedAt: at(9)))
+            let fifth = try await store.beginSession(RunnerSessionRecord(pid: 14, version: "t", startedAt: at(11)))
+            #expect(fourth.uncleanSince == at(7))
+            #expect(fifth.uncleanSince == at(7))
+            #expect(fifth.previous?.pid == 13)
 
             let state = ScheduleStateRecord(
                 processType: "greet", entry: "", lastSlot: "2026-11-30T06:05:00.000Z",

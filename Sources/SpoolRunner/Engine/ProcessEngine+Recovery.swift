@@ -19,6 +19,7 @@ extension ProcessEngine {
         let start = try await writeWaitingOut { store in try await store.beginSession(session) }
         sessionID = start.sessionID
         previousSession = start.previous
+        uncleanSince = start.uncleanSince
     }
 
     /// A clean stop: no crash counts against the processes still unfinished.
@@ -37,7 +38,9 @@ extension ProcessEngine {
     func recover() async throws {
         cleanTemporaryFiles()
         if let previous = previousSession, !previous.cleanExit {
-            await recoverRejections(since: previous.startedAt)
+            // From the first of the sessions that crashed in a row: one killed before it
+            // committed what it recovered left that to this one.
+            await recoverRejections(since: min(uncleanSince ?? previous.startedAt, previous.startedAt))
         }
         // A shared store hands work out by claims, as task slots free (see `claimWork`); a
         // store of one runner hands out every unfinished process now (SPEC §6).

@@ -76,6 +76,8 @@ public actor ProcessEngine {
     var sessionID: Int64?
     /// The runner session before this one: whether it stopped cleanly decides crash counting.
     var previousSession: RunnerSessionRecord?
+    /// When the first session of the crashes in a row before this one started (`SessionStart`).
+    var uncleanSince: Date?
     /// Processes changed since their last hand-over to the store writer (including those of a
     /// batch whose commit failed): the next batch takes them.
     var uncommittedIDs: Set<String> = []

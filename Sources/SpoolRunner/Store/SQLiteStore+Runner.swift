@@ -36,7 +36,12 @@ extension SQLiteStore {
             try session.insert(db)
             let id = session.id ?? 0
             let previous = try RunnerSessionRecord.filter(Column("id") < id).order(Column("id").desc).fetchOne(db)
-            return SessionStart(sessionID: id, previous: previous)
+            let lastClean =
+                try Int64.fetchOne(
+                    db, sql: "SELECT max(id) FROM runner_sessions WHERE clean_exit AND id < ?", arguments: [id]) ?? 0
+            let firstUnclean = try RunnerSessionRecord.filter(Column("id") > lastClean && Column("id") < id)
+                .order(Column("id")).fetchOne(db)
+            return SessionStart(sessionID: id, previous: previous, uncleanSince: firstUnclean?.startedAt)
         }
     }
 

@@ -31,7 +31,19 @@ extension PostgresStore: Store {
                          WHERE s.runner_id = \(me) AND s.id < \(id) ORDER BY s.id DESC LIMIT 1
                         """, on: connection)
                 ).first
-                return SessionStart(sessionID: id, previous: previous)
+                // The first of the sessions since this runner id's last clean stop.
+                let firstUnclean = try RowJSON.decode(
+                    RunnerSessionRecord.self,
+                    try await texts(
+                        """
+                        SELECT \(unescaped: RowJSON.session)::text FROM runner_sessions s
+                         WHERE s.runner_id = \(me) AND s.id < \(id)
+                           AND s.id > coalesce((SELECT max(c.id) FROM runner_sessions c
+                                                 WHERE c.runner_id = \(me) AND c.clean_exit AND c.id < \(id)), 0)
+                         ORDER BY s.id LIMIT 1
+                        """, on: connection)
+                ).first
+                return SessionStart(sessionID: id, previous: previous, uncleanSince: firstUnclean?.startedAt)
             }
         }
     }
