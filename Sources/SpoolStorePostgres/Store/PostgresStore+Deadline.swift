@@ -4,6 +4,10 @@ extension PostgresStore {
     /// whose answer can no longer come waits this long.
     static let storeCallLimit: Duration = .seconds(45)
 
+    /// The reads of the status files' reconciliation, made on the status writer's own thread:
+    /// a pass that fails comes again, and while one waits, no status file is written.
+    static let reconcileCallLimit: Duration = .seconds(15)
+
     func withDeadline<T: Sendable>(
         _ limit: Duration?, _ what: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {

@@ -116,7 +116,7 @@ extension PostgresStore {
     }
 
     public func lastEventID() async throws(StoreError) -> Int64 {
-        try await storeCall("read the newest event id") { [self] in
+        try await storeCall("read the newest event id", limit: Self.reconcileCallLimit) { [self] in
             var last: Int64 = 0
             let rows = try await client.query("SELECT coalesce(max(id), 0) FROM events", logger: logger)
             for try await value in rows.decode(Int64.self) { last = value }
@@ -134,7 +134,8 @@ extension PostgresStore {
         stamps: [ProcessStamp], lastEventID: Int64
     ) {
         let me = runnerID
-        return try await storeCall("find the processes changed since event \(eventID)") { [self] in
+        return try await storeCall("find the processes changed since event \(eventID)", limit: Self.reconcileCallLimit)
+        { [self] in
             try await transaction("finding changed processes") { connection in
                 var last = eventID
                 for try await value in try await connection.query(
@@ -156,7 +157,7 @@ extension PostgresStore {
     /// Up to `limit` of the processes this runner subscribes to, after `cursor` in store order.
     public func processStamps(after cursor: Int64, limit: Int) async throws(StoreError) -> [ProcessStamp] {
         let me = runnerID
-        return try await storeCall("sweep the processes") { [self] in
+        return try await storeCall("sweep the processes", limit: Self.reconcileCallLimit) { [self] in
             try await transaction("sweeping the processes") { connection in
                 try await stampRows(
                     """
