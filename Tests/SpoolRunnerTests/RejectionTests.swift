@@ -401,16 +401,23 @@ import Glibc
         #expect(try spool.processRowCount("taken") == 1)
     }
 
-    /// A runner killed after a rejected file was moved to `rejected/` and before its row was
-    /// committed (SPOOLRUNNER_CRASH_AT=rejected): the next start records the row from the reason
-    /// file, once; a clean restart after that adds nothing.
-    @Test func aRejectionCutOffByACrashIsRecordedByTheNextStart() async throws {
+    /// A spool whose runner was killed (SPOOLRUNNER_CRASH_AT=rejected) after it moved the invalid
+    /// request `bad1` to `rejected/` and before it committed its row; and that run.
+    static func crashInTheRejectionWindow() async throws -> (TemporarySpool, CommandResult) {
         let spool = try TemporarySpool()
         try spool.define("greet.yaml", Self.definition)
         try spool.drop("bad1", #"{"process_type": "nope"}"#)
         let crashed = try await spool.run(
             ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
         #expect(crashed.status != 0)
+        return (spool, crashed)
+    }
+
+    /// A runner killed after a rejected file was moved to `rejected/` and before its row was
+    /// committed (SPOOLRUNNER_CRASH_AT=rejected): the next start records the row from the reason
+    /// file, once; a clean restart after that adds nothing.
+    @Test func aRejectionCutOffByACrashIsRecordedByTheNextStart() async throws {
+        let (spool, crashed) = try await Self.crashInTheRejectionWindow()
         #expect(crashed.standardError.contains("SPOOLRUNNER_CRASH_AT=rejected"), "\(crashed.standardError)")
         #expect(spool.rejectedFiles() == ["bad1.json", "bad1.json.error.json"])
         #expect(try spool.rejectionRows().isEmpty)
@@ -437,12 +444,7 @@ import Glibc
     /// The same, when the start after the crash is itself killed after it found the row and
     /// before it committed it: the start after that looks back to the first crashed session.
     @Test func aRejectionCutOffByACrashSurvivesASecondCrashBeforeItIsRecorded() async throws {
-        let spool = try TemporarySpool()
-        try spool.define("greet.yaml", Self.definition)
-        try spool.drop("bad1", #"{"process_type": "nope"}"#)
-        let crashed = try await spool.run(
-            ["serve", "--once", "--settle", "0s"], environment: ["SPOOLRUNNER_CRASH_AT": "rejected"])
-        #expect(crashed.status != 0)
+        let (spool, _) = try await Self.crashInTheRejectionWindow()
         #expect(try spool.rejectionRows().isEmpty)
         // Past the 1 s of slack recovery allows for coarse file times: the next sessions start
         // later than the reason file was written, as they would after a real crash.

@@ -8,12 +8,6 @@ extension PostgresStore {
     /// a pass that fails comes again, and while one waits, no status file is written.
     static let reconcileCallLimit: Duration = .seconds(15)
 
-    func withDeadline<T: Sendable>(
-        _ limit: Duration?, _ what: String, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await Self.withDeadline(limit, what, body)
-    }
-
     /// Runs `body` in a task of its own, raced against `limit` (nil: no limit) and the calling
     /// task's cancellation; past either, the task is cancelled and left behind, and this throws. For the calls a runner must get past to work again
     /// (re-registering after its fence): PostgreSQL's `statement_timeout` ends a slow statement

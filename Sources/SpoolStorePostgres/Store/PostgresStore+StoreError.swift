@@ -90,7 +90,7 @@ extension PostgresStore {
         _ operation: String, limit: Duration? = storeCallLimit, _ body: @escaping @Sendable () async throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await withDeadline(limit, operation, body)
+            return try await Self.withDeadline(limit, operation, body)
         } catch {
             throw storeError(error, operation)
         }
